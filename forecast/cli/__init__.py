@@ -1,0 +1,70 @@
+"""The `forecast` command line: a thin shell over the package API.
+
+Each concern registers its sub-commands from its own module.  Every
+ForecastError (and any bad argument) ends as one line on stderr with exit
+status 2; no traceback reaches the user.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from ..errors import ForecastError
+from . import common, core
+
+COMMAND_MODULES = [core]
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        sys.stderr.write(f"{self.prog}: error: {message}\n")
+        raise SystemExit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="forecast", description="Scenario forecasting with Bayesian networks.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+    for module in _modules():
+        module.register(sub)
+    return parser
+
+
+def _modules() -> list:
+    modules = list(COMMAND_MODULES)
+    for name in ("analytics", "journal"):
+        try:
+            modules.append(__import__(f"{__name__}.{name}", fromlist=["register"]))
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{name}":
+                raise
+    return modules
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except ForecastError as exc:
+        return common.fail(str(exc))
+    except KeyboardInterrupt:
+        sys.stderr.write("forecast: interrupted\n")
+        return 130
+    except OSError as exc:
+        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        return common.fail(f"{where}{exc.strerror or exc}")
+    except MemoryError:
+        return common.fail("out of memory; lower FORECAST_MEMORY_BUDGET or simplify the model")
+    except Exception as exc:  # a bug, not bad input: still one line, unless debugging
+        if os.environ.get("FORECAST_DEBUG"):
+            raise
+        sys.stderr.write(f"forecast: internal error: {type(exc).__name__}: {exc} (set FORECAST_DEBUG=1 for details)\n")
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,106 @@
+"""Argument helpers shared by every sub-command: evidence options and output."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+
+import pandas as pd
+
+from ..errors import EvidenceError, ForecastError
+from ..evidence import Evidence, load_scenario
+from ..export import FORMATS, export, format_for, render
+from ..model import Model, load_model
+
+
+def fail(message: str) -> int:
+    one_line = " ".join(str(message).split())
+    sys.stderr.write(f"forecast: error: {one_line}\n")
+    return 2
+
+
+def add_model_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("model", metavar="MODEL", help="model file (.yaml, .bif or .xmlbif)")
+
+
+def add_evidence_args(parser: argparse.ArgumentParser) -> None:
+    g = parser.add_argument_group("evidence")
+    g.add_argument("--hard", action="append", default=[], metavar="NODE=STATE", help="NODE is in STATE")
+    g.add_argument(
+        "--likelihood", action="append", default=[], metavar="NODE=S1:W1,S2:W2",
+        help="likelihood weights for every state of NODE",
+    )
+    g.add_argument(
+        "--fixed", action="append", default=[], metavar="NODE=S1:P1,S2:P2",
+        help="your own probabilities for NODE (its posterior will equal them)",
+    )
+    g.add_argument("--scenario", metavar="FILE", help="scenario file (keyword evidence replaces it node by node)")
+
+
+def add_output_args(parser: argparse.ArgumentParser, formats: tuple[str, ...] = ("table", "csv", "json", "md")) -> None:
+    parser.add_argument("--format", choices=formats + (("html",) if "html" not in formats else ()), help="output format")
+    parser.add_argument("--output", "-o", metavar="FILE", help="write to FILE (atomically); format from its suffix")
+
+
+def _split_pair(text: str, what: str) -> tuple[str, str]:
+    if "=" not in text:
+        raise EvidenceError(f"--{what} '{text}': expected NODE=...")
+    node, _, rest = text.partition("=")
+    if not node or not rest:
+        raise EvidenceError(f"--{what} '{text}': expected NODE=...")
+    return node.strip(), rest.strip()
+
+
+def _parse_weights(text: str, what: str) -> tuple[str, dict[str, float]]:
+    node, rest = _split_pair(text, what)
+    weights: dict[str, float] = {}
+    for part in rest.split(","):
+        state, sep, value = part.partition(":")
+        if not sep or not state.strip():
+            raise EvidenceError(f"--{what} '{text}': expected NODE=STATE:NUMBER,STATE:NUMBER")
+        try:
+            number = float(value)
+        except ValueError:
+            raise EvidenceError(f"--{what} '{text}': '{value}' is not a number") from None
+        if not math.isfinite(number):
+            raise EvidenceError(f"--{what} '{text}': '{value}' is not a finite number")
+        if state.strip() in weights:
+            raise EvidenceError(f"--{what} '{text}': state '{state.strip()}' given twice")
+        weights[state.strip()] = number
+    return node, weights
+
+
+def evidence_from_args(model: Model, args: argparse.Namespace) -> Evidence:
+    hard: dict[str, str] = {}
+    for h in args.hard:
+        node, state = _split_pair(h, "hard")
+        hard[node] = state
+    likelihood = dict(_parse_weights(x, "likelihood") for x in args.likelihood)
+    fixed = dict(_parse_weights(x, "fixed") for x in args.fixed)
+    scenario = load_scenario(args.scenario) if getattr(args, "scenario", None) else None
+    return model.evidence(scenario, hard, likelihood, fixed)
+
+
+def open_model(args: argparse.Namespace) -> Model:
+    return load_model(args.model)
+
+
+def emit(table: pd.DataFrame, args: argparse.Namespace, default: str = "table") -> int:
+    """Print or write a table; the format comes from --format, else the output's suffix."""
+    fmt = args.format
+    if args.output:
+        fmt = fmt or format_for(args.output)
+        if fmt == "table":
+            fmt = "csv"
+        if fmt not in set(FORMATS.values()):
+            raise ForecastError(f"cannot write format '{fmt}' to a file")
+        export(table, args.output, fmt)
+        sys.stderr.write(f"wrote {args.output}\n")
+        return 0
+    fmt = fmt or default
+    if fmt == "xlsx":
+        raise ForecastError("xlsx needs --output FILE.xlsx")
+    text = render(table, fmt)
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    return 0

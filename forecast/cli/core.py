@@ -1,0 +1,118 @@
+"""Core sub-commands: nodes, validate, query, run, timeline, describe."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import pandas as pd
+
+from ..describe import describe_model
+from ..evidence import load_evidence, load_scenario
+from ..runs import run, timeline
+from ..yamlio import atomic_write_text
+from .common import (
+    add_evidence_args,
+    add_model_arg,
+    add_output_args,
+    emit,
+    evidence_from_args,
+    open_model,
+)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("nodes", help="list the model's nodes with role, states and parents")
+    add_model_arg(p)
+    add_output_args(p)
+    p.set_defaults(func=cmd_nodes)
+
+    p = sub.add_parser("validate", help="check a model file and report every problem")
+    add_model_arg(p)
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("query", help="posteriors under evidence")
+    add_model_arg(p)
+    add_evidence_args(p)
+    p.add_argument("--target", action="append", metavar="NODE", help="only these nodes (repeatable)")
+    add_output_args(p)
+    p.set_defaults(func=cmd_query)
+
+    p = sub.add_parser("run", help="posteriors for several scenario files side by side")
+    add_model_arg(p)
+    p.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="scenario files")
+    p.add_argument("--target", action="append", metavar="NODE", help="only these nodes (repeatable)")
+    add_output_args(p)
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("timeline", help="replay dated evidence items and show how the forecast moved")
+    add_model_arg(p)
+    p.add_argument("evidence", metavar="EVIDENCE", help="evidence item file or folder")
+    p.add_argument("--target", action="append", metavar="NODE", help="nodes to follow (default: outcomes)")
+    add_output_args(p)
+    p.set_defaults(func=cmd_timeline)
+
+    p = sub.add_parser("describe", help="write the model's documentation as Markdown")
+    add_model_arg(p)
+    p.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of stdout")
+    p.set_defaults(func=cmd_describe)
+
+
+def cmd_nodes(args: argparse.Namespace) -> int:
+    model = open_model(args)
+    rows = [
+        {
+            "node": n,
+            "label": model.label(n),
+            "role": model.node(n).role,
+            "states": ", ".join(model.states(n)),
+            "parents": ", ".join(model.parents(n)),
+        }
+        for n in model.nodes
+    ]
+    table = pd.DataFrame(rows)
+    table.attrs = model.metadata()
+    return emit(table, args)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    model = open_model(args)
+    tree = model.tree
+    sys.stdout.write(
+        f"{args.model}: valid model '{model.id}' with {len(model.nodes)} nodes "
+        f"({len(model.drivers)} drivers, {len(model.outcomes)} outcomes); "
+        f"largest clique table {tree.largest_table:,} entries\n"
+    )
+    return 0
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    model = open_model(args)
+    ev = evidence_from_args(model, args)
+    table = model.posteriors(scenario=ev, targets=args.target)
+    return emit(table, args)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    model = open_model(args)
+    scenarios = [load_scenario(s) for s in args.scenarios]
+    table = run(model, scenarios, targets=args.target)
+    return emit(table, args)
+
+
+def cmd_timeline(args: argparse.Namespace) -> int:
+    model = open_model(args)
+    items = load_evidence(args.evidence)
+    table = timeline(model, items, target=args.target)
+    return emit(table, args)
+
+
+def cmd_describe(args: argparse.Namespace) -> int:
+    model = open_model(args)
+    text = describe_model(model)
+    if args.output:
+        atomic_write_text(args.output, text)
+        sys.stderr.write(f"wrote {args.output}\n")
+    else:
+        sys.stdout.write(text)
+    return 0

@@ -1,0 +1,315 @@
+"""Evidence: dated evidence items, named scenarios, and the combined evidence a query uses.
+
+Three kinds of evidence, all combinable (see docs/evidence.md):
+- hard: a node is in a given state;
+- likelihood: non-negative weights per state (every state named), multiplied in;
+- fixed: the analyst's own distribution for a node, met exactly (Jeffrey's rule).
+
+Evidence items are dated reports that bear on one node as likelihood evidence.
+A scenario bundles hard, likelihood and fixed evidence with the ids of items it
+applies.  Keyword evidence given on top of a scenario replaces the scenario's
+evidence on the same node.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .errors import EvidenceError
+from .yamlio import dump_yaml, load_yaml
+
+Weight = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+SCENARIO_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"
+
+
+def _str_keys(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {str(k) if not isinstance(k, bool) else k: _str_keys(x) for k, x in v.items()}
+    return str(v) if isinstance(v, int | float) and not isinstance(v, bool) else v
+
+
+class EvidenceItem(BaseModel):
+    """A dated report bearing on one node, applied as likelihood evidence."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: Annotated[str, Field(min_length=1, pattern=r"^[^\s=:,]+$")]
+    date: dt.date
+    title: str
+    source: str
+    node: str
+    likelihood: dict[str, Weight]
+    rationale: str = ""
+
+    @field_validator("likelihood", mode="before")
+    @classmethod
+    def _keys(cls, v: Any) -> Any:
+        return _str_keys(v) if isinstance(v, dict) else v
+
+
+class Scenario(BaseModel):
+    """A named set of evidence, stored as YAML in evidence/scenarios/."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, Field(pattern=SCENARIO_NAME)]
+    description: str = ""
+    hard: dict[str, str] = Field(default_factory=dict)
+    likelihood: dict[str, dict[str, Weight]] = Field(default_factory=dict)
+    fixed: dict[str, dict[str, Weight]] = Field(default_factory=dict)
+    items: list[str] = Field(default_factory=list)
+    resolved_items: list[EvidenceItem] = Field(default_factory=list, exclude=True, repr=False)
+
+    @field_validator("hard", "likelihood", "fixed", mode="before")
+    @classmethod
+    def _keys(cls, v: Any) -> Any:
+        return _str_keys(v) if isinstance(v, dict) else v
+
+    def to_yaml(self) -> str:
+        return dump_yaml(self.model_dump(exclude={"resolved_items"}))
+
+
+def _validation_message(name: str, exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:4]:
+        loc = ".".join(str(p) for p in err["loc"])
+        msg = "unknown field" if err["type"] == "extra_forbidden" else err["msg"]
+        if err["type"] == "missing":
+            msg = "missing required field"
+        parts.append(f"{loc}: {msg}" if loc else msg)
+    return f"{name}: " + "; ".join(parts)
+
+
+def _item_from_dict(data: Any, name: str) -> EvidenceItem:
+    if not isinstance(data, dict):
+        raise EvidenceError(f"{name}: an evidence item must be a mapping with id, date, node, likelihood, ...")
+    try:
+        return EvidenceItem.model_validate(data)
+    except ValidationError as exc:
+        raise EvidenceError(_validation_message(name, exc)) from None
+
+
+def load_evidence(path: str | os.PathLike[str]) -> list[EvidenceItem]:
+    """Evidence items from a YAML file or a folder (searched recursively, `scenarios/` skipped).
+
+    A file may hold one item (a mapping) or several (a list).  Items are returned
+    sorted by date, then id; duplicate ids are an error.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise EvidenceError(f"{p}: evidence file or folder not found")
+    if p.is_dir():
+        files = sorted(
+            f for f in p.rglob("*") if f.suffix in (".yaml", ".yml") and "scenarios" not in f.relative_to(p).parts
+        )
+    else:
+        files = [p]
+    items: list[EvidenceItem] = []
+    for f in files:
+        data = load_yaml(f, "evidence", EvidenceError)
+        entries = data if isinstance(data, list) else [data]
+        for i, entry in enumerate(entries):
+            items.append(_item_from_dict(entry, f"{f}" + (f" (item {i + 1})" if len(entries) > 1 else "")))
+    seen: dict[str, int] = {}
+    for it in items:
+        seen[it.id] = seen.get(it.id, 0) + 1
+    dups = sorted(k for k, n in seen.items() if n > 1)
+    if dups:
+        raise EvidenceError(f"{p}: duplicate evidence item id(s) {dups}")
+    return sorted(items, key=lambda it: (it.date, it.id))
+
+
+def default_evidence_folder(scenario_path: Path) -> Path | None:
+    """Scenarios live in evidence/scenarios/; their items live in evidence/."""
+    folder = scenario_path.resolve().parent
+    if folder.name == "scenarios" and folder.parent.is_dir():
+        return folder.parent
+    return None
+
+
+def load_scenario(
+    path: str | os.PathLike[str], evidence: str | os.PathLike[str] | Iterable[EvidenceItem] | None = None
+) -> Scenario:
+    """A scenario file, with the evidence items it names resolved.
+
+    Items are looked up in `evidence` (a folder, a file or loaded items); by default
+    in the folder above `scenarios/`.
+    """
+    p = Path(path)
+    data = load_yaml(p, "scenario", EvidenceError)
+    if data is None:
+        raise EvidenceError(f"{p}: scenario file is empty")
+    if not isinstance(data, dict):
+        raise EvidenceError(f"{p}: a scenario must be a mapping with name, description, hard, ...")
+    data.setdefault("name", p.stem)
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise EvidenceError(_validation_message(str(p), exc)) from None
+    if scenario.items:
+        if evidence is None:
+            folder = default_evidence_folder(p)
+            if folder is None:
+                raise EvidenceError(f"{p}: the scenario applies evidence items but no evidence folder was given")
+            pool = load_evidence(folder)
+        elif isinstance(evidence, str | os.PathLike):
+            pool = load_evidence(evidence)
+        else:
+            pool = list(evidence)
+        scenario = resolve_items(scenario, pool, str(p))
+    return scenario
+
+
+def resolve_items(scenario: Scenario, pool: Iterable[EvidenceItem], name: str = "scenario") -> Scenario:
+    by_id = {it.id: it for it in pool}
+    unknown = [i for i in scenario.items if i not in by_id]
+    if unknown:
+        raise EvidenceError(f"{name}: unknown evidence item id(s) {unknown}")
+    return scenario.model_copy(update={"resolved_items": [by_id[i] for i in scenario.items]})
+
+
+def load_scenarios(folder: str | os.PathLike[str]) -> list[Scenario]:
+    """Every scenario in a folder, sorted by name."""
+    files = sorted(Path(folder).glob("*.y*ml"))
+    return sorted((load_scenario(f) for f in files), key=lambda s: s.name)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """The evidence one query uses, after combining a scenario with keyword evidence."""
+
+    hard: dict[str, str] = field(default_factory=dict)
+    likelihood: dict[str, dict[str, float]] = field(default_factory=dict)
+    fixed: dict[str, dict[str, float]] = field(default_factory=dict)
+    items: tuple[EvidenceItem, ...] = ()
+    name: str = ""
+
+    @property
+    def empty(self) -> bool:
+        return not (self.hard or self.likelihood or self.fixed or self.items)
+
+    def nodes(self) -> set[str]:
+        return set(self.hard) | set(self.likelihood) | set(self.fixed) | {it.node for it in self.items}
+
+    def without_item(self, item_id: str) -> Evidence:
+        return replace(self, items=tuple(it for it in self.items if it.id != item_id))
+
+    def describe(self) -> list[dict[str, str]]:
+        """One row per piece of evidence, for reports."""
+        rows = [{"kind": "hard", "node": n, "detail": s, "source": ""} for n, s in self.hard.items()]
+        rows += [
+            {"kind": "likelihood", "node": n, "detail": _fmt_map(w), "source": ""} for n, w in self.likelihood.items()
+        ]
+        rows += [{"kind": "fixed", "node": n, "detail": _fmt_map(q), "source": ""} for n, q in self.fixed.items()]
+        rows += [
+            {
+                "kind": "item",
+                "node": it.node,
+                "detail": f"{it.date.isoformat()} {it.title} ({_fmt_map(it.likelihood)})",
+                "source": it.source,
+            }
+            for it in self.items
+        ]
+        return rows
+
+    def to_scenario(self, name: str, description: str = "") -> Scenario:
+        return Scenario(
+            name=name,
+            description=description,
+            hard=dict(self.hard),
+            likelihood={k: dict(v) for k, v in self.likelihood.items()},
+            fixed={k: dict(v) for k, v in self.fixed.items()},
+            items=[it.id for it in self.items],
+            resolved_items=list(self.items),
+        )
+
+
+def _fmt_map(m: Mapping[str, float]) -> str:
+    return ", ".join(f"{k}: {v:g}" for k, v in m.items())
+
+
+def combine(
+    scenario: Scenario | Evidence | None = None,
+    hard: Mapping[str, str] | None = None,
+    likelihood: Mapping[str, Mapping[str, float]] | None = None,
+    fixed: Mapping[str, Mapping[str, float]] | None = None,
+    items: Iterable[EvidenceItem] = (),
+) -> Evidence:
+    """Combine a scenario with keyword evidence; keywords replace the scenario on the same node."""
+    for label, arg in (("hard", hard), ("likelihood", likelihood), ("fixed", fixed)):
+        if arg is not None and not isinstance(arg, Mapping):
+            raise EvidenceError(f"{label} evidence must be a mapping of node to {'state' if label == 'hard' else 'weights'}")
+    hard = dict(hard or {})
+    likelihood = {k: dict(_as_mapping(k, v, "likelihood")) for k, v in (likelihood or {}).items()}
+    fixed = {k: dict(_as_mapping(k, v, "fixed")) for k, v in (fixed or {}).items()}
+    items = tuple(items)
+    if scenario is None:
+        return Evidence(hard, likelihood, fixed, items)
+    if isinstance(scenario, Scenario):
+        base = Evidence(
+            dict(scenario.hard),
+            {k: dict(v) for k, v in scenario.likelihood.items()},
+            {k: dict(v) for k, v in scenario.fixed.items()},
+            tuple(scenario.resolved_items),
+            scenario.name,
+        )
+        if scenario.items and len(scenario.resolved_items) != len(scenario.items):
+            raise EvidenceError(
+                f"scenario '{scenario.name}' names evidence items that were not loaded; use forecast.load_scenario"
+            )
+    elif isinstance(scenario, Evidence):
+        base = scenario
+    else:
+        raise EvidenceError(f"scenario must be a Scenario (see forecast.load_scenario), not {type(scenario).__name__}")
+    override = set(hard) | set(likelihood) | set(fixed) | {it.node for it in items}
+    return Evidence(
+        {**{k: v for k, v in base.hard.items() if k not in override}, **hard},
+        {**{k: v for k, v in base.likelihood.items() if k not in override}, **likelihood},
+        {**{k: v for k, v in base.fixed.items() if k not in override}, **fixed},
+        tuple(it for it in base.items if it.node not in override) + items,
+        base.name,
+    )
+
+
+def _as_mapping(node: str, value: Any, kind: str) -> Mapping[str, float]:
+    if not isinstance(value, Mapping):
+        raise EvidenceError(f"{kind} evidence for '{node}' must map each state to a number")
+    return value
+
+
+def check_weights(node: str, states: list[str], weights: Mapping[str, Any], kind: str) -> list[float]:
+    """Validate a per-state mapping for likelihood or fixed evidence; returns values in state order."""
+    unknown = [s for s in weights if s not in states]
+    if unknown:
+        raise EvidenceError(f"{kind} evidence on '{node}': unknown state(s) {unknown}; states are {states}")
+    missing = [s for s in states if s not in weights]
+    if missing:
+        raise EvidenceError(f"{kind} evidence on '{node}': no value for state(s) {missing} (every state must be given)")
+    values = []
+    for s in states:
+        v = weights[s]
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            raise EvidenceError(f"{kind} evidence on '{node}': value for '{s}' is not a number")
+        v = float(v)
+        if not math.isfinite(v):
+            raise EvidenceError(f"{kind} evidence on '{node}': value for '{s}' is not finite")
+        if v < 0:
+            raise EvidenceError(f"{kind} evidence on '{node}': value for '{s}' is negative")
+        values.append(v)
+    if kind == "fixed":
+        total = sum(values)
+        if abs(total - 1.0) > 1e-6:
+            raise EvidenceError(f"fixed evidence on '{node}' sums to {total:.6g}, not 1")
+        if any(v > 1 for v in values):
+            raise EvidenceError(f"fixed evidence on '{node}': a probability is above 1")
+    elif not any(v > 0 for v in values):
+        raise EvidenceError(f"{kind} evidence on '{node}': all weights are zero, which rules out every state")
+    return values

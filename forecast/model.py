@@ -1,0 +1,356 @@
+"""The Model: a validated spec compiled once into a junction tree, queried with evidence.
+
+Every query returns a tidy pandas table (node, state, probability, words); the
+table's ``attrs`` carry the model's metadata and the evidence used, so exports
+can cite them.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from .engine import JunctionTree, solve_fixed
+from .errors import EvidenceError, ModelError
+from .evidence import Evidence, EvidenceItem, Scenario, check_weights, combine
+from .spec import ModelSpec, NodeSpec, compile_cpt, load_spec, spec_from_text, topological_order
+from .words import words_array
+
+if TYPE_CHECKING:
+    from pgmpy.models import DiscreteBayesianNetwork
+
+EvidenceLike = Evidence | Scenario | Mapping[str, Any] | None
+
+
+class Model:
+    """A compiled Bayesian network with its metadata."""
+
+    def __init__(
+        self,
+        spec: ModelSpec,
+        path: str | os.PathLike[str] | None = None,
+        memory_budget: int | None = None,
+        source_text: str | None = None,
+    ) -> None:
+        self.spec = spec
+        self.path = Path(path) if path is not None else None
+        self.memory_budget = memory_budget
+        self._source_text = source_text
+        self._by_id: dict[str, NodeSpec] = {n.id: n for n in spec.nodes}
+        self.nodes: list[str] = topological_order(spec)
+        self._index = {n: i for i, n in enumerate(self.nodes)}
+        self._cpts = {n.id: compile_cpt(n, self._by_id) for n in spec.nodes}
+        _ = self.tree  # compile now: the memory guard refuses oversized models at load time
+
+    # ------------------------------------------------------------ metadata
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
+
+    @property
+    def title(self) -> str:
+        return self.spec.title or self.spec.id
+
+    def states(self, node: str) -> list[str]:
+        return list(self.node(node).states)
+
+    def parents(self, node: str) -> list[str]:
+        return list(self.node(node).parents)
+
+    def children(self, node: str) -> list[str]:
+        self.node(node)
+        return [n for n in self.nodes if node in self._by_id[n].parents]
+
+    def node(self, node: str) -> NodeSpec:
+        """The node's spec; an unknown id is an error naming it."""
+        try:
+            return self._by_id[node]
+        except (KeyError, TypeError):
+            raise ModelError(f"model '{self.id}' has no node '{node}'") from None
+
+    def label(self, node: str) -> str:
+        return self.node(node).display
+
+    def nodes_with_role(self, role: str) -> list[str]:
+        return [n for n in self.nodes if self._by_id[n].role == role]
+
+    @property
+    def drivers(self) -> list[str]:
+        return self.nodes_with_role("driver")
+
+    @property
+    def outcomes(self) -> list[str]:
+        return self.nodes_with_role("outcome")
+
+    def cpt(self, node: str) -> np.ndarray:
+        """The compiled CPT: one axis per parent (in `parents(node)` order), the node's states last."""
+        return self._cpts[self.node(node).id].copy()
+
+    @functools.cached_property
+    def content_hash(self) -> str:
+        """SHA-256 of the model file's text (or of the validated spec when there is no file)."""
+        if self._source_text is not None:
+            data = self._source_text.encode("utf-8")
+        elif self.path is not None and self.path.exists():
+            data = self.path.read_bytes()
+        else:
+            data = self.spec.model_dump_json().encode("utf-8")
+        return hashlib.sha256(data).hexdigest()
+
+    def metadata(self) -> dict[str, Any]:
+        """What a report needs to cite the model."""
+        q = self.spec.question
+        return {
+            "model_id": self.id,
+            "model_title": self.title,
+            "as_of": self.spec.as_of.isoformat() if self.spec.as_of else "",
+            "question": q.text if q else "",
+            "horizon": q.horizon if q else "",
+            "resolution": {k: dict(v) for k, v in q.resolution.items()} if q else {},
+            "model_hash": self.content_hash,
+            "labels": {n: self._by_id[n].display for n in self.nodes},
+        }
+
+    def __repr__(self) -> str:
+        return f"<Model {self.id!r}: {len(self.nodes)} nodes>"
+
+    # ------------------------------------------------------------ compilation
+
+    @functools.cached_property
+    def tree(self) -> JunctionTree:
+        cards = [len(self._by_id[n].states) for n in self.nodes]
+        parents = [[self._index[p] for p in self._by_id[n].parents] for n in self.nodes]
+        cpts = [self._cpts[n] for n in self.nodes]
+        return JunctionTree(cards, parents, cpts, memory_budget=self.memory_budget)
+
+    # ------------------------------------------------------------ evidence
+
+    def evidence(
+        self,
+        scenario: EvidenceLike = None,
+        hard: Mapping[str, str] | None = None,
+        likelihood: Mapping[str, Mapping[str, float]] | None = None,
+        fixed: Mapping[str, Mapping[str, float]] | None = None,
+        items: Iterable[EvidenceItem] = (),
+    ) -> Evidence:
+        """Combine and validate evidence against this model."""
+        if isinstance(scenario, Mapping):
+            scenario = evidence_from_mapping(scenario)
+        ev = combine(scenario, hard, likelihood, fixed, items)
+        self.check_evidence(ev)
+        return ev
+
+    def check_evidence(self, ev: Evidence) -> None:
+        """Unknown nodes or states, bad weights and contradictions, named precisely."""
+        for node, state in ev.hard.items():
+            states = self._evidence_states(node, "hard")
+            if not isinstance(state, str) or state not in states:
+                raise EvidenceError(f"hard evidence: node '{node}' has no state '{state}'; states are {states}")
+        for node, weights in ev.likelihood.items():
+            check_weights(node, self._evidence_states(node, "likelihood"), weights, "likelihood")
+        for node, dist in ev.fixed.items():
+            check_weights(node, self._evidence_states(node, "fixed"), dist, "fixed")
+            if node in ev.hard:
+                raise EvidenceError(f"node '{node}' has both hard and fixed evidence; give one or the other")
+        for it in ev.items:
+            states = self._evidence_states(it.node, f"evidence item '{it.id}':")
+            check_weights(it.node, states, it.likelihood, f"evidence item '{it.id}': likelihood")
+
+    def _evidence_states(self, node: str, kind: str) -> list[str]:
+        if not isinstance(node, str) or node not in self._by_id:
+            raise EvidenceError(f"{kind} evidence names unknown node '{node}'")
+        return self._by_id[node].states
+
+    def _arrays(self, ev: Evidence) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray]]:
+        """Per-variable likelihood vectors and fixed targets, in engine indices."""
+        lik: dict[int, np.ndarray] = {}
+
+        def multiply(node: str, vec: np.ndarray) -> None:
+            i = self._index[node]
+            lik[i] = lik[i] * vec if i in lik else vec
+
+        for node, state in ev.hard.items():
+            vec = np.zeros(len(self._by_id[node].states))
+            vec[self._by_id[node].states.index(state)] = 1.0
+            multiply(node, vec)
+        for node, w in ev.likelihood.items():
+            multiply(node, np.asarray([float(w[s]) for s in self._by_id[node].states]))
+        for it in ev.items:
+            multiply(it.node, np.asarray([float(it.likelihood[s]) for s in self._by_id[it.node].states]))
+        fixed = {
+            self._index[n]: np.asarray([float(q[s]) for s in self._by_id[n].states]) for n, q in ev.fixed.items()
+        }
+        return lik, fixed
+
+    # ------------------------------------------------------------ queries
+
+    def marginals(self, evidence: Sequence[Evidence]) -> tuple[list[np.ndarray], np.ndarray]:
+        """Raw posteriors for a batch of validated evidence: (per-node arrays (batch, card), possible)."""
+        batch = len(evidence)
+        lik: dict[int, np.ndarray] = {}
+        fixed: dict[int, np.ndarray] = {}
+        for b, ev in enumerate(evidence):
+            l_b, f_b = self._arrays(ev)
+            for i, vec in l_b.items():
+                if i not in lik:
+                    lik[i] = np.ones((batch, self.tree.cards[i]))
+                lik[i][b] = vec
+            for i, vec in f_b.items():
+                if i not in fixed:
+                    fixed[i] = np.full((batch, self.tree.cards[i]), np.nan)
+                fixed[i][b] = vec
+        return solve_fixed(self.tree, lik, fixed, batch, self.nodes)
+
+    def posteriors(
+        self,
+        hard: Mapping[str, str] | None = None,
+        likelihood: Mapping[str, Mapping[str, float]] | None = None,
+        fixed: Mapping[str, Mapping[str, float]] | None = None,
+        scenario: EvidenceLike = None,
+        targets: Iterable[str] | str | None = None,
+    ) -> pd.DataFrame:
+        """Posterior of every target node (all nodes by default) under the evidence.
+
+        Columns: node, state, probability, words; one row per node and state.
+        """
+        ev = self.evidence(scenario, hard, likelihood, fixed)
+        table = self.posteriors_batch([ev], targets=targets, names=[ev.name or "current evidence"])
+        table = table.drop(columns="scenario").reset_index(drop=True)
+        table.attrs = {**table.attrs, "evidence": ev.describe(), "scenario": ev.name}
+        return table
+
+    def posteriors_batch(
+        self,
+        evidence: Sequence[EvidenceLike],
+        targets: Iterable[str] | str | None = None,
+        names: Sequence[str] | None = None,
+    ) -> pd.DataFrame:
+        """Posteriors for many scenarios in one vectorised pass.
+
+        `evidence` items may be Scenario, Evidence, a mapping with keys hard/likelihood/fixed,
+        or None (no evidence).  Columns: scenario, node, state, probability, words; the
+        scenario column holds `names`, else each scenario's name, else its index.
+        """
+        evs = [self._as_evidence(e) for e in evidence]
+        if not evs:
+            raise EvidenceError("no scenarios given")
+        if names is None:
+            names = [ev.name or str(i) for i, ev in enumerate(evs)]
+        elif len(names) != len(evs):
+            raise EvidenceError(f"{len(names)} names given for {len(evs)} scenarios")
+        target_nodes = self._targets(targets)
+        margs, ok = self.marginals(evs)
+        if not ok.all():
+            bad = [names[i] for i in np.flatnonzero(~ok)[:5]]
+            raise EvidenceError(
+                "the evidence is impossible under the model (probability zero) in scenario(s) "
+                + ", ".join(f"'{b}'" for b in bad)
+            )
+        table = self._table(margs, target_nodes, list(names))
+        table.attrs = {**self.metadata(), "scenarios": list(names)}
+        return table
+
+    def _as_evidence(self, e: EvidenceLike) -> Evidence:
+        if isinstance(e, Evidence):
+            self.check_evidence(e)
+            return e
+        if isinstance(e, Scenario):
+            return self.evidence(e)
+        if e is None:
+            return Evidence()
+        if isinstance(e, Mapping):
+            return self.evidence(evidence_from_mapping(e))
+        raise EvidenceError(f"cannot use a {type(e).__name__} as evidence")
+
+    def _targets(self, targets: Iterable[str] | str | None) -> list[str]:
+        if targets is None:
+            return list(self.nodes)
+        if isinstance(targets, str):
+            targets = [targets]
+        out = []
+        for t in targets:
+            if t not in self._by_id:
+                raise EvidenceError(f"target: model '{self.id}' has no node '{t}'")
+            out.append(t)
+        return out
+
+    def _table(self, margs: list[np.ndarray], targets: list[str], names: list[Any]) -> pd.DataFrame:
+        """Scenario-major tidy table: scenario, node (target order), state (file order)."""
+        cols_node = [n for n in targets for _ in self._by_id[n].states]
+        cols_state = [s for n in targets for s in self._by_id[n].states]
+        probs = np.concatenate([margs[self._index[n]] for n in targets], axis=1)
+        batch, width = probs.shape
+        table = pd.DataFrame(
+            {
+                "scenario": np.repeat(np.asarray(names, dtype=object), width),
+                "node": np.tile(np.asarray(cols_node, dtype=object), batch),
+                "state": np.tile(np.asarray(cols_state, dtype=object), batch),
+                "probability": probs.reshape(-1),
+            }
+        )
+        table["words"] = words_array(table["probability"].to_numpy())
+        return table
+
+    # ------------------------------------------------------------ interop
+
+    def to_pgmpy(self) -> DiscreteBayesianNetwork:
+        """The compiled model as a pgmpy DiscreteBayesianNetwork (the reference implementation)."""
+        from pgmpy.factors.discrete import TabularCPD
+        from pgmpy.models import DiscreteBayesianNetwork
+
+        net = DiscreteBayesianNetwork()
+        net.add_nodes_from(self.nodes)
+        net.add_edges_from((p, n) for n in self.nodes for p in self._by_id[n].parents)
+        for n in self.nodes:
+            spec = self._by_id[n]
+            table = self._cpts[n]
+            values = table.reshape(-1, len(spec.states)).T if spec.parents else table.reshape(-1, 1)
+            net.add_cpds(
+                TabularCPD(
+                    variable=n,
+                    variable_card=len(spec.states),
+                    values=values,
+                    evidence=list(spec.parents) or None,
+                    evidence_card=[len(self._by_id[p].states) for p in spec.parents] or None,
+                    state_names={n: list(spec.states), **{p: list(self._by_id[p].states) for p in spec.parents}},
+                )
+            )
+        return net
+
+
+def evidence_from_mapping(data: Mapping[str, Any]) -> Evidence:
+    """{'hard': ..., 'likelihood': ..., 'fixed': ..., 'name': ...} -> Evidence."""
+    unknown = set(data) - {"hard", "likelihood", "fixed", "name", "items"}
+    if unknown:
+        raise EvidenceError(f"evidence mapping has unknown key(s) {sorted(unknown)}; use hard, likelihood, fixed")
+    items = data.get("items", ())
+    if any(not isinstance(it, EvidenceItem) for it in items):
+        raise EvidenceError("evidence 'items' must be loaded EvidenceItem objects (forecast.load_evidence)")
+    ev = combine(None, data.get("hard"), data.get("likelihood"), data.get("fixed"), items)
+    return Evidence(ev.hard, ev.likelihood, ev.fixed, ev.items, str(data.get("name", "")))
+
+
+def load_model(path: str | os.PathLike[str], memory_budget: int | None = None) -> Model:
+    """Load a model file: YAML (the project's format), BIF or XMLBIF (by suffix)."""
+    p = Path(path)
+    suffix = "".join(p.suffixes[-2:]).lower() if p.suffix == ".gz" else p.suffix.lower()
+    if suffix in (".bif", ".xmlbif", ".xml", ".bif.gz", ".xmlbif.gz"):
+        from .formats import read_model_file
+
+        spec = read_model_file(p)
+        return Model(spec, p, memory_budget)
+    spec = load_spec(p)
+    return Model(spec, p, memory_budget)
+
+
+def model_from_text(text: str, name: str = "<upload>", memory_budget: int | None = None) -> Model:
+    """A model from YAML text (an uploaded file)."""
+    return Model(spec_from_text(text, name), None, memory_budget, source_text=text)

@@ -1,0 +1,73 @@
+"""Batch runs over named scenarios, and the timeline replay of dated evidence items."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import pandas as pd
+
+from .errors import EvidenceError
+from .evidence import Evidence, EvidenceItem, Scenario
+from .model import EvidenceLike, Model
+
+
+def run(
+    model: Model,
+    scenarios: Sequence[EvidenceLike],
+    targets: Iterable[str] | str | None = None,
+    names: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Posteriors of several scenarios side by side (one vectorised pass).
+
+    Columns: scenario, node, state, probability, words.
+    """
+    if not scenarios:
+        raise EvidenceError("no scenarios given")
+    evs = [model.evidence(s) if isinstance(s, Scenario) else s for s in scenarios]
+    if names is None:
+        names = [getattr(s, "name", "") or f"scenario {i + 1}" for i, s in enumerate(evs)]
+    if len(set(names)) != len(names):
+        raise EvidenceError(f"scenario names must be distinct, got {list(names)}")
+    table = model.posteriors_batch(evs, targets=targets, names=names)
+    table.attrs["evidence"] = {
+        n: (e.describe() if isinstance(e, Evidence) else []) for n, e in zip(names, evs, strict=True)
+    }
+    return table
+
+
+def timeline(
+    model: Model,
+    items: Iterable[EvidenceItem],
+    target: Iterable[str] | str | None = None,
+    base: EvidenceLike = None,
+) -> pd.DataFrame:
+    """Replay dated items in date order: the target posteriors after each one.
+
+    Targets default to the model's outcome nodes.  The first rows (item
+    ``baseline``, no date) show the forecast before any item; each later row
+    adds one item on top of all earlier ones.  Columns: date, item, node, state,
+    probability, words.
+    """
+    ordered = sorted(items, key=lambda it: (it.date, it.id))
+    if not ordered:
+        raise EvidenceError("no evidence items to replay")
+    start = model.evidence(base) if base is not None else Evidence()
+    steps = [start] + [
+        Evidence(start.hard, start.likelihood, start.fixed, start.items + tuple(ordered[: k + 1]), start.name)
+        for k in range(len(ordered))
+    ]
+    for ev in steps[1:2]:
+        model.check_evidence(ev)
+    for it in ordered:
+        model.check_evidence(Evidence(items=(it,)))
+    targets = target if target is not None else (model.outcomes or model.nodes)
+    labels = ["baseline"] + [it.id for it in ordered]
+    table = model.posteriors_batch(steps, targets=targets, names=labels)
+    dates = {"baseline": None, **{it.id: it.date for it in ordered}}
+    table.insert(0, "date", pd.to_datetime(table["scenario"].map(dates)).dt.date)
+    table = table.rename(columns={"scenario": "item"})
+    table.attrs["items"] = [
+        {"id": it.id, "date": it.date.isoformat(), "title": it.title, "source": it.source, "node": it.node}
+        for it in ordered
+    ]
+    return table

@@ -1,0 +1,457 @@
+"""The model file: a pydantic schema an analyst can read and edit, and its whole-model checks.
+
+A model file is YAML with metadata (id, title, as-of date, the forecasting
+question), the sources, and the nodes.  Each node's conditional probability
+table (CPT) is given in one of two forms (see docs/model-format.md):
+
+- ``table``: one row per combination of parent states, keyed by those states;
+- ``ranked``: a weighted ranked node (Fenton, Neil & Caballero 2007), which
+  compiles a few elicited weights into the full table.
+
+`load_spec` turns a file into a validated `ModelSpec`, raising `ModelError`
+with a message naming the file, the node and the problem.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import math
+import os
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from scipy.stats import truncnorm
+
+from .errors import ModelError
+from .yamlio import load_yaml, parse_yaml
+
+TOL = 1e-6
+MAX_STATES = 64
+NAME_PATTERN = r"^[^\s=:,]+$"
+
+Name = Annotated[str, Field(min_length=1, max_length=200, pattern=NAME_PATTERN)]
+Prob = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+Role = Literal["driver", "intermediate", "outcome"]
+
+
+def _to_str(value: Any) -> Any:
+    """States and ids written as bare numbers in YAML are still names."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return str(value)
+    return value
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Source(_Strict):
+    id: Name
+    title: str
+    author: str = ""
+    date: str = ""
+    url: str = ""
+
+    @field_validator("date", mode="before")
+    @classmethod
+    def _date_to_str(cls, v: Any) -> Any:
+        return v.isoformat() if isinstance(v, dt.date) else v
+
+
+class Question(_Strict):
+    text: str
+    horizon: str = ""
+    resolution: dict[str, dict[str, str]] = Field(default_factory=dict)
+
+    @field_validator("horizon", mode="before")
+    @classmethod
+    def _horizon_to_str(cls, v: Any) -> Any:
+        return v.isoformat() if isinstance(v, dt.date) else v
+
+
+class TableRow(_Strict):
+    when: dict[str, str] = Field(default_factory=dict)
+    probabilities: dict[str, Prob] | list[Prob]
+
+    @field_validator("when", mode="before")
+    @classmethod
+    def _when_names(cls, v: Any) -> Any:
+        return {str(k): _to_str(s) for k, s in v.items()} if isinstance(v, dict) else v
+
+    @field_validator("probabilities", mode="before")
+    @classmethod
+    def _prob_keys(cls, v: Any) -> Any:
+        return {str(_to_str(k)): p for k, p in v.items()} if isinstance(v, dict) else v
+
+
+class TableCPT(_Strict):
+    """Explicit table: one row per combination of parent states."""
+
+    type: Literal["table"] = "table"
+    rows: list[TableRow] = Field(min_length=1)
+
+
+class RankedCPT(_Strict):
+    """Weighted ranked node: parents and child on a 0–1 scale, child ~ TNormal(f(parents), variance)."""
+
+    type: Literal["ranked"]
+    function: Literal["wmean", "wmin", "wmax"] = "wmean"
+    weights: dict[str, Annotated[float, Field(strict=True, allow_inf_nan=False)]]
+    variance: Annotated[float, Field(strict=True, gt=0, le=10, allow_inf_nan=False)] = 0.05
+    parent_scores: dict[str, dict[str, Prob]] = Field(default_factory=dict)
+
+    @field_validator("parent_scores", mode="before")
+    @classmethod
+    def _score_keys(cls, v: Any) -> Any:
+        if isinstance(v, dict):
+            return {
+                str(k): ({str(_to_str(s)): x for s, x in m.items()} if isinstance(m, dict) else m)
+                for k, m in v.items()
+            }
+        return v
+
+
+CPT = Annotated[TableCPT | RankedCPT, Field(discriminator="type")]
+
+
+class NodeSpec(_Strict):
+    id: Name
+    label: str = ""
+    description: str = ""
+    role: Role = "intermediate"
+    states: list[Name] = Field(min_length=2, max_length=MAX_STATES)
+    parents: list[Name] = Field(default_factory=list)
+    cpt: CPT
+    sources: list[str] = Field(default_factory=list)
+    rationale: str = ""
+    confidence: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
+
+    @field_validator("states", "parents", mode="before")
+    @classmethod
+    def _names(cls, v: Any) -> Any:
+        return [_to_str(x) for x in v] if isinstance(v, list) else v
+
+    @field_validator("cpt", mode="before")
+    @classmethod
+    def _default_table(cls, v: Any) -> Any:
+        if isinstance(v, dict) and "type" not in v:
+            return {"type": "table", **v}
+        return v
+
+    @property
+    def display(self) -> str:
+        return self.label or self.id
+
+
+class ModelSpec(_Strict):
+    id: Name
+    title: str = ""
+    description: str = ""
+    as_of: dt.date | None = None
+    question: Question | None = None
+    default_confidence: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 20.0
+    sources: list[Source] = Field(default_factory=list)
+    nodes: list[NodeSpec] = Field(min_length=1)
+
+    def node(self, node_id: str) -> NodeSpec:
+        for n in self.nodes:
+            if n.id == node_id:
+                return n
+        raise KeyError(node_id)
+
+
+# ---------------------------------------------------------------- loading
+
+
+def load_spec(path: str | os.PathLike[str]) -> ModelSpec:
+    """Read, validate and check a YAML model file."""
+    data = load_yaml(path, "model", ModelError)
+    return spec_from_dict(data, str(path))
+
+
+def spec_from_text(text: str, name: str = "<model>") -> ModelSpec:
+    """Validate a model given as YAML text (an upload, say)."""
+    return spec_from_dict(parse_yaml(text, name, "model", ModelError), name)
+
+
+def spec_from_dict(data: Any, name: str = "<model>") -> ModelSpec:
+    """Validate raw data; every problem is reported with the file and node it concerns."""
+    if not isinstance(data, dict):
+        kind = "empty" if data is None else f"a {type(data).__name__}"
+        raise ModelError(f"{name}: a model file must be a mapping with id, nodes, ...; this one is {kind}")
+    try:
+        spec = ModelSpec.model_validate(data)
+    except ValidationError as exc:
+        problems = [_describe_pydantic_error(err, data) for err in exc.errors()]
+        raise ModelError(_join(name, problems), problems) from None
+    except RecursionError:
+        raise ModelError(f"{name}: the model is nested too deeply") from None
+    problems = check_spec(spec)
+    if problems:
+        raise ModelError(_join(name, problems), problems)
+    return spec
+
+
+def _join(name: str, problems: list[str]) -> str:
+    shown = problems[:5]
+    more = f"; and {len(problems) - 5} more problems" if len(problems) > 5 else ""
+    return f"{name}: " + "; ".join(shown) + more
+
+
+def _describe_pydantic_error(err: Any, data: dict[str, Any]) -> str:
+    loc = list(err["loc"])
+    where = ""
+    if len(loc) >= 2 and loc[0] == "nodes" and isinstance(loc[1], int):
+        nodes = data.get("nodes")
+        node_id = None
+        if isinstance(nodes, list) and loc[1] < len(nodes) and isinstance(nodes[loc[1]], dict):
+            node_id = nodes[loc[1]].get("id")
+        where = f"node '{node_id}'" if node_id is not None else f"node #{loc[1] + 1}"
+        loc = loc[2:]
+    elif len(loc) >= 2 and loc[0] == "sources" and isinstance(loc[1], int):
+        where = f"source #{loc[1] + 1}"
+        loc = loc[2:]
+    # drop the discriminator tag pydantic inserts ("table"/"ranked") from paths
+    field = ".".join(str(p) for p in loc if p not in ("table", "ranked", "list[...]", "dict[str,...]"))
+    msg = err["msg"]
+    if err["type"] == "extra_forbidden":
+        msg = "unknown field"
+    elif err["type"] == "missing":
+        msg = "missing required field"
+    elif err["type"] == "string_pattern_mismatch":
+        msg = "names may not contain spaces, '=', ':' or ','"
+    parts = [p for p in (where, field) if p]
+    return (": ".join(parts) + ": " if parts else "") + msg
+
+
+# ---------------------------------------------------------------- whole-model checks
+
+
+def check_spec(spec: ModelSpec) -> list[str]:
+    """Cross-references, acyclicity and every CPT; returns a list of problems (empty if valid)."""
+    problems: list[str] = []
+    ids = [n.id for n in spec.nodes]
+    for dup in sorted({i for i in ids if ids.count(i) > 1}):
+        problems.append(f"duplicate node id '{dup}'")
+    source_ids = [s.id for s in spec.sources]
+    for dup in sorted({i for i in source_ids if source_ids.count(i) > 1}):
+        problems.append(f"duplicate source id '{dup}'")
+    known = set(ids)
+    for n in spec.nodes:
+        if len(set(n.states)) != len(n.states):
+            problems.append(f"node '{n.id}': duplicate states")
+        if len(set(n.parents)) != len(n.parents):
+            problems.append(f"node '{n.id}': duplicate parents")
+        if n.id in n.parents:
+            problems.append(f"node '{n.id}': a node cannot be its own parent")
+        for p in n.parents:
+            if p not in known:
+                problems.append(f"node '{n.id}': unknown parent '{p}'")
+        for s in n.sources:
+            if s not in source_ids:
+                problems.append(f"node '{n.id}': unknown source id '{s}'")
+    if problems:
+        return problems
+    cycle = find_cycle({n.id: n.parents for n in spec.nodes})
+    if cycle:
+        problems.append("cycle: " + " -> ".join(cycle))
+        return problems
+    by_id = {n.id: n for n in spec.nodes}
+    for n in spec.nodes:
+        try:
+            compile_cpt(n, by_id)
+        except ModelError as exc:
+            problems.append(str(exc))
+    if spec.question is not None:
+        for node_id, criteria in spec.question.resolution.items():
+            if node_id not in by_id:
+                problems.append(f"question: resolution criteria for unknown node '{node_id}'")
+                continue
+            for state in criteria:
+                if state not in by_id[node_id].states:
+                    problems.append(f"question: node '{node_id}' has no state '{state}'")
+    return problems
+
+
+def find_cycle(parents: dict[str, list[str]]) -> list[str] | None:
+    """A directed cycle as a path ``a -> b -> ... -> a``, or None."""
+    children: dict[str, list[str]] = {n: [] for n in parents}
+    for child, ps in parents.items():
+        for p in ps:
+            children.setdefault(p, []).append(child)
+    color = dict.fromkeys(children, 0)
+    for start in children:
+        if color[start]:
+            continue
+        stack = [(start, iter(children[start]))]
+        path = [start]
+        color[start] = 1
+        while stack:
+            node, it = stack[-1]
+            nxt = next(it, None)
+            if nxt is None:
+                color[node] = 2
+                stack.pop()
+                path.pop()
+            elif color[nxt] == 1:
+                return path[path.index(nxt) :] + [nxt]
+            elif color[nxt] == 0:
+                color[nxt] = 1
+                stack.append((nxt, iter(children[nxt])))
+                path.append(nxt)
+    return None
+
+
+def topological_order(spec: ModelSpec) -> list[str]:
+    """Node ids with parents before children, ties kept in file order."""
+    remaining = {n.id: set(n.parents) for n in spec.nodes}
+    order: list[str] = []
+    while remaining:
+        ready = [n.id for n in spec.nodes if n.id in remaining and not remaining[n.id]]
+        for r in ready:
+            del remaining[r]
+            for deps in remaining.values():
+                deps.discard(r)
+        order.extend(ready)
+    return order
+
+
+# ---------------------------------------------------------------- CPT compilation
+
+
+def compile_cpt(node: NodeSpec, nodes: dict[str, NodeSpec]) -> np.ndarray:
+    """The full CPT as an array with one axis per parent (in `node.parents` order), child last."""
+    parents = [nodes[p] for p in node.parents]
+    if isinstance(node.cpt, TableCPT):
+        return _compile_table(node, parents)
+    return _compile_ranked(node, parents)
+
+
+def _row_vector(node: NodeSpec, probabilities: dict[str, float] | list[float], where: str) -> np.ndarray:
+    if isinstance(probabilities, list):
+        if len(probabilities) != len(node.states):
+            raise ModelError(
+                f"node '{node.id}': {where} has {len(probabilities)} probabilities "
+                f"but the node has {len(node.states)} states"
+            )
+        vec = np.asarray(probabilities, dtype=float)
+    else:
+        unknown = [s for s in probabilities if s not in node.states]
+        missing = [s for s in node.states if s not in probabilities]
+        if unknown:
+            raise ModelError(f"node '{node.id}': {where} names unknown state(s) {unknown}")
+        if missing:
+            raise ModelError(f"node '{node.id}': {where} gives no probability for state(s) {missing}")
+        vec = np.asarray([probabilities[s] for s in node.states], dtype=float)
+    if not np.all(np.isfinite(vec)):
+        raise ModelError(f"node '{node.id}': {where} has a probability that is not a finite number")
+    if np.any(vec < 0) or np.any(vec > 1):
+        raise ModelError(f"node '{node.id}': {where} has a probability outside [0, 1]")
+    total = float(vec.sum())
+    if abs(total - 1.0) > TOL:
+        raise ModelError(f"node '{node.id}': {where} sums to {total:.6g}, not 1")
+    return vec
+
+
+def _compile_table(node: NodeSpec, parents: list[NodeSpec]) -> np.ndarray:
+    assert isinstance(node.cpt, TableCPT)
+    shape = [len(p.states) for p in parents] + [len(node.states)]
+    table = np.full(shape, np.nan)
+    seen: dict[tuple[int, ...], int] = {}
+    parent_ids = [p.id for p in parents]
+    for r, row in enumerate(node.cpt.rows, start=1):
+        keys = set(row.when)
+        if keys != set(parent_ids):
+            extra = sorted(keys - set(parent_ids))
+            lacking = [p for p in parent_ids if p not in keys]
+            detail = []
+            if extra:
+                detail.append(f"names {extra}, which are not parents")
+            if lacking:
+                detail.append(f"does not give a state for parent(s) {lacking}")
+            raise ModelError(f"node '{node.id}': row {r} " + " and ".join(detail))
+        index = []
+        for p in parents:
+            state = row.when[p.id]
+            if state not in p.states:
+                raise ModelError(f"node '{node.id}': row {r}: parent '{p.id}' has no state '{state}'")
+            index.append(p.states.index(state))
+        key = tuple(index)
+        if key in seen:
+            raise ModelError(f"node '{node.id}': row {r} repeats the combination of row {seen[key]} ({_combo(row.when)})")
+        seen[key] = r
+        table[key] = _row_vector(node, row.probabilities, f"row {r}" + (f" ({_combo(row.when)})" if row.when else ""))
+    missing = [
+        combo
+        for combo in itertools.product(*(range(len(p.states)) for p in parents))
+        if combo not in seen
+    ]
+    if missing:
+        names = [
+            _combo({p.id: p.states[i] for p, i in zip(parents, combo, strict=True)}) for combo in missing[:3]
+        ]
+        more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+        raise ModelError(f"node '{node.id}': missing row(s) for {'; '.join(names)}{more}")
+    return table
+
+
+def _combo(when: dict[str, str]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in when.items())
+
+
+def _compile_ranked(node: NodeSpec, parents: list[NodeSpec]) -> np.ndarray:
+    cpt = node.cpt
+    assert isinstance(cpt, RankedCPT)
+    parent_ids = [p.id for p in parents]
+    if not parents:
+        raise ModelError(f"node '{node.id}': a ranked CPT needs parents; use a table for a root node")
+    if set(cpt.weights) != set(parent_ids):
+        raise ModelError(
+            f"node '{node.id}': ranked weights must name exactly the parents {parent_ids}, got {sorted(cpt.weights)}"
+        )
+    if all(w == 0 for w in cpt.weights.values()):
+        raise ModelError(f"node '{node.id}': ranked weights are all zero")
+    for pid in cpt.parent_scores:
+        if pid not in parent_ids:
+            raise ModelError(f"node '{node.id}': parent_scores names '{pid}', which is not a parent")
+    scores = []
+    for p in parents:
+        given = cpt.parent_scores.get(p.id)
+        if given is None:
+            vals = np.linspace(0.0, 1.0, len(p.states))
+        else:
+            if set(given) != set(p.states):
+                raise ModelError(f"node '{node.id}': parent_scores for '{p.id}' must give a score for each of {p.states}")
+            vals = np.asarray([given[s] for s in p.states], dtype=float)
+            if np.any(vals < 0) or np.any(vals > 1):
+                raise ModelError(f"node '{node.id}': parent_scores for '{p.id}' must lie in [0, 1]")
+        w = cpt.weights[p.id]
+        scores.append(vals if w >= 0 else 1.0 - vals)
+    weights = np.asarray([abs(cpt.weights[p]) for p in parent_ids])
+    grids = np.meshgrid(*scores, indexing="ij")
+    x = np.stack(grids, axis=-1)  # (*parent_cards, n_parents)
+    mu = ranked_function(cpt.function, x, weights)
+    k = len(node.states)
+    edges = np.linspace(0.0, 1.0, k + 1)
+    sigma = math.sqrt(cpt.variance)
+    a = (0.0 - mu) / sigma
+    b = (1.0 - mu) / sigma
+    cdf = truncnorm.cdf(edges[None, :], a.reshape(-1, 1), b.reshape(-1, 1), loc=mu.reshape(-1, 1), scale=sigma)
+    probs = np.clip(np.diff(cdf, axis=1), 0.0, None)
+    probs /= probs.sum(axis=1, keepdims=True)
+    return probs.reshape(*mu.shape, k)
+
+
+def ranked_function(name: str, x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Fenton's weighted functions over the last axis of `x` (parent scores in [0, 1])."""
+    if name == "wmean":
+        return (x * w).sum(axis=-1) / w.sum()
+    n = x.shape[-1]
+    total = x.sum(axis=-1, keepdims=True)
+    # (w_i x_i + sum_{j != i} x_j) / (w_i + n - 1)
+    terms = (w * x + (total - x)) / (w + n - 1)
+    return terms.min(axis=-1) if name == "wmin" else terms.max(axis=-1)
