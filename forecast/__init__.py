@@ -5,9 +5,28 @@
     model.posteriors(hard={"assad_question": "negotiated_exit"})
 """
 
+from .analysis import (
+    explain,
+    explain_sequence,
+    indicators,
+    parameter_sensitivity,
+    sensitivity,
+    uncertainty,
+)
 from .errors import EvidenceError, ForecastError, JournalError, MemoryBudgetError, ModelError
-from .evidence import Evidence, EvidenceItem, Scenario, load_evidence, load_scenario, load_scenarios
+from .evidence import (
+    Evidence,
+    EvidenceItem,
+    Scenario,
+    load_evidence,
+    load_scenario,
+    load_scenarios,
+    save_scenario,
+)
+from .export import export
+from .journal import history, record, resolve, score
 from .model import Model, load_model, model_from_text
+from .runs import run, timeline
 from .words import words
 
 __all__ = [
@@ -20,10 +39,24 @@ __all__ = [
     "Model",
     "ModelError",
     "Scenario",
+    "explain",
+    "explain_sequence",
+    "export",
+    "history",
+    "indicators",
     "load_evidence",
     "load_model",
     "load_scenario",
     "load_scenarios",
     "model_from_text",
+    "parameter_sensitivity",
+    "record",
+    "resolve",
+    "run",
+    "save_scenario",
+    "score",
+    "sensitivity",
+    "timeline",
+    "uncertainty",
     "words",
 ]

@@ -7,6 +7,16 @@ per scenario.  Clique axes are kept in global variable order, so separators are
 sub-sequences of both cliques and every message is a plain sum or a reshape:
 no transposes, no einsum path search at query time.
 
+Two things make repeated queries cheap:
+- the evidence-free pass is done once at compile time; a query recomputes the
+  collect messages only on the paths from its evidence to the root, and a query
+  without evidence is a lookup;
+- a batch whose scenarios put varying evidence on the same few nodes S is
+  answered from an *evidence table* T[e, x] = P(x, S=e) (one batched pass over
+  the joint states e of S, cached): each scenario is then one row of a matrix
+  product, weights(e) @ T, exact like the pass itself.  Fixed (Jeffrey) evidence
+  is met by iterative proportional fitting on the same table.
+
 The memory guard works on the symbolic triangulation alone: the clique sizes
 are known before any table is allocated, models over the budget are refused,
 and batches are cut into chunks that fit.
@@ -14,8 +24,11 @@ and batches are cut into chunks that fit.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -28,6 +41,12 @@ DEFAULT_MEMORY_BUDGET = 1 << 30  # 1 GiB
 FIXED_TOLERANCE = 1e-9
 FIXED_MAX_ITERATIONS = 2000
 _WORK_FACTOR = 4  # clique tables held at once per scenario (psi, belief, temporaries)
+_CHUNK_ENTRIES = 1 << 20  # clique entries per batch chunk: keeps a chunk's tables in cache
+_TINY = np.finfo(float).tiny
+# cost model (in clique-entry operations) for choosing between a direct pass and an evidence table
+_PASS_COST = 12.0  # per clique entry and scenario in a direct pass
+_TABLE_MAX_STATES = 1 << 16  # joint states of the evidence nodes an evidence table may have
+_TABLE_CACHE = 16  # evidence tables kept per compiled tree
 
 
 def memory_budget_from_env() -> int:
@@ -62,11 +81,8 @@ def format_bytes(n: float) -> str:
     return f"{n:.1f} PiB"  # pragma: no cover
 
 
-def triangulate(cards: Sequence[int], parents: Sequence[Sequence[int]]) -> list[tuple[int, ...]]:
-    """Maximal cliques of a greedy min-fill (ties: min weight) triangulation of the moral graph.
-
-    Purely symbolic: no tables are touched, so the memory guard can run first.
-    """
+@functools.lru_cache(maxsize=32)
+def _triangulate(cards: tuple[int, ...], parents: tuple[tuple[int, ...], ...]) -> tuple[tuple[int, ...], ...]:
     n = len(cards)
     adj: list[set[int]] = [set() for _ in range(n)]
     for child, ps in enumerate(parents):
@@ -102,21 +118,50 @@ def triangulate(cards: Sequence[int], parents: Sequence[Sequence[int]]) -> list[
         adj[v] = set()
     # keep only maximal cliques (an earlier clique may be contained in a later one)
     maximal = [c for c in cliques if not any(c < d for d in cliques)]
-    return [tuple(sorted(c)) for c in maximal]
+    return tuple(tuple(sorted(c)) for c in maximal)
+
+
+def triangulate(cards: Sequence[int], parents: Sequence[Sequence[int]]) -> list[tuple[int, ...]]:
+    """Maximal cliques of a greedy min-fill (ties: min weight) triangulation of the moral graph.
+
+    Purely symbolic: no tables are touched, so the memory guard can run first.
+    """
+    key_cards = tuple(int(c) for c in cards)
+    key_parents = tuple(tuple(int(u) for u in ps) for ps in parents)
+    return list(_triangulate(key_cards, key_parents))
 
 
 def table_entries(cliques: Sequence[tuple[int, ...]], cards: Sequence[int]) -> list[int]:
     return [math.prod(cards[v] for v in c) for c in cliques]
 
 
+def check_memory(cards: Sequence[int], parents: Sequence[Sequence[int]], memory_budget: int | None = None) -> int:
+    """Bytes one scenario needs; MemoryBudgetError (naming budget and estimate) if over the budget.
+
+    Symbolic only (a triangulation of the graph), so it is safe to call before any table exists.
+    """
+    budget = memory_budget_from_env() if memory_budget is None else int(memory_budget)
+    cliques = triangulate(cards, parents)
+    sizes = table_entries(cliques, cards)
+    need = sum(sizes) * 8 * _WORK_FACTOR
+    if need > budget:
+        raise MemoryBudgetError(
+            f"the model needs about {format_bytes(need)} for one scenario "
+            f"(largest table {max(sizes):,} entries), over the memory budget of "
+            f"{format_bytes(budget)}; raise FORECAST_MEMORY_BUDGET or simplify the model"
+        )
+    return need
+
+
 @dataclass(frozen=True)
 class _Edge:
     child: int  # clique index (further from the root)
     parent: int
-    sep_axes_child: tuple[int, ...]  # axes of the child's table (after batch) summed out to reach the separator
-    sep_axes_parent: tuple[int, ...]
-    sep_shape_child: tuple[int, ...]  # separator reshaped to broadcast into the child's table
-    sep_shape_parent: tuple[int, ...]
+    sum_child: tuple[int, ...]  # axes of the child's table (after batch) summed out to reach the separator
+    sum_parent: tuple[int, ...]
+    shape_child: tuple[int, ...]  # separator reshaped to broadcast into the child's table (batch axis -1)
+    shape_parent: tuple[int, ...]
+    sep_axes: tuple[int, ...]  # all axes of the separator but the batch axis
 
 
 class JunctionTree:
@@ -130,27 +175,28 @@ class JunctionTree:
         memory_budget: int | None = None,
     ) -> None:
         self.cards = tuple(int(c) for c in cards)
+        self.parents = tuple(tuple(int(u) for u in ps) for ps in parents)
         self.memory_budget = memory_budget_from_env() if memory_budget is None else int(memory_budget)
-        self.cliques = triangulate(self.cards, parents)
+        self.bytes_per_scenario = check_memory(self.cards, self.parents, self.memory_budget)
+        self.cliques = triangulate(self.cards, self.parents)
         sizes = table_entries(self.cliques, self.cards)
         self.largest_table = max(sizes)
-        self.bytes_per_scenario = sum(sizes) * 8 * _WORK_FACTOR
-        if self.bytes_per_scenario > self.memory_budget:
-            raise MemoryBudgetError(
-                f"the model needs about {format_bytes(self.bytes_per_scenario)} for one scenario "
-                f"(largest table {self.largest_table:,} entries), over the memory budget of "
-                f"{format_bytes(self.memory_budget)}; raise FORECAST_MEMORY_BUDGET or simplify the model"
-            )
+        self.total_entries = sum(sizes)
         self.max_batch = max(1, self.memory_budget // self.bytes_per_scenario)
+        self.chunk = max(1, min(self.max_batch, _CHUNK_ENTRIES // self.total_entries))
+        self._offsets = np.concatenate([[0], np.cumsum(self.cards)])
         self._build_tree()
-        self._build_potentials(parents, cpts)
+        self._build_potentials(self.parents, cpts)
         self._home = [self._home_clique(v) for v in range(len(self.cards))]
         self._marg_axes = [
             tuple(1 + i for i, u in enumerate(self.cliques[c]) if u != v) for v, c in enumerate(self._home)
         ]
         self._lik_shape = [
-            tuple(self.cards[u] if u == v else 1 for u in self.cliques[c]) for v, c in enumerate(self._home)
+            (-1, *(self.cards[u] if u == v else 1 for u in self.cliques[c])) for v, c in enumerate(self._home)
         ]
+        self._tables: OrderedDict[tuple, _EvidenceTable] = OrderedDict()
+        self._lock = threading.Lock()
+        self._compile_prior()
 
     # ------------------------------------------------------------ compilation
 
@@ -160,116 +206,388 @@ class JunctionTree:
         sets = [set(c) for c in self.cliques]
         for i in range(len(self.cliques)):
             for j in range(i + 1, len(self.cliques)):
-                g.add_edge(i, j, weight=len(sets[i] & sets[j]))
-        tree = nx.maximum_spanning_tree(g) if len(self.cliques) > 1 else g
-        root = max(range(len(self.cliques)), key=lambda i: len(self.cliques[i]))
+                w = len(sets[i] & sets[j])
+                if w:
+                    g.add_edge(i, j, weight=w)
+        # a forest when the network falls apart into independent pieces: join the pieces
+        # through empty separators (a message is then a scalar per scenario)
+        forest = nx.maximum_spanning_tree(g) if len(self.cliques) > 1 else g
+        root = max(range(len(self.cliques)), key=lambda i: self.total_size(i))
+        comps = list(nx.connected_components(forest))
+        for comp in comps:
+            if root not in comp:
+                forest.add_edge(root, next(iter(comp)))
         self.root = root
-        order = list(nx.dfs_preorder_nodes(tree, root))
-        parent_of = dict(nx.dfs_predecessors(tree, root))
+        order = list(nx.dfs_preorder_nodes(forest, root))
+        parent_of = dict(nx.dfs_predecessors(forest, root))
+        self._parent_of = [-1] * len(self.cliques)
         self._edges: list[_Edge] = []  # in pre-order (root first); collect runs it reversed
+        self._edge_of: dict[int, int] = {}
         for c in order:
             if c == root:
                 continue
             p = parent_of[c]
-            sep = sorted(sets[c] & sets[p])
+            self._parent_of[c] = p
+            sep = sets[c] & sets[p]
+            self._edge_of[c] = len(self._edges)
             self._edges.append(
                 _Edge(
                     child=c,
                     parent=p,
-                    sep_axes_child=tuple(1 + i for i, v in enumerate(self.cliques[c]) if v not in sep),
-                    sep_axes_parent=tuple(1 + i for i, v in enumerate(self.cliques[p]) if v not in sep),
-                    sep_shape_child=tuple(self.cards[v] if v in sep else 1 for v in self.cliques[c]),
-                    sep_shape_parent=tuple(self.cards[v] if v in sep else 1 for v in self.cliques[p]),
+                    sum_child=tuple(1 + i for i, v in enumerate(self.cliques[c]) if v not in sep),
+                    sum_parent=tuple(1 + i for i, v in enumerate(self.cliques[p]) if v not in sep),
+                    shape_child=(-1, *(self.cards[v] if v in sep else 1 for v in self.cliques[c])),
+                    shape_parent=(-1, *(self.cards[v] if v in sep else 1 for v in self.cliques[p])),
+                    sep_axes=tuple(range(1, len(sep) + 1)),
                 )
             )
+        self._collect_order = list(reversed(self._edges))
+
+    def total_size(self, i: int) -> int:
+        return math.prod(self.cards[v] for v in self.cliques[i])
+
+    def _family_clique(self, family: list[int]) -> int:
+        fam_set = set(family)
+        return min(
+            (i for i, cl in enumerate(self.cliques) if fam_set <= set(cl)),
+            key=lambda i: len(self.cliques[i]),
+        )
 
     def _build_potentials(self, parents: Sequence[Sequence[int]], cpts: Sequence[np.ndarray]) -> None:
-        self._psi = [np.ones(tuple(self.cards[v] for v in c)) for c in self.cliques]
+        psi = [np.ones((1, *(self.cards[v] for v in c))) for c in self.cliques]
         for child, (ps, cpt) in enumerate(zip(parents, cpts, strict=True)):
             family = list(ps) + [child]
             fam_set = set(family)
-            c = min(
-                (i for i, cl in enumerate(self.cliques) if fam_set <= set(cl)),
-                key=lambda i: len(self.cliques[i]),
-            )
+            c = self._family_clique(family)
             order = sorted(range(len(family)), key=lambda i: family[i])
             table = np.transpose(np.asarray(cpt, dtype=float), order)
-            shape = tuple(self.cards[v] if v in fam_set else 1 for v in self.cliques[c])
-            self._psi[c] = self._psi[c] * table.reshape(shape)
+            shape = (1, *(self.cards[v] if v in fam_set else 1 for v in self.cliques[c]))
+            psi[c] = psi[c] * table.reshape(shape)
+        self._psi = psi
+
+    def batched_potentials(self, cpts: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """Clique potentials with a leading batch axis, from CPTs that carry one.
+
+        Why: analyses that vary the parameters (Monte Carlo draws of every CPT,
+        one perturbed entry per scenario) reuse this compiled tree instead of
+        compiling one per parameter set.  `cpts[v]` has shape (b, *parents, card),
+        parents in construction order, with b the batch size or 1 (shared by the
+        whole batch).  Pass the result to `marginals(..., potentials=...)`.
+        """
+        pots = [np.ones((1, *(self.cards[v] for v in c))) for c in self.cliques]
+        for child, (ps, cpt) in enumerate(zip(self.parents, cpts, strict=True)):
+            family = list(ps) + [child]
+            fam_set = set(family)
+            table = np.asarray(cpt, dtype=float)
+            if table.shape[1:] != tuple(self.cards[v] for v in family):
+                raise ValueError(f"batched CPT of variable {child} has shape {table.shape}, expected (batch, "
+                                 f"{', '.join(str(self.cards[v]) for v in family)})")
+            c = self._family_clique(family)
+            order = sorted(range(len(family)), key=lambda i: family[i])
+            table = np.transpose(table, (0, *(1 + i for i in order)))
+            shape = (table.shape[0], *(self.cards[v] if v in fam_set else 1 for v in self.cliques[c]))
+            pots[c] = pots[c] * table.reshape(shape)
+        return pots
 
     def _home_clique(self, v: int) -> int:
         return min((i for i, c in enumerate(self.cliques) if v in c), key=lambda i: len(self.cliques[i]))
 
+    def _compile_prior(self) -> None:
+        """The evidence-free pass, kept: queries reuse its messages away from their evidence."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            collect, msg, den, logs = self._collect(self._psi, {}, None, True)
+        self._prior_collect, self._prior_msg, self._prior_den = collect, msg, den
+        self._prior_logz = {c: float(z[0]) for c, z in logs.items()}  # constant factors of clean subtrees
+        self._prior_logz_total = sum(self._prior_logz.values())
+        margs, ok, _ = self._propagate({}, 1)
+        if not ok.all():
+            raise EvidenceError("the model gives probability zero to everything (a CPT row of zeros?)")
+        self._prior_margs = [m.copy() for m in margs]
+        for m in self._prior_margs:
+            m.setflags(write=False)
+
     # ------------------------------------------------------------ inference
 
-    def marginals(self, likelihoods: dict[int, np.ndarray], batch: int = 1) -> tuple[list[np.ndarray], np.ndarray]:
+    def marginals(
+        self, likelihoods: dict[int, np.ndarray], batch: int = 1, potentials: Sequence[np.ndarray] | None = None
+    ) -> tuple[list[np.ndarray], np.ndarray]:
         """Posterior of every variable for each scenario in the batch.
 
-        `likelihoods` maps a variable to an array (batch, card) of non-negative weights
-        (a hard finding is a 0/1 row).  Returns (marginals, possible) where marginals[v]
-        has shape (batch, card) and `possible` is False where the evidence has
-        probability zero (those rows are uniform placeholders, never NaN).
+        `likelihoods` maps a variable to an array (batch, card) or (1, card) of
+        non-negative weights (a hard finding is a 0/1 row).  Returns (marginals,
+        possible) where marginals[v] has shape (batch, card) and `possible` is False
+        where the evidence has probability zero (those rows are uniform placeholders,
+        never NaN).  `potentials` (from `batched_potentials`) replaces the compiled
+        CPTs per scenario.
         """
-        if batch <= self.max_batch:
-            return self._propagate(likelihoods, batch)
-        out: list[list[np.ndarray]] = [[] for _ in self.cards]
-        ok_parts = []
-        for start in range(0, batch, self.max_batch):
-            stop = min(batch, start + self.max_batch)
-            part = {v: lk[start:stop] if lk.shape[0] > 1 else lk for v, lk in likelihoods.items()}
-            margs, ok = self._propagate(part, stop - start)
-            for v, m in enumerate(margs):
-                out[v].append(m)
-            ok_parts.append(ok)
-        return [np.concatenate(parts) for parts in out], np.concatenate(ok_parts)
+        lik = {v: _as_rows(lk) for v, lk in likelihoods.items()}
+        if potentials is None:
+            shared = {v: lk for v, lk in lik.items() if lk.shape[0] == 1 or _rows_equal(lk)}
+            varying = {v: lk for v, lk in lik.items() if v not in shared}
+            if not varying:
+                margs, ok, _ = self._propagate({v: lk[:1] for v, lk in shared.items()}, 1)
+                return [np.broadcast_to(m, (batch, m.shape[1])) for m in margs], np.broadcast_to(ok, (batch,))
+            dims = tuple(sorted(varying))
+            table = self._cached_table(dims, shared)
+            if table is None and self._table_pays(dims, batch):
+                table = self.evidence_table(dims, {v: lk[:1] for v, lk in shared.items()})
+            if table is not None:
+                return table.marginals(varying, batch)
+        return self._chunked(lik, batch, potentials)
 
-    def _propagate(self, likelihoods: dict[int, np.ndarray], batch: int) -> tuple[list[np.ndarray], np.ndarray]:
-        psi: list[np.ndarray] = [p[None] for p in self._psi]
-        for v, lk in likelihoods.items():
+    def _chunked(
+        self, lik: dict[int, np.ndarray], batch: int, potentials: Sequence[np.ndarray] | None = None
+    ) -> tuple[list[np.ndarray], np.ndarray]:
+        if batch <= self.chunk:
+            margs, ok, _ = self._propagate(lik, batch, potentials)
+            return margs, ok
+        out = [np.empty((batch, c)) for c in self.cards]
+        ok_all = np.empty(batch, dtype=bool)
+        for start in range(0, batch, self.chunk):
+            stop = min(batch, start + self.chunk)
+            part = {v: lk[start:stop] if lk.shape[0] > 1 else lk for v, lk in lik.items()}
+            pots = None if potentials is None else [p[start:stop] if p.shape[0] > 1 else p for p in potentials]
+            margs, ok, _ = self._propagate(part, stop - start, pots)
+            for o, m in zip(out, margs, strict=True):
+                o[start:stop] = m
+            ok_all[start:stop] = ok
+        return out, ok_all
+
+    def log_evidence(self, likelihoods: dict[int, np.ndarray], batch: int = 1) -> np.ndarray:
+        """log P(evidence) per scenario (-inf where impossible); likelihoods as in `marginals`."""
+        lik = {v: _as_rows(lk) for v, lk in likelihoods.items()}
+        out = np.empty(batch)
+        for start in range(0, batch, self.chunk):
+            stop = min(batch, start + self.chunk)
+            part = {v: lk[start:stop] if lk.shape[0] > 1 else lk for v, lk in lik.items()}
+            _, ok, logz = self._propagate(part, stop - start, want_logz=True)
+            out[start:stop] = np.where(ok, np.broadcast_to(logz, ok.shape), -np.inf)
+        return out
+
+    # ------------------------------------------------------------ one pass
+
+    def _collect(
+        self,
+        psi: Sequence[np.ndarray],
+        lik: dict[int, np.ndarray],
+        dirty: set[int] | None,
+        want_logz: bool,
+    ) -> tuple[list[np.ndarray], list[np.ndarray | None], list[np.ndarray | None], dict[int, np.ndarray]]:
+        """Leaves to root.  Cliques outside `dirty` keep the prior pass's results."""
+        n = len(self.cliques)
+        if dirty is None:
+            belief = list(psi)
+            msg: list[np.ndarray | None] = [None] * n
+            den: list[np.ndarray | None] = [None] * n
+        else:
+            belief = [psi[c] if c in dirty else self._prior_collect[c] for c in range(n)]
+            msg = list(self._prior_msg)
+            den = list(self._prior_den)
+        for v, lk in lik.items():
             c = self._home[v]
-            psi[c] = psi[c] * np.asarray(lk, dtype=float).reshape((lk.shape[0], *self._lik_shape[v]))
-        ok = np.ones(batch, dtype=bool)
-        # collect: leaves towards the root
-        belief = list(psi)
-        up: dict[int, np.ndarray] = {}
-        for e in reversed(self._edges):
-            msg = belief[e.child].sum(axis=e.sep_axes_child) if e.sep_axes_child else belief[e.child]
-            msg = self._normalise(msg, ok)
-            up[e.child] = msg
-            belief[e.parent] = belief[e.parent] * msg.reshape((msg.shape[0], *e.sep_shape_parent))
-        belief[self.root] = self._normalise(belief[self.root], ok)
-        # distribute: root towards the leaves (Hugin update on separators)
-        for e in self._edges:
-            down = belief[e.parent].sum(axis=e.sep_axes_parent) if e.sep_axes_parent else belief[e.parent]
-            old = up[e.child]
-            ratio = np.divide(down, old, out=np.zeros(np.broadcast_shapes(down.shape, old.shape)), where=old > 0)
-            b = belief[e.child] * ratio.reshape((ratio.shape[0], *e.sep_shape_child))
-            belief[e.child] = self._normalise(b, ok)
-        margs = []
-        for v in range(len(self.cards)):
-            b = belief[self._home[v]]
-            m = b.sum(axis=self._marg_axes[v]) if self._marg_axes[v] else b
-            m = m.reshape(m.shape[0], -1)
-            if m.shape[0] != batch:
-                m = np.broadcast_to(m, (batch, m.shape[1]))
-            margs.append(m)
+            belief[c] = belief[c] * lk.reshape(self._lik_shape[v])
+        logs: dict[int, np.ndarray] = {}
+        for e in self._collect_order:
+            c = e.child
+            if dirty is not None and e.parent not in dirty:
+                continue
+            if dirty is None or c in dirty:
+                m = belief[c].sum(axis=e.sum_child) if e.sum_child else belief[c]
+                z = m.sum(axis=e.sep_axes, keepdims=True) if e.sep_axes else m
+                mn = m / z
+                msg[c] = mn
+                den[c] = np.maximum(mn, _TINY) * z
+                if want_logz:
+                    logs[c] = np.log(z.reshape(z.shape[0]))
+            belief[e.parent] = belief[e.parent] * msg[c].reshape(e.shape_parent)
+        return belief, msg, den, logs
+
+    def _propagate(
+        self,
+        lik: dict[int, np.ndarray],
+        batch: int,
+        potentials: Sequence[np.ndarray] | None = None,
+        want_logz: bool = False,
+    ) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+        """One collect/distribute pass: (marginals, possible, log P(evidence) if asked)."""
+        if not lik and potentials is None and not want_logz and hasattr(self, "_prior_margs"):
+            return (
+                [np.broadcast_to(m, (batch, m.shape[1])) for m in self._prior_margs],
+                np.ones(batch, dtype=bool),
+                np.zeros(1),
+            )
+        lik = {v: _scaled(lk) for v, lk in lik.items()}
+        if potentials is None and hasattr(self, "_prior_collect"):
+            dirty: set[int] | None = set()
+            for v in lik:
+                c = self._home[v]
+                while c >= 0 and c not in dirty:
+                    dirty.add(c)
+                    c = self._parent_of[c]
+            psi: Sequence[np.ndarray] = self._psi
+        else:
+            dirty = None
+            psi = self._psi if potentials is None else potentials
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            belief, msg, den, logs = self._collect(psi, lik, dirty, want_logz)
+            root = belief[self.root]
+            z = root.sum(axis=tuple(range(1, root.ndim)), keepdims=True)
+            belief[self.root] = root / z
+            zr = z.reshape(z.shape[0])
+            ok = np.isfinite(zr) & (zr > 0)
+            logz = np.zeros(1)
+            if want_logz:
+                logz = np.log(zr)
+                for part in logs.values():
+                    logz = logz + part
+                if dirty is not None:
+                    logz = logz + (self._prior_logz_total - sum(self._prior_logz[c] for c in logs))
+            # distribute: root towards the leaves (Hugin update; beliefs come out normalised)
+            for e in self._edges:
+                down = belief[e.parent].sum(axis=e.sum_parent) if e.sum_parent else belief[e.parent]
+                ratio = down / den[e.child]
+                belief[e.child] = belief[e.child] * ratio.reshape(e.shape_child)
+            margs = []
+            for v, c in enumerate(self._home):
+                b = belief[c]
+                m = b.sum(axis=self._marg_axes[v]) if self._marg_axes[v] else b
+                margs.append(m.reshape(m.shape[0], self.cards[v]))
+        if ok.shape[0] != batch:
+            ok = np.broadcast_to(ok, (batch,))
+        margs = [m if m.shape[0] == batch else np.broadcast_to(m, (batch, m.shape[1])) for m in margs]
+        if not ok.all():
+            keep = ok[:, None]
+            margs = [np.where(keep, m, 1.0 / m.shape[1]) for m in margs]
+        return margs, ok, logz
+
+    # ------------------------------------------------------------ evidence tables
+
+    def _table_pays(self, dims: tuple[int, ...], batch: int) -> bool:
+        states = math.prod(self.cards[v] for v in dims)
+        if states > _TABLE_MAX_STATES or not self._table_fits(states):
+            return False
+        width = sum(self.cards) + 1
+        build = _PASS_COST * self.total_entries * states
+        use = batch * states * (len(dims) + 0.25 * width)
+        return build + use < _PASS_COST * self.total_entries * batch
+
+    def _table_fits(self, states: int) -> bool:
+        return states * (sum(self.cards) + 1) * 8 * 4 <= self.memory_budget
+
+    def _cached_table(self, dims: tuple[int, ...], shared: dict[int, np.ndarray]) -> _EvidenceTable | None:
+        key = _table_key(dims, shared)
+        with self._lock:
+            table = self._tables.get(key)
+            if table is not None:
+                self._tables.move_to_end(key)
+            return table
+
+    def evidence_table(self, dims: Sequence[int], shared: dict[int, np.ndarray] | None = None) -> _EvidenceTable | None:
+        """The table P(x, dims=e | shared evidence) for every joint state e of `dims` (cached).
+
+        None when it would not fit the memory budget or has too many joint states.
+        """
+        dims = tuple(sorted(dims))
+        shared = {v: _as_rows(lk)[:1] for v, lk in (shared or {}).items() if v not in dims}
+        key = _table_key(dims, shared)
+        with self._lock:
+            if key in self._tables:
+                self._tables.move_to_end(key)
+                return self._tables[key]
+        states = math.prod(self.cards[v] for v in dims)
+        if states > _TABLE_MAX_STATES or not self._table_fits(states):
+            return None
+        lik = dict(shared)
+        index = np.arange(states)
+        stride = states
+        for v in dims:
+            stride //= self.cards[v]
+            lik[v] = np.eye(self.cards[v])[(index // stride) % self.cards[v]]
+        table = np.empty((states, sum(self.cards) + 1))
+        for start in range(0, states, self.chunk):
+            stop = min(states, start + self.chunk)
+            part = {v: lk[start:stop] if lk.shape[0] > 1 else lk for v, lk in lik.items()}
+            margs, ok, logz = self._propagate(part, stop - start, want_logz=True)
+            table[start:stop, :-1] = np.concatenate(margs, axis=1)
+            table[start:stop, -1] = np.where(ok, np.broadcast_to(logz, ok.shape), -np.inf)
+        logp = table[:, -1].copy()
+        top = logp.max()
+        weight = np.exp(logp - top) if np.isfinite(top) else np.zeros(states)
+        table[:, :-1] *= weight[:, None]
+        table[:, -1] = weight
+        result = _EvidenceTable(self, dims, table)
+        with self._lock:
+            self._tables[key] = result
+            while len(self._tables) > _TABLE_CACHE:
+                self._tables.popitem(last=False)
+        return result
+
+
+class _EvidenceTable:
+    """Rows: joint states e of the evidence nodes; columns: P(x, e) for every state x, then P(e) (scaled)."""
+
+    def __init__(self, tree: JunctionTree, dims: tuple[int, ...], table: np.ndarray) -> None:
+        self.tree = tree
+        self.dims = dims
+        self.table = table
+        self.table.setflags(write=False)
+        self.states = table.shape[0]
+        width = table.shape[1]
+        budget_rows = tree.memory_budget // (8 * 4 * (self.states + width))
+        self.chunk = int(max(1, min(budget_rows, (1 << 22) // (self.states + width))))
+
+    def marginals(self, lik: dict[int, np.ndarray], batch: int) -> tuple[list[np.ndarray], np.ndarray]:
+        """Posteriors for likelihoods on `dims` only (others must have been in the table's shared evidence)."""
+        lik = {v: _scaled(_as_rows(lk)) for v, lk in lik.items()}
+        out = np.empty((batch, self.table.shape[1] - 1))
+        ok = np.empty(batch, dtype=bool)
+        cards = self.tree.cards
+        for start in range(0, batch, self.chunk):
+            stop = min(batch, start + self.chunk)
+            w: np.ndarray = np.ones((1, 1))
+            for v in self.dims:
+                lk = lik.get(v)
+                if lk is None:
+                    lk = np.ones((1, cards[v]))
+                elif lk.shape[0] > 1:
+                    lk = lk[start:stop]
+                w = (w[:, :, None] * lk[:, None, :]).reshape(max(w.shape[0], lk.shape[0]), -1)
+            r = w @ self.table
+            z = r[:, -1]
+            good = z > 0
+            with np.errstate(divide="ignore", invalid="ignore"):
+                part = r[:, :-1] / z[:, None]
+            if not good.all():
+                part[~good] = 0.0
+            out[start:stop] = part
+            ok[start:stop] = good
+        margs = np.split(out, self.tree._offsets[1:-1], axis=1)
+        if not ok.all():
+            keep = ok[:, None]
+            margs = [np.where(keep, m, 1.0 / m.shape[1]) for m in margs]
         return margs, ok
 
-    @staticmethod
-    def _normalise(t: np.ndarray, ok: np.ndarray) -> np.ndarray:
-        axes = tuple(range(1, t.ndim))
-        z = t.sum(axis=axes, keepdims=True) if axes else t
-        flat = z.reshape(z.shape[0])
-        bad = ~(flat > 0)
-        if bad.any():
-            if flat.shape[0] == ok.shape[0]:
-                ok &= ~bad
-            else:
-                ok[:] = False
-            z = np.where(z > 0, z, 1.0)
-            t = np.where(bad.reshape((-1,) + (1,) * (t.ndim - 1)), 1.0, t)
-            z = t.sum(axis=axes, keepdims=True) if axes else t
-        return t / z
+
+def _as_rows(lk: np.ndarray) -> np.ndarray:
+    a = np.asarray(lk, dtype=float)
+    return a.reshape(1, -1) if a.ndim == 1 else a
+
+
+def _rows_equal(a: np.ndarray) -> bool:
+    return bool((a == a[:1]).all())
+
+
+def _scaled(lk: np.ndarray) -> np.ndarray:
+    """Rows divided by their maximum: the posterior is unchanged and products cannot overflow."""
+    top = lk.max(axis=1, keepdims=True)
+    if (top == 1.0).all():
+        return lk
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return lk / top
+
+
+def _table_key(dims: tuple[int, ...], shared: dict[int, np.ndarray]) -> tuple:
+    return (dims, tuple((v, _scaled(_as_rows(shared[v])[:1]).tobytes()) for v in sorted(shared)))
 
 
 def solve_fixed(
@@ -284,14 +602,28 @@ def solve_fixed(
     `fixed[v]` is an array (batch, card) of targets; a row of NaN means "not fixed in
     this scenario".  Several fixed nodes are met jointly by iterative proportional
     fitting: each target becomes a virtual likelihood, rescaled in turn until every
-    posterior is within FIXED_TOLERANCE of its target.  Scenarios whose evidence is
-    impossible come back with possible=False, as from `JunctionTree.marginals`.
+    posterior is within FIXED_TOLERANCE of its target.  When the evidence nodes have
+    few joint states the rounds run on an evidence table (a matrix product each)
+    rather than a pass through the tree.  Scenarios whose evidence is impossible come
+    back with possible=False, as from `JunctionTree.marginals`.
     """
     if not fixed:
         return tree.marginals(likelihoods, batch)
+    likelihoods = {v: _as_rows(lk) for v, lk in likelihoods.items()}
     active = {v: ~np.isnan(q[:, 0]) for v, q in fixed.items()}
     targets = {v: np.where(active[v][:, None], q, 0.0) for v, q in fixed.items()}
     lam = {v: np.ones((batch, tree.cards[v])) for v in fixed}
+    query = tree.marginals
+    if isinstance(tree, JunctionTree):
+        shared = {v: lk for v, lk in likelihoods.items() if v not in fixed and (lk.shape[0] == 1 or _rows_equal(lk))}
+        dims = tuple(sorted(set(fixed) | (set(likelihoods) - set(shared))))
+        table = tree.evidence_table(dims, {v: lk[:1] for v, lk in shared.items()})
+        if table is not None:
+            varying = {v: lk for v, lk in likelihoods.items() if v not in shared}
+            likelihoods = varying
+
+            def query(lik: dict[int, np.ndarray], b: int) -> tuple[list[np.ndarray], np.ndarray]:
+                return table.marginals(lik, b)
 
     def combined() -> dict[int, np.ndarray]:
         out = dict(likelihoods)
@@ -302,7 +634,7 @@ def solve_fixed(
     worst = math.inf
     for _ in range(FIXED_MAX_ITERATIONS):
         for v in fixed:
-            margs, ok = tree.marginals(combined(), batch)
+            margs, ok = query(combined(), batch)
             p, q, act = margs[v], targets[v], active[v] & ok
             if ((q > 0) & (p <= 0) & act[:, None]).any():
                 name = names[v] if names else str(v)
@@ -314,7 +646,7 @@ def solve_fixed(
             top = new.max(axis=1, keepdims=True)
             new /= np.where(top > 0, top, 1.0)
             lam[v] = np.where(act[:, None], new, lam[v])
-        margs, ok = tree.marginals(combined(), batch)
+        margs, ok = query(combined(), batch)
         worst = max(float(np.abs(margs[v] - targets[v])[active[v] & ok].max(initial=0.0)) for v in fixed)
         if worst <= FIXED_TOLERANCE:
             return margs, ok

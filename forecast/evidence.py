@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import os
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -24,16 +25,22 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import EvidenceError
-from .yamlio import dump_yaml, load_yaml
+from .yamlio import atomic_write_text, dump_yaml, load_yaml
 
 Weight = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 SCENARIO_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"
 
 
-def _str_keys(v: Any) -> Any:
-    if isinstance(v, dict):
-        return {str(k) if not isinstance(k, bool) else k: _str_keys(x) for k, x in v.items()}
+def _name(v: Any) -> Any:
+    """Node and state names written as bare numbers in YAML are still names."""
     return str(v) if isinstance(v, int | float) and not isinstance(v, bool) else v
+
+
+def _str_keys(v: Any) -> Any:
+    """Names as keys at every level; values (weights) stay numbers."""
+    if isinstance(v, dict):
+        return {_name(k): _str_keys(x) for k, x in v.items()}
+    return v
 
 
 class EvidenceItem(BaseModel):
@@ -68,10 +75,15 @@ class Scenario(BaseModel):
     items: list[str] = Field(default_factory=list)
     resolved_items: list[EvidenceItem] = Field(default_factory=list, exclude=True, repr=False)
 
-    @field_validator("hard", "likelihood", "fixed", mode="before")
+    @field_validator("likelihood", "fixed", mode="before")
     @classmethod
     def _keys(cls, v: Any) -> Any:
         return _str_keys(v) if isinstance(v, dict) else v
+
+    @field_validator("hard", mode="before")
+    @classmethod
+    def _hard_names(cls, v: Any) -> Any:
+        return {_name(k): _name(x) for k, x in v.items()} if isinstance(v, dict) else v
 
     def to_yaml(self) -> str:
         return dump_yaml(self.model_dump(exclude={"resolved_items"}))
@@ -180,6 +192,29 @@ def load_scenarios(folder: str | os.PathLike[str]) -> list[Scenario]:
     """Every scenario in a folder, sorted by name."""
     files = sorted(Path(folder).glob("*.y*ml"))
     return sorted((load_scenario(f) for f in files), key=lambda s: s.name)
+
+
+def save_scenario(scenario: Scenario, folder: str | os.PathLike[str], overwrite: bool = False) -> Path:
+    """Write a scenario to `folder`/<name>.yaml atomically; never replaces a file unless `overwrite`.
+
+    The name is checked again here (a Scenario built with model_construct skips
+    validation) so the file cannot land outside `folder`.
+    """
+    if not isinstance(scenario, Scenario):
+        raise EvidenceError(f"save_scenario needs a Scenario, not {type(scenario).__name__}")
+    name = scenario.name
+    if not isinstance(name, str) or not re.fullmatch(SCENARIO_NAME, name):
+        raise EvidenceError(
+            f"scenario name {name!r} is not allowed: use up to 100 letters, digits, '_', '-' or '.', "
+            "starting with a letter or digit"
+        )
+    base = Path(folder)
+    target = base / f"{name}.yaml"
+    if target.resolve().parent != base.resolve():
+        raise EvidenceError(f"scenario name {name!r} would be written outside {base}")
+    if target.exists() and not overwrite:
+        raise EvidenceError(f"a scenario named '{name}' already exists; choose another name or allow replacing it")
+    return atomic_write_text(target, scenario.to_yaml())
 
 
 @dataclass(frozen=True)

@@ -62,6 +62,8 @@ def _records(table: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def _jsonable(v: Any) -> Any:
+    if v is pd.NaT or v is None:  # NaT passes for a date; it must become null, never "NaT"
+        return None
     if isinstance(v, dict):
         return {str(k): _jsonable(x) for k, x in v.items()}
     if isinstance(v, list | tuple):
@@ -71,8 +73,6 @@ def _jsonable(v: Any) -> Any:
     if isinstance(v, np.generic):
         return v.item()
     if isinstance(v, float) and not np.isfinite(v):
-        return None
-    if v is pd.NaT:
         return None
     return v
 
@@ -92,9 +92,16 @@ def display_table(table: pd.DataFrame) -> pd.DataFrame:
     labels = table.attrs.get("labels", {})
     if "node" in out.columns and labels and "label" not in out.columns:
         out.insert(out.columns.get_loc("node") + 1, "label", out["node"].map(lambda n: labels.get(n, n)))
+    percent_columns = PERCENT_COLUMNS | set(table.attrs.get("percent_columns", ()))
     for col in out.columns:
-        if col in PERCENT_COLUMNS and pd.api.types.is_numeric_dtype(out[col]):
+        if col in percent_columns and pd.api.types.is_numeric_dtype(out[col]):
             out[col] = out[col].map(percent)
+    for col, digits in table.attrs.get("decimals", {}).items():  # e.g. bits, log-odds
+        if col in out.columns and pd.api.types.is_numeric_dtype(out[col]):
+            out[col] = out[col].map(lambda x, d=int(digits): f"{x:.{d}f}")
+    for col in out.columns:  # an undated row shows a blank, not "None"
+        if not pd.api.types.is_numeric_dtype(out[col]) and out[col].isna().any():
+            out[col] = out[col].astype(object).where(out[col].notna(), "")
     return out
 
 
@@ -109,6 +116,7 @@ def header_lines(attrs: dict[str, Any]) -> list[tuple[str, str]]:
         ("horizon", "Horizon"),
         ("analysis", "Analysis"),
         ("target", "Target"),
+        ("summary", "Summary"),
         ("settings", "Settings"),
         ("scenario", "Scenario"),
         ("model_hash", "Model file SHA-256"),
@@ -186,7 +194,7 @@ def to_html(table: pd.DataFrame, extra_sections: list[tuple[str, str]] | None = 
     parts.append(pd.DataFrame(ev).to_html(index=False, escape=True, border=0) if ev else "<p>None (the model's own beliefs).</p>")
     parts.append("<h2>Results</h2>")
     parts.append(_html_results(table))
-    for title, body in extra_sections or []:
+    for title, body in analysis_sections(table, include_table=False) + list(extra_sections or []):
         parts.append(f"<h2>{esc(title)}</h2>{body}")
     parts.append("</body></html>")
     return "\n".join(parts)
@@ -201,8 +209,15 @@ def _html_results(table: pd.DataFrame) -> str:
         ]
         shown = shown.copy()
         shown["probability"] = bars
-        return shown.to_html(index=False, escape=False, border=0, formatters={c: html.escape for c in shown.columns if c != "probability"})
+        return shown.to_html(index=False, escape=False, border=0, formatters={c: _html_cell for c in shown.columns if c != "probability"})
     return shown.to_html(index=False, escape=True, border=0)
+
+
+def _html_cell(value: Any) -> str:
+    """Escaped cell text for any value (dates, numbers); missing values are blank."""
+    if value is None or value is pd.NaT or (isinstance(value, float) and not np.isfinite(value)):
+        return ""
+    return html.escape(str(value))
 
 
 def write_xlsx(table: pd.DataFrame, path: Path) -> None:
@@ -231,3 +246,143 @@ def write_xlsx(table: pd.DataFrame, path: Path) -> None:
         res = resolution_rows(attrs)
         if res:
             pd.DataFrame(res, columns=["node", "state", "criterion"]).to_excel(writer, sheet_name="Resolution", index=False)
+
+
+# ---------------------------------------------------------------- analysis charts (inline SVG, no scripts)
+
+_BLUE, _UP, _DOWN, _GREY, _DARK = "#3567b5", "#2e8b57", "#c0392b", "#9aa5b1", "#1d2430"
+REPORT_ROWS = 25  # rows of an analysis table shown in an HTML report (exports hold them all)
+
+
+def _svg_bars(
+    rows: list[tuple[str, float, float, str, str, list[float]]],
+    lo: float,
+    hi: float,
+    marks: list[tuple[float, str]] | None = None,
+    caption: str = "",
+) -> str:
+    """Horizontal range bars: rows of (label, start, end, text, colour, ticks) on the scale [lo, hi]."""
+    esc = html.escape
+    label_w, bar_w, text_w, row_h = 360, 380, 170, 22
+    width, height = label_w + bar_w + text_w, row_h * len(rows) + 30
+    span = (hi - lo) or 1.0
+
+    def x(v: float) -> float:
+        return label_w + (min(max(float(v), lo), hi) - lo) / span * bar_w
+
+    out = [
+        f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' viewBox='0 0 {width} {height}' "
+        f"role='img' aria-label='{esc(caption)}' font-family='system-ui,sans-serif' font-size='12'>"
+    ]
+    for i, (label, a, b, text, colour, ticks) in enumerate(rows):
+        y = i * row_h + 4
+        short = _clip(label, 52)
+        out.append(f"<text x='{label_w - 8}' y='{y + 14}' text-anchor='end'><title>{esc(label)}</title>{esc(short)}</text>")
+        x0, x1 = sorted((x(a), x(b)))
+        out.append(f"<rect x='{x0:.1f}' y='{y + 2}' width='{max(x1 - x0, 1.5):.1f}' height='{row_h - 8}' fill='{colour}'/>")
+        for t in ticks:
+            out.append(f"<line x1='{x(t):.1f}' x2='{x(t):.1f}' y1='{y}' y2='{y + row_h - 4}' stroke='{_DARK}' stroke-width='2'/>")
+        out.append(f"<text x='{label_w + bar_w + 8}' y='{y + 14}'>{esc(text)}</text>")
+    bottom = row_h * len(rows) + 4
+    for value, name in marks or []:
+        out.append(
+            f"<line x1='{x(value):.1f}' x2='{x(value):.1f}' y1='0' y2='{bottom}' stroke='{_DARK}' stroke-dasharray='4 3'/>"
+            f"<text x='{x(value):.1f}' y='{bottom + 20}' text-anchor='middle'>{esc(name)}</text>"
+        )
+    out.append(f"<line x1='{label_w}' x2='{label_w + bar_w}' y1='{bottom}' y2='{bottom}' stroke='{_GREY}'/>")
+    for value in (lo, hi):
+        anchor = "start" if value == lo else "end"
+        out.append(f"<text x='{x(value):.1f}' y='{bottom + 12}' text-anchor='{anchor}' fill='#5a6472'>{esc(_axis(value, caption))}</text>")
+    out.append("</svg>")
+    return "".join(out)
+
+
+def _clip(text: str, n: int) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def _axis(value: float, caption: str) -> str:
+    return f"{value:.3g} bits" if "bits" in caption else percent(value)
+
+
+def _zoom(values: list[float], pad: float = 0.02) -> tuple[float, float]:
+    lo, hi = max(0.0, min(values) - pad), min(1.0, max(values) + pad)
+    return (lo, hi) if hi > lo else (0.0, 1.0)
+
+
+def _chart(table: pd.DataFrame) -> str:
+    """The chart of one analysis table (by attrs['analysis_kind']); '' for other tables."""
+    kind = table.attrs.get("analysis_kind")
+    labels = table.attrs.get("labels", {})
+    name = lambda n: labels.get(n, n)  # noqa: E731
+    if table.empty:
+        return ""
+    if kind == "sensitivity":
+        top = table.head(20)
+        base = float(table.attrs.get("baseline", top["baseline"].iloc[0]))
+        rows = [(name(r.node), r.low, r.high, f"{percent(r.low)} – {percent(r.high)}", _BLUE, []) for r in top.itertuples()]
+        lo, hi = _zoom([*top["low"], *top["high"], base])
+        return _svg_bars(rows, lo, hi, [(base, f"now {percent(base)}")], "tornado")
+    if kind == "parameter_sensitivity":
+        top = table.head(20)
+        base = float(top["base"].iloc[0])
+        rows = [
+            (f"{_clip(name(r.node), 24)} [{', '.join(x.split('=', 1)[-1] for x in r.parent_states.split(', '))}]: {r.state}"
+             if r.parent_states else f"{_clip(name(r.node), 30)}: {r.state}",
+             min(r.minus, r.plus), max(r.minus, r.plus), f"{percent(r.minus)} / {percent(r.plus)}", _BLUE, [])
+            for r in top.itertuples()
+        ]
+        lo, hi = _zoom([*top["minus"], *top["plus"], base])
+        return _svg_bars(rows, lo, hi, [(base, f"now {percent(base)}")], "parameter tornado")
+    if kind == "indicators":
+        top = table.drop_duplicates("node").head(20)
+        rows = [(name(r.node), 0.0, r.mutual_information_bits, f"{r.mutual_information_bits:.3f} bits", _BLUE, [])
+                for r in top.itertuples()]
+        return _svg_bars(rows, 0.0, float(top["mutual_information_bits"].max()) or 1.0, None, "bits")
+    if kind == "explain":
+        top = table.head(30)
+        m = float(top["delta_probability"].abs().max()) or 0.01
+        rows = [(f"{r.item}: {r.title}", 0.0, r.delta_probability, f"{100 * r.delta_probability:+.1f} pts",
+                 _UP if r.delta_probability >= 0 else _DOWN, []) for r in top.itertuples()]
+        return _svg_bars(rows, -m * 1.1, m * 1.1, [(0.0, "")], "evidence impact")
+    if kind == "explain_sequence":
+        cum = [float(c) for c in table["cumulative_probability"]]
+        rows = [(f"{table['item'].iloc[0]}", 0.0, cum[0], percent(cum[0]), _GREY, [])]
+        for i in range(1, len(cum)):
+            d = cum[i] - cum[i - 1]
+            rows.append((f"{table['item'].iloc[i]}: {table['title'].iloc[i]}", cum[i - 1], cum[i],
+                         f"{percent(cum[i])} ({100 * d:+.1f} pts)", _UP if d >= 0 else _DOWN, []))
+        rows.append(("all evidence", 0.0, cum[-1], percent(cum[-1]), _DARK, []))
+        pad = max(0.02, 0.15 * (max(cum) - min(cum)))  # zoomed, so small moves show; the axis says where
+        return _svg_bars(rows, max(0.0, min(cum) - pad), min(1.0, max(cum) + pad), None, "waterfall")
+    if kind == "uncertainty":
+        rows = [(f"{_clip(name(r.node), 30)}: {r.state}", r.p05, r.p95, f"{percent(r.probability)} ({percent(r.p05)}–{percent(r.p95)})",
+                 "#b8c9e8", [r.p50]) for r in table.itertuples()]
+        return _svg_bars(rows, 0.0, 1.0, None, "90% intervals; tick: median")
+    return ""
+
+
+def analysis_sections(table: pd.DataFrame, include_table: bool = True) -> list[tuple[str, str]]:
+    """(title, html) sections presenting an analysis table: summary, settings, chart, and the table.
+
+    For `to_html(..., extra_sections=...)`: a report on the posteriors can carry
+    every analysis run on them.  Tables that are not analyses give no section.
+    """
+    attrs = table.attrs
+    if not attrs.get("analysis_kind"):
+        return []
+    esc = html.escape
+    title = str(attrs.get("analysis", "Analysis")) + (f": {attrs['target']}" if attrs.get("target") else "")
+    body = []
+    if include_table:
+        meta = [(k, v) for k, v in header_lines(attrs) if k in ("Summary", "Settings", "Scenario")]
+        body.append("<dl>" + "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in meta) + "</dl>")
+    chart = _chart(table)
+    if chart:
+        body.append(f"<figure style='margin:1rem 0'>{chart}</figure>")
+    if include_table:
+        shown = display_table(table.head(REPORT_ROWS))
+        body.append(f"<div style='overflow-x:auto'>{shown.to_html(index=False, escape=True, border=0)}</div>")
+        if len(table) > REPORT_ROWS:
+            body.append(f"<p>First {REPORT_ROWS} of {len(table)} rows; the CSV or XLSX export holds them all.</p>")
+    return [(title, "".join(body))] if body else []

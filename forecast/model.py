@@ -185,9 +185,11 @@ class Model:
             multiply(node, np.asarray([float(w[s]) for s in self._by_id[node].states]))
         for it in ev.items:
             multiply(it.node, np.asarray([float(it.likelihood[s]) for s in self._by_id[it.node].states]))
-        fixed = {
-            self._index[n]: np.asarray([float(q[s]) for s in self._by_id[n].states]) for n, q in ev.fixed.items()
-        }
+        fixed = {}
+        for n, q in ev.fixed.items():
+            target = np.asarray([float(q[s]) for s in self._by_id[n].states])
+            # targets are accepted within 1e-6 of summing to 1; a posterior sums to 1 exactly
+            fixed[self._index[n]] = target / target.sum()
         return lik, fixed
 
     # ------------------------------------------------------------ queries
@@ -275,15 +277,17 @@ class Model:
             return list(self.nodes)
         if isinstance(targets, str):
             targets = [targets]
-        out = []
+        chosen = set()
         for t in targets:
-            if t not in self._by_id:
+            if not isinstance(t, str) or t not in self._by_id:
                 raise EvidenceError(f"target: model '{self.id}' has no node '{t}'")
-            out.append(t)
-        return out
+            chosen.add(t)
+        if not chosen:
+            raise EvidenceError("no target nodes given; pass None for every node")
+        return [n for n in self.nodes if n in chosen]  # topological order, each node once
 
     def _table(self, margs: list[np.ndarray], targets: list[str], names: list[Any]) -> pd.DataFrame:
-        """Scenario-major tidy table: scenario, node (target order), state (file order)."""
+        """Scenario-major tidy table: scenario, node (topological order), state (file order)."""
         cols_node = [n for n in targets for _ in self._by_id[n].states]
         cols_state = [s for n in targets for s in self._by_id[n].states]
         probs = np.concatenate([margs[self._index[n]] for n in targets], axis=1)
@@ -342,7 +346,7 @@ def load_model(path: str | os.PathLike[str], memory_budget: int | None = None) -
     """Load a model file: YAML (the project's format), BIF or XMLBIF (by suffix)."""
     p = Path(path)
     suffix = "".join(p.suffixes[-2:]).lower() if p.suffix == ".gz" else p.suffix.lower()
-    if suffix in (".bif", ".xmlbif", ".xml", ".bif.gz", ".xmlbif.gz"):
+    if suffix in (".bif", ".xmlbif", ".xml", ".bifxml", ".bif.gz", ".xmlbif.gz", ".xml.gz", ".bifxml.gz"):
         from .formats import read_model_file
 
         spec = read_model_file(p)

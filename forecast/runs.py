@@ -66,8 +66,28 @@ def timeline(
     dates = {"baseline": None, **{it.id: it.date for it in ordered}}
     table.insert(0, "date", pd.to_datetime(table["scenario"].map(dates)).dt.date)
     table = table.rename(columns={"scenario": "item"})
-    table.attrs["items"] = [
-        {"id": it.id, "date": it.date.isoformat(), "title": it.title, "source": it.source, "node": it.node}
-        for it in ordered
-    ]
+    table.attrs["analysis"] = "timeline: the forecast after each dated evidence item, in date order"
+    table.attrs["evidence"] = steps[-1].describe()
     return table
+
+
+def side_by_side(table: pd.DataFrame) -> pd.DataFrame:
+    """A `run` table turned for reading: one row per node and state, one probability column per scenario.
+
+    Keeps the model's node and state order and the scenarios' order; attrs are kept for exports.
+    """
+    missing = {"scenario", "node", "state", "probability"} - set(table.columns)
+    if missing:
+        raise EvidenceError(f"side_by_side needs a table from forecast.run; missing column(s) {sorted(missing)}")
+    names = list(dict.fromkeys(table["scenario"]))
+    if not names:
+        raise EvidenceError("no scenarios in the table")
+    keys = table.loc[table["scenario"] == names[0], ["node", "state"]].reset_index(drop=True)
+    out = keys.copy()
+    for name in names:
+        rows = table.loc[table["scenario"] == name, ["node", "state", "probability"]].reset_index(drop=True)
+        if not rows[["node", "state"]].equals(keys):
+            raise EvidenceError(f"scenario '{name}' has different nodes or states from '{names[0]}'")
+        out[str(name)] = rows["probability"].to_numpy()
+    out.attrs = dict(table.attrs)
+    return out

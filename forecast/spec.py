@@ -24,6 +24,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from scipy.stats import truncnorm
 
+from .engine import format_bytes, memory_budget_from_env
 from .errors import ModelError
 from .yamlio import load_yaml, parse_yaml
 
@@ -186,7 +187,8 @@ def spec_from_dict(data: Any, name: str = "<model>") -> ModelSpec:
     try:
         spec = ModelSpec.model_validate(data)
     except ValidationError as exc:
-        problems = [_describe_pydantic_error(err, data) for err in exc.errors()]
+        described = (_describe_pydantic_error(err, data) for err in exc.errors())
+        problems = list(dict.fromkeys(p for p in described if p is not None)) or [str(exc).splitlines()[0]]
         raise ModelError(_join(name, problems), problems) from None
     except RecursionError:
         raise ModelError(f"{name}: the model is nested too deeply") from None
@@ -202,8 +204,21 @@ def _join(name: str, problems: list[str]) -> str:
     return f"{name}: " + "; ".join(shown) + more
 
 
-def _describe_pydantic_error(err: Any, data: dict[str, Any]) -> str:
+def _describe_pydantic_error(err: Any, data: dict[str, Any]) -> str | None:
+    """One readable problem, or None for a union branch that does not apply to the input."""
     loc = list(err["loc"])
+    # A union (probabilities as a mapping or a list) reports an error per branch: keep the
+    # branch whose type matches what the file gave.
+    for i, part in enumerate(loc):
+        if isinstance(part, str) and part.startswith(("dict[", "list[")):
+            given = _value_at(data, loc[:i])
+            wanted = dict if part.startswith("dict[") else list
+            if isinstance(given, dict | list) and not isinstance(given, wanted):
+                return None
+            if not isinstance(given, dict | list):
+                loc = loc[:i]
+                err = {**err, "type": "union", "msg": "must be a list of probabilities or a mapping of state to probability"}
+            break
     where = ""
     if len(loc) >= 2 and loc[0] == "nodes" and isinstance(loc[1], int):
         nodes = data.get("nodes")
@@ -215,17 +230,47 @@ def _describe_pydantic_error(err: Any, data: dict[str, Any]) -> str:
     elif len(loc) >= 2 and loc[0] == "sources" and isinstance(loc[1], int):
         where = f"source #{loc[1] + 1}"
         loc = loc[2:]
-    # drop the discriminator tag pydantic inserts ("table"/"ranked") from paths
-    field = ".".join(str(p) for p in loc if p not in ("table", "ranked", "list[...]", "dict[str,...]"))
+    # drop the tags pydantic inserts for unions ("table"/"ranked", "list[float]", ...);
+    # list positions are shown counting from 1, as "row 2" or "#2"
+    field_parts: list[str] = []
+    for part in loc:
+        if part in ("table", "ranked") or (isinstance(part, str) and part.startswith(("dict[", "list["))):
+            continue
+        if isinstance(part, int):
+            if field_parts and field_parts[-1] == "rows":
+                field_parts[-1] = f"row {part + 1}"
+            else:
+                field_parts.append(f"#{part + 1}")
+        else:
+            field_parts.append(str(part))
+    field = " ".join(field_parts)
     msg = err["msg"]
-    if err["type"] == "extra_forbidden":
+    kind = err["type"]
+    if kind == "extra_forbidden":
         msg = "unknown field"
-    elif err["type"] == "missing":
+    elif kind == "missing":
         msg = "missing required field"
-    elif err["type"] == "string_pattern_mismatch":
+    elif kind == "string_pattern_mismatch":
         msg = "names may not contain spaces, '=', ':' or ','"
+    elif kind == "finite_number":
+        msg = "not a finite number (NaN or infinity)"
+    elif kind in ("float_type", "float_parsing"):
+        msg = f"not a number ({err.get('input')!r})"
     parts = [p for p in (where, field) if p]
     return (": ".join(parts) + ": " if parts else "") + msg
+
+
+def _value_at(data: Any, loc: list[Any]) -> Any:
+    """The raw value at a pydantic location, skipping union tags; None if absent."""
+    value = data
+    for part in loc:
+        if isinstance(part, str) and (part in ("table", "ranked") or part.startswith(("dict[", "list["))):
+            continue
+        try:
+            value = value[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return value
 
 
 # ---------------------------------------------------------------- whole-model checks
@@ -261,7 +306,12 @@ def check_spec(spec: ModelSpec) -> list[str]:
         problems.append("cycle: " + " -> ".join(cycle))
         return problems
     by_id = {n.id: n for n in spec.nodes}
+    budget = memory_budget_from_env()
     for n in spec.nodes:
+        too_big = _cpt_too_big(n, by_id, budget)
+        if too_big:
+            problems.append(too_big)
+            continue
         try:
             compile_cpt(n, by_id)
         except ModelError as exc:
@@ -275,6 +325,22 @@ def check_spec(spec: ModelSpec) -> list[str]:
                 if state not in by_id[node_id].states:
                     problems.append(f"question: node '{node_id}' has no state '{state}'")
     return problems
+
+
+def _cpt_too_big(node: NodeSpec, nodes: dict[str, NodeSpec], budget: int) -> str | None:
+    """A problem if compiling the node's table would exceed the memory budget (checked before allocating)."""
+    combos = math.prod(len(nodes[p].states) for p in node.parents)
+    entries = combos * len(node.states)
+    # the engine holds about four copies of a clique table; a ranked node also builds its parent grid
+    work = combos * (len(node.parents) + 3 * (len(node.states) + 1)) if isinstance(node.cpt, RankedCPT) else 0
+    need = 8 * max(4 * entries, work)
+    if need <= budget:
+        return None
+    return (
+        f"node '{node.id}': its probability table would have {entries:,} entries "
+        f"({len(node.parents)} parents), over the memory budget of {format_bytes(budget)}; "
+        "use fewer parents or states (or raise FORECAST_MEMORY_BUDGET)"
+    )
 
 
 def find_cycle(parents: dict[str, list[str]]) -> list[str] | None:
@@ -349,8 +415,12 @@ def _row_vector(node: NodeSpec, probabilities: dict[str, float] | list[float], w
         vec = np.asarray([probabilities[s] for s in node.states], dtype=float)
     if not np.all(np.isfinite(vec)):
         raise ModelError(f"node '{node.id}': {where} has a probability that is not a finite number")
-    if np.any(vec < 0) or np.any(vec > 1):
-        raise ModelError(f"node '{node.id}': {where} has a probability outside [0, 1]")
+    for state, v in zip(node.states, vec, strict=True):
+        if v < 0:
+            raise ModelError(f"node '{node.id}': {where} gives state '{state}' a negative probability ({v:g})")
+    for state, v in zip(node.states, vec, strict=True):
+        if v > 1:
+            raise ModelError(f"node '{node.id}': {where} gives state '{state}' a probability above 1 ({v:g})")
     total = float(vec.sum())
     if abs(total - 1.0) > TOL:
         raise ModelError(f"node '{node.id}': {where} sums to {total:.6g}, not 1")
@@ -385,16 +455,15 @@ def _compile_table(node: NodeSpec, parents: list[NodeSpec]) -> np.ndarray:
             raise ModelError(f"node '{node.id}': row {r} repeats the combination of row {seen[key]} ({_combo(row.when)})")
         seen[key] = r
         table[key] = _row_vector(node, row.probabilities, f"row {r}" + (f" ({_combo(row.when)})" if row.when else ""))
-    missing = [
-        combo
-        for combo in itertools.product(*(range(len(p.states)) for p in parents))
-        if combo not in seen
-    ]
-    if missing:
+    n_missing = math.prod(len(p.states) for p in parents) - len(seen)
+    if n_missing:
+        # find the first few lazily: never enumerate every combination of a wide table
+        combos = (c for c in itertools.product(*(range(len(p.states)) for p in parents)) if c not in seen)
         names = [
-            _combo({p.id: p.states[i] for p, i in zip(parents, combo, strict=True)}) for combo in missing[:3]
+            _combo({p.id: p.states[i] for p, i in zip(parents, combo, strict=True)})
+            for combo in itertools.islice(combos, 3)
         ]
-        more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+        more = f" and {n_missing - 3} more" if n_missing > 3 else ""
         raise ModelError(f"node '{node.id}': missing row(s) for {'; '.join(names)}{more}")
     return table
 

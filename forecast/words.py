@@ -36,11 +36,16 @@ BANDS: list[tuple[str, float, float]] = [
 
 def words(p: float) -> str:
     """The estimative phrase for a probability in [0, 1]."""
-    return str(words_array(np.asarray([p]))[0])
+    value = float(p)
+    if not (-1e-9 <= value <= 1 + 1e-9):  # also rejects NaN
+        raise ValueError(f"a probability must lie in [0, 1], got {p!r}")
+    return str(words_array(np.asarray([value]))[0])
 
 
 def words_array(p: np.ndarray | pd.Series) -> np.ndarray:
     """Vectorised `words`."""
-    p = np.asarray(p, dtype=float)
+    # Rounding first keeps the scale symmetric in floating point: 1 - 0.8 is
+    # 0.19999999999999996, which must read like 0.2 (the mirror of 0.8).
+    p = np.round(np.asarray(p, dtype=float), 12)
     conditions = [p < 0.05, p < 0.20, p < 0.45, p <= 0.55, p <= 0.80, p <= 0.95]
     return np.select(conditions, [b[0] for b in BANDS[:6]], default=BANDS[6][0])

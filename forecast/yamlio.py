@@ -1,10 +1,13 @@
 """Safe reading of user files and atomic writing of outputs.
 
-YAML is read with a SafeLoader variant that
+YAML is read with a SafeLoader variant (libyaml's C parser when installed) that
 - treats only ``true``/``false`` as booleans (YAML 1.2), so states named ``yes``,
   ``no``, ``on`` or ``off`` stay strings;
-- refuses documents that lean on many aliases (the "billion laughs" pattern),
-  and files larger than a size limit, before any expansion can happen.
+- never constructs Python objects from tags (``!!python/...`` is an error);
+- refuses, before building anything, files larger than a size limit and
+  documents that nest too deeply, use many aliases, or would expand through
+  aliases into too many values (the "billion laughs" pattern): a streaming
+  pre-scan of the parser's events counts all three in linear time.
 """
 
 from __future__ import annotations
@@ -20,21 +23,14 @@ import yaml
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_ALIASES = 200
+MAX_DEPTH = 64
+MAX_VALUES = 1_000_000  # scalars and collections after alias expansion
+
+_Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # C parser: about 5x faster
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader with YAML 1.2 booleans and an alias counter."""
-
-    def __init__(self, stream: Any) -> None:
-        super().__init__(stream)
-        self._aliases = 0
-
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(yaml.AliasEvent):
-            self._aliases += 1
-            if self._aliases > MAX_ALIASES:
-                raise yaml.YAMLError(f"too many aliases (more than {MAX_ALIASES}); refusing to expand")
-        return super().compose_node(parent, index)
+class _Loader(_Base):
+    """SafeLoader (C-accelerated when available) with YAML 1.2 booleans."""
 
 
 _Loader.yaml_implicit_resolvers = {
@@ -44,6 +40,48 @@ _Loader.yaml_implicit_resolvers = {
 _Loader.add_implicit_resolver(
     "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
 )
+
+
+def _prescan(text: str) -> None:
+    """Walk the event stream once; refuse deep nesting, many aliases or a huge expansion.
+
+    Each collection's expanded size is the sum of its children's; an alias
+    counts the full size of what it names, so a billion-laughs document is
+    caught without expanding it.
+    """
+    sizes: dict[str, int] = {}
+    stack: list[list[Any]] = []  # [anchor, size] per open collection
+    aliases = 0
+    total = 0
+
+    def add(n: int) -> None:
+        nonlocal total
+        if stack:
+            stack[-1][1] += n
+        else:
+            total += n
+        if (stack[-1][1] if stack else total) > MAX_VALUES:
+            raise yaml.YAMLError(f"the document expands to more than {MAX_VALUES:,} values; refusing to expand")
+
+    for event in yaml.parse(text, Loader=_Base):
+        if isinstance(event, yaml.AliasEvent):
+            aliases += 1
+            if aliases > MAX_ALIASES:
+                raise yaml.YAMLError(f"too many aliases (more than {MAX_ALIASES}); refusing to expand")
+            add(sizes.get(event.anchor, 1))
+        elif isinstance(event, yaml.ScalarEvent):
+            if event.anchor:
+                sizes[event.anchor] = 1
+            add(1)
+        elif isinstance(event, yaml.SequenceStartEvent | yaml.MappingStartEvent):
+            if len(stack) >= MAX_DEPTH:
+                raise yaml.YAMLError(f"nesting deeper than {MAX_DEPTH} levels")
+            stack.append([event.anchor, 1])
+        elif isinstance(event, yaml.SequenceEndEvent | yaml.MappingEndEvent):
+            anchor, size = stack.pop()
+            if anchor:
+                sizes[anchor] = size
+            add(size)
 
 
 def read_text(path: str | os.PathLike[str], what: str, error: type[Exception]) -> str:
@@ -66,9 +104,17 @@ def read_text(path: str | os.PathLike[str], what: str, error: type[Exception]) -
 
 def parse_yaml(text: str, name: str, what: str, error: type[Exception]) -> Any:
     """Parse YAML text safely; `name` identifies the source in messages."""
+    if isinstance(text, bytes | bytearray):
+        try:
+            text = bytes(text).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise error(f"{name}: {what} is not valid UTF-8 text (byte {exc.start})") from None
+    if not isinstance(text, str):
+        raise error(f"{name}: {what} must be YAML text, not {type(text).__name__}")
     if len(text.encode("utf-8", "surrogatepass")) > MAX_FILE_BYTES:
         raise error(f"{name}: {what} is over the {MAX_FILE_BYTES} byte limit")
     try:
+        _prescan(text)
         return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader derives from SafeLoader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)

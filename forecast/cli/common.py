@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 
 import pandas as pd
@@ -90,9 +91,11 @@ def emit(table: pd.DataFrame, args: argparse.Namespace, default: str = "table") 
     """Print or write a table; the format comes from --format, else the output's suffix."""
     fmt = args.format
     if args.output:
-        fmt = fmt or format_for(args.output)
-        if fmt == "table":
-            fmt = "csv"
+        by_suffix = FORMATS.get(os.path.splitext(str(args.output))[1].lower())
+        if fmt in (None, "table"):
+            fmt = format_for(args.output)
+        elif by_suffix is not None and by_suffix != fmt:
+            raise ForecastError(f"--format {fmt} does not match the suffix of {args.output} ({by_suffix})")
         if fmt not in set(FORMATS.values()):
             raise ForecastError(f"cannot write format '{fmt}' to a file")
         export(table, args.output, fmt)

@@ -9,6 +9,7 @@ import pandas as pd
 
 from ..describe import describe_model
 from ..evidence import load_evidence, load_scenario
+from ..formats import write_model_file
 from ..runs import run, timeline
 from ..yamlio import atomic_write_text
 from .common import (
@@ -19,6 +20,7 @@ from .common import (
     evidence_from_args,
     open_model,
 )
+from .journal import add_record_args, record_forecast, record_scenarios
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -36,6 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_evidence_args(p)
     p.add_argument("--target", action="append", metavar="NODE", help="only these nodes (repeatable)")
     add_output_args(p)
+    add_record_args(p)
     p.set_defaults(func=cmd_query)
 
     p = sub.add_parser("run", help="posteriors for several scenario files side by side")
@@ -43,6 +46,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="scenario files")
     p.add_argument("--target", action="append", metavar="NODE", help="only these nodes (repeatable)")
     add_output_args(p)
+    add_record_args(p)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("timeline", help="replay dated evidence items and show how the forecast moved")
@@ -56,6 +60,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_model_arg(p)
     p.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of stdout")
     p.set_defaults(func=cmd_describe)
+
+    p = sub.add_parser("export-model", help="write the model as BIF or XMLBIF (for GeNIe, Netica, Hugin, pyAgrum)")
+    add_model_arg(p)
+    p.add_argument("--format", choices=("bif", "xmlbif"), help="file format (default: from the output's suffix)")
+    p.add_argument("--output", "-o", required=True, metavar="FILE", help="file to write (.gz compresses it)")
+    p.set_defaults(func=cmd_export_model)
 
 
 def cmd_nodes(args: argparse.Namespace) -> int:
@@ -90,14 +100,16 @@ def cmd_query(args: argparse.Namespace) -> int:
     model = open_model(args)
     ev = evidence_from_args(model, args)
     table = model.posteriors(scenario=ev, targets=args.target)
-    return emit(table, args)
+    emit(table, args)
+    return record_forecast(args, model, ev)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     model = open_model(args)
     scenarios = [load_scenario(s) for s in args.scenarios]
     table = run(model, scenarios, targets=args.target)
-    return emit(table, args)
+    emit(table, args)
+    return record_scenarios(args, model, scenarios)
 
 
 def cmd_timeline(args: argparse.Namespace) -> int:
@@ -115,4 +127,11 @@ def cmd_describe(args: argparse.Namespace) -> int:
         sys.stderr.write(f"wrote {args.output}\n")
     else:
         sys.stdout.write(text)
+    return 0
+
+
+def cmd_export_model(args: argparse.Namespace) -> int:
+    model = open_model(args)
+    path = write_model_file(model, args.output, args.format)
+    sys.stderr.write(f"wrote {path}\n")
     return 0

@@ -1,0 +1,655 @@
+"""Analyst analytics on the batch engine: drivers, indicators, evidence impact, uncertainty.
+
+Each analysis turns one question into a single batch of scenarios (or of
+parameter sets) for the junction tree, so it costs one or a few vectorised
+propagations rather than a Python loop of queries (see docs/analytics.md):
+
+- `sensitivity`: what-if per node (the tornado), and `parameter_sensitivity`:
+  what-if per CPT entry;
+- `indicators`: mutual information between the target and each unobserved node
+  (what to collect next);
+- `explain` / `explain_sequence`: each piece of evidence's contribution, left out
+  one at a time and added in date order (the waterfall);
+- `uncertainty`: Monte Carlo over Dirichlet draws of every CPT row, giving
+  intervals on the posteriors.
+
+Every result is a DataFrame whose ``attrs`` carry the model metadata, the
+analysis, its target, its settings and the evidence used, so exports can cite
+them.  Nothing here writes files, so an interrupted run leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .engine import JunctionTree, solve_fixed
+from .errors import EvidenceError
+from .evidence import Evidence, combine
+from .model import EvidenceLike, Model
+
+Progress = Callable[[int, int], None]
+
+UNCERTAINTY_CHUNK = 250  # draws per propagation; fixed so results do not depend on memory settings
+LOG_ODDS_CLIP = 1e-12  # log-odds of certainty would be infinite: probabilities are clipped to [eps, 1 - eps]
+NEGLIGIBLE = 1e-12  # parameter entries whose swing is below this do not matter to the target
+PARAMETER_CHUNK = 128  # CPT entries per propagation in parameter_sensitivity (two scenarios each)
+
+__all__ = [
+    "explain",
+    "explain_sequence",
+    "indicators",
+    "parameter_sensitivity",
+    "parse_target",
+    "sensitivity",
+    "uncertainty",
+    "with_intervals",
+]
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def parse_target(model: Model, target: str | tuple[str, str]) -> tuple[str, str]:
+    """'node=state' (or a (node, state) pair) checked against the model."""
+    if isinstance(target, tuple) and len(target) == 2:
+        node, state = target
+        text = f"{node}={state}"
+    elif isinstance(target, str) and "=" in target:
+        text = target
+        node, _, state = target.partition("=")
+        node, state = node.strip(), state.strip()
+    else:
+        raise EvidenceError(f"target '{target}': expected NODE=STATE")
+    if node not in model.nodes:
+        raise EvidenceError(f"target '{text}': model '{model.id}' has no node '{node}'")
+    states = model.states(node)
+    if state not in states:
+        raise EvidenceError(f"target '{text}': node '{node}' has no state '{state}'; states are {states}")
+    return node, state
+
+
+def _target_node(model: Model, target: str) -> str:
+    if not isinstance(target, str) or target not in model.nodes:
+        raise EvidenceError(f"target '{target}': model '{model.id}' has no node '{target}'")
+    return target
+
+
+def _evidence(
+    model: Model,
+    scenario: EvidenceLike,
+    hard: Mapping[str, str] | None,
+    likelihood: Mapping[str, Mapping[str, float]] | None,
+    fixed: Mapping[str, Mapping[str, float]] | None,
+) -> Evidence:
+    return model.evidence(scenario, hard, likelihood, fixed)
+
+
+def _marginals(model: Model, evs: Sequence[Evidence]) -> tuple[list[np.ndarray], np.ndarray]:
+    """Raw batch marginals; scenarios whose fixed evidence cannot be met count as impossible.
+
+    Why the fallback: `solve_fixed` refuses a whole batch when one scenario cannot
+    meet its fixed distributions (setting a node may rule out a fixed state).
+    """
+    try:
+        return model.marginals(evs)
+    except EvidenceError:
+        if len(evs) == 1:
+            raise
+    out: list[list[np.ndarray]] = [[] for _ in model.nodes]
+    ok = np.zeros(len(evs), dtype=bool)
+    for b, e in enumerate(evs):
+        try:
+            margs, good = model.marginals([e])
+            ok[b] = bool(good[0])
+        except EvidenceError:
+            margs = [np.full((1, len(model.states(n))), 1.0 / len(model.states(n))) for n in model.nodes]
+        for v, m in enumerate(margs):
+            out[v].append(m)
+    return [np.concatenate(parts) for parts in out], ok
+
+
+def _base(model: Model, ev: Evidence) -> list[np.ndarray]:
+    margs, ok = _marginals(model, [ev])
+    if not ok[0]:
+        raise EvidenceError("the evidence is impossible under the model (probability zero)")
+    return [m[0] for m in margs]
+
+
+def _attrs(model: Model, ev: Evidence, kind: str, title: str, target: str, settings: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **model.metadata(),
+        "analysis_kind": kind,
+        "analysis": title,
+        "target": target,
+        "settings": settings,
+        "evidence": ev.describe(),
+        "scenario": ev.name,
+    }
+
+
+def _log_odds(p: np.ndarray | float) -> np.ndarray:
+    q = np.clip(np.asarray(p, dtype=float), LOG_ODDS_CLIP, 1.0 - LOG_ODDS_CLIP)
+    return np.log(q / (1.0 - q))
+
+
+def _set_node(ev: Evidence, node: str, state: str) -> Evidence:
+    """The evidence with `node` known to be in `state` (replacing any evidence on that node)."""
+    return combine(ev, hard={node: state})
+
+
+def _what_if(model: Model, ev: Evidence, target: str) -> tuple[list[tuple[str, str]], np.ndarray, np.ndarray]:
+    """Target posterior with each unobserved node set to each of its states, in one batch."""
+    pairs = [(n, s) for n in model.nodes if n != target and n not in ev.hard for s in model.states(n)]
+    if not pairs:
+        return [], np.zeros((0, len(model.states(target)))), np.zeros(0, dtype=bool)
+    margs, ok = _marginals(model, [_set_node(ev, n, s) for n, s in pairs])
+    return pairs, margs[model.nodes.index(target)], ok
+
+
+def _percent(p: float) -> str:
+    return f"{100 * p:.1f}%"
+
+
+# ---------------------------------------------------------------- 1. sensitivity
+
+
+def sensitivity(
+    model: Model,
+    target: str | tuple[str, str],
+    *,
+    hard: Mapping[str, str] | None = None,
+    likelihood: Mapping[str, Mapping[str, float]] | None = None,
+    fixed: Mapping[str, Mapping[str, float]] | None = None,
+    scenario: EvidenceLike = None,
+) -> pd.DataFrame:
+    """Tornado: the target's probability range as each other node is set to each of its states.
+
+    One row per node not under hard evidence (and not the target); states the
+    evidence rules out are skipped.  Columns: node, low, high, swing, low_state,
+    high_state, baseline; sorted by swing, largest first.
+    """
+    node, state = parse_target(model, target)
+    ev = _evidence(model, scenario, hard, likelihood, fixed)
+    t = model.states(node).index(state)
+    baseline = float(_base(model, ev)[model.nodes.index(node)][t])
+    pairs, post, ok = _what_if(model, ev, node)
+    rows = []
+    for n in dict.fromkeys(p[0] for p in pairs):
+        idx = [i for i, p in enumerate(pairs) if p[0] == n and ok[i]]
+        if not idx:
+            continue
+        vals = post[idx, t]
+        lo, hi = int(np.argmin(vals)), int(np.argmax(vals))
+        rows.append(
+            {
+                "node": n,
+                "low": float(vals[lo]),
+                "high": float(vals[hi]),
+                "swing": float(vals[hi] - vals[lo]),
+                "low_state": pairs[idx[lo]][1],
+                "high_state": pairs[idx[hi]][1],
+                "baseline": baseline,
+            }
+        )
+    columns = ["node", "low", "high", "swing", "low_state", "high_state", "baseline"]
+    table = pd.DataFrame(rows, columns=columns)
+    table = table.sort_values("swing", ascending=False, kind="stable").reset_index(drop=True)
+    table.attrs = _attrs(
+        model, ev, "sensitivity", "Sensitivity to each node (tornado)", f"{node}={state}",
+        {"method": "set each node to each of its states on top of the evidence"},
+    )
+    table.attrs["summary"] = f"P({node}={state}) = {_percent(baseline)} under the evidence"
+    table.attrs["baseline"] = baseline
+    return table
+
+
+def _shift_rows(rows: np.ndarray, state: int, delta: float) -> np.ndarray:
+    """Move entry `state` of every row by `delta` (clipped to [0, 1]); the rest of the row
+    is rescaled proportionally, or shared equally when the entry was the whole row."""
+    out = rows.copy()
+    k = rows.shape[-1]
+    new = np.clip(rows[..., state] + delta, 0.0, 1.0)
+    rest = 1.0 - rows[..., state]
+    scale = np.divide(1.0 - new, rest, out=np.zeros_like(rest), where=rest > 0)
+    out *= scale[..., None]
+    equal = rest <= 0
+    if equal.any():
+        out[equal] = ((1.0 - new[equal]) / (k - 1))[:, None]
+    out[..., state] = new
+    return out
+
+
+def _relevant_nodes(model: Model, target: str, ev: Evidence) -> list[str]:
+    """The target, the evidence nodes and their ancestors: every other CPT is barren."""
+    todo = [target, *ev.nodes()]
+    seen: set[str] = set()
+    while todo:
+        n = todo.pop()
+        if n not in seen:
+            seen.add(n)
+            todo.extend(model.parents(n))
+    return [n for n in model.nodes if n in seen]
+
+
+def _parent_label(model: Model, node: str, combo: tuple[int, ...]) -> str:
+    parents = model.parents(node)
+    return ", ".join(f"{p}={model.states(p)[i]}" for p, i in zip(parents, combo, strict=True))
+
+
+class _TreeWithPotentials:
+    """The compiled tree with per-scenario CPTs, in the shape `solve_fixed` expects."""
+
+    def __init__(self, tree: JunctionTree, potentials: list[np.ndarray]) -> None:
+        self.tree = tree
+        self.cards = tree.cards
+        self.potentials = potentials
+
+    def marginals(self, likelihoods: dict[int, np.ndarray], batch: int = 1) -> tuple[list[np.ndarray], np.ndarray]:
+        return self.tree.marginals(likelihoods, batch, potentials=self.potentials)
+
+
+def _solve_with_cpts(model: Model, ev: Evidence, cpts: list[np.ndarray], batch: int) -> tuple[list[np.ndarray], np.ndarray]:
+    """Marginals of one evidence set under `batch` parameter sets (cpts carry a batch axis)."""
+    tree = model.tree
+    lik, fixed = model._arrays(ev)
+    lik = {v: vec[None, :] for v, vec in lik.items()}
+    fixed_b = {v: np.repeat(vec[None, :], batch, axis=0) for v, vec in fixed.items()}
+    bound = _TreeWithPotentials(tree, tree.batched_potentials(cpts))
+    return solve_fixed(bound, lik, fixed_b, batch, model.nodes)  # type: ignore[arg-type]
+
+
+def parameter_sensitivity(
+    model: Model,
+    target: str | tuple[str, str],
+    delta: float = 0.1,
+    *,
+    hard: Mapping[str, str] | None = None,
+    likelihood: Mapping[str, Mapping[str, float]] | None = None,
+    fixed: Mapping[str, Mapping[str, float]] | None = None,
+    scenario: EvidenceLike = None,
+    progress: Progress | None = None,
+) -> pd.DataFrame:
+    """The target's change when each CPT entry is moved by -delta and +delta.
+
+    The entry is clipped to [0, 1] and the rest of its row rescaled proportionally.
+    Only entries that matter are listed (an effect above 1e-12); in a two-state row
+    only the first state's entry is listed, the second's being its mirror image.  Columns: node,
+    parent_states (the row), state, value (the entry), base (the target's
+    probability now), minus, plus, swing = |plus - minus|; sorted by swing.
+    """
+    node, state = parse_target(model, target)
+    if isinstance(delta, bool) or not isinstance(delta, int | float) or not 0 < float(delta) <= 1:
+        raise EvidenceError(f"delta {delta!r} must be a number above 0 and at most 1")
+    delta = float(delta)
+    ev = _evidence(model, scenario, hard, likelihood, fixed)
+    t_var, t = model.nodes.index(node), model.states(node).index(state)
+    base = float(_base(model, ev)[t_var][t])
+    base_cpts = [model.cpt(n)[None] for n in model.nodes]
+    # every (node, row, state) entry of the relevant CPTs; each gives two scenarios (-delta, +delta)
+    entries = [
+        (model.nodes.index(n), r, s)
+        for n in _relevant_nodes(model, node, ev)
+        for r in range(int(np.prod(model.cpt(n).shape[:-1])))
+        for s in range(len(model.states(n)) if len(model.states(n)) > 2 else 1)  # 2 states: one mirrors the other
+    ]
+    rows: list[dict[str, Any]] = []
+    dropped = 0
+    done = 0
+    i = 0
+    while i < len(entries):
+        v = entries[i][0]
+        chunk = [e for e in entries[i : i + PARAMETER_CHUNK] if e[0] == v]
+        i += len(chunk)
+        cpt = base_cpts[v][0]
+        flat = cpt.reshape(-1, cpt.shape[-1])
+        tables = np.repeat(flat[None], 2 * len(chunk), axis=0)
+        for j, (_, r, s) in enumerate(chunk):
+            tables[2 * j, r] = _shift_rows(flat[r], s, -delta)
+            tables[2 * j + 1, r] = _shift_rows(flat[r], s, delta)
+        cpts = list(base_cpts)
+        cpts[v] = tables.reshape(len(tables), *cpt.shape)
+        margs, ok = _solve_with_cpts(model, ev, cpts, len(tables))
+        p = margs[t_var][:, t]
+        n = model.nodes[v]
+        combos = list(np.ndindex(*cpt.shape[:-1]))
+        for j, (_, r, s) in enumerate(chunk):
+            if not (ok[2 * j] and ok[2 * j + 1]):
+                dropped += 1
+                continue
+            minus, plus = float(p[2 * j]), float(p[2 * j + 1])
+            if max(abs(plus - base), abs(minus - base)) <= NEGLIGIBLE:
+                continue
+            rows.append(
+                {
+                    "node": n,
+                    "parent_states": _parent_label(model, n, combos[r]),
+                    "state": model.states(n)[s],
+                    "value": float(flat[r, s]),
+                    "base": base,
+                    "minus": minus,
+                    "plus": plus,
+                    "swing": abs(plus - minus),
+                }
+            )
+        done += len(chunk)
+        if progress is not None:
+            progress(done, len(entries))
+    columns = ["node", "parent_states", "state", "value", "base", "minus", "plus", "swing"]
+    table = pd.DataFrame(rows, columns=columns)
+    table = table.sort_values("swing", ascending=False, kind="stable").reset_index(drop=True)
+    table.attrs = _attrs(
+        model, ev, "parameter_sensitivity", "Sensitivity to each CPT entry", f"{node}={state}",
+        {"delta": delta, "renormalisation": "proportional", "entries_left_out_as_impossible": dropped},
+    )
+    table.attrs["summary"] = (
+        f"P({node}={state}) = {_percent(base)}; each CPT entry moved by ±{delta:g}, rest of its row rescaled"
+    )
+    table.attrs["baseline"] = base
+    table.attrs["percent_columns"] = ["value", "base", "minus", "plus"]
+    return table
+
+
+# ---------------------------------------------------------------- 2. indicators
+
+
+def indicators(
+    model: Model,
+    target: str,
+    *,
+    hard: Mapping[str, str] | None = None,
+    likelihood: Mapping[str, Mapping[str, float]] | None = None,
+    fixed: Mapping[str, Mapping[str, float]] | None = None,
+    scenario: EvidenceLike = None,
+) -> pd.DataFrame:
+    """Indicators to watch: mutual information between the target and each unobserved node.
+
+    Long layout, one row per (node, state of that node): node,
+    mutual_information_bits (the node's value, repeated on its rows), entropy_share
+    (the fraction of the target's current entropy that observing the node removes
+    on average), state, state_probability (how likely that observation is now), then
+    one column per target state, named ``target=state``, holding the target's
+    posterior if that observation were made.  Nodes are sorted by mutual
+    information, largest first; states the evidence rules out are left out.
+    """
+    node = _target_node(model, target)
+    ev = _evidence(model, scenario, hard, likelihood, fixed)
+    base = _base(model, ev)
+    prior_t = base[model.nodes.index(node)]
+    h_target = float(-(prior_t[prior_t > 0] * np.log2(prior_t[prior_t > 0])).sum())
+    pairs, post, ok = _what_if(model, ev, node)
+    t_states = model.states(node)
+    t_cols = [f"{node}={s}" for s in t_states]
+    groups: list[tuple[float, list[dict[str, Any]]]] = []
+    for n in dict.fromkeys(p[0] for p in pairs):
+        p_x = base[model.nodes.index(n)]
+        mi = 0.0
+        rows = []
+        for i, (m, s) in enumerate(pairs):
+            if m != n:
+                continue
+            px = float(p_x[model.states(n).index(s)])
+            if px <= 0 or not ok[i]:
+                continue
+            cond = post[i]
+            nz = cond > 0
+            mi += px * float((cond[nz] * np.log2(cond[nz] / prior_t[nz])).sum())
+            rows.append({"state": s, "state_probability": px, **dict(zip(t_cols, map(float, cond), strict=True))})
+        mi = max(mi, 0.0)
+        share = mi / h_target if h_target > 0 else 0.0
+        groups.append((mi, [{"node": n, "mutual_information_bits": mi, "entropy_share": share, **r} for r in rows]))
+    groups.sort(key=lambda g: -g[0])  # stable: ties keep model order
+    columns = ["node", "mutual_information_bits", "entropy_share", "state", "state_probability", *t_cols]
+    table = pd.DataFrame([r for _, rows in groups for r in rows], columns=columns)
+    table.attrs = _attrs(
+        model, ev, "indicators", "Indicators to watch (value of information)", node,
+        {"measure": "mutual information with the target, in bits", "target_entropy_bits": h_target},
+    )
+    table.attrs["summary"] = f"{node} now: " + ", ".join(
+        f"{s} {_percent(float(p))}" for s, p in zip(t_states, prior_t, strict=True)
+    ) + f"; entropy {h_target:.3f} bits"
+    table.attrs["baseline"] = {s: float(p) for s, p in zip(t_states, prior_t, strict=True)}
+    table.attrs["percent_columns"] = ["entropy_share", "state_probability", *t_cols]
+    table.attrs["decimals"] = {"mutual_information_bits": 4}
+    return table
+
+
+# ---------------------------------------------------------------- 3. evidence impact
+
+
+def _pieces(ev: Evidence) -> list[dict[str, Any]]:
+    """Every piece of evidence in force, with the evidence left when it alone is removed."""
+
+    def without(kind: str, node: str) -> Evidence:
+        d = {k: dict(getattr(ev, k)) for k in ("hard", "likelihood", "fixed")}
+        del d[kind][node]
+        return Evidence(d["hard"], d["likelihood"], d["fixed"], ev.items, ev.name)
+
+    out: list[dict[str, Any]] = []
+    for n, s in ev.hard.items():
+        out.append({"item": f"hard:{n}", "kind": "hard", "node": n, "date": None, "title": f"{n} = {s}",
+                    "evidence": without("hard", n)})
+    for n, w in ev.likelihood.items():
+        detail = ", ".join(f"{k}: {x:g}" for k, x in w.items())
+        out.append({"item": f"likelihood:{n}", "kind": "likelihood", "node": n, "date": None,
+                    "title": f"{n} ({detail})", "evidence": without("likelihood", n)})
+    for n, q in ev.fixed.items():
+        detail = ", ".join(f"{k}: {x:g}" for k, x in q.items())
+        out.append({"item": f"fixed:{n}", "kind": "fixed", "node": n, "date": None,
+                    "title": f"{n} ({detail})", "evidence": without("fixed", n)})
+    for it in ev.items:
+        out.append({"item": it.id, "kind": "item", "node": it.node, "date": it.date, "title": it.title,
+                    "source": it.source, "evidence": ev.without_item(it.id)})
+    return out
+
+
+def explain(
+    model: Model,
+    target: str | tuple[str, str],
+    scenario: EvidenceLike = None,
+    *,
+    hard: Mapping[str, str] | None = None,
+    likelihood: Mapping[str, Mapping[str, float]] | None = None,
+    fixed: Mapping[str, Mapping[str, float]] | None = None,
+) -> pd.DataFrame:
+    """Each piece of evidence's contribution: the change when it alone is removed.
+
+    Pieces are the evidence items and each hard, likelihood and fixed entry
+    (item ids ``hard:NODE`` and so on).  Columns: item, kind, node, date, title,
+    delta_probability = P(target | all) - P(target | all but this),
+    delta_log_odds (natural log-odds, likewise), probability_without; in the
+    order the evidence lists them.
+    """
+    node, state = parse_target(model, target)
+    ev = _evidence(model, scenario, hard, likelihood, fixed)
+    pieces = _pieces(ev)
+    if not pieces:
+        raise EvidenceError("nothing to explain: no evidence is in force")
+    t_var, t = model.nodes.index(node), model.states(node).index(state)
+    margs, ok = _marginals(model, [ev] + [p["evidence"] for p in pieces])
+    if not ok[0]:
+        raise EvidenceError("the evidence is impossible under the model (probability zero)")
+    p_all = float(margs[t_var][0, t])
+    p_without = margs[t_var][1:, t]
+    table = pd.DataFrame(
+        {
+            "item": [p["item"] for p in pieces],
+            "kind": [p["kind"] for p in pieces],
+            "node": [p["node"] for p in pieces],
+            "date": [p["date"] for p in pieces],
+            "title": [p["title"] for p in pieces],
+            "delta_probability": p_all - p_without,
+            "delta_log_odds": _log_odds(p_all) - _log_odds(p_without),
+            "probability_without": p_without,
+        }
+    )
+    table.attrs = _attrs(
+        model, ev, "explain", "Evidence impact (each piece left out)", f"{node}={state}",
+        {"method": "leave one piece out", "log_odds": "natural", "log_odds_clip": LOG_ODDS_CLIP},
+    )
+    table.attrs["summary"] = f"P({node}={state}) = {_percent(p_all)} with all {len(pieces)} pieces of evidence"
+    table.attrs["baseline"] = p_all
+    table.attrs["percent_columns"] = ["probability_without"]
+    table.attrs["decimals"] = {"delta_log_odds": 3}
+    return table
+
+
+def explain_sequence(
+    model: Model,
+    target: str | tuple[str, str],
+    scenario: EvidenceLike = None,
+    *,
+    hard: Mapping[str, str] | None = None,
+    likelihood: Mapping[str, Mapping[str, float]] | None = None,
+    fixed: Mapping[str, Mapping[str, float]] | None = None,
+) -> pd.DataFrame:
+    """The waterfall: the target's probability as the evidence is added piece by piece.
+
+    Step 0 is the model without evidence; then the undated entries (hard,
+    likelihood, fixed, in that order), then the evidence items by date.  Columns:
+    step, item, kind, node, date, title, cumulative_probability, delta_probability
+    (change from the previous step), log_odds, delta_log_odds.  The last step is
+    the posterior under all the evidence.
+    """
+    node, state = parse_target(model, target)
+    ev = _evidence(model, scenario, hard, likelihood, fixed)
+    pieces = _pieces(ev)
+    undated = [p for p in pieces if p["kind"] != "item"]
+    dated = sorted((p for p in pieces if p["kind"] == "item"), key=lambda p: (p["date"], p["item"]))
+    order = undated + dated
+    steps = [Evidence(name=ev.name)]
+    for p in order:
+        prev = steps[-1]
+        if p["kind"] == "item":
+            item = next(it for it in ev.items if it.id == p["item"])
+            steps.append(Evidence(prev.hard, prev.likelihood, prev.fixed, prev.items + (item,), ev.name))
+        else:
+            kind = p["kind"]
+            value = getattr(ev, kind)[p["node"]]
+            d = {k: dict(getattr(prev, k)) for k in ("hard", "likelihood", "fixed")}
+            d[kind][p["node"]] = value
+            steps.append(Evidence(d["hard"], d["likelihood"], d["fixed"], prev.items, ev.name))
+    t_var, t = model.nodes.index(node), model.states(node).index(state)
+    margs, ok = _marginals(model, steps)
+    if not ok.all():
+        raise EvidenceError("the evidence is impossible under the model (probability zero)")
+    cum = margs[t_var][:, t]
+    lo = _log_odds(cum)
+    table = pd.DataFrame(
+        {
+            "step": np.arange(len(steps)),
+            "item": ["prior"] + [p["item"] for p in order],
+            "kind": ["prior"] + [p["kind"] for p in order],
+            "node": [""] + [p["node"] for p in order],
+            "date": [None] + [p["date"] for p in order],
+            "title": ["the model without evidence"] + [p["title"] for p in order],
+            "cumulative_probability": cum,
+            "delta_probability": np.concatenate([[0.0], np.diff(cum)]),
+            "log_odds": lo,
+            "delta_log_odds": np.concatenate([[0.0], np.diff(lo)]),
+        }
+    )
+    table.attrs = _attrs(
+        model, ev, "explain_sequence", "Evidence impact (added in date order)", f"{node}={state}",
+        {"order": "undated entries (hard, likelihood, fixed) first, then items by date", "log_odds": "natural"},
+    )
+    table.attrs["summary"] = f"P({node}={state}): {_percent(float(cum[0]))} without evidence, {_percent(float(cum[-1]))} with it"
+    table.attrs["percent_columns"] = ["cumulative_probability"]
+    table.attrs["decimals"] = {"log_odds": 3, "delta_log_odds": 3}
+    return table
+
+
+# ---------------------------------------------------------------- 4. uncertainty
+
+
+def _draw_cpt(rng: np.random.Generator, cpt: np.ndarray, confidence: float, batch: int) -> np.ndarray:
+    """`batch` draws of every row from Dirichlet(confidence * row); zero entries stay zero."""
+    alpha = np.broadcast_to(confidence * cpt, (batch, *cpt.shape))
+    g = rng.standard_gamma(alpha)  # shape 0 gives exactly 0
+    total = g.sum(axis=-1, keepdims=True)
+    # A row whose every gamma underflowed (all entries tiny) keeps its point value.
+    return np.where(total > 0, g / np.where(total > 0, total, 1.0), cpt)
+
+
+def uncertainty(
+    model: Model,
+    samples: int = 2000,
+    seed: int | None = 0,
+    *,
+    targets: Iterable[str] | str | None = None,
+    hard: Mapping[str, str] | None = None,
+    likelihood: Mapping[str, Mapping[str, float]] | None = None,
+    fixed: Mapping[str, Mapping[str, float]] | None = None,
+    scenario: EvidenceLike = None,
+    progress: Progress | None = None,
+) -> pd.DataFrame:
+    """Intervals on the posteriors from the uncertainty in the elicited numbers.
+
+    Each CPT row is drawn from Dirichlet(confidence * row), confidence being the
+    node's own (equivalent sample size) or the model's default; the posteriors are
+    recomputed for every draw, in batches on one compiled tree.  Columns: node,
+    state, probability (the point posterior), p05, p50, p95 (quantiles over the
+    draws).  Targets default to the outcome nodes.  Draws under which the
+    evidence is impossible are left out (counted in attrs).
+    """
+    if isinstance(samples, bool) or not isinstance(samples, int | np.integer) or samples < 2:
+        raise EvidenceError(f"samples {samples!r} must be a whole number of at least 2")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0):
+        raise EvidenceError(f"seed {seed!r} must be a non-negative whole number")
+    samples = int(samples)
+    ev = _evidence(model, scenario, hard, likelihood, fixed)
+    if targets is None:
+        target_nodes = model.outcomes or list(model.nodes)
+    else:
+        target_nodes = [_target_node(model, t) for t in ([targets] if isinstance(targets, str) else targets)]
+        if not target_nodes:
+            raise EvidenceError("no target nodes given")
+    base = _base(model, ev)
+    rng = np.random.default_rng(seed)
+    cpts = [model.cpt(n) for n in model.nodes]
+    default = model.spec.default_confidence
+    conf = [model.node(n).confidence or default for n in model.nodes]
+    t_vars = [model.nodes.index(n) for n in target_nodes]
+    draws: list[list[np.ndarray]] = [[] for _ in t_vars]
+    used = 0
+    for start in range(0, samples, UNCERTAINTY_CHUNK):
+        batch = min(UNCERTAINTY_CHUNK, samples - start)
+        drawn = [_draw_cpt(rng, c, k, batch) for c, k in zip(cpts, conf, strict=True)]
+        margs, ok = _solve_with_cpts(model, ev, drawn, batch)
+        for j, v in enumerate(t_vars):
+            draws[j].append(margs[v][ok])
+        used += int(ok.sum())
+        if progress is not None:
+            progress(start + batch, samples)
+    if used == 0:
+        raise EvidenceError("the evidence is impossible under every draw of the parameters")
+    rows = []
+    for j, (n, v) in enumerate(zip(target_nodes, t_vars, strict=True)):
+        values = np.concatenate(draws[j])
+        q = np.quantile(values, [0.05, 0.5, 0.95], axis=0)
+        for s, name in enumerate(model.states(n)):
+            rows.append(
+                {"node": n, "state": name, "probability": float(base[v][s]),
+                 "p05": float(q[0, s]), "p50": float(q[1, s]), "p95": float(q[2, s])}
+            )
+    table = pd.DataFrame(rows, columns=["node", "state", "probability", "p05", "p50", "p95"])
+    own = {n: model.node(n).confidence for n in model.nodes if model.node(n).confidence is not None}
+    table.attrs = _attrs(
+        model, ev, "uncertainty", "Uncertainty in the numbers (Dirichlet Monte Carlo)", ", ".join(target_nodes),
+        {"samples": samples, "seed": seed, "default_confidence": default, "node_confidence": own,
+         "draws_used": used, "interval": "5%-95%"},
+    )
+    table.attrs["summary"] = f"{used} of {samples} draws; 90% intervals"
+    return table
+
+
+def with_intervals(posteriors: pd.DataFrame, intervals: pd.DataFrame) -> pd.DataFrame:
+    """A posterior table with the p05/p50/p95 columns of an `uncertainty` table added
+    (matched on node and state; rows without an interval get none)."""
+    cols = ["node", "state", "p05", "p50", "p95"]
+    merged = posteriors.merge(intervals[cols], on=["node", "state"], how="left", sort=False)
+    merged.attrs = {**posteriors.attrs, "interval_settings": intervals.attrs.get("settings", {})}
+    return merged

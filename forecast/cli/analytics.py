@@ -1,0 +1,122 @@
+"""Analytics sub-commands: sensitivity, indicators, explain, uncertainty (thin shells over forecast.analysis)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from ..analysis import (
+    explain,
+    explain_sequence,
+    indicators,
+    parameter_sensitivity,
+    sensitivity,
+    uncertainty,
+)
+from ..errors import EvidenceError
+from ..evidence import load_scenario
+from .common import (
+    add_evidence_args,
+    add_model_arg,
+    add_output_args,
+    emit,
+    evidence_from_args,
+    open_model,
+)
+
+Progress = Callable[[int, int], None]
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("sensitivity", help="which nodes (or CPT entries) move a target most: the tornado")
+    add_model_arg(p)
+    p.add_argument("--target", required=True, metavar="NODE=STATE", help="the outcome to explain")
+    add_evidence_args(p)
+    p.add_argument("--parameters", action="store_true", help="move each CPT entry instead of setting each node")
+    p.add_argument("--delta", type=float, default=0.1, metavar="D", help="how far to move each entry (default 0.1)")
+    add_output_args(p)
+    p.set_defaults(func=cmd_sensitivity)
+
+    p = sub.add_parser("indicators", help="which unobserved nodes are worth collecting: mutual information")
+    add_model_arg(p)
+    p.add_argument("--target", required=True, metavar="NODE", help="the node to learn about")
+    add_evidence_args(p)
+    add_output_args(p)
+    p.set_defaults(func=cmd_indicators)
+
+    p = sub.add_parser("explain", help="what each piece of evidence in a scenario did to a target")
+    add_model_arg(p)
+    p.add_argument("--target", required=True, metavar="NODE=STATE", help="the outcome to explain")
+    p.add_argument("--scenario", required=True, metavar="FILE", help="scenario file whose evidence is explained")
+    p.add_argument("--sequence", action="store_true", help="the cumulative sequence in date order (the waterfall)")
+    add_output_args(p)
+    p.set_defaults(func=cmd_explain)
+
+    p = sub.add_parser("uncertainty", help="intervals on the posteriors from Dirichlet draws of every CPT row")
+    add_model_arg(p)
+    p.add_argument("--samples", type=int, default=2000, metavar="N", help="number of draws (default 2000)")
+    p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
+    p.add_argument("--target", action="append", metavar="NODE", help="nodes to report (default: the outcomes)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    add_evidence_args(p)
+    add_output_args(p)
+    p.set_defaults(func=cmd_uncertainty)
+
+
+@contextmanager
+def _progress_bar(args: argparse.Namespace, what: str) -> Iterator[Progress | None]:
+    """A tqdm bar on stderr (when it is a terminal); closed even on Ctrl-C."""
+    if getattr(args, "no_progress", False) or not sys.stderr.isatty():
+        yield None
+        return
+    from tqdm import tqdm
+
+    bar = tqdm(total=0, desc=what, unit="", leave=False, file=sys.stderr)
+
+    def update(done: int, total: int) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    try:
+        yield update
+    finally:
+        bar.close()
+
+
+def cmd_sensitivity(args: argparse.Namespace) -> int:
+    model = open_model(args)
+    ev = evidence_from_args(model, args)
+    if args.parameters:
+        with _progress_bar(args, "CPT entries") as progress:
+            table = parameter_sensitivity(model, args.target, args.delta, scenario=ev, progress=progress)
+    else:
+        table = sensitivity(model, args.target, scenario=ev)
+    return emit(table, args)
+
+
+def cmd_indicators(args: argparse.Namespace) -> int:
+    model = open_model(args)
+    ev = evidence_from_args(model, args)
+    return emit(indicators(model, args.target, scenario=ev), args)
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    model = open_model(args)
+    scenario = model.evidence(load_scenario(args.scenario))
+    fn = explain_sequence if args.sequence else explain
+    return emit(fn(model, args.target, scenario), args)
+
+
+def cmd_uncertainty(args: argparse.Namespace) -> int:
+    if args.samples < 2:
+        raise EvidenceError(f"--samples {args.samples}: give at least 2 draws")
+    if args.seed < 0:
+        raise EvidenceError(f"--seed {args.seed}: give a non-negative number")
+    model = open_model(args)
+    ev = evidence_from_args(model, args)
+    with _progress_bar(args, "draws") as progress:
+        table = uncertainty(model, args.samples, args.seed, targets=args.target, scenario=ev, progress=progress)
+    return emit(table, args)

@@ -1,0 +1,145 @@
+"""The network as a Graphviz DOT drawing, each node showing its posterior or its change.
+
+The DOT text is rendered by whoever shows it (the Streamlit page uses
+st.graphviz_chart, which lays it out in the browser), so no Graphviz binary is
+needed here.  Nodes are shaded by how far the evidence moved them (total
+variation distance from the baseline), so a reader sees at a glance where
+beliefs changed.
+"""
+
+from __future__ import annotations
+
+import html
+import textwrap
+from collections.abc import Callable, Iterable, Mapping
+
+import pandas as pd
+
+from .errors import ForecastError
+from .model import Model
+
+SHOW = ("probability", "change")
+ROLE_FILL = {"driver": "#e7eef9", "intermediate": "#f3f4f6", "outcome": "#fdf0d5"}
+CHANGE_FULL = 0.30  # a node whose distribution moved this much (or more) gets the strongest shade
+_WHITE = (255, 255, 255)
+_ORANGE = (232, 89, 12)
+
+
+def _by_node(table: pd.DataFrame) -> dict[str, dict[str, float]]:
+    missing = {"node", "state", "probability"} - set(table.columns)
+    if missing:
+        raise ForecastError(f"the posterior table lacks column(s) {sorted(missing)}")
+    out: dict[str, dict[str, float]] = {}
+    for node, state, p in zip(table["node"], table["state"], table["probability"], strict=True):
+        out.setdefault(str(node), {})[str(state)] = float(p)
+    return out
+
+
+def movement(posterior: Mapping[str, float], baseline: Mapping[str, float]) -> float:
+    """How far a node's distribution moved: total variation distance, 0 (same) to 1."""
+    return 0.5 * sum(
+        abs(posterior.get(s, 0.0) - baseline.get(s, 0.0)) for s in set(posterior) | set(baseline)
+    )
+
+
+def shade(amount: float) -> str:
+    """White for no change, deepening orange as `amount` approaches CHANGE_FULL."""
+    t = max(0.0, min(1.0, amount / CHANGE_FULL))
+    rgb = [round(w + (o - w) * t) for w, o in zip(_WHITE, _ORANGE, strict=True)]
+    return "#{:02x}{:02x}{:02x}".format(*rgb)
+
+
+def _pct(p: float) -> str:
+    pct = round(100 * p, 7)  # float noise: a certain state shows 100%, not ">99%"
+    if 0 < pct < 0.5:
+        return "&lt;1%"
+    if 99.5 < pct < 100:
+        return "&gt;99%"
+    return f"{pct:.0f}%"
+
+
+def _pts(d: float) -> str:
+    pts = 100 * d
+    if abs(pts) < 0.05:
+        return "±0"
+    return f"{pts:+.1f} pts"
+
+
+def _esc(text: str) -> str:
+    return html.escape(text, quote=True)
+
+
+def _quote(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def network_dot(
+    model: Model,
+    posterior: pd.DataFrame,
+    baseline: pd.DataFrame | None = None,
+    show: str = "probability",
+    evidence_nodes: Iterable[str] = (),
+    state_label: Callable[[str, str], str] | None = None,
+    rankdir: str = "LR",
+) -> str:
+    """DOT text of the model's network.
+
+    `posterior` and `baseline` are tables with node, state and probability
+    columns (as Model.posteriors returns).  With show="probability" each node
+    lists its states' probabilities; with show="change" the change in
+    percentage points against the baseline.  Either way, nodes are shaded by
+    how far they moved from the baseline (when one is given); nodes carrying
+    evidence get a heavy outline, outcome nodes a double one.
+    """
+    if show not in SHOW:
+        raise ForecastError(f"unknown graph mode '{show}'; use one of {', '.join(SHOW)}")
+    if rankdir not in ("LR", "TB", "RL", "BT"):
+        raise ForecastError(f"unknown graph direction '{rankdir}'")
+    post = _by_node(posterior)
+    base = _by_node(baseline) if baseline is not None else None
+    if show == "change" and base is None:
+        raise ForecastError("showing changes needs a baseline table")
+    marked = set(evidence_nodes)
+    name_of = state_label or (lambda _node, state: state)
+
+    lines = [
+        "digraph network {",
+        f"  graph [rankdir={rankdir}, nodesep=0.25, ranksep=0.55, bgcolor=transparent, "
+        'fontname="Helvetica,Arial,sans-serif"];',
+        '  node [shape=box, style="rounded,filled", fontname="Helvetica,Arial,sans-serif", fontsize=12, '
+        'color="#8a94a6", penwidth=1, margin="0.12,0.06"];',
+        '  edge [color="#9aa3b2", arrowsize=0.7];',
+    ]
+    for node in model.nodes:
+        spec = model.node(node)
+        title = "<br/>".join(_esc(t) for t in textwrap.wrap(spec.display, 28)) or _esc(node)
+        rows = []
+        p_node = post.get(node)
+        b_node = base.get(node) if base is not None else None
+        for state in spec.states:
+            if p_node is None or state not in p_node:
+                continue
+            if show == "change":
+                value = _pts(p_node[state] - (b_node or {}).get(state, 0.0))
+            else:
+                value = _pct(p_node[state])
+            rows.append(f"{_esc(name_of(node, state))} {value}")
+        body = "<br/>".join(rows)
+        label = (
+            f"<<b>{title}</b>" + (f'<br/><font point-size="10">{body}</font>' if body else "") + ">"
+        )
+        if b_node is not None and p_node is not None:
+            fill = shade(movement(p_node, b_node))
+        else:
+            fill = ROLE_FILL.get(spec.role, "#ffffff")
+        attrs = [f"label={label}", f"fillcolor={_quote(fill)}", f"tooltip={_quote(spec.display)}"]
+        if spec.role == "outcome":
+            attrs.append("peripheries=2")
+        if node in marked:
+            attrs += ['color="#1d3557"', "penwidth=3"]
+        lines.append(f"  {_quote(node)} [{', '.join(attrs)}];")
+    for node in model.nodes:
+        for parent in model.parents(node):
+            lines.append(f"  {_quote(parent)} -> {_quote(node)};")
+    lines.append("}")
+    return "\n".join(lines)

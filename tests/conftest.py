@@ -1,0 +1,35 @@
+"""Shared fixtures: the small models in tests/fixtures/ and a helper that writes YAML files."""
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import forecast
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+@pytest.fixture
+def tiny() -> forecast.Model:
+    """Three nodes: rain -> sprinkler, (rain, sprinkler) -> outcome (a ranked node)."""
+    return forecast.load_model(FIXTURES / "tiny.yaml")
+
+
+@pytest.fixture
+def deterministic() -> forecast.Model:
+    """b copies a; c never takes state w when a is x (for impossible evidence)."""
+    return forecast.load_model(FIXTURES / "deterministic.yaml")
+
+
+@pytest.fixture
+def write_yaml(tmp_path):
+    """write_yaml(text, name="model.yaml") -> path of a file holding the dedented text."""
+
+    def write(text: str, name: str = "model.yaml") -> Path:
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text), encoding="utf-8")
+        return path
+
+    return write

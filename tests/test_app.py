@@ -1,0 +1,459 @@
+"""The Streamlit workspace driven through Streamlit's AppTest, plus the pure helpers behind it.
+
+Expected probabilities come from the package API (forecast.Model.posteriors),
+so these tests check that each control reaches the engine with the right meaning.
+"""
+
+import io
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import forecast
+from forecast.errors import EvidenceError
+from forecast.evidence import Scenario, load_scenario, save_scenario
+from forecast.export import percent
+from forecast.runs import run
+from forecast.ui import controls, report
+from forecast.ui.controls import NodeControl
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = ROOT / "app.py"
+FIXTURES = ROOT / "tests" / "fixtures"
+TINY = FIXTURES / "tiny.yaml"
+TINY_EVIDENCE = FIXTURES / "tiny_evidence"
+DETERMINISTIC = FIXTURES / "deterministic.yaml"
+RUSSIA_IRAN = ROOT / "models" / "russia_iran.yaml"
+
+
+# ------------------------------------------------------------------ helpers
+
+
+@pytest.fixture
+def evidence_dir(tmp_path):
+    """A writable copy of the tiny model's evidence folder (items + scenarios)."""
+    folder = tmp_path / "evidence"
+    shutil.copytree(TINY_EVIDENCE, folder)
+    return folder
+
+
+@pytest.fixture
+def tiny():
+    return forecast.load_model(TINY)
+
+
+@pytest.fixture(autouse=True)
+def private_journal(monkeypatch, tmp_path):
+    """The History tab records into a journal file; keep it inside the test's folder."""
+    monkeypatch.setenv("FORECAST_DB", str(tmp_path / "journal.sqlite"))
+
+
+def start(monkeypatch, *args: str) -> AppTest:
+    monkeypatch.setattr(sys, "argv", ["app.py", *args])
+    at = AppTest.from_file(str(APP), default_timeout=90)
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def start_tiny(monkeypatch, evidence: Path | None = None, *extra: str) -> AppTest:
+    folder = evidence if evidence is not None else TINY_EVIDENCE
+    return start(monkeypatch, "--model", str(TINY), "--evidence", str(folder), *extra)
+
+
+def key(model: forecast.Model, *parts: str) -> str:
+    return ".".join((model.content_hash[:12], *parts))
+
+
+def shown(at: AppTest, index: int = 0) -> dict[str, str]:
+    """The outcome table number `index` as {state label: probability text}."""
+    table = at.table[index].value
+    return dict(zip(table.index, table["Probability"], strict=True))
+
+
+def expected(model: forecast.Model, node: str, **evidence) -> dict[str, str]:
+    """What the page should show for `node`, computed with the API."""
+    table = model.posteriors(targets=[node], **evidence)
+    return {
+        controls.state_label(model, node, s): percent(p)
+        for s, p in zip(table["state"], table["probability"], strict=True)
+    }
+
+
+def rerun(at: AppTest) -> AppTest:
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+# ------------------------------------------------------------------ the page
+
+
+def test_page_shows_title_question_and_outcomes(monkeypatch, tiny):
+    at = start_tiny(monkeypatch)
+    assert at.title[0].value == tiny.title
+    text = " ".join(m.value for m in at.markdown)
+    assert tiny.spec.question.text in text
+    assert "31 January 2018" in text
+    assert shown(at) == expected(tiny, "outcome")
+    assert not at.error
+    # labels, never ids: the driver panel names nodes by their labels
+    assert [c.label for c in at.segmented_control] == ["How to set Rain", "How to set Sprinkler"]
+
+
+def test_default_model_loads_with_all_outcomes(monkeypatch):
+    if not RUSSIA_IRAN.exists():
+        pytest.skip("models/russia_iran.yaml is not there yet")
+    at = start(monkeypatch)
+    model = forecast.load_model(RUSSIA_IRAN)
+    assert at.title[0].value == model.title
+    assert len(at.table) == len(model.outcomes)
+    assert not at.error
+
+
+def test_definite_state_changes_the_outcomes(monkeypatch, tiny):
+    at = start_tiny(monkeypatch)
+    before = shown(at)
+    at.segmented_control(key=key(tiny, "mode", "rain")).set_value("state")
+    rerun(at)
+    at.radio(key=key(tiny, "state", "rain")).set_value("yes")
+    rerun(at)
+    after = shown(at)
+    assert after != before
+    assert after == expected(tiny, "outcome", hard={"rain": "yes"})
+
+
+def test_slider_changes_the_outcomes_and_its_partner(monkeypatch, tiny):
+    at = start_tiny(monkeypatch)
+    before = shown(at)
+    at.segmented_control(key=key(tiny, "mode", "rain")).set_value("probabilities")
+    rerun(at)
+    no, yes = at.slider(key=key(tiny, "pct", "rain", "no")), at.slider(key=key(tiny, "pct", "rain", "yes"))
+    assert no.value + yes.value == 100  # starts at the model's belief, rounded
+    no.set_value(15)
+    rerun(at)
+    assert at.slider(key=key(tiny, "pct", "rain", "yes")).value == 85
+    after = shown(at)
+    assert after != before
+    assert after == expected(tiny, "outcome", fixed={"rain": {"no": 0.15, "yes": 0.85}})
+
+
+def test_sliders_of_a_three_state_node_stay_at_100(monkeypatch):
+    model = forecast.load_model(DETERMINISTIC)
+    at = start(monkeypatch, "--model", str(DETERMINISTIC), "--evidence", "/nonexistent")
+    at.multiselect(key=key(model, "extra_nodes")).select("c")
+    rerun(at)
+    at.segmented_control(key=key(model, "mode", "c")).set_value("probabilities")
+    rerun(at)
+    at.slider(key=key(model, "pct", "c", "u")).set_value(60)
+    rerun(at)
+    values = {s: at.slider(key=key(model, "pct", "c", s)).value for s in "uvw"}
+    assert values["u"] == 60 and sum(values.values()) == 100
+    table = at.table[1].value  # outcomes default to the leaves b and c
+    assert list(table["Probability"]) == list(
+        expected(model, "c", fixed={"c": {s: v / 100 for s, v in values.items()}}).values()
+    )
+
+
+def test_toggling_an_item_changes_the_outcomes(monkeypatch, tiny):
+    at = start_tiny(monkeypatch)
+    before = shown(at)
+    # the tiny items are dated after the model's as-of date, so none is applied at first
+    assert not at.toggle(key=key(tiny, "item", "sprinkler_seen")).value
+    at.toggle(key=key(tiny, "item", "sprinkler_seen")).set_value(True)
+    rerun(at)
+    items = {it.id: it for it in forecast.load_evidence(TINY_EVIDENCE)}
+    want = run(tiny, [tiny.evidence(items=[items["sprinkler_seen"]])], targets="outcome")
+    after = shown(at)
+    assert after != before
+    assert after == {
+        controls.state_label(tiny, "outcome", s): percent(p)
+        for s, p in zip(want["state"], want["probability"], strict=True)
+    }
+
+
+def test_as_of_date_applies_items_up_to_that_day(monkeypatch, tiny):
+    at = start_tiny(monkeypatch)
+    at.select_slider(key=key(tiny, "asof")).set_value("2018-02-15")
+    rerun(at)
+    state = {i: at.toggle(key=key(tiny, "item", i)).value for i in ("wet_pavement", "sprinkler_seen", "forecast_dry")}
+    assert state == {"wet_pavement": True, "sprinkler_seen": True, "forecast_dry": False}
+    at.select_slider(key=key(tiny, "asof")).set_value("none")
+    rerun(at)
+    assert shown(at) == expected(tiny, "outcome")
+
+
+def test_default_opens_with_items_known_at_the_as_of_date(monkeypatch, tmp_path, tiny):
+    folder = tmp_path / "ev"
+    folder.mkdir()
+    (folder / "early.yaml").write_text(
+        "id: early\ndate: 2018-01-10\ntitle: Early report\nsource: src1\nnode: rain\n"
+        "likelihood: {no: 0.3, 'yes': 1}\n",
+        encoding="utf-8",
+    )
+    (folder / "late.yaml").write_text(
+        "id: late\ndate: 2018-06-10\ntitle: Late report\nsource: src1\nnode: rain\nlikelihood: {no: 1, 'yes': 0.1}\n",
+        encoding="utf-8",
+    )
+    at = start_tiny(monkeypatch, folder)
+    assert at.toggle(key=key(tiny, "item", "early")).value
+    assert not at.toggle(key=key(tiny, "item", "late")).value
+    assert shown(at) == expected(tiny, "outcome", likelihood={"rain": {"no": 0.3, "yes": 1.0}})
+    # the item's source id is shown as the source's author and year, not as an id
+    captions = " ".join(c.value for c in at.caption)
+    assert "Someone (2017)" in captions and "src1" not in captions
+
+
+def test_pinning_shows_the_change_against_the_pinned_settings(monkeypatch, tiny):
+    at = start_tiny(monkeypatch)
+    at.button(key=key(tiny, "pin")).click()
+    rerun(at)
+    at.segmented_control(key=key(tiny, "mode", "rain")).set_value("state")
+    rerun(at)
+    table = at.table[0].value
+    column = "Change from pinned settings"
+    assert column in table.columns
+    assert all(v != "no change" for v in table[column])
+
+
+def test_impossible_evidence_shows_a_message_not_a_traceback(monkeypatch):
+    model = forecast.load_model(DETERMINISTIC)
+    at = start(monkeypatch, "--model", str(DETERMINISTIC), "--evidence", "/nonexistent")
+    at.segmented_control(key=key(model, "mode", "a")).set_value("state")
+    rerun(at)
+    at.radio(key=key(model, "state", "a")).set_value("x")
+    at.multiselect(key=key(model, "extra_nodes")).select("c")
+    rerun(at)
+    at.segmented_control(key=key(model, "mode", "c")).set_value("state")
+    rerun(at)
+    at.radio(key=key(model, "state", "c")).set_value("w")
+    rerun(at)
+    assert at.error and "impossible" in at.error[0].value
+    assert not at.exception
+
+
+def test_model_without_evidence_folder_works(monkeypatch, tmp_path):
+    at = start(monkeypatch, "--model", str(TINY), "--evidence", str(tmp_path / "missing"))
+    assert "no dated evidence items" in " ".join(i.value for i in at.info)
+    assert at.table
+
+
+# ------------------------------------------------------------------ scenarios
+
+
+def test_save_and_load_a_scenario_round_trips(monkeypatch, tiny, evidence_dir):
+    at = start_tiny(monkeypatch, evidence_dir)
+    at.segmented_control(key=key(tiny, "mode", "rain")).set_value("probabilities")
+    rerun(at)
+    at.slider(key=key(tiny, "pct", "rain", "no")).set_value(25)
+    at.segmented_control(key=key(tiny, "mode", "sprinkler")).set_value("state")
+    at.toggle(key=key(tiny, "item", "wet_pavement")).set_value(True)
+    rerun(at)
+    at.radio(key=key(tiny, "state", "sprinkler")).set_value("on")
+    rerun(at)
+    saved_view = shown(at)
+    at.text_input(key=key(tiny, "save_name")).input("my_view")
+    rerun(at)
+    at.button(key=key(tiny, "save")).click()
+    rerun(at)
+    assert any("my_view" in s.value for s in at.success)
+    path = evidence_dir / "scenarios" / "my_view.yaml"
+    scenario = load_scenario(path)
+    assert scenario.hard == {"sprinkler": "on"}
+    assert scenario.fixed == {"rain": {"no": 0.25, "yes": 0.75}}
+    assert scenario.items == ["wet_pavement"]
+
+    fresh = start_tiny(monkeypatch, evidence_dir)
+    assert shown(fresh) != saved_view
+    fresh.selectbox(key=key(tiny, "load_choice")).set_value("my_view")
+    rerun(fresh)
+    fresh.button(key=key(tiny, "load")).click()
+    rerun(fresh)
+    assert shown(fresh) == saved_view
+    assert fresh.slider(key=key(tiny, "pct", "rain", "no")).value == 25
+    assert fresh.radio(key=key(tiny, "state", "sprinkler")).value == "on"
+    assert fresh.toggle(key=key(tiny, "item", "wet_pavement")).value
+
+
+def test_loading_a_scenario_with_weights_keeps_them(monkeypatch, tiny, evidence_dir):
+    at = start_tiny(monkeypatch, evidence_dir)
+    at.selectbox(key=key(tiny, "load_choice")).set_value("rainy")
+    rerun(at)
+    at.button(key=key(tiny, "load")).click()
+    rerun(at)
+    scenario = load_scenario(evidence_dir / "scenarios" / "rainy.yaml")
+    assert shown(at) == expected(tiny, "outcome", scenario=scenario)
+
+
+def test_saving_never_overwrites_without_asking(monkeypatch, tiny, evidence_dir):
+    path = evidence_dir / "scenarios" / "rainy.yaml"
+    original = path.read_text(encoding="utf-8")
+    at = start_tiny(monkeypatch, evidence_dir)
+    at.text_input(key=key(tiny, "save_name")).input("rainy")
+    rerun(at)
+    replace = at.checkbox(key=key(tiny, "save_replace"))
+    assert "already exists" in replace.label
+    at.button(key=key(tiny, "save")).click()
+    rerun(at)
+    assert at.error and "already exists" in at.error[0].value
+    assert path.read_text(encoding="utf-8") == original
+    at.checkbox(key=key(tiny, "save_replace")).check()
+    at.button(key=key(tiny, "save")).click()
+    rerun(at)
+    assert path.read_text(encoding="utf-8") != original
+    assert load_scenario(path).hard == {}
+
+
+def test_a_bad_scenario_name_is_refused(monkeypatch, tiny, evidence_dir):
+    at = start_tiny(monkeypatch, evidence_dir)
+    at.text_input(key=key(tiny, "save_name")).input("../escape")
+    rerun(at)
+    at.button(key=key(tiny, "save")).click()
+    rerun(at)
+    assert at.error and "cannot be used as a scenario name" in at.error[0].value
+    assert not (evidence_dir / "escape.yaml").exists()
+    assert sorted(p.name for p in (evidence_dir / "scenarios").iterdir()) == ["analyst_view.yaml", "rainy.yaml"]
+
+
+def test_comparison_table_matches_the_api(monkeypatch, tiny, evidence_dir):
+    at = start_tiny(monkeypatch, evidence_dir)
+    table = at.dataframe[0].value
+    assert list(table.columns) == ["Node", "State", "Model's belief", "Current settings", "Analyst view", "Rainy"]
+    rainy = load_scenario(evidence_dir / "scenarios" / "rainy.yaml")
+    want = expected(tiny, "outcome", scenario=rainy)
+    assert dict(zip(table["State"], table["Rainy"], strict=True)) == want
+    assert set(table["Node"]) == {"Wet grass"}
+
+
+# ------------------------------------------------------------------ uploads
+
+
+def test_a_bad_upload_shows_the_problems_and_no_exception(monkeypatch, tiny):
+    at = start_tiny(monkeypatch)
+    bad = b"id: broken\nnodes:\n  - id: a\n    states: [x]\n    cpt: {rows: []}\n"
+    at.sidebar.file_uploader[0].set_value(("broken.yaml", bad, "application/x-yaml"))
+    rerun(at)
+    assert at.error and "broken.yaml is not a valid model" in at.error[0].value
+    assert at.title[0].value == tiny.title  # the page falls back to the chosen model file
+
+
+def test_a_non_text_upload_is_refused(monkeypatch):
+    at = start_tiny(monkeypatch)
+    at.sidebar.file_uploader[0].set_value(("model.yaml", b"\xff\xfe\x00bad", "application/x-yaml"))
+    rerun(at)
+    assert at.error and "not a UTF-8 text file" in at.error[0].value
+
+
+def test_a_valid_upload_replaces_the_model(monkeypatch):
+    text = TINY.read_text(encoding="utf-8").replace("title: Tiny test model", "title: Uploaded variant")
+    at = start_tiny(monkeypatch)
+    at.sidebar.file_uploader[0].set_value(("variant.yaml", text.encode(), "application/x-yaml"))
+    rerun(at)
+    assert at.title[0].value == "Uploaded variant"
+    assert not at.error
+
+
+# ------------------------------------------------------------------ pure helpers
+
+
+def test_rebalance_keeps_proportions_and_sums_to_100():
+    assert controls.rebalance({"a": 50, "b": 30, "c": 20}, "a", 80) == {"a": 80, "b": 12, "c": 8}
+    assert controls.rebalance({"a": 100, "b": 0, "c": 0}, "a", 40) == {"a": 40, "b": 30, "c": 30}
+    assert controls.rebalance({"a": 10, "b": 90}, "b", 130) == {"a": 0, "b": 100}
+    for value in range(0, 101, 7):
+        assert sum(controls.rebalance({"a": 33, "b": 33, "c": 34}, "b", value).values()) == 100
+    with pytest.raises(EvidenceError):
+        controls.rebalance({"a": 50, "b": 50}, "z", 10)
+
+
+def test_round_percents_sum_exactly():
+    assert controls.round_percents([1 / 3, 1 / 3, 1 / 3]) == [34, 33, 33]
+    assert sum(controls.round_percents([0.155, 0.845])) == 100
+    assert controls.round_percents([0, 0]) == [50, 50]
+
+
+def test_labels_are_readable():
+    assert controls.humanise("marriage_of_convenience") == "Marriage of convenience"
+    assert controls.humanise("US_led") == "US led"
+
+
+def test_controls_round_trip_through_a_scenario(tiny):
+    items = forecast.load_evidence(TINY_EVIDENCE)
+    chosen = {
+        "rain": NodeControl(controls.PROBABILITIES, percents={"no": 30, "yes": 70}),
+        "sprinkler": NodeControl(controls.STATE, state="off"),
+    }
+    ev = controls.evidence_from_controls(tiny, chosen, items[:1])
+    back, ids, lik = controls.controls_from_scenario(tiny, ev.to_scenario("x"))
+    assert back == chosen and ids == [items[0].id] and lik == {}
+
+
+def test_a_control_replaces_scenario_weights_on_its_node(tiny):
+    lik = {"sprinkler": {"off": 0.5, "on": 1.0}, "rain": {"no": 1.0, "yes": 0.2}}
+    ev = controls.evidence_from_controls(tiny, {"rain": NodeControl(controls.STATE, state="no")}, likelihood=lik)
+    assert ev.hard == {"rain": "no"} and ev.likelihood == {"sprinkler": {"off": 0.5, "on": 1.0}}
+
+
+def test_save_scenario_is_atomic_named_and_never_overwrites(tmp_path):
+    scenario = Scenario(name="calm", hard={"rain": "no"})
+    path = save_scenario(scenario, tmp_path)
+    assert path == tmp_path / "calm.yaml" and load_scenario(path).hard == {"rain": "no"}
+    with pytest.raises(EvidenceError, match="already exists"):
+        save_scenario(Scenario(name="calm"), tmp_path)
+    assert load_scenario(path).hard == {"rain": "no"}
+    save_scenario(Scenario(name="calm"), tmp_path, overwrite=True)
+    assert load_scenario(path).hard == {}
+    for bad in ("../up", "a/b", "", ".hidden"):
+        with pytest.raises(EvidenceError, match="not allowed"):
+            save_scenario(Scenario.model_construct(name=bad), tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["calm.yaml"]
+
+
+def test_downloads_are_valid_in_every_format(tiny):
+    items = forecast.load_evidence(TINY_EVIDENCE)
+    ev = tiny.evidence(hard={"rain": "yes"}, items=items[:1])
+    table = report.current_table(tiny, ev, tiny.posteriors())
+    assert list(table.columns) == ["node", "state", "probability", "words", "baseline", "delta_probability"]
+    rows = report.outcome_rows(tiny, "outcome", table, tiny.posteriors())
+    sections = [("Outcome charts", report.outcome_svg("Wet grass", rows))]
+    csv = pd.read_csv(io.BytesIO(report.export_bytes(table, "csv")))
+    assert csv["probability"].tolist() == pytest.approx(table["probability"].tolist())
+    data = json.loads(report.export_bytes(table, "json"))
+    assert data["metadata"]["question"] == tiny.spec.question.text and len(data["rows"]) == len(table)
+    book = openpyxl.load_workbook(io.BytesIO(report.export_bytes(table, "xlsx")))
+    assert {"Report", "Data", "Evidence"} <= set(book.sheetnames)
+    md = report.export_bytes(table, "md").decode()
+    assert tiny.spec.question.text in md and "Evidence used" in md
+    page = report.export_bytes(table, "html", html_sections=sections).decode()
+    assert "<svg" in page and "<script" not in page and items[0].title in page
+    assert tiny.spec.question.text in page
+
+
+def test_comparison_downloads_carry_the_side_by_side_table(tiny):
+    names = ["Model's belief", "Rain"]
+    table = report.comparison(tiny, [forecast.Evidence(), tiny.evidence(hard={"rain": "yes"})], names)
+    wide = report.comparison_display(tiny, table)
+    assert list(wide.columns) == ["Node", "State", *names]
+    book = openpyxl.load_workbook(io.BytesIO(report.export_bytes(table, "xlsx", extra_sheets=[("Side by side", wide)])))
+    assert "Side by side" in book.sheetnames
+    md = report.export_bytes(table, "md", markdown_sections=[("Side by side", wide.to_markdown(index=False))]).decode()
+    assert "## Side by side" in md and "Wet grass" in md
+
+
+def test_timeline_steps_follow_the_items(tiny):
+    items = forecast.load_evidence(TINY_EVIDENCE)
+    steps = report.timeline_steps(tiny, items)
+    assert steps["step"].max() == len(items)
+    first = steps[steps["step"] == 0]
+    assert set(first["when"]) == {"Start"}
+    last = steps[(steps["step"] == len(items)) & (steps["node"] == "outcome")]
+    want = tiny.posteriors(scenario=tiny.evidence(items=items), targets="outcome")
+    assert last["probability"].tolist() == pytest.approx(want["probability"].tolist())
+    svg = report.timeline_svg("Wet grass", steps[steps["node"] == "outcome"])
+    assert svg.startswith("<svg") and svg.count("<polyline") == 2

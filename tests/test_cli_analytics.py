@@ -1,0 +1,114 @@
+"""`forecast sensitivity | indicators | explain | uncertainty`: output, files, and one-line errors."""
+
+import html
+import io
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from forecast.cli import main
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+TINY = FIXTURES / "tiny.yaml"
+TINY_EVIDENCE = FIXTURES / "tiny_evidence"
+
+RAINY = TINY_EVIDENCE / "scenarios" / "rainy.yaml"
+ANALYST = TINY_EVIDENCE / "scenarios" / "analyst_view.yaml"
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def csv(out: str) -> pd.DataFrame:
+    return pd.read_csv(io.StringIO(out))
+
+
+def test_sensitivity_table_and_csv(capsys):
+    code, out, err = run(capsys, "sensitivity", TINY, "--target", "outcome=good")
+    assert code == 0, err
+    assert out.split("\n")[0].split()[:4] == ["node", "low", "high", "swing"]
+    code, out, _ = run(capsys, "sensitivity", TINY, "--target", "outcome=good", "--hard", "rain=yes", "--format", "csv")
+    table = csv(out)
+    assert code == 0 and list(table["node"]) == ["sprinkler"]
+    assert list(table.columns[:4]) == ["node", "low", "high", "swing"]
+
+
+def test_parameter_sensitivity(capsys):
+    code, out, err = run(capsys, "sensitivity", TINY, "--target", "outcome=good", "--parameters", "--delta", "0.05",
+                         "--format", "json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["metadata"]["settings"]["delta"] == 0.05
+    assert set(data["rows"][0]) == {"node", "parent_states", "state", "value", "base", "minus", "plus", "swing"}
+
+
+def test_indicators(capsys):
+    code, out, err = run(capsys, "indicators", TINY, "--target", "outcome", "--scenario", ANALYST, "--format", "csv")
+    assert code == 0, err
+    table = csv(out)
+    assert list(table.columns) == ["node", "mutual_information_bits", "entropy_share", "state", "state_probability",
+                                   "outcome=good", "outcome=bad"]
+    assert table["mutual_information_bits"].is_monotonic_decreasing
+
+
+def test_explain_and_sequence(capsys):
+    code, out, err = run(capsys, "explain", TINY, "--target", "outcome=good", "--scenario", ANALYST, "--format", "csv")
+    assert code == 0, err
+    table = csv(out)
+    assert list(table["item"]) == ["fixed:rain", "sprinkler_seen"]
+    assert {"delta_probability", "delta_log_odds"} <= set(table.columns)
+    code, out, err = run(capsys, "explain", TINY, "--target", "outcome=good", "--scenario", RAINY, "--sequence",
+                         "--format", "csv")
+    assert code == 0, err
+    seq = csv(out)
+    assert list(seq["item"]) == ["prior", "hard:rain", "likelihood:sprinkler"]
+    assert {"step", "cumulative_probability"} <= set(seq.columns)
+
+
+def test_uncertainty_files(capsys, tmp_path):
+    code, out, err = run(capsys, "uncertainty", TINY, "--samples", "300", "--seed", "4", "--target", "outcome",
+                         "--target", "rain", "--format", "csv")
+    assert code == 0, err
+    table = csv(out)
+    assert list(table.columns) == ["node", "state", "probability", "p05", "p50", "p95"]
+    assert list(table["node"].unique()) == ["outcome", "rain"]
+    report = tmp_path / "u.html"
+    code, _, err = run(capsys, "uncertainty", TINY, "--samples", "300", "--hard", "rain=no", "--output", report)
+    assert code == 0 and "wrote" in err
+    page = html.unescape(report.read_text())
+    assert "<svg" in page and "Uncertainty in the numbers" in page and '"samples": 300' in page
+    code, _, _ = run(capsys, "uncertainty", TINY, "--samples", "300", "--output", tmp_path / "u.xlsx")
+    assert code == 0 and (tmp_path / "u.xlsx").stat().st_size > 0
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["sensitivity", TINY, "--target", "outcome=meh"],
+        ["sensitivity", TINY, "--target", "outcome"],
+        ["sensitivity", TINY, "--target", "nope=good", "--parameters"],
+        ["sensitivity", TINY, "--target", "outcome=good", "--parameters", "--delta", "2"],
+        ["indicators", TINY, "--target", "nope"],
+        ["explain", TINY, "--target", "outcome=good", "--scenario", "missing.yaml"],
+        ["explain", TINY, "--target", "rain=wet", "--scenario", RAINY],
+        ["uncertainty", TINY, "--target", "nope"],
+        ["uncertainty", TINY, "--samples", "0"],
+    ],
+)
+def test_bad_input_exits_2_with_one_line(capsys, argv):
+    code, out, err = run(capsys, *argv)
+    assert code == 2
+    assert out == ""
+    assert err.count("\n") == 1 and "error" in err
+
+
+def test_missing_target_is_an_argument_error(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["sensitivity", str(TINY)])
+    assert info.value.code == 2
+    assert capsys.readouterr().err.count("\n") == 1

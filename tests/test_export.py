@@ -1,0 +1,208 @@
+"""Exports by suffix (.csv .xlsx .md .json .html): valid files, the report's content, atomic writes."""
+
+import importlib
+import json
+import pathlib
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import openpyxl
+import pandas as pd
+import pytest
+
+import forecast
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+TINY_EVIDENCE = FIXTURES / "tiny_evidence"  # dated items; scenarios/ below
+
+export_module = importlib.import_module("forecast.export")  # `forecast.export` is the function
+
+
+@pytest.fixture
+def table(tiny):
+    return tiny.posteriors(likelihood={"sprinkler": {"off": 0.2, "on": 1.0}})
+
+
+@pytest.fixture
+def run_table(tiny):
+    scenarios = [forecast.load_scenario(p) for p in sorted((TINY_EVIDENCE / "scenarios").glob("*.yaml"))]
+    return forecast.run(tiny, scenarios)
+
+
+def test_csv_round_trips_with_exactly_the_api_columns(table, run_table, tmp_path):
+    for t in (table, run_table):
+        path = forecast.export(t, tmp_path / "out.csv")
+        back = pd.read_csv(path)
+        assert list(back.columns) == list(t.columns)
+        assert back[["node", "state", "words"]].astype(str).equals(t[["node", "state", "words"]].astype(str))
+        np.testing.assert_allclose(back["probability"], t["probability"], rtol=0, atol=1e-15)
+    assert list(pd.read_csv(tmp_path / "out.csv").columns) == ["scenario", "node", "state", "probability", "words"]
+
+
+def test_json_has_metadata_and_rows(table, tmp_path):
+    path = forecast.export(table, tmp_path / "out.json")
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert data["metadata"]["model_id"] == "tiny"
+    assert data["metadata"]["as_of"] == "2018-01-31"
+    assert len(data["rows"]) == len(table)
+    assert list(data["rows"][0]) == ["node", "state", "probability", "words"]
+    np.testing.assert_allclose([r["probability"] for r in data["rows"]], table["probability"], atol=1e-15)
+
+
+def test_json_of_a_timeline_has_no_nan(tiny, tmp_path):
+    timeline = forecast.timeline(tiny, forecast.load_evidence(TINY_EVIDENCE))
+    text = forecast.export(timeline, tmp_path / "t.json").read_text(encoding="utf-8")
+    assert "NaN" not in text and "NaT" not in text
+    rows = json.loads(text)["rows"]
+    assert rows[0]["date"] is None and rows[-1]["date"] == "2018-03-01"
+
+
+def sheet_text(sheet) -> list[str]:
+    return [str(c) for row in sheet.iter_rows(values_only=True) for c in row if c is not None]
+
+
+def test_xlsx_report_sheet_is_readable(table, tmp_path):
+    path = forecast.export(table, tmp_path / "report.xlsx")
+    book = openpyxl.load_workbook(path)
+    assert book.sheetnames[0] == "Report"
+    assert {"Report", "Data", "Evidence", "Resolution"} <= set(book.sheetnames)
+    cells = sheet_text(book["Report"])
+    assert "Will the outcome be good by 2020?" in cells  # the question
+    assert "tiny" in cells and "2018-01-31" in cells  # model id and as-of date
+    assert "Rain" in cells and "Wet grass" in cells  # labels, not only ids
+    rain_yes = table.loc[(table.node == "rain") & (table.state == "yes"), "probability"].iloc[0]
+    assert f"{100 * rain_yes:.1f}%" in cells  # percentages
+    assert "likely" in cells or "unlikely" in cells  # estimative words
+    evidence = sheet_text(book["Evidence"])
+    assert "likelihood" in evidence and "sprinkler" in evidence
+    data = pd.read_excel(path, sheet_name="Data")
+    assert list(data.columns) == list(table.columns)
+    np.testing.assert_allclose(data["probability"], table["probability"], atol=1e-15)
+
+
+def test_markdown_is_a_paste_ready_table(table, tmp_path):
+    text = forecast.export(table, tmp_path / "out.md").read_text(encoding="utf-8")
+    assert text.startswith("# Tiny test model")
+    assert "Will the outcome be good by 2020?" in text
+    results = text.split("## Results")[1].strip().splitlines()
+    assert results[0].startswith("|") and "probability" in results[0] and "words" in results[0]
+    assert set(results[1].replace("|", "").strip()) <= set("-: ")
+    assert len(results) == 2 + len(table)
+    assert "70.0%" in text or "%" in results[2]
+
+
+class _Checker(HTMLParser):
+    VOID = {"meta", "br", "img", "hr", "input", "link"}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[str] = []
+        self.tags: list[str] = []
+        self.cells: list[str] = []
+        self._in_cell = False
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        if tag not in self.VOID:
+            self.stack.append(tag)
+        self._in_cell = tag in ("td", "th", "dd", "dt")
+
+    def handle_endtag(self, tag):
+        assert self.stack and self.stack[-1] == tag, f"unbalanced </{tag}>"
+        self.stack.pop()
+
+    def handle_data(self, data):
+        if self._in_cell and data.strip():
+            self.cells.append(data.strip())
+
+
+def test_html_is_well_formed_and_self_contained(table, tmp_path):
+    text = forecast.export(table, tmp_path / "out.html").read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>")
+    checker = _Checker()
+    checker.feed(text)
+    checker.close()
+    assert checker.stack == []
+    assert "table" in checker.tags and "script" not in checker.tags
+    assert "src=" not in text and "href=" not in text  # no external resources
+    assert "Will the outcome be good by 2020?" in checker.cells
+    assert "Wet grass" in checker.cells
+
+
+def test_html_escapes_model_text(tmp_path):
+    text = (TINY_EVIDENCE.parent / "tiny.yaml").read_text(encoding="utf-8")
+    model = forecast.model_from_text(text.replace("label: Rain", "label: \"<b>Rain</b> & co\""), "x.yaml")
+    html = forecast.export(model.posteriors(), tmp_path / "x.html").read_text(encoding="utf-8")
+    assert "<b>Rain</b>" not in html and "&lt;b&gt;Rain&lt;/b&gt; &amp; co" in html
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx", ".md", ".json", ".html"])
+def test_every_suffix_writes_a_file(table, tmp_path, suffix):
+    path = forecast.export(table, tmp_path / f"out{suffix}")
+    assert path.exists() and path.stat().st_size > 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"out{suffix}"]  # no temporary files left
+
+
+def test_unknown_suffix_is_a_clear_error(table, tmp_path):
+    with pytest.raises(forecast.ForecastError) as info:
+        forecast.export(table, tmp_path / "out.pdf")
+    assert "'.pdf'" in str(info.value) and ".xlsx" in str(info.value)
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(forecast.ForecastError, match="DataFrame"):
+        forecast.export({"node": ["a"]}, tmp_path / "out.csv")
+
+
+def test_failed_xlsx_write_leaves_no_file_and_keeps_the_old_one(table, tmp_path, monkeypatch):
+    def broken(t, path):
+        pathlib.Path(path).write_bytes(b"PK half a workbook")
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(export_module, "write_xlsx", broken)
+    with pytest.raises(RuntimeError):
+        forecast.export(table, tmp_path / "new.xlsx")
+    assert list(tmp_path.iterdir()) == []
+    old = tmp_path / "old.xlsx"
+    old.write_bytes(b"the previous report")
+    with pytest.raises(RuntimeError):
+        forecast.export(table, old)
+    assert old.read_bytes() == b"the previous report"
+    assert [p.name for p in tmp_path.iterdir()] == ["old.xlsx"]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".md", ".json", ".html"])
+def test_failed_text_write_leaves_no_file_and_keeps_the_old_one(table, tmp_path, monkeypatch, suffix):
+    old = tmp_path / f"report{suffix}"
+    old.write_text("the previous report", encoding="utf-8")
+    real_write_text = pathlib.Path.write_text
+
+    def half_then_fail(self, data, *args, **kwargs):
+        real_write_text(self, data[: len(data) // 2], *args, **kwargs)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pathlib.Path, "write_text", half_then_fail)
+    with pytest.raises(OSError):
+        forecast.export(table, old)
+    with pytest.raises(OSError):
+        forecast.export(table, tmp_path / f"new{suffix}")
+    monkeypatch.undo()
+    assert old.read_text(encoding="utf-8") == "the previous report"
+    assert [p.name for p in tmp_path.iterdir()] == [old.name]
+
+
+def test_exports_into_a_new_folder(table, tmp_path):
+    path = forecast.export(table, tmp_path / "reports" / "2018" / "out.csv")
+    assert path.exists()
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx", ".md", ".json", ".html"])
+def test_timeline_and_run_tables_export_in_every_format(tiny, run_table, tmp_path, suffix):
+    timeline = forecast.timeline(tiny, forecast.load_evidence(TINY_EVIDENCE))
+    for name, t in (("timeline", timeline), ("run", run_table)):
+        path = forecast.export(t, tmp_path / f"{name}{suffix}")
+        if suffix == ".xlsx":
+            assert len(pd.read_excel(path, sheet_name="Data")) == len(t)
+        else:
+            text = path.read_text(encoding="utf-8")
+            assert not re.search(r"\b(nan|nat)\b", text, re.IGNORECASE)

@@ -1,0 +1,114 @@
+"""The network drawing: DOT text showing each node's posterior or change, shaded by movement."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+import forecast
+from forecast.errors import ForecastError
+from forecast.graph import movement, network_dot, shade
+from forecast.ui.controls import state_label
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+@pytest.fixture
+def tiny():
+    return forecast.load_model(FIXTURES / "tiny.yaml")
+
+
+def node_block(dot: str, node: str) -> str:
+    match = re.search(rf'^  "{re.escape(node)}" \[(.*)\];$', dot, flags=re.M)
+    assert match, f"node {node} missing"
+    return match.group(1)
+
+
+def fill(dot: str, node: str) -> str:
+    return re.search(r'fillcolor="(#[0-9a-f]{6})"', node_block(dot, node)).group(1)
+
+
+def test_every_node_and_edge_is_drawn_with_labels(tiny):
+    dot = network_dot(tiny, tiny.posteriors(), state_label=lambda n, s: state_label(tiny, n, s))
+    assert dot.startswith("digraph") and dot.rstrip().endswith("}")
+    for node in tiny.nodes:
+        assert f"<b>{tiny.label(node)}</b>" in node_block(dot, node)
+        for parent in tiny.parents(node):
+            assert f'"{parent}" -> "{node}";' in dot
+    assert dot.count("->") == sum(len(tiny.parents(n)) for n in tiny.nodes)
+    assert "peripheries=2" in node_block(dot, "outcome") and "peripheries" not in node_block(
+        dot, "rain"
+    )
+
+
+def test_probabilities_shown_match_the_posteriors(tiny):
+    post = tiny.posteriors(hard={"rain": "yes"})
+    dot = network_dot(tiny, post, state_label=lambda n, s: state_label(tiny, n, s))
+    for node, state, p in zip(post["node"], post["state"], post["probability"], strict=True):
+        text = f"{state_label(tiny, node, state)} {100 * p:.0f}%"
+        if 0 < 100 * p < 0.5:
+            text = f"{state_label(tiny, node, state)} &lt;1%"
+        assert text in node_block(dot, node)
+
+
+def test_change_mode_and_shading_follow_the_evidence(tiny):
+    base = tiny.posteriors()
+    post = tiny.posteriors(hard={"rain": "yes"})
+    dot = network_dot(tiny, post, baseline=base, show="change", evidence_nodes={"rain"})
+    b = base.set_index(["node", "state"])["probability"]
+    p = post.set_index(["node", "state"])["probability"]
+    delta = 100 * (p[("outcome", "good")] - b[("outcome", "good")])
+    assert f"good {delta:+.1f} pts" in node_block(dot, "outcome")
+    # rain moved furthest (from 30% to certain); every moved node is shaded, more for more movement
+    moves = {
+        n: movement(
+            dict(zip(post[post.node == n].state, post[post.node == n].probability, strict=True)),
+            dict(zip(base[base.node == n].state, base[base.node == n].probability, strict=True)),
+        )
+        for n in tiny.nodes
+    }
+    assert moves["rain"] == pytest.approx(0.7)
+    assert all(fill(dot, n) != "#ffffff" for n in tiny.nodes)
+    assert "penwidth=3" in node_block(dot, "rain") and "penwidth" not in node_block(dot, "outcome")
+
+
+def test_no_evidence_leaves_every_node_unshaded(tiny):
+    base = tiny.posteriors()
+    dot = network_dot(tiny, base, baseline=base, show="change")
+    assert all(fill(dot, n) == "#ffffff" for n in tiny.nodes)
+    assert dot.count("±0") == sum(len(tiny.states(n)) for n in tiny.nodes)
+
+
+def test_shade_deepens_with_movement():
+    assert shade(0) == "#ffffff"
+    assert shade(1) == shade(0.3) == "#e8590c"
+    values = [int(shade(x)[3:5], 16) for x in (0.0, 0.05, 0.1, 0.2)]
+    assert values == sorted(values, reverse=True) and len(set(values)) == 4
+
+
+def test_labels_are_escaped(write_yaml):
+    path = write_yaml(
+        """
+        id: esc
+        nodes:
+          - id: a
+            label: 'Tom & "Jerry" <cat>'
+            states: [x, y]
+            cpt: {rows: [{probabilities: {x: 0.5, y: 0.5}}]}
+        """
+    )
+    model = forecast.load_model(path)
+    dot = network_dot(model, model.posteriors())
+    block = node_block(dot, "a")
+    assert "Tom &amp; &quot;Jerry&quot; &lt;cat&gt;" in block
+    assert 'tooltip="Tom & \\"Jerry\\" <cat>"' in block
+
+
+def test_bad_arguments_are_clear_errors(tiny):
+    post = tiny.posteriors()
+    with pytest.raises(ForecastError, match="unknown graph mode"):
+        network_dot(tiny, post, show="heat")
+    with pytest.raises(ForecastError, match="needs a baseline"):
+        network_dot(tiny, post, show="change")
+    with pytest.raises(ForecastError, match="lacks column"):
+        network_dot(tiny, post.drop(columns="probability"))
