@@ -17,6 +17,8 @@ MODEL_PATH = Path(__file__).resolve().parents[1] / "models" / "russia_iran.yaml"
 OUTCOME = "relationship_outcome"
 MARGINALISED = "iran_marginalised_in_syria"
 ALLIANCE, MARRIAGE, RUPTURE = "strategic_alliance", "marriage_of_convenience", "rupture"
+# A claimed mechanism must move its target by at least this much, not by rounding noise.
+MATERIAL = 0.01
 
 
 @pytest.fixture(scope="module")
@@ -107,6 +109,23 @@ def test_us_pressure_pushes_iran_towards_russia(model):
     assert high[OUTCOME][RUPTURE] < low[OUTCOME][RUPTURE]
 
 
+def test_us_hostility_to_iran_lets_moscow_take_tehran_for_granted(model):
+    """kozhanov2017, ecfr2016: with Trump's hostility pushing Iran its way Moscow feels no need to hurry
+    (and it courted Tehran harder when the nuclear deal opened Iran to the West); nor will it back Iran
+    in a hard anti-Western course.  US pressure raises Tehran's commitment but lowers Moscow's."""
+    low, high = compare(model, "us_pressure_on_iran", "low", "high")
+    assert high["russian_commitment_to_iran"]["high"] < low["russian_commitment_to_iran"]["high"] - MATERIAL
+    assert high["russian_commitment_to_iran"]["low"] > low["russian_commitment_to_iran"]["low"] + MATERIAL
+    assert high["iranian_commitment_to_russia"]["high"] > low["iranian_commitment_to_russia"]["high"]
+
+
+def test_us_russia_tension_brings_iran_more_russian_military_help(model):
+    """mei2017: Tehran uses friction between Moscow and Washington to press for more Russian military
+    help in Syria; with no détente, close coordination on the ground is likelier than under a broad one."""
+    none, broad = compare(model, "us_russia_detente", "none", "broad")
+    assert none["military_coordination"]["close"] > broad["military_coordination"]["close"]
+
+
 # ------------------------------------------------------------------ the Gulf, Israel, Turkey
 
 
@@ -126,6 +145,19 @@ def test_iran_resents_russias_rapprochement_with_riyadh(model):
     outlets warned Russia could trade Damascus for Gulf money."""
     strained, close = compare(model, "russia_gcc_ties", "strained", "close")
     assert close["iranian_commitment_to_russia"]["high"] < strained["iranian_commitment_to_russia"]["high"]
+
+
+def test_tehran_is_patient_about_russias_gulf_ties(model):
+    """ecfr2016: Iran accepts that Russia must keep ties with the region's powers and trusts that Moscow still
+    prefers it to the Saudi-backed rebels in Syria, so Moscow's Gulf ties weigh less on Tehran's commitment
+    than a US–Russia thaw or the balance of Iran's own camps."""
+    def shift(node, a, b):
+        pa, pb = compare(model, node, a, b)
+        return total_variation(pa["iranian_commitment_to_russia"], pb["iranian_commitment_to_russia"])
+
+    gulf = shift("russia_gcc_ties", "strained", "close")
+    assert 0 < gulf < shift("us_russia_detente", "none", "broad")
+    assert gulf < shift("iran_internal_balance", "russia_leaners", "rebalancers")
 
 
 def test_israeli_pressure_strains_russia_iran_ties(model):
@@ -153,6 +185,23 @@ def test_russia_limits_arms_to_iran_for_israels_sake(model):
     low, high = compare(model, "israeli_pressure", "low", "high")
     assert high["arms_trade"]["expanding"] < low["arms_trade"]["expanding"]
     assert high["arms_trade"]["frozen"] > low["arms_trade"]["frozen"]
+
+
+def test_russia_seeks_a_deal_barring_syria_as_a_base_against_neighbours(model):
+    """reuters2018, kozhanov2017, ecfr2016: Moscow heeds Israel and wants an agreement that no foreign
+    power uses Syria against a neighbour; even where Iran's militias have dug in, Israeli pressure
+    raises the odds that Russia backs terms pushing Iran's forces back."""
+    # every other parent of the outcome held fixed, so only the deal mechanism can act
+    held = dict(
+        militia_entrenchment="entrenched",
+        us_russia_detente="limited",
+        russia_turkey_alignment="strong",
+        assad_question="assad_stays",
+        russian_commitment_to_iran="medium",
+    )
+    low = post(model, israeli_pressure="low", **held)
+    high = post(model, israeli_pressure="high", **held)
+    assert high[MARGINALISED]["yes"] > low[MARGINALISED]["yes"] + MATERIAL
 
 
 def test_russia_turkey_alignment_sidelines_iran(model):
@@ -192,6 +241,17 @@ def test_assad_exit_crosses_irans_red_line(model):
     assert exit_[OUTCOME][ALLIANCE] < stays[OUTCOME][ALLIANCE]
 
 
+def test_russia_separates_the_syrian_state_from_assad(model):
+    """kozhanov2017, reuters2018, ecfr2016: Moscow's priority is the Syrian state, not Assad in person, and
+    it could live with a managed exit; for Tehran his survival is the red line.  An agreed exit cuts
+    Iran's commitment to the partnership far more than Russia's."""
+    stays, exit_ = compare(model, "assad_question", "assad_stays", "negotiated_exit")
+    iran_shift = total_variation(stays["iranian_commitment_to_russia"], exit_["iranian_commitment_to_russia"])
+    russia_shift = total_variation(stays["russian_commitment_to_iran"], exit_["russian_commitment_to_iran"])
+    assert exit_["iranian_commitment_to_russia"]["high"] < stays["iranian_commitment_to_russia"]["high"] - MATERIAL
+    assert iran_shift > russia_shift + MATERIAL
+
+
 def test_assad_exit_threatens_irans_corridor_and_place_in_syria(model):
     """reuters2018, kozhanov2017: Iran needs Assad for its supply line to Hezbollah and its land
     corridor, which a new government might not allow; an exit weakens its militias and raises the
@@ -209,6 +269,15 @@ def test_threatened_regime_binds_moscow_and_tehran_together(model):
     assert threatened["russian_commitment_to_iran"]["high"] > stabilised["russian_commitment_to_iran"]["high"]
     assert threatened[OUTCOME][ALLIANCE] > stabilised[OUTCOME][ALLIANCE]
     assert threatened[OUTCOME][RUPTURE] < stabilised[OUTCOME][RUPTURE]
+
+
+def test_regime_in_danger_makes_tehran_lean_on_moscow(model):
+    """kozhanov2017, ecfr2016: by 2015 Iran's resources were stretched and could not save Assad alone, so
+    Tehran urged Russia in and welcomed its air power; when the regime is threatened Iran's commitment
+    to the partnership rises."""
+    threatened, stabilised = compare(model, "regime_military_position", "threatened", "stabilised")
+    assert threatened["iranian_commitment_to_russia"]["high"] > stabilised["iranian_commitment_to_russia"]["high"] + MATERIAL
+    assert threatened["iranian_commitment_to_russia"]["low"] < stabilised["iranian_commitment_to_russia"]["low"] - MATERIAL
 
 
 def test_stabilisation_revives_the_postponed_disputes(model):
@@ -239,6 +308,23 @@ def test_irans_grip_on_the_ground_resists_marginalisation(model):
     must consent to any deal, so entrenched Iranian forces make its exclusion less likely."""
     contained, entrenched = compare(model, "militia_entrenchment", "contained", "entrenched")
     assert entrenched[MARGINALISED]["yes"] < contained[MARGINALISED]["yes"]
+
+
+def test_moscow_needs_iran_for_the_political_track(model):
+    """kozhanov2017: Russia cannot secure its aims in Syria alone and its Astana ceasefires and
+    de-escalation zones rest on Iran's consent; a Moscow committed to the partnership keeps Iran in
+    the settlement, one that treats Iran as expendable is likelier to push it out."""
+    low, high = compare(model, "russian_commitment_to_iran", "low", "high")
+    assert high[MARGINALISED]["yes"] < low[MARGINALISED]["yes"]
+
+
+def test_moscow_may_block_irans_gas_pipeline_across_syria(model):
+    """kozhanov2017: Russia's weight in Syria after the war could obstruct Iran's regional plans,
+    among them a gas pipeline to the Mediterranean that would compete with Russian gas; acute gas
+    rivalry sharpens the end-state dispute and makes a rupture likelier."""
+    muted, acute = compare(model, "energy_competition", "muted", "acute")
+    assert acute["syria_endstate_divergence"]["high"] > muted["syria_endstate_divergence"]["high"] + MATERIAL
+    assert acute[OUTCOME][RUPTURE] > muted[OUTCOME][RUPTURE]
 
 
 # ------------------------------------------------------------------ Tehran's hedging
