@@ -22,6 +22,7 @@ from forecast.export import percent
 from forecast.runs import run
 from forecast.ui import controls, report
 from forecast.ui.controls import NodeControl
+from forecast.ui.workspace import UNEXPECTED
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "app.py"
@@ -57,9 +58,7 @@ def private_journal(monkeypatch, tmp_path):
 def start(monkeypatch, *args: str) -> AppTest:
     monkeypatch.setattr(sys, "argv", ["app.py", *args])
     at = AppTest.from_file(str(APP), default_timeout=90)
-    at.run()
-    assert not at.exception, [e.message for e in at.exception]
-    return at
+    return rerun(at)
 
 
 def start_tiny(monkeypatch, evidence: Path | None = None, *extra: str) -> AppTest:
@@ -86,9 +85,17 @@ def expected(model: forecast.Model, node: str, **evidence) -> dict[str, str]:
     }
 
 
+def open_tab(at: AppTest, label: str) -> AppTest:
+    """Switch tabs as a click would: only the open tab's content is drawn (besides the Forecast tab)."""
+    at.session_state["workspace_tab"] = label
+    return rerun(at)
+
+
 def rerun(at: AppTest) -> AppTest:
     at.run()
     assert not at.exception, [e.message for e in at.exception]
+    failures = [e.value for e in at.error if e.value.startswith(UNEXPECTED)]
+    assert not failures, failures  # the page's last-resort handler caught a bug
     return at
 
 
@@ -258,6 +265,7 @@ def test_save_and_load_a_scenario_round_trips(monkeypatch, tiny, evidence_dir):
     at.radio(key=key(tiny, "state", "sprinkler")).set_value("on")
     rerun(at)
     saved_view = shown(at)
+    open_tab(at, "Scenarios")
     at.text_input(key=key(tiny, "save_name")).input("my_view")
     rerun(at)
     at.button(key=key(tiny, "save")).click()
@@ -271,6 +279,7 @@ def test_save_and_load_a_scenario_round_trips(monkeypatch, tiny, evidence_dir):
 
     fresh = start_tiny(monkeypatch, evidence_dir)
     assert shown(fresh) != saved_view
+    open_tab(fresh, "Scenarios")
     fresh.selectbox(key=key(tiny, "load_choice")).set_value("my_view")
     rerun(fresh)
     fresh.button(key=key(tiny, "load")).click()
@@ -282,7 +291,7 @@ def test_save_and_load_a_scenario_round_trips(monkeypatch, tiny, evidence_dir):
 
 
 def test_loading_a_scenario_with_weights_keeps_them(monkeypatch, tiny, evidence_dir):
-    at = start_tiny(monkeypatch, evidence_dir)
+    at = open_tab(start_tiny(monkeypatch, evidence_dir), "Scenarios")
     at.selectbox(key=key(tiny, "load_choice")).set_value("rainy")
     rerun(at)
     at.button(key=key(tiny, "load")).click()
@@ -294,7 +303,7 @@ def test_loading_a_scenario_with_weights_keeps_them(monkeypatch, tiny, evidence_
 def test_saving_never_overwrites_without_asking(monkeypatch, tiny, evidence_dir):
     path = evidence_dir / "scenarios" / "rainy.yaml"
     original = path.read_text(encoding="utf-8")
-    at = start_tiny(monkeypatch, evidence_dir)
+    at = open_tab(start_tiny(monkeypatch, evidence_dir), "Scenarios")
     at.text_input(key=key(tiny, "save_name")).input("rainy")
     rerun(at)
     replace = at.checkbox(key=key(tiny, "save_replace"))
@@ -311,7 +320,7 @@ def test_saving_never_overwrites_without_asking(monkeypatch, tiny, evidence_dir)
 
 
 def test_a_bad_scenario_name_is_refused(monkeypatch, tiny, evidence_dir):
-    at = start_tiny(monkeypatch, evidence_dir)
+    at = open_tab(start_tiny(monkeypatch, evidence_dir), "Scenarios")
     at.text_input(key=key(tiny, "save_name")).input("../escape")
     rerun(at)
     at.button(key=key(tiny, "save")).click()
@@ -322,7 +331,7 @@ def test_a_bad_scenario_name_is_refused(monkeypatch, tiny, evidence_dir):
 
 
 def test_comparison_table_matches_the_api(monkeypatch, tiny, evidence_dir):
-    at = start_tiny(monkeypatch, evidence_dir)
+    at = open_tab(start_tiny(monkeypatch, evidence_dir), "Scenarios")
     table = at.dataframe[0].value
     assert list(table.columns) == ["Node", "State", "Model's belief", "Current settings", "Analyst view", "Rainy"]
     rainy = load_scenario(evidence_dir / "scenarios" / "rainy.yaml")
@@ -457,3 +466,53 @@ def test_timeline_steps_follow_the_items(tiny):
     assert last["probability"].tolist() == pytest.approx(want["probability"].tolist())
     svg = report.timeline_svg("Wet grass", steps[steps["node"] == "outcome"])
     assert svg.startswith("<svg") and svg.count("<polyline") == 2
+
+
+# ------------------------------------------------------------------ tabs
+
+
+def test_an_unexpected_failure_shows_a_sentence_not_a_traceback(monkeypatch):
+    import forecast.ui.workspace as workspace
+
+    def broken(page):
+        raise KeyError("internal detail")
+
+    monkeypatch.setattr(workspace, "_forecast_tab", broken)
+    monkeypatch.setattr(sys, "argv", ["app.py", "--model", str(TINY), "--evidence", str(TINY_EVIDENCE)])
+    at = AppTest.from_file(str(APP), default_timeout=90).run()
+    assert not at.exception
+    assert at.error[0].value.startswith(UNEXPECTED) and "internal detail" not in at.error[0].value
+
+
+def test_every_tab_opens_without_an_exception(monkeypatch, tiny):
+    at = start_tiny(monkeypatch)
+    for label in ("Scenarios", "Timeline", "Analysis", "History", "Forecast"):
+        open_tab(at, label)
+        assert not at.exception, label
+
+
+def test_timeline_tab_replays_the_items(monkeypatch, tiny):
+    at = open_tab(start_tiny(monkeypatch), "Timeline")
+    items = forecast.load_evidence(TINY_EVIDENCE)
+    charts = at.get("vega_lite_chart")
+    assert len(charts) == len(tiny.outcomes) + 1  # the outcome bars (Forecast tab) and the timeline
+    table = at.dataframe[0].value
+    assert list(table["Item"]) == ["Before any item"] + [it.title for it in items]
+    last = tiny.posteriors(scenario=tiny.evidence(items=items), targets="outcome")
+    assert table["Wet grass: Good"].iloc[-1] == pytest.approx(100 * last["probability"].iloc[0], abs=0.05)
+
+
+def test_settings_survive_switching_tabs(monkeypatch, tiny, evidence_dir):
+    at = start_tiny(monkeypatch, evidence_dir)
+    at.segmented_control(key=key(tiny, "mode", "rain")).set_value("state")
+    rerun(at)
+    at.radio(key=key(tiny, "state", "rain")).set_value("yes")
+    rerun(at)
+    open_tab(at, "Scenarios")
+    at.multiselect(key=key(tiny, "compare")).set_value(["baseline", "scenario:rainy"])
+    rerun(at)
+    open_tab(at, "Timeline")
+    open_tab(at, "Forecast")
+    assert shown(at) == expected(tiny, "outcome", hard={"rain": "yes"})
+    open_tab(at, "Scenarios")
+    assert list(at.dataframe[0].value.columns) == ["Node", "State", "Model's belief", "Rainy"]

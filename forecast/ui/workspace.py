@@ -13,8 +13,10 @@ the no-evidence baseline with st.cache_data.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import hashlib
 import importlib
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +52,10 @@ DEFAULT_MODEL = "models/russia_iran.yaml"
 MAX_UPLOAD_MB = 2
 MODEL_SUFFIXES = (".yaml", ".yml")
 NO_ITEMS = "none"
+LOG = logging.getLogger("forecast.app")
+UNEXPECTED = "The page hit an unexpected problem and stopped"
+TABS = ["Forecast", "Scenarios", "Timeline", "Analysis", "History"]
+TAB_KEY = "workspace_tab"
 
 
 # ------------------------------------------------------------------ arguments
@@ -77,6 +83,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def _key(mk: str, *parts: str) -> str:
     return ".".join((mk, *parts))
+
+
+def _restore(key: str, default: Any) -> None:
+    """Widgets in a closed tab are not drawn, so Streamlit forgets them; put back the last value."""
+    if key not in st.session_state:
+        st.session_state[key] = st.session_state.get(f"kept.{key}", default)
+
+
+def _remember(key: str, value: Any) -> None:
+    st.session_state[f"kept.{key}"] = value
 
 
 # ------------------------------------------------------------------ cached loading
@@ -172,8 +188,21 @@ class Page:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Draw the workspace."""
+    """Draw the workspace; an unexpected failure shows a sentence, never a traceback."""
     st.set_page_config(page_title="Forecast workspace", page_icon="📈", layout="wide")
+    try:
+        _draw(argv)
+    except Exception as exc:  # last resort: the server log keeps the traceback
+        LOG.exception("the workspace page failed")
+        ours = type(exc).__module__.startswith("forecast") and isinstance(exc, ValueError)
+        st.error(
+            UNEXPECTED
+            + (f" ({exc})" if ours else "")
+            + ". Reload the page; if it happens again, please report it (details are in the server's log)."
+        )
+
+
+def _draw(argv: Sequence[str] | None) -> None:
     args = parse_args(argv)
     model = _choose_model(args)
     if model is None:
@@ -185,17 +214,22 @@ def main(argv: Sequence[str] | None = None) -> None:
     _load_pools(page)
     _header(model)
 
-    tabs = st.tabs(["Forecast", "Scenarios", "Timeline", "Analysis", "History"])
+    # Only the open tab's content runs (on_change="rerun"), except the Forecast tab:
+    # its widgets hold the analyst's settings, and Streamlit forgets the state of
+    # widgets that are not drawn, so it is drawn (hidden) whichever tab is open.
+    tabs = st.tabs(TABS, key=TAB_KEY, on_change="rerun")
     with tabs[0]:
         _forecast_tab(page)
-    with tabs[1]:
-        _scenarios_tab(page)
-    with tabs[2]:
-        _timeline_tab(page)
-    with tabs[3]:
-        _optional_tab(page, "analysis", "Sensitivity and value-of-information analysis")
-    with tabs[4]:
-        _optional_tab(page, "journal", "The forecast journal")
+    lazy: list[Callable[[], None]] = [
+        lambda: _scenarios_tab(page),
+        lambda: _timeline_tab(page),
+        lambda: _optional_tab(page, "analysis", "Sensitivity and value-of-information analysis"),
+        lambda: _optional_tab(page, "journal", "The forecast journal"),
+    ]
+    for tab, draw in zip(tabs[1:], lazy, strict=True):
+        if tab.open is not False:
+            with tab:
+                draw()
 
 
 # ------------------------------------------------------------------ model choice and header
@@ -282,6 +316,14 @@ def _about(model: Model) -> None:
                 st.markdown(f"- {' — '.join(bits)}" + (f" ({date})" if date else ""))
 
 
+def _readable_date(text: str) -> str:
+    """'2020-01-31' -> '31 January 2020'; anything else is shown as written."""
+    try:
+        return dt.date.fromisoformat(str(text).strip()).strftime("%d %B %Y")
+    except ValueError:
+        return str(text)
+
+
 def _header(model: Model) -> None:
     spec = model.spec
     st.title(model.title)
@@ -289,7 +331,7 @@ def _header(model: Model) -> None:
     if spec.as_of:
         facts.append(f"As of **{spec.as_of:%d %B %Y}**")
     if spec.question and spec.question.horizon:
-        facts.append(f"Horizon **{spec.question.horizon}**")
+        facts.append(f"Horizon **{_readable_date(spec.question.horizon)}**")
     if facts:
         st.markdown(" · ".join(facts))
     if spec.question:
@@ -365,12 +407,13 @@ def _forecast_tab(page: Page) -> None:
 def _fill_estimates(page: Page) -> None:
     """Under each node left 'not set': its probabilities given everything else that is set."""
     assert page.current is not None
+    probs: dict[str, list[float]] = {}
+    for node, p in zip(page.current["node"], page.current["probability"], strict=True):
+        probs.setdefault(node, []).append(float(p))
     for node, slot in page.slots.items():
-        sub = page.current[page.current["node"] == node]
-        pct = round_percents(list(sub["probability"]))
-        now = " · ".join(
-            f"{page.label(node, s)} {v}%" for s, v in zip(sub["state"], pct, strict=True)
-        )
+        pct = round_percents(probs[node])
+        states = page.model.states(node)
+        now = " · ".join(f"{page.label(node, s)} {v}%" for s, v in zip(states, pct, strict=True))
         slot.caption(f"Now: {now}")
 
 
@@ -596,7 +639,7 @@ def _outcomes_panel(page: Page) -> None:
     for node in _outcome_nodes(model):
         rows = report.outcome_rows(model, node, page.current, page.baseline, pinned)
         st.markdown(f"##### {model.label(node)}")
-        st.altair_chart(charts.outcome_chart(rows), width="stretch")
+        st.vega_lite_chart(spec=charts.outcome_spec(rows), width="stretch")
         st.table(report.outcome_display(rows, pinned_name).set_index("State"))
 
 
@@ -678,11 +721,12 @@ def _downloads(page: Page) -> None:
     model, table = page.model, page.current
     assert table is not None
     st.subheader("Downloads")
-    sections = _report_sections(page)
     _download_row(
         "The current forecast (every node, with the change from the model's belief)",
         report.file_stem(model, "forecast"),
-        lambda fmt: report.export_bytes(table, fmt, html_sections=sections),
+        lambda fmt: report.export_bytes(
+            table, fmt, html_sections=_report_sections(page) if fmt == "html" else ()
+        ),
         _key(page.mk, "dl_current"),
     )
 
@@ -825,19 +869,23 @@ def _comparison_panel(page: Page, fitting: list[Scenario]) -> None:
     default = [c for c in choices if c in ("baseline", "current")] + [
         c for c in choices if c.startswith("scenario:")
     ][:4]
-    current = st.session_state.get(key)
-    if current is None or any(c not in choices for c in current):
-        st.session_state[key] = [c for c in (current or default) if c in choices] or default
+    _restore(key, default)
+    if any(c not in choices for c in st.session_state[key]):
+        st.session_state[key] = [c for c in st.session_state[key] if c in choices] or default
     picked = st.multiselect(
         "Scenarios", list(choices), format_func=lambda c: choices[c][0], key=key
     )
+    _remember(key, picked)
+    scope_key = _key(mk, "compare_scope")
+    _restore(scope_key, "outcomes")
     scope = st.radio(
         "Nodes",
         ["outcomes", "all"],
         format_func={"outcomes": "Outcomes only", "all": "Every node"}.get,
         horizontal=True,
-        key=_key(mk, "compare_scope"),
+        key=scope_key,
     )
+    _remember(scope_key, scope)
     if not picked:
         st.info("Choose at least one scenario to compare.")
         return
@@ -878,10 +926,13 @@ def _timeline_tab(page: Page) -> None:
             "There are no dated evidence items for this model, so there is no timeline to draw."
         )
         return
+    base_key = _key(mk, "tl_base")
+    _restore(base_key, False)
     use_drivers = st.toggle(
         "Start from the current driver settings (otherwise from the model's belief)",
-        key=_key(mk, "tl_base"),
+        key=base_key,
     )
+    _remember(base_key, use_drivers)
     base = None
     if use_drivers:
         if page.evidence is None:
