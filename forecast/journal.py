@@ -21,14 +21,18 @@ is scored against the earliest resolution on or after the day it was recorded.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import datetime as dt
 import getpass
+import itertools
 import json
 import math
 import os
+import random
 import sqlite3
-from collections.abc import Iterator, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import quote
@@ -206,10 +210,16 @@ def _writable(path: Path) -> bool:
 
 
 def _identity(conn: sqlite3.Connection) -> tuple[int, int, int]:
-    app = conn.execute("PRAGMA application_id").fetchone()[0]
-    version = conn.execute("PRAGMA user_version").fetchone()[0]
-    tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
-    return app, version, tables
+    """application_id, user_version and the number of schema objects, read in one snapshot.
+
+    One statement, so a journal being created by another process at this moment
+    is seen either wholly before or wholly after its creating transaction.
+    """
+    row = conn.execute(
+        "SELECT (SELECT application_id FROM pragma_application_id),"
+        " (SELECT user_version FROM pragma_user_version), (SELECT count(*) FROM sqlite_master)"
+    ).fetchone()
+    return int(row[0]), int(row[1]), int(row[2])
 
 
 def _check_identity(path: Path, app: int, version: int, tables: int) -> bool:
@@ -236,10 +246,18 @@ def _prepare(conn: sqlite3.Connection, path: Path, create: bool) -> bool:
         return True
     if not create and tables == 0:
         return False
+    _retry_busy(lambda: _set_wal(conn))
+    _retry_busy(lambda: _migrate(conn, path))
+    return True
+
+
+def _set_wal(conn: sqlite3.Connection) -> None:
     if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
         conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+
+
+def _migrate(conn: sqlite3.Connection, path: Path) -> None:
+    with _transaction(conn):
         app, version, tables = _identity(conn)  # another process may have got here first
         if not _check_identity(path, app, version, tables):
             for step in MIGRATIONS[version:]:
@@ -247,11 +265,24 @@ def _prepare(conn: sqlite3.Connection, path: Path, create: bool) -> bool:
                     conn.execute(statement)
             conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    return True
+
+
+def _retry_busy(step: Callable[[], None]) -> None:
+    """Run `step`, retrying while another process holds the lock.
+
+    SQLite's busy timeout covers ordinary waits, but switching a new file to WAL
+    while another process opens it can report "locked" at once; retry that too.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        try:
+            step()
+            return
+        except sqlite3.OperationalError as exc:
+            text = str(exc)
+            if ("locked" not in text and "busy" not in text) or time.monotonic() > deadline:
+                raise
+            time.sleep(random.uniform(0.005, 0.05))
 
 
 def _statements(script: str) -> list[str]:
@@ -279,7 +310,8 @@ def _transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     try:
         yield conn
     except BaseException:
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:  # SQLite may already have rolled back (disk full, say)
+            conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
 
@@ -344,13 +376,21 @@ def _evidence_json(ev: Evidence) -> dict[str, Any]:
 
 
 def _entries_from_evidence(model: Model, evs: Sequence[Evidence]) -> list[_Entry]:
+    """Evaluate a batch of evidence in one pass; the table is scenario-major with a fixed width."""
     nodes = _recorded_nodes(model)
     table = model.posteriors_batch(list(evs), targets=nodes, names=[str(i) for i in range(len(evs))])
-    entries = []
-    for i, ev in enumerate(evs):
-        part = table[table["scenario"] == str(i)]
-        entries.append(_Entry(_evidence_json(ev), _rows_from_table(model, part, nodes)))
-    return entries
+    width = sum(len(model.states(n)) for n in nodes)
+    labels = [
+        (str(n), str(st), model.states(n).index(st))
+        for n, st in zip(table["node"].iloc[:width], table["state"].iloc[:width], strict=True)
+    ]
+    probs = table["probability"].to_numpy(dtype=float).reshape(len(evs), width)
+    if not np.isfinite(probs).all():
+        raise JournalError("the posteriors are not finite numbers; nothing was recorded")
+    return [
+        _Entry(_evidence_json(ev), [(n, st, k, float(p)) for (n, st, k), p in zip(labels, row, strict=True)])
+        for ev, row in zip(evs, probs, strict=True)
+    ]
 
 
 def _rows_from_table(model: Model, table: pd.DataFrame, nodes: Sequence[str]) -> list[tuple[str, str, int, float]]:
@@ -424,29 +464,41 @@ def _entry(model: Model, what: Any) -> _Entry:
 def _insert(
     conn: sqlite3.Connection, model: Model, entries: Sequence[_Entry], author: str, note: str
 ) -> list[int]:
-    ids = []
-    with _transaction(conn):
-        for e in entries:
-            cur = conn.execute(
-                "INSERT INTO forecasts (recorded_at, author, model_id, model_hash, evidence, note, scenario)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    _now().isoformat(timespec="microseconds"),
-                    author,
-                    model.id,
-                    model.content_hash,
-                    json.dumps(e.evidence, ensure_ascii=False, allow_nan=False),
-                    note,
-                    str(e.evidence.get("name") or ""),
-                ),
-            )
-            fid = int(cur.lastrowid)
-            conn.executemany(
-                "INSERT INTO posteriors (forecast_id, node, state, position, probability) VALUES (?, ?, ?, ?, ?)",
-                [(fid, *row) for row in e.rows],
-            )
-            ids.append(fid)
+    ids: list[int] = []
+
+    def write() -> None:
+        ids.clear()
+        with _transaction(conn):
+            _write_entries(conn, model, entries, author, note, ids)
+
+    _retry_busy(write)
     return ids
+
+
+def _write_entries(
+    conn: sqlite3.Connection, model: Model, entries: Sequence[_Entry], author: str, note: str, ids: list[int]
+) -> None:
+    """Insert the forecasts and their posteriors (inside the caller's transaction)."""
+    for e in entries:
+        cur = conn.execute(
+            "INSERT INTO forecasts (recorded_at, author, model_id, model_hash, evidence, note, scenario)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                _now().isoformat(timespec="microseconds"),
+                author,
+                model.id,
+                model.content_hash,
+                json.dumps(e.evidence, ensure_ascii=False, allow_nan=False),
+                note,
+                str(e.evidence.get("name") or ""),
+            ),
+        )
+        fid = int(cur.lastrowid)
+        conn.executemany(
+            "INSERT INTO posteriors (forecast_id, node, state, position, probability) VALUES (?, ?, ?, ?, ?)",
+            [(fid, *row) for row in e.rows],
+        )
+        ids.append(fid)
 
 
 def _check_model(model: Any) -> Model:
@@ -520,6 +572,38 @@ def _evidence_text(raw: str) -> str:
         return "unreadable"
 
 
+class _Raw(NamedTuple):
+    id: int
+    recorded_at: str
+    model: str
+    author: str
+    node: str
+    state: str
+    probability: float
+    scenario: str
+    note: str
+    model_hash: str
+
+
+def _read(
+    db: str | os.PathLike[str] | None, model_id: str | None, author: str | None
+) -> tuple[list[_Raw], dict[int, str]]:
+    """Posterior rows (forecast order, then state order) and each forecast's evidence JSON."""
+    where, params = _where(model_id, author)
+    with _connection(db, create=False, doing="reading the journal") as conn:
+        if conn is None:
+            return [], {}
+        evidence = dict(conn.execute(f"SELECT f.id, f.evidence FROM forecasts f{where}", params).fetchall())
+        rows = conn.execute(
+            "SELECT f.id, f.recorded_at, f.model_id, f.author, p.node, p.state, p.probability,"
+            " f.scenario, f.note, f.model_hash"
+            " FROM forecasts f JOIN posteriors p ON p.forecast_id = f.id"
+            f"{where} ORDER BY f.id, p.rowid",
+            params,
+        ).fetchall()
+    return [_Raw(*r) for r in rows], evidence
+
+
 def history(
     db: str | os.PathLike[str] | None = None,
     model: Model | str | None = None,
@@ -532,24 +616,24 @@ def history(
     JSON of each forecast is in ``attrs["forecast_evidence"]`` keyed by id.
     """
     model_id = _model_filter(model)
-    where, params = _where(model_id, author)
-    with _connection(db, create=False, doing="reading the history") as conn:
-        if conn is None:
-            rows, evidence = [], {}
-        else:
-            rows = conn.execute(
-                "SELECT f.id, f.recorded_at, f.model_id, f.author, p.node, p.state, p.probability,"
-                " f.scenario, f.evidence, f.note, f.model_hash"
-                " FROM forecasts f JOIN posteriors p ON p.forecast_id = f.id"
-                f"{where} ORDER BY f.id, p.rowid",
-                params,
-            ).fetchall()
-            evidence = {r[0]: r[8] for r in rows}
-    table = pd.DataFrame(rows, columns=HISTORY_COLUMNS)
-    table["evidence"] = table["evidence"].map(_evidence_text) if len(table) else table["evidence"]
-    table["recorded_at"] = pd.to_datetime(table["recorded_at"], utc=True, format="ISO8601")
-    table["id"] = table["id"].astype("int64")
-    table["probability"] = table["probability"].astype(float)
+    rows, evidence = _read(db, model_id, author)
+    summary = {fid: _evidence_text(raw) for fid, raw in evidence.items()}
+    table = pd.DataFrame(
+        {
+            "id": pd.Series([r.id for r in rows], dtype="int64"),
+            "recorded_at": pd.to_datetime([r.recorded_at for r in rows], utc=True, format="ISO8601"),
+            "model": [r.model for r in rows],
+            "author": [r.author for r in rows],
+            "node": [r.node for r in rows],
+            "state": [r.state for r in rows],
+            "probability": pd.Series([r.probability for r in rows], dtype=float),
+            "scenario": [r.scenario for r in rows],
+            "evidence": [summary.get(r.id, "") for r in rows],
+            "note": [r.note for r in rows],
+            "model_hash": [r.model_hash for r in rows],
+        },
+        columns=HISTORY_COLUMNS,
+    )
     table.attrs = {
         "journal": str(journal_path(db)),
         "model_id": model_id or "",
@@ -645,13 +729,16 @@ def resolve(
             raise JournalError(f"no recorded forecasts of node '{node}' in model '{model_id}'; recorded nodes are {nodes}")
         if state not in known:
             raise JournalError(f"node '{node}' has no state '{state}'; recorded states are {known}")
-        with _transaction(conn):
-            conn.execute(
-                "INSERT INTO resolutions (model_id, node, resolved_on, state, recorded_at) VALUES (?, ?, ?, ?, ?)"
-                " ON CONFLICT (model_id, node, resolved_on) DO UPDATE SET state = excluded.state,"
-                " recorded_at = excluded.recorded_at",
-                (model_id, node, day.isoformat(), state, _now().isoformat(timespec="microseconds")),
-            )
+        def write() -> None:
+            with _transaction(conn):
+                conn.execute(
+                    "INSERT INTO resolutions (model_id, node, resolved_on, state, recorded_at) VALUES (?, ?, ?, ?, ?)"
+                    " ON CONFLICT (model_id, node, resolved_on) DO UPDATE SET state = excluded.state,"
+                    " recorded_at = excluded.recorded_at",
+                    (model_id, node, day.isoformat(), state, _now().isoformat(timespec="microseconds")),
+                )
+
+        _retry_busy(write)
         earlier = conn.execute(
             "SELECT max(resolved_on) FROM resolutions WHERE model_id = ? AND node = ? AND resolved_on < ?",
             (model_id, node, day.isoformat()),
@@ -716,52 +803,53 @@ def score(
     - ``calibration``: every state probability of the scored forecasts in ten
       bins, with the mean forecast and how often those states happened.
     """
-    table = history(db, model, author)
-    res = resolutions(db, model)
     model_id = _model_filter(model)
+    rows, _ = _read(db, model_id, author)
+    res = resolutions(db, model_id)
+    by_key: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for r in res.itertuples(index=False):
+        by_key.setdefault((r.model, r.node), []).append((r.resolved_on, r.state))
+    for key in by_key:
+        by_key[key].sort()
     scored_rows: list[dict[str, Any]] = []
     calib: list[tuple[float, float]] = []
     skipped = 0
-    if len(table) and len(res):
-        by_key: dict[tuple[str, str], list[tuple[str, str]]] = {}
-        for r in res.itertuples(index=False):
-            by_key.setdefault((r.model, r.node), []).append((r.resolved_on, r.state))
-        for key in by_key:
-            by_key[key].sort()
-        for (fid, node), part in table.groupby(["id", "node"], sort=False):
-            first = part.iloc[0]
-            candidates = by_key.get((first["model"], node))
-            if not candidates:
-                continue
-            day = first["recorded_at"].date().isoformat()
-            match = next(((d, s) for d, s in candidates if d >= day), None)
-            if match is None:
-                continue
-            resolved_on, outcome = match
-            states = list(part["state"])
-            probs = [float(p) for p in part["probability"]]
-            if outcome not in states:
-                skipped += 1
-                continue
-            k = states.index(outcome)
-            scored_rows.append(
-                {
-                    "id": int(fid),
-                    "recorded_at": first["recorded_at"],
-                    "model": first["model"],
-                    "author": first["author"],
-                    "node": node,
-                    "outcome": outcome,
-                    "resolved_on": dt.date.fromisoformat(resolved_on),
-                    "probability": probs[k],
-                    "brier": brier(probs, k),
-                    "log_score": log_score(probs[k]),
-                    "scenario": first["scenario"],
-                    "note": first["note"],
-                }
-            )
-            calib += [(p, 1.0 if j == k else 0.0) for j, p in enumerate(probs)]
+    for (_, node), group in itertools.groupby(rows, key=lambda r: (r.id, r.node)):
+        part = list(group)
+        first = part[0]
+        candidates = by_key.get((first.model, node))
+        if not candidates:
+            continue
+        day = first.recorded_at[:10]  # the UTC day: recorded_at is stored as ISO text in UTC
+        k_res = bisect.bisect_left(candidates, (day, ""))
+        if k_res == len(candidates):
+            continue  # every resolution predates the forecast
+        resolved_on, outcome = candidates[k_res]
+        states = [r.state for r in part]
+        probs = [float(r.probability) for r in part]
+        if outcome not in states:
+            skipped += 1
+            continue
+        k = states.index(outcome)
+        scored_rows.append(
+            {
+                "id": int(first.id),
+                "recorded_at": first.recorded_at,
+                "model": first.model,
+                "author": first.author,
+                "node": node,
+                "outcome": outcome,
+                "resolved_on": dt.date.fromisoformat(resolved_on),
+                "probability": probs[k],
+                "brier": brier(probs, k),
+                "log_score": log_score(probs[k]),
+                "scenario": first.scenario,
+                "note": first.note,
+            }
+        )
+        calib += [(p, 1.0 if j == k else 0.0) for j, p in enumerate(probs)]
     scores = pd.DataFrame(scored_rows, columns=SCORE_COLUMNS)
+    scores["recorded_at"] = pd.to_datetime(scores["recorded_at"], utc=True, format="ISO8601")
     if len(scores):
         scores = scores.sort_values(["id", "node"], kind="stable").reset_index(drop=True)
     meta = {"journal": str(journal_path(db)), "model_id": model_id or "", "author": author or "", "skipped": skipped}
@@ -799,7 +887,7 @@ def _calibration(pairs: list[tuple[float, float]]) -> pd.DataFrame:
         return pd.DataFrame(columns=CALIBRATION_COLUMNS)
     p = np.asarray([a for a, _ in pairs])
     hit = np.asarray([b for _, b in pairs])
-    idx = np.minimum((p * BINS).astype(int), BINS - 1)
+    idx = np.clip(np.floor(p * BINS + 1e-9).astype(int), 0, BINS - 1)  # 0.8 - 1e-15 is still in 80-90%
     rows = []
     for b in range(BINS):
         mask = idx == b
