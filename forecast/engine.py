@@ -1,9 +1,9 @@
 """Exact inference: a junction tree compiled once, queried for whole batches of scenarios.
 
 Why a junction tree (see docs/engine.md): one collect/distribute pass gives every
-node's posterior, and clique tables simply carry a leading batch axis, so a batch
-of scenarios costs a few numpy operations per clique rather than a Python loop
-per scenario.  Clique axes are kept in global variable order, so separators are
+node's posterior, and clique tables simply carry a batch axis (the last one, so
+numpy's inner loops run along it), so a batch of scenarios costs a few numpy
+operations per clique rather than a Python loop per scenario.  Clique axes are kept in global variable order, so separators are
 sub-sequences of both cliques and every message is a plain sum or a reshape:
 no transposes, no einsum path search at query time.
 
@@ -25,6 +25,7 @@ and batches are cut into chunks that fit.
 from __future__ import annotations
 
 import functools
+import heapq
 import math
 import os
 import threading
@@ -35,14 +36,13 @@ from dataclasses import dataclass
 import networkx as nx
 import numpy as np
 
-from .errors import EvidenceError, MemoryBudgetError
+from .errors import EvidenceError, MemoryBudgetError, ModelError
 
 DEFAULT_MEMORY_BUDGET = 1 << 30  # 1 GiB
 FIXED_TOLERANCE = 1e-9
 FIXED_MAX_ITERATIONS = 2000
 _WORK_FACTOR = 4  # clique tables held at once per scenario (psi, belief, temporaries)
 _CHUNK_ENTRIES = 1 << 20  # clique entries per batch chunk: keeps a chunk's tables in cache
-_TINY = np.finfo(float).tiny
 # cost model (in clique-entry operations) for choosing between a direct pass and an evidence table
 _PASS_COST = 12.0  # per clique entry and scenario in a direct pass
 _TABLE_MAX_STATES = 1 << 16  # joint states of the evidence nodes an evidence table may have
@@ -81,8 +81,24 @@ def format_bytes(n: float) -> str:
     return f"{n:.1f} PiB"  # pragma: no cover
 
 
+class _TooBig(Exception):
+    """Raised inside the triangulation as soon as the tables pass the limit."""
+
+    def __init__(self, largest: int, total: int) -> None:
+        super().__init__()
+        self.largest = largest
+        self.total = total
+
+
 @functools.lru_cache(maxsize=32)
-def _triangulate(cards: tuple[int, ...], parents: tuple[tuple[int, ...], ...]) -> tuple[tuple[int, ...], ...]:
+def _triangulate(
+    cards: tuple[int, ...], parents: tuple[tuple[int, ...], ...], limit: int | None = None
+) -> tuple[tuple[int, ...], ...]:
+    """Greedy min-fill elimination with lazily updated scores (a heap).
+
+    Stops with _TooBig once the clique tables reach `limit` entries in total, so a
+    hopeless model is refused without finishing the elimination.
+    """
     n = len(cards)
     adj: list[set[int]] = [set() for _ in range(n)]
     for child, ps in enumerate(parents):
@@ -91,11 +107,9 @@ def _triangulate(cards: tuple[int, ...], parents: tuple[tuple[int, ...], ...]) -
             for j in fam:
                 if i != j:
                     adj[i].add(j)
-    remaining = set(range(n))
     log_card = [math.log(c) for c in cards]
-    cliques: list[frozenset[int]] = []
 
-    def cost(v: int) -> tuple[int, float]:
+    def score(v: int) -> tuple[int, float]:
         nb = list(adj[v])
         fill = 0
         for a in range(len(nb)):
@@ -105,19 +119,46 @@ def _triangulate(cards: tuple[int, ...], parents: tuple[tuple[int, ...], ...]) -
                     fill += 1
         return fill, log_card[v] + sum(log_card[u] for u in nb)
 
-    while remaining:
-        v = min(remaining, key=lambda u: (*cost(u), u))
+    current = [score(v) for v in range(n)]
+    heap = [(*current[v], v) for v in range(n)]
+    heapq.heapify(heap)
+    done = [False] * n
+    cliques: list[frozenset[int]] = []
+    containing: list[list[int]] = [[] for _ in range(n)]  # cliques (by index) holding each vertex
+    total = largest = 0
+    while heap:
+        fill, weight, v = heapq.heappop(heap)
+        if done[v] or (fill, weight) != current[v]:
+            continue
         nb = adj[v]
         clique = frozenset(nb | {v})
-        if not any(clique <= c for c in cliques):
+        size = math.prod(cards[u] for u in clique)
+        if not any(clique <= cliques[i] for i in containing[v]):
+            for u in clique:
+                containing[u].append(len(cliques))
             cliques.append(clique)
+            total += size
+            largest = max(largest, size)
+            if limit is not None and total > limit:
+                raise _TooBig(largest, total)
+        affected = set(nb)
         for a in nb:
             adj[a].update(nb - {a})
             adj[a].discard(v)
-        remaining.discard(v)
+        for a in nb:
+            affected |= adj[a]
+        done[v] = True
         adj[v] = set()
+        for u in affected:
+            if not done[u]:
+                current[u] = score(u)
+                heapq.heappush(heap, (*current[u], u))
     # keep only maximal cliques (an earlier clique may be contained in a later one)
-    maximal = [c for c in cliques if not any(c < d for d in cliques)]
+    maximal = []
+    for i, c in enumerate(cliques):
+        pivot = min(c, key=lambda u: len(containing[u]))
+        if not any(j != i and c < cliques[j] for j in containing[pivot]):
+            maximal.append(c)
     return tuple(tuple(sorted(c)) for c in maximal)
 
 
@@ -135,31 +176,39 @@ def table_entries(cliques: Sequence[tuple[int, ...]], cards: Sequence[int]) -> l
     return [math.prod(cards[v] for v in c) for c in cliques]
 
 
+def _plan(cards: Sequence[int], parents: Sequence[Sequence[int]], budget: int) -> list[tuple[int, ...]]:
+    """The cliques, or MemoryBudgetError (naming budget and estimate) once they pass the budget."""
+    key_cards = tuple(int(c) for c in cards)
+    key_parents = tuple(tuple(int(u) for u in ps) for ps in parents)
+    try:
+        cliques = _triangulate(key_cards, key_parents, budget // (8 * _WORK_FACTOR))
+    except _TooBig as big:
+        raise MemoryBudgetError(
+            f"the model needs at least {format_bytes(big.total * 8 * _WORK_FACTOR)} for one scenario "
+            f"({big.total:,} clique-table entries or more, the largest {big.largest:,}), over the memory "
+            f"budget of {format_bytes(budget)}; raise FORECAST_MEMORY_BUDGET or simplify the model"
+        ) from None
+    return list(cliques)
+
+
 def check_memory(cards: Sequence[int], parents: Sequence[Sequence[int]], memory_budget: int | None = None) -> int:
     """Bytes one scenario needs; MemoryBudgetError (naming budget and estimate) if over the budget.
 
-    Symbolic only (a triangulation of the graph), so it is safe to call before any table exists.
+    Symbolic only (a triangulation of the graph, stopped as soon as it passes the
+    budget), so it is safe and quick to call before any table exists.
     """
     budget = memory_budget_from_env() if memory_budget is None else int(memory_budget)
-    cliques = triangulate(cards, parents)
-    sizes = table_entries(cliques, cards)
-    need = sum(sizes) * 8 * _WORK_FACTOR
-    if need > budget:
-        raise MemoryBudgetError(
-            f"the model needs about {format_bytes(need)} for one scenario "
-            f"(largest table {max(sizes):,} entries), over the memory budget of "
-            f"{format_bytes(budget)}; raise FORECAST_MEMORY_BUDGET or simplify the model"
-        )
-    return need
+    cliques = _plan(cards, parents, budget)
+    return sum(table_entries(cliques, cards)) * 8 * _WORK_FACTOR
 
 
 @dataclass(frozen=True)
 class _Edge:
     child: int  # clique index (further from the root)
     parent: int
-    sum_child: tuple[int, ...]  # axes of the child's table (after batch) summed out to reach the separator
+    sum_child: tuple[int, ...]  # axes of the child's table summed out to reach the separator
     sum_parent: tuple[int, ...]
-    shape_child: tuple[int, ...]  # separator reshaped to broadcast into the child's table (batch axis -1)
+    shape_child: tuple[int, ...]  # separator reshaped to broadcast into the child's table (batch axis last)
     shape_parent: tuple[int, ...]
     sep_axes: tuple[int, ...]  # all axes of the separator but the batch axis
 
@@ -177,9 +226,9 @@ class JunctionTree:
         self.cards = tuple(int(c) for c in cards)
         self.parents = tuple(tuple(int(u) for u in ps) for ps in parents)
         self.memory_budget = memory_budget_from_env() if memory_budget is None else int(memory_budget)
-        self.bytes_per_scenario = check_memory(self.cards, self.parents, self.memory_budget)
-        self.cliques = triangulate(self.cards, self.parents)
+        self.cliques = _plan(self.cards, self.parents, self.memory_budget)
         sizes = table_entries(self.cliques, self.cards)
+        self.bytes_per_scenario = sum(sizes) * 8 * _WORK_FACTOR
         self.largest_table = max(sizes)
         self.total_entries = sum(sizes)
         self.max_batch = max(1, self.memory_budget // self.bytes_per_scenario)
@@ -189,10 +238,10 @@ class JunctionTree:
         self._build_potentials(self.parents, cpts)
         self._home = [self._home_clique(v) for v in range(len(self.cards))]
         self._marg_axes = [
-            tuple(1 + i for i, u in enumerate(self.cliques[c]) if u != v) for v, c in enumerate(self._home)
+            tuple(i for i, u in enumerate(self.cliques[c]) if u != v) for v, c in enumerate(self._home)
         ]
         self._lik_shape = [
-            (-1, *(self.cards[u] if u == v else 1 for u in self.cliques[c])) for v, c in enumerate(self._home)
+            (*(self.cards[u] if u == v else 1 for u in self.cliques[c]), -1) for v, c in enumerate(self._home)
         ]
         self._tables: OrderedDict[tuple, _EvidenceTable] = OrderedDict()
         self._lock = threading.Lock()
@@ -234,16 +283,17 @@ class JunctionTree:
                 _Edge(
                     child=c,
                     parent=p,
-                    sum_child=tuple(1 + i for i, v in enumerate(self.cliques[c]) if v not in sep),
-                    sum_parent=tuple(1 + i for i, v in enumerate(self.cliques[p]) if v not in sep),
-                    shape_child=(-1, *(self.cards[v] if v in sep else 1 for v in self.cliques[c])),
-                    shape_parent=(-1, *(self.cards[v] if v in sep else 1 for v in self.cliques[p])),
-                    sep_axes=tuple(range(1, len(sep) + 1)),
+                    sum_child=tuple(i for i, v in enumerate(self.cliques[c]) if v not in sep),
+                    sum_parent=tuple(i for i, v in enumerate(self.cliques[p]) if v not in sep),
+                    shape_child=(*(self.cards[v] if v in sep else 1 for v in self.cliques[c]), -1),
+                    shape_parent=(*(self.cards[v] if v in sep else 1 for v in self.cliques[p]), -1),
+                    sep_axes=tuple(range(len(sep))),
                 )
             )
         self._collect_order = list(reversed(self._edges))
 
     def total_size(self, i: int) -> int:
+        """Entries of clique i's table (one scenario)."""
         return math.prod(self.cards[v] for v in self.cliques[i])
 
     def _family_clique(self, family: list[int]) -> int:
@@ -254,14 +304,15 @@ class JunctionTree:
         )
 
     def _build_potentials(self, parents: Sequence[Sequence[int]], cpts: Sequence[np.ndarray]) -> None:
-        psi = [np.ones((1, *(self.cards[v] for v in c))) for c in self.cliques]
+        # tables carry the batch axis last: numpy's inner loops then run along the batch
+        psi = [np.ones((*(self.cards[v] for v in c), 1)) for c in self.cliques]
         for child, (ps, cpt) in enumerate(zip(parents, cpts, strict=True)):
             family = list(ps) + [child]
             fam_set = set(family)
             c = self._family_clique(family)
             order = sorted(range(len(family)), key=lambda i: family[i])
             table = np.transpose(np.asarray(cpt, dtype=float), order)
-            shape = (1, *(self.cards[v] if v in fam_set else 1 for v in self.cliques[c]))
+            shape = (*(self.cards[v] if v in fam_set else 1 for v in self.cliques[c]), 1)
             psi[c] = psi[c] * table.reshape(shape)
         self._psi = psi
 
@@ -295,13 +346,13 @@ class JunctionTree:
     def _compile_prior(self) -> None:
         """The evidence-free pass, kept: queries reuse its messages away from their evidence."""
         with np.errstate(divide="ignore", invalid="ignore"):
-            collect, msg, den, logs = self._collect(self._psi, {}, None, True)
+            collect, msg, den, logs, _ = self._collect(self._psi, {}, None, True)
         self._prior_collect, self._prior_msg, self._prior_den = collect, msg, den
         self._prior_logz = {c: float(z[0]) for c, z in logs.items()}  # constant factors of clean subtrees
         self._prior_logz_total = sum(self._prior_logz.values())
         margs, ok, _ = self._propagate({}, 1)
         if not ok.all():
-            raise EvidenceError("the model gives probability zero to everything (a CPT row of zeros?)")
+            raise ModelError("the model gives probability zero to everything (a CPT row of zeros?)")
         self._prior_margs = [m.copy() for m in margs]
         for m in self._prior_margs:
             m.setflags(write=False)
@@ -326,13 +377,26 @@ class JunctionTree:
             varying = {v: lk for v, lk in lik.items() if v not in shared}
             if not varying:
                 margs, ok, _ = self._propagate({v: lk[:1] for v, lk in shared.items()}, 1)
+                if batch == 1:
+                    return margs, ok
                 return [np.broadcast_to(m, (batch, m.shape[1])) for m in margs], np.broadcast_to(ok, (batch,))
             dims = tuple(sorted(varying))
             table = self._cached_table(dims, shared)
             if table is None and self._table_pays(dims, batch):
                 table = self.evidence_table(dims, {v: lk[:1] for v, lk in shared.items()})
             if table is not None:
-                return table.marginals(varying, batch)
+                margs, ok = table.marginals(varying, batch)
+                if not ok.all():
+                    # a table row scaled below the smallest double reads as impossible: ask the tree
+                    bad = np.flatnonzero(~ok)
+                    part = {v: lk[bad] if lk.shape[0] > 1 else lk for v, lk in lik.items()}
+                    again, ok_again = self._chunked(part, len(bad))
+                    margs = [np.array(m) for m in margs]
+                    for m, a in zip(margs, again, strict=True):
+                        m[bad] = a
+                    ok = np.array(ok)
+                    ok[bad] = ok_again
+                return margs, ok
         return self._chunked(lik, batch, potentials)
 
     def _chunked(
@@ -372,9 +436,17 @@ class JunctionTree:
         lik: dict[int, np.ndarray],
         dirty: set[int] | None,
         want_logz: bool,
-    ) -> tuple[list[np.ndarray], list[np.ndarray | None], list[np.ndarray | None], dict[int, np.ndarray]]:
-        """Leaves to root.  Cliques outside `dirty` keep the prior pass's results."""
+    ) -> tuple[
+        list[np.ndarray], list[np.ndarray | None], list[np.ndarray | None], dict[int, np.ndarray], list[bool]
+    ]:
+        """Leaves to root.  Cliques outside `dirty` keep the prior pass's results.
+
+        Returns the collect-time beliefs, the messages (normalised), their divisors for
+        the distribute pass, log normalisers if asked, and which beliefs this pass owns
+        (allocated here, so they may be updated in place).
+        """
         n = len(self.cliques)
+        own = [False] * n
         if dirty is None:
             belief = list(psi)
             msg: list[np.ndarray | None] = [None] * n
@@ -385,22 +457,22 @@ class JunctionTree:
             den = list(self._prior_den)
         for v, lk in lik.items():
             c = self._home[v]
-            belief[c] = belief[c] * lk.reshape(self._lik_shape[v])
+            _times(belief, own, c, lk.T.reshape(self._lik_shape[v]))
         logs: dict[int, np.ndarray] = {}
         for e in self._collect_order:
             c = e.child
             if dirty is not None and e.parent not in dirty:
                 continue
             if dirty is None or c in dirty:
-                m = belief[c].sum(axis=e.sum_child) if e.sum_child else belief[c]
-                z = m.sum(axis=e.sep_axes, keepdims=True) if e.sep_axes else m
+                m = _sum(belief[c], e.sum_child) if e.sum_child else belief[c]
+                z = _sum(m, e.sep_axes, keepdims=True) if e.sep_axes else m
                 mn = m / z
                 msg[c] = mn
-                den[c] = np.maximum(mn, _TINY) * z
+                den[c] = np.where(m > 0, m, np.inf)  # distribute divides by it; 0/0 must come out 0
                 if want_logz:
-                    logs[c] = np.log(z.reshape(z.shape[0]))
-            belief[e.parent] = belief[e.parent] * msg[c].reshape(e.shape_parent)
-        return belief, msg, den, logs
+                    logs[c] = np.log(z.reshape(-1))
+            _times(belief, own, e.parent, msg[c].reshape(e.shape_parent))
+        return belief, msg, den, logs, own
 
     def _propagate(
         self,
@@ -416,6 +488,10 @@ class JunctionTree:
                 np.ones(batch, dtype=bool),
                 np.zeros(1),
             )
+        log_scale = 0.0
+        if want_logz:  # the rows are rescaled below: put their scale back into P(evidence)
+            with np.errstate(divide="ignore"):
+                log_scale = sum(np.log(lk.max(axis=1)) for lk in lik.values())
         lik = {v: _scaled(lk) for v, lk in lik.items()}
         if potentials is None and hasattr(self, "_prior_collect"):
             dirty: set[int] | None = set()
@@ -427,13 +503,13 @@ class JunctionTree:
             psi: Sequence[np.ndarray] = self._psi
         else:
             dirty = None
-            psi = self._psi if potentials is None else potentials
+            psi = self._psi if potentials is None else [np.moveaxis(p, 0, -1) for p in potentials]
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            belief, msg, den, logs = self._collect(psi, lik, dirty, want_logz)
+            belief, msg, den, logs, own = self._collect(psi, lik, dirty, want_logz)
             root = belief[self.root]
-            z = root.sum(axis=tuple(range(1, root.ndim)), keepdims=True)
-            belief[self.root] = root / z
-            zr = z.reshape(z.shape[0])
+            z = _sum(root, tuple(range(root.ndim - 1)), keepdims=True)
+            _times(belief, own, self.root, 1.0 / z)
+            zr = z.reshape(-1)
             ok = np.isfinite(zr) & (zr > 0)
             logz = np.zeros(1)
             if want_logz:
@@ -442,19 +518,20 @@ class JunctionTree:
                     logz = logz + part
                 if dirty is not None:
                     logz = logz + (self._prior_logz_total - sum(self._prior_logz[c] for c in logs))
+                logz = logz + log_scale
             # distribute: root towards the leaves (Hugin update; beliefs come out normalised)
             for e in self._edges:
-                down = belief[e.parent].sum(axis=e.sum_parent) if e.sum_parent else belief[e.parent]
+                down = _sum(belief[e.parent], e.sum_parent) if e.sum_parent else belief[e.parent]
                 ratio = down / den[e.child]
-                belief[e.child] = belief[e.child] * ratio.reshape(e.shape_child)
+                _times(belief, own, e.child, ratio.reshape(e.shape_child))
             margs = []
             for v, c in enumerate(self._home):
                 b = belief[c]
-                m = b.sum(axis=self._marg_axes[v]) if self._marg_axes[v] else b
-                margs.append(m.reshape(m.shape[0], self.cards[v]))
+                m = _sum(b, self._marg_axes[v]) if self._marg_axes[v] else b
+                margs.append(m.T)
         if ok.shape[0] != batch:
             ok = np.broadcast_to(ok, (batch,))
-        margs = [m if m.shape[0] == batch else np.broadcast_to(m, (batch, m.shape[1])) for m in margs]
+            margs = [m if m.shape[0] == batch else np.broadcast_to(m, (batch, m.shape[1])) for m in margs]
         if not ok.all():
             keep = ok[:, None]
             margs = [np.where(keep, m, 1.0 / m.shape[1]) for m in margs]
@@ -566,6 +643,19 @@ class _EvidenceTable:
             keep = ok[:, None]
             margs = [np.where(keep, m, 1.0 / m.shape[1]) for m in margs]
         return margs, ok
+
+
+_sum = np.add.reduce  # ndarray.sum without its Python wrapper: this is called hundreds of times a pass
+
+
+def _times(belief: list[np.ndarray], own: list[bool], c: int, factor: np.ndarray) -> None:
+    """belief[c] *= factor, in place when this pass allocated belief[c] and the shapes allow."""
+    b = belief[c]
+    if own[c] and b.shape[-1] >= factor.shape[-1]:
+        np.multiply(b, factor, out=b)
+    else:
+        belief[c] = b * factor
+        own[c] = True
 
 
 def _as_rows(lk: np.ndarray) -> np.ndarray:

@@ -80,7 +80,7 @@ def read_model_file(path: str | os.PathLike[str]) -> ModelSpec:
     p = Path(path)
     fmt = format_of(p)
     if fmt is None:
-        raise ModelError(f"{p}: not a BIF or XMLBIF file name (expected .bif, .xmlbif or .xml, optionally .gz)")
+        raise ModelError(f"{p}: not a BIF or XMLBIF file name (expected .bif, .xmlbif, .bifxml or .xml, optionally .gz)")
     text = _read_text(p)
     if fmt == "bif":
         network = _parse_bif(text, p)
@@ -162,6 +162,7 @@ def _parse_bif(text: str, p: Path) -> _Network:
     if depth:
         raise ModelError(f"{p}: not a valid BIF file: it ends inside a block (truncated?)")
     declared = re.findall(r"(?m)^\s*variable\s+([^\s{]+)", body)
+    _check_bif_blocks(body, p)
     try:
         # pgmpy's block pattern needs a newline straight after each block's closing brace
         tidy = re.sub(r"[ \t\r]+$", "", text, flags=re.MULTILINE) + "\n"
@@ -187,6 +188,56 @@ def _parse_bif(text: str, p: Path) -> _Network:
     )
 
 
+_VARIABLE = re.compile(r"variable\s+([^\s{]+)\s*\{\s*type\s+discrete\s*\[\s*(\d+)\s*\]\s*\{([^}]*)\}")
+_PROBABILITY = re.compile(r"probability\s*\(([^)]*)\)\s*\{([^}]*)\}")
+_ROW = re.compile(r"\(([^)]*)\)([^;]*);")
+
+
+def _check_bif_blocks(body: str, p: Path) -> None:
+    """What pgmpy would only trip over: undeclared names, wrong counts, values that are not numbers."""
+    states: dict[str, list[str]] = {}
+    for name, count, listed in _VARIABLE.findall(body):
+        names = [x.strip() for x in listed.replace(",", " ").split()] if "," not in listed else [
+            x.strip() for x in listed.split(",") if x.strip()]
+        if len(names) < 2:
+            raise ModelError(f"{p}: variable '{name}' has {len(names)} state(s); at least 2 are needed")
+        if int(count) != len(names):
+            raise ModelError(f"{p}: variable '{name}' declares {count} states but lists {len(names)}")
+        states[name] = names
+    for header, block in _PROBABILITY.findall(body):
+        child, _, given = header.partition("|")
+        child = child.strip()
+        parents = [x.strip() for x in given.replace(",", " ").split()]
+        for v in [child, *parents]:
+            if v not in states:
+                raise ModelError(f"{p}: the probability table of '{child}' names undeclared variable '{v}'")
+        k = len(states[child])
+        combos = math.prod(len(states[q]) for q in parents)
+        table = re.search(r"\btable\b([^;]*);", block)
+        chunks = [table.group(1)] if table else []
+        for key, values in _ROW.findall(block):
+            given_states = [x.strip() for x in key.split(",")]
+            for q, st in zip(parents, given_states, strict=False):
+                if st not in states[q]:
+                    raise ModelError(f"{p}: the table of '{child}' has a row for {q}={st}, which is not a state of '{q}'")
+            if len(given_states) != len(parents):
+                raise ModelError(f"{p}: the table of '{child}' has a row for ({key.strip()}), not one state per parent")
+            chunks.append(values)
+            if len([x for x in values.replace(",", " ").split()]) != k:
+                raise ModelError(f"{p}: the table of '{child}' has a row ({key.strip()}) without {k} probabilities")
+        numbers = [x for c in chunks for x in c.replace(",", " ").split()]
+        for x in numbers:
+            try:
+                float(x)
+            except ValueError:
+                raise ModelError(f"{p}: the table of '{child}' has '{x}' where a probability should be") from None
+        if table and len(numbers) != k * combos:
+            raise ModelError(
+                f"{p}: the table of '{child}' has {len(numbers)} numbers; expected {k * combos} "
+                f"({k} states x {combos} parent combinations)"
+            )
+
+
 def _parse_xmlbif(text: str, p: Path) -> _Network:
     from pgmpy.readwrite import XMLBIFReader
 
@@ -206,11 +257,32 @@ def _parse_xmlbif(text: str, p: Path) -> _Network:
         kind = var.get("TYPE", "nature")
         if kind != "nature":
             raise ModelError(f"{p}: variable '{name}' is a {kind} node; only chance ('nature') nodes are supported")
+    outcomes = {v.findtext("NAME"): len(v.findall("OUTCOME")) for v in network.findall("VARIABLE")}
+    for name, k in outcomes.items():
+        if k < 2:
+            raise ModelError(f"{p}: variable '{name}' has {k} state(s); at least 2 are needed")
     for d in network.findall("DEFINITION"):
-        if not d.findtext("FOR"):
+        child = d.findtext("FOR")
+        if not child:
             raise ModelError(f"{p}: a DEFINITION has no FOR")
         if d.find("TABLE") is None:
-            raise ModelError(f"{p}: the DEFINITION of '{d.findtext('FOR')}' has no TABLE")
+            raise ModelError(f"{p}: the DEFINITION of '{child}' has no TABLE")
+        given = [g.text or "" for g in d.findall("GIVEN")]
+        for v in [child, *given]:
+            if v not in outcomes:
+                raise ModelError(f"{p}: the DEFINITION of '{child}' names undeclared variable '{v}'")
+        numbers = " ".join(t.text or "" for t in d.findall("TABLE")).split()
+        for x in numbers:
+            try:
+                float(x)
+            except ValueError:
+                raise ModelError(f"{p}: the table of '{child}' has '{x}' where a probability should be") from None
+        expected = outcomes[child] * math.prod(outcomes[g] for g in given)
+        if len(numbers) != expected:
+            raise ModelError(
+                f"{p}: the table of '{child}' has {len(numbers)} numbers; expected {expected} "
+                f"({outcomes[child]} states x {expected // outcomes[child]} parent combinations)"
+            )
     try:
         reader = XMLBIFReader(string=text)
     except Exception as exc:
