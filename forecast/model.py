@@ -21,7 +21,7 @@ from .engine import JunctionTree, solve_fixed
 from .errors import EvidenceError, ModelError
 from .evidence import Evidence, EvidenceItem, Scenario, check_weights, combine
 from .spec import ModelSpec, NodeSpec, compile_cpt, load_spec, spec_from_text, topological_order
-from .words import words_array
+from .words import BANDS, band_index
 
 if TYPE_CHECKING:
     from pgmpy.models import DiscreteBayesianNetwork
@@ -196,6 +196,11 @@ class Model:
 
     def marginals(self, evidence: Sequence[Evidence]) -> tuple[list[np.ndarray], np.ndarray]:
         """Raw posteriors for a batch of validated evidence: (per-node arrays (batch, card), possible)."""
+        lik, fixed = self._batch_arrays(evidence)
+        return solve_fixed(self.tree, lik, fixed, len(evidence), self.nodes)
+
+    def _batch_arrays(self, evidence: Sequence[Evidence]) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray]]:
+        """Stack per-scenario evidence into (batch, card) likelihood and fixed-target arrays."""
         batch = len(evidence)
         lik: dict[int, np.ndarray] = {}
         fixed: dict[int, np.ndarray] = {}
@@ -209,7 +214,7 @@ class Model:
                 if i not in fixed:
                     fixed[i] = np.full((batch, self.tree.cards[i]), np.nan)
                 fixed[i][b] = vec
-        return solve_fixed(self.tree, lik, fixed, batch, self.nodes)
+        return lik, fixed
 
     def posteriors(
         self,
@@ -231,25 +236,36 @@ class Model:
 
     def posteriors_batch(
         self,
-        evidence: Sequence[EvidenceLike],
+        evidence: Sequence[EvidenceLike] | pd.DataFrame,
         targets: Iterable[str] | str | None = None,
         names: Sequence[str] | None = None,
     ) -> pd.DataFrame:
         """Posteriors for many scenarios in one vectorised pass.
 
-        `evidence` items may be Scenario, Evidence, a mapping with keys hard/likelihood/fixed,
-        or None (no evidence).  Columns: scenario, node, state, probability, words; the
+        `evidence` is either a list (each item a Scenario, Evidence, a mapping with keys
+        hard/likelihood/fixed, or None for no evidence) or a scenario grid: a DataFrame
+        with one row per scenario and one column per node holding a state name (hard
+        evidence; empty cells leave the node unset), plus an optional `scenario` column
+        of names.  Columns of the result: scenario, node, state, probability, words; the
         scenario column holds `names`, else each scenario's name, else its index.
         """
-        evs = [self._as_evidence(e) for e in evidence]
-        if not evs:
+        if isinstance(evidence, pd.DataFrame):
+            lik, grid_names = self._grid_arrays(evidence)
+            names = grid_names if names is None else names
+            batch = len(evidence)
+            fixed: dict[int, np.ndarray] = {}
+        else:
+            evs = [self._as_evidence(e) for e in evidence]
+            if names is None:
+                names = [ev.name or str(i) for i, ev in enumerate(evs)]
+            batch = len(evs)
+            lik, fixed = self._batch_arrays(evs)
+        if batch == 0:
             raise EvidenceError("no scenarios given")
-        if names is None:
-            names = [ev.name or str(i) for i, ev in enumerate(evs)]
-        elif len(names) != len(evs):
-            raise EvidenceError(f"{len(names)} names given for {len(evs)} scenarios")
+        if len(names) != batch:
+            raise EvidenceError(f"{len(names)} names given for {batch} scenarios")
         target_nodes = self._targets(targets)
-        margs, ok = self.marginals(evs)
+        margs, ok = solve_fixed(self.tree, lik, fixed, batch, self.nodes)
         if not ok.all():
             bad = [names[i] for i in np.flatnonzero(~ok)[:5]]
             raise EvidenceError(
@@ -260,6 +276,35 @@ class Model:
         table.attrs = {**self.metadata(), "scenarios": list(names)}
         return table
 
+    def _grid_arrays(self, frame: pd.DataFrame) -> tuple[dict[int, np.ndarray], list[str]]:
+        """Hard-evidence indicator arrays from a scenario grid, validated column by column."""
+        batch = len(frame)
+        names = (
+            [str(x) for x in frame["scenario"]] if "scenario" in frame.columns else [str(i) for i in range(batch)]
+        )
+        lik: dict[int, np.ndarray] = {}
+        for col in frame.columns:
+            if col == "scenario":
+                continue
+            if not isinstance(col, str) or col not in self._by_id:
+                raise EvidenceError(f"scenario grid: column '{col}' is not a node of model '{self.id}'")
+            states = self._by_id[col].states
+            values = frame[col]
+            present = values.notna().to_numpy()
+            codes = pd.Categorical(values.astype(object), categories=states).codes
+            wrong = present & (codes < 0)
+            if wrong.any():
+                row = int(np.flatnonzero(wrong)[0])
+                raise EvidenceError(
+                    f"scenario grid: node '{col}' has no state '{values.iloc[row]}' (row {row + 1}); states are {states}"
+                )
+            if not present.any():
+                continue
+            arr = np.ones((batch, len(states)))
+            arr[present] = np.eye(len(states))[codes[present]]
+            lik[self._index[col]] = arr
+        return lik, names
+
     def _as_evidence(self, e: EvidenceLike) -> Evidence:
         if isinstance(e, Evidence):
             self.check_evidence(e)
@@ -269,7 +314,9 @@ class Model:
         if e is None:
             return Evidence()
         if isinstance(e, Mapping):
-            return self.evidence(evidence_from_mapping(e))
+            ev = evidence_from_mapping(e)
+            self.check_evidence(ev)
+            return ev
         raise EvidenceError(f"cannot use a {type(e).__name__} as evidence")
 
     def _targets(self, targets: Iterable[str] | str | None) -> list[str]:
@@ -292,15 +339,19 @@ class Model:
         cols_state = [s for n in targets for s in self._by_id[n].states]
         probs = np.concatenate([margs[self._index[n]] for n in targets], axis=1)
         batch, width = probs.shape
+        flat = probs.reshape(-1)
+        # string columns are built once per distinct value and repeated with `take`
+        # (pandas' arrow strings): far cheaper than converting 10^5-10^6 Python strings
+        column = np.tile(np.arange(width), batch)
         table = pd.DataFrame(
             {
-                "scenario": np.repeat(np.asarray(names, dtype=object), width),
-                "node": np.tile(np.asarray(cols_node, dtype=object), batch),
-                "state": np.tile(np.asarray(cols_state, dtype=object), batch),
-                "probability": probs.reshape(-1),
+                "scenario": _strings(names).take(np.repeat(np.arange(batch), width)),
+                "node": _strings(cols_node).take(column),
+                "state": _strings(cols_state).take(column),
+                "probability": flat,
+                "words": _strings([b[0] for b in BANDS]).take(band_index(flat)),
             }
         )
-        table["words"] = words_array(table["probability"].to_numpy())
         return table
 
     # ------------------------------------------------------------ interop
@@ -328,6 +379,10 @@ class Model:
                 )
             )
         return net
+
+
+def _strings(values: Sequence[Any]) -> pd.api.extensions.ExtensionArray:
+    return pd.array([str(v) for v in values], dtype="str")
 
 
 def evidence_from_mapping(data: Mapping[str, Any]) -> Evidence:

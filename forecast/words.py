@@ -44,8 +44,25 @@ def words(p: float) -> str:
 
 def words_array(p: np.ndarray | pd.Series) -> np.ndarray:
     """Vectorised `words`."""
+    return _NAMES.take(band_index(p))
+
+
+def band_index(p: np.ndarray | pd.Series) -> np.ndarray:
+    """Index into BANDS for each probability."""
     # Rounding first keeps the scale symmetric in floating point: 1 - 0.8 is
     # 0.19999999999999996, which must read like 0.2 (the mirror of 0.8).
     p = np.round(np.asarray(p, dtype=float), 12)
-    conditions = [p < 0.05, p < 0.20, p < 0.45, p <= 0.55, p <= 0.80, p <= 0.95]
-    return np.select(conditions, [b[0] for b in BANDS[:6]], default=BANDS[6][0])
+    # band index = how many band edges p has passed (lower edges inclusive below one half,
+    # upper edges inclusive above it)
+    band = (
+        (p >= 0.05).astype(np.intp)
+        + (p >= 0.20)
+        + (p >= 0.45)
+        + (p > 0.55)
+        + (p > 0.80)
+        + (p > 0.95)
+    )
+    return band
+
+
+_NAMES = np.asarray([b[0] for b in BANDS], dtype=object)
