@@ -291,7 +291,7 @@ class Model:
             states = self._by_id[col].states
             values = frame[col]
             present = values.notna().to_numpy()
-            codes = pd.Categorical(values.astype(object), categories=states).codes
+            codes = pd.Index(states, dtype=object).get_indexer(values.astype(object))
             wrong = present & (codes < 0)
             if wrong.any():
                 row = int(np.flatnonzero(wrong)[0])
