@@ -21,6 +21,8 @@ from typing import Any
 
 import yaml
 
+from .errors import ForecastError
+
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_ALIASES = 200
 MAX_DEPTH = 64
@@ -142,13 +144,21 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], None]) ->
     """
     target = Path(path)
     directory = target.parent if str(target.parent) else Path(".")
-    directory.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+    if target.is_dir():
+        raise ForecastError(f"cannot write {target}: it is a folder")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+    except OSError as exc:
+        raise ForecastError(f"cannot write {target}: {exc.strerror or exc}") from None
     os.close(fd)
     tmp_path = Path(tmp)
     try:
         write(tmp_path)
         os.replace(tmp_path, target)
+    except OSError as exc:
+        tmp_path.unlink(missing_ok=True)
+        raise ForecastError(f"cannot write {target}: {exc.strerror or exc}") from None
     except BaseException:
         tmp_path.unlink(missing_ok=True)
         raise

@@ -87,10 +87,40 @@ def test_markdown_is_a_paste_ready_table(table, tmp_path):
     assert text.startswith("# Tiny test model")
     assert "Will the outcome be good by 2020?" in text
     results = text.split("## Results")[1].strip().splitlines()
-    assert results[0].startswith("|") and "probability" in results[0] and "words" in results[0]
+    assert results[0].startswith("|") and "Probability" in results[0] and "In words" in results[0]
     assert set(results[1].replace("|", "").strip()) <= set("-: ")
     assert len(results) == 2 + len(table)
     assert "70.0%" in text or "%" in results[2]
+    # a report for people: labels and readable states, never the ids
+    assert "| Wet grass" in results[-1] and "| Bad " in results[-1] and "outcome" not in results[-1]
+    assert "Sprinkler" in text.split("## Evidence used")[1] and "sprinkler" not in text
+    assert "**Wet grass: Good**: It is good." in text  # resolution criteria by name
+
+
+def test_reports_show_changes_in_points_and_sources_by_name(tiny):
+    ev = forecast.Evidence(hard={"rain": "yes"})
+    table = tiny.posteriors(scenario=ev)
+    base = tiny.posteriors().set_index(["node", "state"])["probability"]
+    table["baseline"] = [base[(n, s)] for n, s in zip(table["node"], table["state"], strict=True)]
+    table["delta_probability"] = table["probability"] - table["baseline"]
+    table.attrs["source_labels"] = {"src1": "Someone (2017)"}
+    shown = export_module.readable_table(table)
+    good = shown[(shown["Node"] == "Wet grass") & (shown["State"] == "Good")].iloc[0]
+    delta = 100 * float(table.loc[(table.node == "outcome") & (table.state == "good"), "delta_probability"].iloc[0])
+    assert good["Change from the model's belief"] == f"{delta:+.1f} pts".replace("-", "−")
+    assert "%" not in good["Change from the model's belief"]
+    md = export_module.render(table, "md")
+    assert "| Definite state | Rain" in md and "| Yes " in md  # the evidence: kind, node and state by name
+    assert export_module.points(-0.077) == "−7.7 pts" and export_module.points(0.0001) == "no change"
+    evidence = export_module.readable_evidence({**table.attrs, "evidence": [
+        {"kind": "item", "node": "sprinkler", "detail": "2018-02-01 A report (off: 0.2, on: 1)", "source": "src1"}
+    ]})
+    assert evidence.iloc[0].to_dict() == {
+        "Kind": "Evidence item",
+        "Bears on": "Sprinkler",
+        "Detail": "2018-02-01 A report (Off: 0.2, On: 1)",
+        "Source": "Someone (2017)",
+    }
 
 
 class _Checker(HTMLParser):
@@ -182,9 +212,9 @@ def test_failed_text_write_leaves_no_file_and_keeps_the_old_one(table, tmp_path,
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(pathlib.Path, "write_text", half_then_fail)
-    with pytest.raises(OSError):
+    with pytest.raises(forecast.ForecastError, match=rf"cannot write .*report\{suffix}: No space left"):
         forecast.export(table, old)
-    with pytest.raises(OSError):
+    with pytest.raises(forecast.ForecastError, match="No space left"):
         forecast.export(table, tmp_path / f"new{suffix}")
     monkeypatch.undo()
     assert old.read_text(encoding="utf-8") == "the previous report"
