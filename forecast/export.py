@@ -11,6 +11,8 @@ import datetime as dt
 import html
 import json
 import os
+import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +20,13 @@ import numpy as np
 import pandas as pd
 
 from .errors import ForecastError
+from .names import humanise
 from .yamlio import atomic_write
 
 FORMATS = {".csv": "csv", ".json": "json", ".md": "md", ".html": "html", ".htm": "html", ".xlsx": "xlsx"}
-PERCENT_COLUMNS = {"probability", "p05", "p50", "p95", "low", "high", "swing", "delta_probability", "baseline"}
+PERCENT_COLUMNS = {"probability", "p05", "p50", "p95", "low", "high", "baseline"}
+POINTS_COLUMNS = {"delta_probability"}  # changes of a probability: signed percentage points
+SPAN_COLUMNS = {"swing"}  # widths of a range of probabilities: percentage points
 
 
 def format_for(path: str | os.PathLike[str]) -> str:
@@ -86,15 +91,35 @@ def percent(p: float) -> str:
     return f"{pct:.1f}%"
 
 
+def points(delta: float) -> str:
+    """A change in percentage points, for people: '+4.2 pts', '−0.3 pts', 'no change'."""
+    if delta is None or not np.isfinite(float(delta)):
+        return ""
+    pts = 100 * float(delta)
+    if abs(pts) < 0.05:
+        return "no change"
+    return f"{pts:+.1f} pts".replace("-", "−")
+
+
+def _span(width: float) -> str:
+    return "" if width is None or not np.isfinite(float(width)) else f"{100 * float(width):.1f} pts"
+
+
 def display_table(table: pd.DataFrame) -> pd.DataFrame:
-    """Labels instead of ids and percentages instead of fractions, for people."""
+    """Labels next to ids, percentages instead of fractions and changes in points (the terminal's view)."""
     out = table.copy()
     labels = table.attrs.get("labels", {})
     if "node" in out.columns and labels and "label" not in out.columns:
         out.insert(out.columns.get_loc("node") + 1, "label", out["node"].map(lambda n: labels.get(n, n)))
     percent_columns = PERCENT_COLUMNS | set(table.attrs.get("percent_columns", ()))
     for col in out.columns:
-        if col in percent_columns and pd.api.types.is_numeric_dtype(out[col]):
+        if not pd.api.types.is_numeric_dtype(out[col]):
+            continue
+        if col in POINTS_COLUMNS:
+            out[col] = out[col].map(points)
+        elif col in SPAN_COLUMNS:
+            out[col] = out[col].map(_span)
+        elif col in percent_columns:
             out[col] = out[col].map(percent)
     for col, digits in table.attrs.get("decimals", {}).items():  # e.g. bits, log-odds
         if col in out.columns and pd.api.types.is_numeric_dtype(out[col]):
@@ -103,6 +128,233 @@ def display_table(table: pd.DataFrame) -> pd.DataFrame:
         if not pd.api.types.is_numeric_dtype(out[col]) and out[col].isna().any():
             out[col] = out[col].astype(object).where(out[col].notna(), "")
     return out
+
+
+# ---------------------------------------------------------------- names and tables for people (reports, screens)
+
+KIND_LABELS = {
+    "hard": "Definite state",
+    "likelihood": "Reported weights",
+    "fixed": "Analyst's probabilities",
+    "item": "Evidence item",
+    "prior": "",
+}
+HEADERS = {
+    "scenario": "Scenario",
+    "node": "Node",
+    "state": "State",
+    "probability": "Probability",
+    "words": "In words",
+    "baseline": "Without evidence",
+    "delta_probability": "Change from the model's belief",
+    "low": "Lowest",
+    "high": "Highest",
+    "swing": "Swing",
+    "low_state": "Lowest when it is",
+    "high_state": "Highest when it is",
+    "parent_states": "When",
+    "value": "Entry now",
+    "base": "Target now",
+    "minus": "Target, entry lowered",
+    "plus": "Target, entry raised",
+    "mutual_information_bits": "Information (bits)",
+    "entropy_share": "Share of the uncertainty",
+    "state_probability": "Chance of this observation",
+    "kind": "Kind",
+    "date": "Date",
+    "title": "Evidence",
+    "delta_log_odds": "Change in log-odds",
+    "probability_without": "Target without it",
+    "cumulative_probability": "Target after it",
+    "log_odds": "Log-odds",
+    "step": "Step",
+    "source": "Source",
+    "item": "Item",
+    "p05": "5%",
+    "p50": "Median",
+    "p95": "95%",
+}
+HEADERS_BY_KIND = {
+    "sensitivity": {"baseline": "Target now"},
+    "explain": {"delta_probability": "Contribution"},
+    "explain_sequence": {"delta_probability": "Change"},
+    "indicators": {"state": "If observed"},
+}
+
+
+def namers(attrs: dict[str, Any]) -> tuple[Callable[[str], str], Callable[[str, str], str]]:
+    """(node name, state name) for people, from a table's attrs: the model's labels, else readable ids.
+
+    `attrs["labels"]` (node labels) comes with every table the model makes; an app may add
+    `attrs["state_labels"]` ({node: {state: label}}) and `attrs["source_labels"]`.
+    """
+    labels = attrs.get("labels") or {}
+    state_labels = attrs.get("state_labels") or {}
+
+    def node_name(node: str) -> str:
+        return str(labels.get(node) or humanise(node))
+
+    def state_name(node: str, state: str) -> str:
+        own = (state_labels.get(node) or {}).get(state)
+        return str(own) if own else humanise(state)
+
+    return node_name, state_name
+
+
+def target_name(attrs: dict[str, Any]) -> str:
+    """An analysis target ('node=state', a node, or 'a, b') for people: 'Label: State'."""
+    target = str(attrs.get("target") or "")
+    node_name, state_name = namers(attrs)
+    if "=" in target:
+        node, _, state = target.partition("=")
+        return f"{node_name(node.strip())}: {state_name(node.strip(), state.strip())}"
+    return ", ".join(node_name(n.strip()) for n in target.split(",") if n.strip())
+
+
+def readable_summary(attrs: dict[str, Any]) -> str:
+    """An analysis summary with node and state ids replaced by their names."""
+    text = str(attrs.get("summary") or "")
+    node_name, state_name = namers(attrs)
+    labels = attrs.get("labels") or {}
+    base = attrs.get("baseline")
+    if attrs.get("analysis_kind") == "indicators" and isinstance(base, dict) and attrs.get("target"):
+        node = str(attrs["target"])
+        now = ", ".join(f"{state_name(node, s)} {percent(p)}" for s, p in base.items())
+        rest = text.split(";", 1)[1].strip() if ";" in text else ""
+        return f"{node_name(node)} now: {now}" + (f"; {rest}" if rest else "")
+
+    def pair(m: re.Match[str]) -> str:
+        node, state = m.group(1), m.group(2)
+        return f"{node_name(node)}: {state_name(node, state)}" if node in labels else m.group(0)
+
+    return re.sub(r"\b([A-Za-z0-9][\w.-]*)=([A-Za-z0-9][\w.-]*)\b", pair, text)
+
+
+def readable_settings(attrs: dict[str, Any]) -> str:
+    """An analysis's settings in words: 'Delta: 0.2; Node confidence: Kurdish question 10' (JSON keeps them exact)."""
+    labels = attrs.get("labels") or {}
+
+    def show(value: Any) -> str:
+        if isinstance(value, dict):
+            return ", ".join(f"{labels.get(k) or humanise(str(k))} {show(v)}" for k, v in value.items()) or "none"
+        if isinstance(value, float):
+            return f"{value:g}"
+        return str(value)
+
+    return "; ".join(f"{humanise(str(k))}: {show(v)}" for k, v in (attrs.get("settings") or {}).items())
+
+
+def _weights(node: str, detail: str, state_name: Callable[[str, str], str], as_percent: bool = False) -> str:
+    """'muted: 0.5, acute: 1' -> 'Muted: 0.5, Acute: 1' (states named; probabilities as percentages)."""
+    parts = []
+    for part in str(detail).split(", "):
+        state, sep, value = part.rpartition(": ")
+        if not sep:
+            return str(detail)
+        try:
+            shown = percent(float(value)) if as_percent else value
+        except ValueError:
+            shown = value
+        parts.append(f"{state_name(node, state)}: {shown}")
+    return ", ".join(parts)
+
+
+def _evidence_detail(kind: str, node: str, detail: str, state_name: Callable[[str, str], str]) -> str:
+    if kind == "hard":
+        return state_name(node, str(detail))
+    if kind in ("likelihood", "fixed"):
+        return _weights(node, detail, state_name, as_percent=kind == "fixed")
+    m = re.match(r"^(.*) \(([^()]*)\)$", str(detail))  # an item: 'date title (weights)'
+    return f"{m.group(1)} ({_weights(node, m.group(2), state_name)})" if m else str(detail)
+
+
+def readable_evidence(attrs: dict[str, Any]) -> pd.DataFrame:
+    """The evidence used, for people: kind, what it bears on, detail and source, named not id'd."""
+    node_name, state_name = namers(attrs)
+    sources = attrs.get("source_labels") or {}
+    rows = []
+    for r in evidence_rows(attrs):
+        kind, node = str(r.get("kind", "")), str(r.get("node", ""))
+        row = {"Scenario": r["scenario"]} if "scenario" in r else {}
+        row.update(
+            {
+                "Kind": KIND_LABELS.get(kind, kind),
+                "Bears on": node_name(node) if node else "",
+                "Detail": _evidence_detail(kind, node, str(r.get("detail", "")), state_name),
+                "Source": str(sources.get(r.get("source"), r.get("source") or "")),
+            }
+        )
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _piece_title(kind: str, node: str, title: str, details: dict[tuple[str, str], str], attrs: dict[str, Any]) -> str:
+    """An analysis row's piece of evidence named for people (hard, likelihood and fixed pieces carry ids)."""
+    node_name, state_name = namers(attrs)
+    if kind == "prior":
+        return "The model without evidence"
+    if kind not in ("hard", "likelihood", "fixed"):
+        return title
+    detail = details.get((kind, node), "")
+    if kind == "hard":
+        state = detail or title.rpartition(" = ")[2]
+        return f"{node_name(node)}: {state_name(node, state)}"
+    what = "reported weights" if kind == "likelihood" else "analyst's probabilities"
+    shown = _weights(node, detail, state_name, as_percent=kind == "fixed") if detail else ""
+    return f"{node_name(node)}, {what}" + (f" ({shown})" if shown else "")
+
+
+def readable_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Any API table for people: names instead of ids, percentages, points and readable headers.
+
+    What reports (Markdown, HTML, the XLSX report sheet) and the app's screens show;
+    the CSV and JSON exports and the XLSX data sheet keep the ids for machines.
+    """
+    attrs = table.attrs
+    kind = str(attrs.get("analysis_kind") or "")
+    node_name, state_name = namers(attrs)
+    out = display_table(table)
+    if "label" in out.columns and "label" not in table.columns:
+        out = out.drop(columns=["label"])
+    nodes = [str(n) for n in table["node"]] if "node" in table.columns else None
+    if nodes is not None:
+        for col in ("state", "low_state", "high_state"):
+            if col in out.columns:
+                out[col] = [
+                    state_name(n, s) if isinstance(s, str) and s else "" for n, s in zip(nodes, table[col], strict=True)
+                ]
+    if "parent_states" in out.columns:
+        out["parent_states"] = [
+            ", ".join(
+                f"{node_name(p)}: {state_name(p, s)}"
+                for p, _, s in (pair.partition("=") for pair in str(text).split(", "))
+            )
+            if text
+            else ""
+            for text in table["parent_states"]
+        ]
+    if {"kind", "title", "node"} <= set(table.columns):
+        details = {(str(r.get("kind")), str(r.get("node"))): str(r.get("detail", "")) for r in evidence_rows(attrs)}
+        out["title"] = [
+            _piece_title(str(k), str(n), str(t), details, attrs)
+            for k, n, t in zip(table["kind"], table["node"], table["title"], strict=True)
+        ]
+        out["kind"] = [KIND_LABELS.get(str(k), str(k)) for k in table["kind"]]
+        out = out.drop(columns=["item"], errors="ignore")  # ids; the title names the piece
+    if "source" in out.columns:
+        sources = attrs.get("source_labels") or {}
+        out["source"] = [str(sources.get(s, s)) if isinstance(s, str) else "" for s in table["source"]]
+    if nodes is not None:
+        out["node"] = [node_name(n) if n else "" for n in nodes]
+    headers = {**HEADERS, **HEADERS_BY_KIND.get(kind, {})}
+    names = {}
+    for col in out.columns:
+        if kind == "indicators" and isinstance(col, str) and "=" in col:
+            node, _, state = col.partition("=")
+            names[col] = f"{node_name(node)}: {state_name(node, state)}"
+        else:
+            names[col] = headers.get(str(col), humanise(str(col)))
+    return out.rename(columns=names)
 
 
 def header_lines(attrs: dict[str, Any]) -> list[tuple[str, str]]:
@@ -122,6 +374,12 @@ def header_lines(attrs: dict[str, Any]) -> list[tuple[str, str]]:
         ("model_hash", "Model file SHA-256"),
     ):
         value = attrs.get(key)
+        if key == "target" and value:
+            value = target_name(attrs)
+        elif key == "summary" and value:
+            value = readable_summary(attrs)
+        elif key == "settings" and isinstance(value, dict) and value:
+            value = readable_settings(attrs)
         if value:
             rows.append((label, value if isinstance(value, str) else json.dumps(_jsonable(value))))
     rows.append(("Generated", dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")))
@@ -141,18 +399,24 @@ def resolution_rows(attrs: dict[str, Any]) -> list[tuple[str, str, str]]:
     return [(node, state, text) for node, crit in attrs.get("resolution", {}).items() for state, text in crit.items()]
 
 
+def readable_resolution(attrs: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """The resolution criteria as (outcome name, state name, criterion)."""
+    node_name, state_name = namers(attrs)
+    return [(node_name(n), state_name(n, s), t) for n, s, t in resolution_rows(attrs)]
+
+
 def to_markdown(table: pd.DataFrame) -> str:
     attrs = table.attrs
     lines = [f"# {attrs.get('model_title', 'Forecast')}", ""]
     lines += [f"- **{k}:** {v}" for k, v in header_lines(attrs)]
-    res = resolution_rows(attrs)
+    res = readable_resolution(attrs)
     if res:
         lines += ["", "## Resolution criteria", ""]
-        lines += [f"- `{n}` = `{s}`: {t}" for n, s, t in res]
-    ev = evidence_rows(attrs)
+        lines += [f"- **{n}: {s}**: {t}" for n, s, t in res]
+    ev = readable_evidence(attrs)
     lines += ["", "## Evidence used", ""]
-    lines += [pd.DataFrame(ev).to_markdown(index=False)] if ev else ["None (the model's own beliefs)."]
-    lines += ["", "## Results", "", display_table(table).to_markdown(index=False), ""]
+    lines += [ev.to_markdown(index=False)] if not ev.empty else ["None (the model's own beliefs)."]
+    lines += ["", "## Results", "", readable_table(table).to_markdown(index=False), ""]
     return "\n".join(lines)
 
 
@@ -184,14 +448,14 @@ def to_html(table: pd.DataFrame, extra_sections: list[tuple[str, str]] | None = 
     ]
     parts += [f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in header_lines(attrs)]
     parts.append("</dl>")
-    res = resolution_rows(attrs)
+    res = readable_resolution(attrs)
     if res:
         parts.append("<h2>Resolution criteria</h2><ul>")
-        parts += [f"<li><code>{esc(n)}</code> = <code>{esc(s)}</code>: {esc(t)}</li>" for n, s, t in res]
+        parts += [f"<li><strong>{esc(n)}: {esc(s)}</strong>: {esc(t)}</li>" for n, s, t in res]
         parts.append("</ul>")
-    ev = evidence_rows(attrs)
+    ev = readable_evidence(attrs)
     parts.append("<h2>Evidence used</h2>")
-    parts.append(pd.DataFrame(ev).to_html(index=False, escape=True, border=0) if ev else "<p>None (the model's own beliefs).</p>")
+    parts.append(ev.to_html(index=False, escape=True, border=0) if not ev.empty else "<p>None (the model's own beliefs).</p>")
     parts.append("<h2>Results</h2>")
     parts.append(_html_results(table))
     for title, body in analysis_sections(table, include_table=False) + list(extra_sections or []):
@@ -201,15 +465,16 @@ def to_html(table: pd.DataFrame, extra_sections: list[tuple[str, str]] | None = 
 
 
 def _html_results(table: pd.DataFrame) -> str:
-    shown = display_table(table)
-    if "probability" in table.columns:
+    shown = readable_table(table)
+    column = HEADERS["probability"]
+    if "probability" in table.columns and column in shown.columns:
         bars = [
             f"<span class='bar'><span style='width:{max(0.0, min(1.0, float(p))) * 100:.1f}%'></span></span>{html.escape(percent(p))}"
             for p in table["probability"]
         ]
         shown = shown.copy()
-        shown["probability"] = bars
-        return shown.to_html(index=False, escape=False, border=0, formatters={c: _html_cell for c in shown.columns if c != "probability"})
+        shown[column] = bars
+        return shown.to_html(index=False, escape=False, border=0, formatters={c: _html_cell for c in shown.columns if c != column})
     return shown.to_html(index=False, escape=True, border=0)
 
 
@@ -229,7 +494,7 @@ def write_xlsx(table: pd.DataFrame, path: Path) -> None:
         header = pd.DataFrame(header_lines(attrs), columns=["Field", "Value"])
         header.to_excel(writer, sheet_name="Report", index=False, startrow=0)
         start = len(header) + 2
-        shown = display_table(table)
+        shown = readable_table(table)
         shown.to_excel(writer, sheet_name="Report", index=False, startrow=start)
         sheet = writer.sheets["Report"]
         sheet.column_dimensions["A"].width = 24
@@ -243,9 +508,9 @@ def write_xlsx(table: pd.DataFrame, path: Path) -> None:
                 cell.alignment = Alignment(wrap_text=True, vertical="top")
         table.to_excel(writer, sheet_name="Data", index=False)
         pd.DataFrame(evidence_rows(attrs) or [{"kind": "none"}]).to_excel(writer, sheet_name="Evidence", index=False)
-        res = resolution_rows(attrs)
+        res = readable_resolution(attrs)
         if res:
-            pd.DataFrame(res, columns=["node", "state", "criterion"]).to_excel(writer, sheet_name="Resolution", index=False)
+            pd.DataFrame(res, columns=["Outcome", "State", "Criterion"]).to_excel(writer, sheet_name="Resolution", index=False)
 
 
 # ---------------------------------------------------------------- analysis charts (inline SVG, no scripts)
@@ -313,8 +578,7 @@ def _zoom(values: list[float], pad: float = 0.02) -> tuple[float, float]:
 def _chart(table: pd.DataFrame) -> str:
     """The chart of one analysis table (by attrs['analysis_kind']); '' for other tables."""
     kind = table.attrs.get("analysis_kind")
-    labels = table.attrs.get("labels", {})
-    name = lambda n: labels.get(n, n)  # noqa: E731
+    name, state_name = namers(table.attrs)
     if table.empty:
         return ""
     if kind == "sensitivity":
@@ -327,8 +591,9 @@ def _chart(table: pd.DataFrame) -> str:
         top = table.head(20)
         base = float(top["base"].iloc[0])
         rows = [
-            (f"{_clip(name(r.node), 24)} [{', '.join(x.split('=', 1)[-1] for x in r.parent_states.split(', '))}]: {r.state}"
-             if r.parent_states else f"{_clip(name(r.node), 30)}: {r.state}",
+            (f"{_clip(name(r.node), 24)} [{', '.join(state_name(*x.split('=', 1)) for x in r.parent_states.split(', '))}]: "
+             f"{state_name(r.node, r.state)}"
+             if r.parent_states else f"{_clip(name(r.node), 30)}: {state_name(r.node, r.state)}",
              min(r.minus, r.plus), max(r.minus, r.plus), f"{percent(r.minus)} / {percent(r.plus)}", _BLUE, [])
             for r in top.itertuples()
         ]
@@ -342,21 +607,23 @@ def _chart(table: pd.DataFrame) -> str:
     if kind == "explain":
         top = table.head(30)
         m = float(top["delta_probability"].abs().max()) or 0.01
-        rows = [(f"{r.item}: {r.title}", 0.0, r.delta_probability, f"{100 * r.delta_probability:+.1f} pts",
-                 _UP if r.delta_probability >= 0 else _DOWN, []) for r in top.itertuples()]
+        titles = readable_table(top)[HEADERS["title"]]
+        rows = [(title, 0.0, r.delta_probability, points(r.delta_probability),
+                 _UP if r.delta_probability >= 0 else _DOWN, []) for title, r in zip(titles, top.itertuples(), strict=True)]
         return _svg_bars(rows, -m * 1.1, m * 1.1, [(0.0, "")], "evidence impact")
     if kind == "explain_sequence":
         cum = [float(c) for c in table["cumulative_probability"]]
-        rows = [(f"{table['item'].iloc[0]}", 0.0, cum[0], percent(cum[0]), _GREY, [])]
+        titles = list(readable_table(table)[HEADERS["title"]])
+        rows = [("Without evidence", 0.0, cum[0], percent(cum[0]), _GREY, [])]
         for i in range(1, len(cum)):
             d = cum[i] - cum[i - 1]
-            rows.append((f"{table['item'].iloc[i]}: {table['title'].iloc[i]}", cum[i - 1], cum[i],
-                         f"{percent(cum[i])} ({100 * d:+.1f} pts)", _UP if d >= 0 else _DOWN, []))
-        rows.append(("all evidence", 0.0, cum[-1], percent(cum[-1]), _DARK, []))
+            rows.append((f"{i}. {titles[i]}", cum[i - 1], cum[i],
+                         f"{percent(cum[i])} ({points(d)})", _UP if d >= 0 else _DOWN, []))
+        rows.append(("With all the evidence", 0.0, cum[-1], percent(cum[-1]), _DARK, []))
         pad = max(0.02, 0.15 * (max(cum) - min(cum)))  # zoomed, so small moves show; the axis says where
         return _svg_bars(rows, max(0.0, min(cum) - pad), min(1.0, max(cum) + pad), None, "waterfall")
     if kind == "uncertainty":
-        rows = [(f"{_clip(name(r.node), 30)}: {r.state}", r.p05, r.p95, f"{percent(r.probability)} ({percent(r.p05)}–{percent(r.p95)})",
+        rows = [(f"{_clip(name(r.node), 30)}: {state_name(r.node, r.state)}", r.p05, r.p95, f"{percent(r.probability)} ({percent(r.p05)}–{percent(r.p95)})",
                  "#b8c9e8", [r.p50]) for r in table.itertuples()]
         return _svg_bars(rows, 0.0, 1.0, None, "90% intervals; tick: median")
     return ""
@@ -372,7 +639,7 @@ def analysis_sections(table: pd.DataFrame, include_table: bool = True) -> list[t
     if not attrs.get("analysis_kind"):
         return []
     esc = html.escape
-    title = str(attrs.get("analysis", "Analysis")) + (f": {attrs['target']}" if attrs.get("target") else "")
+    title = str(attrs.get("analysis", "Analysis")) + (f": {target_name(attrs)}" if attrs.get("target") else "")
     body = []
     if include_table:
         meta = [(k, v) for k, v in header_lines(attrs) if k in ("Summary", "Settings", "Scenario")]
@@ -381,7 +648,7 @@ def analysis_sections(table: pd.DataFrame, include_table: bool = True) -> list[t
     if chart:
         body.append(f"<figure style='margin:1rem 0'>{chart}</figure>")
     if include_table:
-        shown = display_table(table.head(REPORT_ROWS))
+        shown = readable_table(table.head(REPORT_ROWS))
         body.append(f"<div style='overflow-x:auto'>{shown.to_html(index=False, escape=True, border=0)}</div>")
         if len(table) > REPORT_ROWS:
             body.append(f"<p>First {REPORT_ROWS} of {len(table)} rows; the CSV or XLSX export holds them all.</p>")

@@ -20,6 +20,7 @@ import pandas as pd
 from .engine import JunctionTree, solve_fixed
 from .errors import EvidenceError, ModelError
 from .evidence import Evidence, EvidenceItem, Scenario, check_weights, combine
+from .names import cite, humanise
 from .spec import ModelSpec, NodeSpec, compile_cpt, load_spec, spec_from_text, topological_order
 from .words import BANDS, band_index
 
@@ -79,6 +80,18 @@ class Model:
     def label(self, node: str) -> str:
         return self.node(node).display
 
+    def state_label(self, node: str, state: str) -> str:
+        """A state's name for people (the id made readable)."""
+        self.node(node)
+        return humanise(state)
+
+    def source_label(self, source_id: str) -> str:
+        """A source id as 'author (year)'; unknown ids come back unchanged."""
+        for s in self.spec.sources:
+            if s.id == source_id:
+                return cite(s)
+        return source_id
+
     def nodes_with_role(self, role: str) -> list[str]:
         return [n for n in self.nodes if self._by_id[n].role == role]
 
@@ -117,6 +130,8 @@ class Model:
             "resolution": {k: dict(v) for k, v in q.resolution.items()} if q else {},
             "model_hash": self.content_hash,
             "labels": {n: self._by_id[n].display for n in self.nodes},
+            "state_labels": {n: {st: humanise(st) for st in self._by_id[n].states} for n in self.nodes},
+            "source_labels": {s.id: cite(s) for s in self.spec.sources},
         }
 
     def __repr__(self) -> str:

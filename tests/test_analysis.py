@@ -476,8 +476,13 @@ def test_parse_target_accepts_pairs(tiny):
 def test_exports_carry_the_analysis_and_its_settings(tiny, tmp_path):
     table = forecast.parameter_sensitivity(tiny, "outcome=good", 0.2, hard={"sprinkler": "on"})
     md = render(table, "md")
-    assert "**Analysis:** Sensitivity to each CPT entry" in md and "**Target:** outcome=good" in md
-    assert '"delta": 0.2' in md and "sprinkler" in md
+    assert "**Analysis:** Sensitivity to each CPT entry" in md and "**Target:** Wet grass: Good" in md
+    evidence = md.split("## Evidence used")[1].split("## Results")[0]
+    assert "**Settings:** Delta: 0.2; Renormalisation: proportional" in md
+    assert ["Definite state", "Sprinkler", "On", ""] in [
+        [c.strip() for c in line.strip("|").split("|")] for line in evidence.splitlines()
+    ]  # the evidence, by name
+    assert "outcome=good" not in md and "sprinkler=" not in md  # no ids in a report for people
     meta = json.loads(render(table, "json"))["metadata"]
     assert meta["settings"]["delta"] == 0.2 and meta["evidence"][0]["node"] == "sprinkler"
     page = to_html(table)

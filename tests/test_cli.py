@@ -98,7 +98,7 @@ def test_query_json_and_md(capsys):
     assert [r["node"] for r in data["rows"]][:2] == ["rain", "rain"]
     assert data["rows"][1]["probability"] == pytest.approx(1.0, abs=1e-12)
     md = ok(capsys, "query", TINY, "--format", "md")
-    assert md.startswith("# Tiny test model") and "| node" in md
+    assert md.startswith("# Tiny test model") and "| Node" in md and "| Wet grass" in md  # labels, not ids
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".xlsx", ".json", ".md", ".html"])

@@ -430,8 +430,42 @@ def test_history_tab_records_resolves_and_scores(db):
     app.button(key="journal_resolve").click().run()
     assert not app.exception and "scores 1" in app.success[0].value
     means = app.dataframe[1].value
-    assert means.iloc[-1]["brier"] == pytest.approx(0.18)  # (0.7 - 1)^2 + 0.3^2
+    assert means.iloc[-1]["Mean Brier score"] == pytest.approx(0.18)  # (0.7 - 1)^2 + 0.3^2
     assert len(app.get("vega_lite_chart")) == 2  # plus the calibration chart
+    shown = app.dataframe[0].value  # one row per forecast, outcome states by name
+    assert list(shown["Wet grass: Good"]) == ["70.0%"] and list(shown["Author"]) == ["Ann"]
+    assert "Wet grass (analyst's probabilities)" in shown["Evidence"].iloc[0]
+    assert str(db) not in " ".join(m.value for m in app.markdown)  # the file's path only in "Details"
+    assert any(str(db) in c.value for c in app.caption)
+
+
+def _history_tab_behind_a_switch(db_path, model_path):
+    import streamlit as st
+
+    import forecast
+    from forecast.ui.journal import render
+
+    if st.toggle("Show the history", value=True, key="show"):
+        render(forecast.load_model(model_path), {"fixed": {"outcome": {"good": 0.7, "bad": 0.3}}}, db=db_path)
+
+
+def test_history_fields_survive_switching_tabs(db):
+    from streamlit.testing.v1 import AppTest
+
+    app = AppTest.from_function(
+        _history_tab_behind_a_switch, kwargs={"db_path": str(db), "model_path": str(TINY)}, default_timeout=60
+    ).run()
+    app.text_input(key="journal_author").input("Ann").run()
+    app.text_area(key="journal_note").input("a draft").run()
+    app.toggle(key="show").set_value(False).run()  # the tab is closed: its widgets are not drawn
+    assert not app.text_input
+    app.toggle(key="show").set_value(True).run()
+    assert app.text_input(key="journal_author").value == "Ann"
+    assert app.text_area(key="journal_note").value == "a draft"
+    app.button(key="journal_record").click().run()
+    assert "Recorded forecast 1" in app.success[0].value
+    assert app.text_area(key="journal_note").value == ""  # the note is not repeated on the next forecast
+    assert app.text_input(key="journal_author").value == "Ann"
 
 
 def test_history_tab_shows_journal_errors(tmp_path):

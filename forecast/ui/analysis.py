@@ -26,24 +26,54 @@ from ..analysis import (
 )
 from ..errors import ForecastError
 from ..evidence import Evidence
-from ..export import analysis_sections, display_table, to_html
+from ..export import HEADERS, analysis_sections, percent, readable_table, to_html
 from ..export import render as render_text
 from ..model import Model
+from ..words import words
+from .controls import state_label
+from .report import name_attrs
 
 BLUE, UP, DOWN, GREY, DARK = "#3567b5", "#2e8b57", "#c0392b", "#9aa5b1", "#1d2430"
 TOP = 15  # rows shown in charts
+AXIS_ROOM = 70  # pixels under the rows for the axis and its title
+
+
+def chart_height(rows: int, step: int = 26) -> int:
+    """Total height for a chart of `rows` bars: Streamlit sizes the whole chart, axis included."""
+    return step * max(rows, 1) + AXIS_ROOM
+
+
+def zoom(values: list[float], pad: float = 0.02) -> alt.Scale:
+    """An x scale over the range the bars span (a little wider), so small differences show."""
+    lo, hi = min(values), max(values)
+    margin = max(pad, 0.15 * (hi - lo))
+    lo, hi = max(0.0, lo - margin), min(1.0, hi + margin)
+    return alt.Scale(domain=[lo, hi] if hi > lo else [0.0, 1.0], zero=False)
 
 
 # ------------------------------------------------------------------ chart data (pure)
 
 
 def _state_label(model: Model, node: str, state: str) -> str:
-    try:
-        from .controls import state_label
+    return state_label(model, node, state)
 
-        return state_label(model, node, state)
-    except ImportError:  # pragma: no cover - the workspace ships controls
-        return state
+
+def named(model: Model, table: pd.DataFrame) -> pd.DataFrame:
+    """The table with the page's state and source names in its attrs, so every view of it shows no ids."""
+    table.attrs.update(name_attrs(model))
+    return table
+
+
+def target_sentence(model: Model, node: str, state: str, probability: float) -> str:
+    """'Iran marginalised in Syria: **No** is 63.3% likely (likely) under the current evidence.'"""
+    return (
+        f"**{model.label(node)}: {_state_label(model, node, state)}** has a probability of "
+        f"**{percent(probability)}** ({words(probability)}) under the current evidence."
+    )
+
+
+def _clip(text: str, n: int) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
 
 
 def tornado_data(model: Model, table: pd.DataFrame, top: int = TOP) -> pd.DataFrame:
@@ -67,7 +97,12 @@ def tornado_chart(data: pd.DataFrame, baseline: float) -> alt.LayerChart:
         alt.Chart(data)
         .mark_bar(color=BLUE, height=16)
         .encode(
-            x=alt.X("low:Q", title="Target probability", axis=alt.Axis(format="%")),
+            x=alt.X(
+                "low:Q",
+                title="Target probability",
+                axis=alt.Axis(format="%"),
+                scale=zoom([*data["low"], *data["high"], baseline]),
+            ),
             x2="high:Q",
             y=y,
             tooltip=[
@@ -84,14 +119,24 @@ def tornado_chart(data: pd.DataFrame, baseline: float) -> alt.LayerChart:
         .mark_rule(color=DARK, strokeDash=[4, 3])
         .encode(x="baseline:Q")
     )
-    return alt.layer(bars, rule).properties(height=max(80, 26 * len(data)))
+    return alt.layer(bars, rule).properties(height=chart_height(len(data)))
 
 
-def parameter_data(table: pd.DataFrame, top: int = TOP) -> pd.DataFrame:
-    """Rows for the parameter tornado: entry (node [row] state), low, high, value."""
+def parameter_data(model: Model, table: pd.DataFrame, top: int = TOP) -> pd.DataFrame:
+    """Rows for the parameter tornado: entry ('Node: State [when parents]'), low, high, value."""
     data = table.head(top).copy()
+
+    def entry(node: str, row: str, state: str) -> str:
+        text = f"{model.label(node)}: {_state_label(model, node, state)}"
+        if not row:
+            return text
+        when = ", ".join(
+            _state_label(model, p, s) for p, _, s in (x.partition("=") for x in row.split(", "))
+        )
+        return f"{text} [when {when}]"
+
     data["entry"] = [
-        f"{n} [{r}] {s}" if r else f"{n} {s}"
+        entry(n, r, s)
         for n, r, s in zip(data["node"], data["parent_states"], data["state"], strict=True)
     ]
     data["low"] = data[["minus", "plus"]].min(axis=1)
@@ -105,14 +150,19 @@ def parameter_chart(data: pd.DataFrame, baseline: float) -> alt.LayerChart:
         alt.Chart(data)
         .mark_bar(color=BLUE, height=14)
         .encode(
-            x=alt.X("low:Q", title="Target probability", axis=alt.Axis(format="%")),
+            x=alt.X(
+                "low:Q",
+                title="Target probability",
+                axis=alt.Axis(format="%"),
+                scale=zoom([*data["low"], *data["high"], baseline], pad=0.01),
+            ),
             x2="high:Q",
             y=alt.Y("entry:N", sort=order, title=None, axis=alt.Axis(labelLimit=320)),
             tooltip=[
-                alt.Tooltip("entry:N", title="CPT entry"),
-                alt.Tooltip("value:Q", format=".1%", title="Entry now"),
-                alt.Tooltip("minus:Q", format=".1%", title="Target, entry lowered"),
-                alt.Tooltip("plus:Q", format=".1%", title="Target, entry raised"),
+                alt.Tooltip("entry:N", title="Number in the model"),
+                alt.Tooltip("value:Q", format=".1%", title="Its value now"),
+                alt.Tooltip("minus:Q", format=".1%", title="Target, number lowered"),
+                alt.Tooltip("plus:Q", format=".1%", title="Target, number raised"),
             ],
         )
     )
@@ -121,7 +171,7 @@ def parameter_chart(data: pd.DataFrame, baseline: float) -> alt.LayerChart:
         .mark_rule(color=DARK, strokeDash=[4, 3])
         .encode(x="baseline:Q")
     )
-    return alt.layer(bars, rule).properties(height=max(80, 24 * len(data)))
+    return alt.layer(bars, rule).properties(height=chart_height(len(data), 24))
 
 
 def indicator_ranking(model: Model, table: pd.DataFrame, top: int = TOP) -> pd.DataFrame:
@@ -140,7 +190,7 @@ def indicator_ranking(model: Model, table: pd.DataFrame, top: int = TOP) -> pd.D
             )
             observed = _state_label(model, node, rec["state"])
             effects.append(
-                f"if {observed} ({100 * float(rec['state_probability']):.0f}% likely): {probs}"
+                f"If {observed} ({100 * float(rec['state_probability']):.0f}% likely): {probs}"
             )
         rows.append(
             {
@@ -149,7 +199,7 @@ def indicator_ranking(model: Model, table: pd.DataFrame, top: int = TOP) -> pd.D
                 "node": node,
                 "bits": float(group["mutual_information_bits"].iloc[0]),
                 "share": float(group["entropy_share"].iloc[0]),
-                "if_observed": "; ".join(effects),
+                "if_observed": " · ".join(effects),
             }
         )
     return pd.DataFrame(rows, columns=["rank", "label", "node", "bits", "share", "if_observed"])
@@ -170,27 +220,29 @@ def indicator_chart(ranking: pd.DataFrame) -> alt.Chart:
                 alt.Tooltip("share:Q", format=".1%", title="Share of the uncertainty"),
             ],
         )
-        .properties(height=max(80, 26 * len(ranking)))
+        .properties(height=chart_height(len(ranking)))
     )
 
 
 def waterfall_data(seq: pd.DataFrame) -> pd.DataFrame:
     """Waterfall bars: the prior, one floating bar per piece of evidence, the total.
 
-    Columns: order, label, start, end, change ('prior', 'up', 'down', 'total').
+    Columns: order, label, start, end, change ('prior', 'up', 'down', 'total');
+    each piece is named for people (settings on nodes carry ids in `seq`).
     """
     cum = [float(c) for c in seq["cumulative_probability"]]
+    titles = list(readable_table(seq)[HEADERS["title"]])
     rows = [
         {"order": 0, "label": "Without evidence", "start": 0.0, "end": cum[0], "change": "prior"}
     ]
     for i in range(1, len(cum)):
-        title = str(seq["title"].iloc[i])
+        title = titles[i]
         date = seq["date"].iloc[i]
         label = f"{date} {title}" if date is not None and not pd.isna(date) else title
         rows.append(
             {
                 "order": i,
-                "label": f"{i}. {label}"[:80],
+                "label": _clip(f"{i}. {label}", 80),
                 "start": cum[i - 1],
                 "end": cum[i],
                 "change": "up" if cum[i] >= cum[i - 1] else "down",
@@ -218,11 +270,16 @@ def waterfall_chart(data: pd.DataFrame) -> alt.Chart:
     )
     return (
         alt.Chart(data)
-        .mark_bar(height=16)
+        .mark_bar(height=16, clip=True)
         .encode(
-            x=alt.X("start:Q", title="Target probability", axis=alt.Axis(format="%")),
+            x=alt.X(
+                "start:Q",
+                title="Target probability (axis zoomed to where the evidence moved it)",
+                axis=alt.Axis(format="%"),
+                scale=zoom([*data["end"], *data.loc[data["change"].isin(["up", "down"]), "start"]]),
+            ),
             x2="end:Q",
-            y=alt.Y("label:N", sort=list(data["label"]), title=None, axis=alt.Axis(labelLimit=320)),
+            y=alt.Y("label:N", sort=list(data["label"]), title=None, axis=alt.Axis(labelLimit=440)),
             color=colour,
             tooltip=[
                 alt.Tooltip("label:N", title="Step"),
@@ -230,7 +287,7 @@ def waterfall_chart(data: pd.DataFrame) -> alt.Chart:
                 alt.Tooltip("end:Q", format=".1%", title="After"),
             ],
         )
-        .properties(height=max(80, 26 * len(data)))
+        .properties(height=chart_height(len(data)))
     )
 
 
@@ -271,7 +328,7 @@ def interval_chart(data: pd.DataFrame) -> alt.LayerChart:
     dot = base.mark_point(color=BLUE, filled=True, size=50).encode(
         x=alt.X("probability:Q", scale=scale), y=y
     )
-    return alt.layer(bar, tick, dot).properties(height=max(80, 26 * len(data)))
+    return alt.layer(bar, tick, dot).properties(height=chart_height(len(data)))
 
 
 def report_html(posteriors: pd.DataFrame, analyses: list[pd.DataFrame]) -> str:
@@ -312,14 +369,31 @@ def _cached(
     return table
 
 
-def _download(table: pd.DataFrame, name: str, key: str) -> None:
+def _download(table: pd.DataFrame, what: str, stem: str, key: str) -> None:
+    """The table for machines (ids kept), named for the person who clicks."""
     st.download_button(
-        f"Download {name} (CSV)",
+        f"Download {what} (CSV)",
         render_text(table, "csv").encode("utf-8"),
-        file_name=f"{name}.csv",
+        file_name=f"{stem}.csv",
         mime="text/csv",
         key=key,
     )
+
+
+def _table(table: pd.DataFrame, first: tuple[str, ...] = ()) -> None:
+    """The table for people; `first` puts the columns that matter most on the left."""
+    shown = readable_table(table)
+    lead = [c for c in first if c in shown.columns]
+    shown = shown[lead + [c for c in shown.columns if c not in lead]]
+    st.dataframe(shown, hide_index=True, width="stretch")
+
+
+def impact_order(exp: pd.DataFrame) -> pd.DataFrame:
+    """The evidence-impact table, largest contribution (either way) first."""
+    order = exp["delta_probability"].abs().sort_values(ascending=False, kind="stable").index
+    out = exp.loc[order].reset_index(drop=True)
+    out.attrs = dict(exp.attrs)
+    return out
 
 
 def render(model: Model, evidence: Evidence) -> None:
@@ -333,15 +407,15 @@ def render(model: Model, evidence: Evidence) -> None:
     node = c1.selectbox("Target", nodes, format_func=model.label, key=f"analysis_target_{mk}")
     states = model.states(node)
     state = c2.selectbox(
-        "Target state",
+        "State",
         states,
         format_func=lambda s: _state_label(model, node, s),
         key=f"analysis_state_{mk}_{node}",
     )
     target = f"{node}={state}"
-    sens = sensitivity(model, target, scenario=evidence)
-    ind = indicators(model, node, scenario=evidence)
-    st.caption(sens.attrs.get("summary", ""))
+    sens = named(model, sensitivity(model, target, scenario=evidence))
+    ind = named(model, indicators(model, node, scenario=evidence))
+    st.markdown(target_sentence(model, node, state, float(sens.attrs["baseline"])))
     tabs = st.tabs(
         [
             "What drives it",
@@ -351,6 +425,7 @@ def render(model: Model, evidence: Evidence) -> None:
         ]
     )
     analyses: list[pd.DataFrame] = [sens, ind]
+    stem = model.id
 
     with tabs[0]:
         st.markdown(
@@ -363,36 +438,63 @@ def render(model: Model, evidence: Evidence) -> None:
             st.altair_chart(
                 tornado_chart(tornado_data(model, sens), sens.attrs["baseline"]), width="stretch"
             )
-            with st.expander("Table"):
-                st.dataframe(display_table(sens), hide_index=True, width="stretch")
-                _download(sens, f"{model.id}_sensitivity", f"analysis_dl_sens_{mk}")
-        with st.expander("Sensitivity to the numbers in the tables (each CPT entry)"):
-            delta = st.slider(
-                "Move each entry by", 0.01, 0.5, 0.1, 0.01, key=f"analysis_delta_{mk}"
+            with st.expander("The numbers behind the chart"):
+                _table(sens)
+                _download(sens, "this table", f"{stem}_sensitivity", f"analysis_dl_sens_{mk}")
+        with st.expander("Which of the model's own numbers matter most"):
+            st.caption(
+                "Each probability in the model's tables is moved down and up by the amount below (the "
+                "others in its row rescaled to keep the sum), and the target is worked out again."
             )
-            if st.toggle("Compute", key=f"analysis_param_on_{mk}"):
+            moved = st.slider(
+                "Move each number by",
+                1,
+                50,
+                10,
+                1,
+                format="%d pts",
+                key=f"analysis_delta_{mk}",
+            )
+            delta = moved / 100
+            if st.toggle("Work it out", key=f"analysis_param_on_{mk}"):
                 params = _cached(
                     ("parameters", mk, ek, target, delta),
                     lambda p: parameter_sensitivity(
                         model, target, delta, scenario=evidence, progress=p
                     ),
-                    "Moving CPT entries",
+                    "Moving the model's numbers",
                 )
+                params = named(model, params)
                 analyses.append(params)
                 if params.empty:
-                    st.info("No entry moves the target.")
+                    st.info("No number in the model moves the target.")
                 else:
                     st.altair_chart(
-                        parameter_chart(parameter_data(params), params.attrs["baseline"]),
+                        parameter_chart(parameter_data(model, params), params.attrs["baseline"]),
                         width="stretch",
                     )
-                    st.dataframe(display_table(params), hide_index=True, width="stretch")
-                    _download(params, f"{model.id}_parameter_sensitivity", f"analysis_dl_par_{mk}")
+                    _table(
+                        params,
+                        first=(
+                            "Node",
+                            "State",
+                            "Target, entry lowered",
+                            "Target, entry raised",
+                            "Swing",
+                            "Entry now",
+                        ),
+                    )
+                    _download(
+                        params,
+                        "this table",
+                        f"{stem}_parameter_sensitivity",
+                        f"analysis_dl_par_{mk}",
+                    )
 
     with tabs[1]:
         st.markdown(
-            f"Unobserved nodes ranked by how much observing them would, on average, reduce the uncertainty "
-            f"about **{model.label(node)}** (mutual information, in bits)."
+            f"Nodes not yet observed, ranked by how much observing them would, on average, reduce the "
+            f"uncertainty about **{model.label(node)}** (mutual information, in bits)."
         )
         if ind.empty:
             st.info("Every other node is already set: nothing left to observe.")
@@ -404,9 +506,9 @@ def render(model: Model, evidence: Evidence) -> None:
                     f"**{r.rank}. {r.label}** — {r.bits:.3f} bits ({100 * r.share:.0f}% of the uncertainty)"
                 )
                 st.caption(r.if_observed)
-            with st.expander("Full ranking"):
-                st.dataframe(display_table(ind), hide_index=True, width="stretch")
-                _download(ind, f"{model.id}_indicators", f"analysis_dl_ind_{mk}")
+            with st.expander("The full ranking"):
+                _table(ind)
+                _download(ind, "this table", f"{stem}_indicators", f"analysis_dl_ind_{mk}")
 
     with tabs[2]:
         if evidence.empty:
@@ -414,47 +516,66 @@ def render(model: Model, evidence: Evidence) -> None:
                 "No evidence is in force: set nodes or apply evidence items on the Forecast tab."
             )
         else:
-            seq = explain_sequence(model, target, scenario=evidence)
-            exp = explain(model, target, scenario=evidence)
+            seq = named(model, explain_sequence(model, target, scenario=evidence))
+            exp = named(model, explain(model, target, scenario=evidence))
             analyses += [seq, exp]
             st.markdown(
-                "How the target's probability moved as the evidence was added (undated settings first, then items by date)."
+                "How the target's probability moved as the evidence was added "
+                "(settings on nodes first, then the items by date)."
             )
             st.altair_chart(waterfall_chart(waterfall_data(seq)), width="stretch")
-            st.markdown("Each piece's contribution when it alone is left out:")
-            st.dataframe(display_table(exp), hide_index=True, width="stretch")
-            _download(exp, f"{model.id}_evidence_impact", f"analysis_dl_exp_{mk}")
+            st.markdown(
+                "What each piece contributes, largest first: the change in the target when it alone "
+                "is left out."
+            )
+            _table(
+                impact_order(exp),
+                first=("Evidence", "Contribution", "Target without it", "Date"),
+            )
+            _download(exp, "this table", f"{stem}_evidence_impact", f"analysis_dl_exp_{mk}")
 
     with tabs[3]:
         st.markdown(
-            "Every CPT row is redrawn from a Dirichlet distribution whose weight is the node's confidence "
-            f"(an equivalent sample size; the model's default is {model.spec.default_confidence:g}); the bars "
-            "show where 90% of the recomputed probabilities fall."
+            "The model's probabilities were judged, not measured. Here each of its tables is redrawn "
+            "many times around its values, as far as the node's confidence allows (confidence counts as "
+            f"that many observations; the model's default is {model.spec.default_confidence:g}), and the "
+            "outcomes are worked out again each time. The bars show where 90% of the results fall."
         )
         c1, c2 = st.columns(2)
         samples = int(
             c1.number_input("Draws", 100, 50_000, 2000, 100, key=f"analysis_samples_{mk}")
         )
-        seed = int(c2.number_input("Seed", 0, 2**31 - 1, 0, 1, key=f"analysis_seed_{mk}"))
+        seed = int(
+            c2.number_input(
+                "Seed",
+                0,
+                2**31 - 1,
+                0,
+                1,
+                key=f"analysis_seed_{mk}",
+                help="The same seed gives the same intervals, so a report can be reproduced.",
+            )
+        )
         try:
             unc = _cached(
                 ("uncertainty", mk, ek, samples, seed),
                 lambda p: uncertainty(model, samples, seed, scenario=evidence, progress=p),
-                "Drawing parameters",
+                "Drawing the model's numbers",
             )
         except ForecastError as exc:
             st.error(str(exc))
         else:
+            unc = named(model, unc)
             analyses.append(unc)
             st.altair_chart(interval_chart(interval_data(model, unc)), width="stretch")
-            st.dataframe(display_table(unc), hide_index=True, width="stretch")
-            _download(unc, f"{model.id}_uncertainty", f"analysis_dl_unc_{mk}")
+            _table(unc)
+            _download(unc, "this table", f"{stem}_uncertainty", f"analysis_dl_unc_{mk}")
 
-    posteriors = model.posteriors(scenario=evidence, targets=outcomes)
+    posteriors = named(model, model.posteriors(scenario=evidence, targets=outcomes))
     st.download_button(
         "Download the analysis report (HTML)",
         report_html(posteriors, analyses).encode("utf-8"),
-        file_name=f"{model.id}_analysis.html",
+        file_name=f"{stem}_analysis.html",
         mime="text/html",
         key=f"analysis_report_{mk}",
     )

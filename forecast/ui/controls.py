@@ -30,20 +30,9 @@ class NodeControl:
     percents: Mapping[str, float] = field(default_factory=dict)
 
 
-def humanise(name: str) -> str:
-    """'marriage_of_convenience' -> 'Marriage of convenience'; names with capitals keep them."""
-    text = str(name).replace("_", " ").replace("-", " ").strip()
-    if not text:
-        return str(name)
-    return text[0].upper() + text[1:] if text == text.lower() else text
-
-
 def state_label(model: Model, node: str, state: str) -> str:
-    """A state's name for people: the model's own state label if it has one, else the id made readable."""
-    labels = getattr(model.node(node), "state_labels", None)
-    if isinstance(labels, Mapping) and labels.get(state):
-        return str(labels[state])
-    return humanise(state)
+    """A state's name for people (see Model.state_label)."""
+    return model.state_label(node, state)
 
 
 def round_percents(probs: Sequence[float], total: int = 100) -> list[int]:
@@ -158,13 +147,8 @@ def applicable_items(
 
 
 def source_label(model: Model, source: str) -> str:
-    """An item's source for people: a source id from the model file becomes 'author (year)'."""
-    for s in model.spec.sources:
-        if s.id == source:
-            who = s.author.split("(")[0].strip() or s.title
-            year = str(s.date)[:4]
-            return f"{who} ({year})" if year.isdigit() else who
-    return source
+    """An item's source for people: 'author (year)' (see Model.source_label)."""
+    return model.source_label(source)
 
 
 def default_as_of(model: Model, items: Iterable[EvidenceItem]) -> str | None:

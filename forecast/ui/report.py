@@ -11,12 +11,13 @@ import html
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from ..errors import ForecastError
 from ..evidence import Evidence
-from ..export import percent, render, to_html, write_xlsx
+from ..export import percent, points, render, to_html, write_xlsx
 from ..model import Model
 from ..runs import run, side_by_side
 from ..words import words
@@ -35,6 +36,12 @@ _PALETTE = ["#3567b5", "#e8590c", "#2b8a3e", "#862e9c", "#c92a2a", "#0b7285", "#
 # ------------------------------------------------------------------ tables
 
 
+def name_attrs(model: Model) -> dict[str, dict[str, Any]]:
+    """State and source names for a table's attrs (reports then show no ids)."""
+    meta = model.metadata()
+    return {"state_labels": meta["state_labels"], "source_labels": meta["source_labels"]}
+
+
 def current_table(model: Model, evidence: Evidence, baseline: pd.DataFrame) -> pd.DataFrame:
     """Every node's posterior under `evidence`, with the no-evidence baseline and the change.
 
@@ -47,6 +54,7 @@ def current_table(model: Model, evidence: Evidence, baseline: pd.DataFrame) -> p
     table["baseline"] = base.reindex(keys).to_numpy()
     table["delta_probability"] = table["probability"] - table["baseline"]
     table.attrs["scenario"] = evidence.name or "current settings"
+    table.attrs.update(name_attrs(model))
     return table
 
 
@@ -83,14 +91,6 @@ def outcome_rows(
     return rows
 
 
-def points(delta: float) -> str:
-    """A change in percentage points, for people: '+4.2 pts', '−0.3 pts', 'no change'."""
-    pts = 100 * float(delta)
-    if abs(pts) < 0.05:
-        return "no change"
-    return f"{pts:+.1f} pts".replace("-", "−")
-
-
 def outcome_display(rows: pd.DataFrame, pinned_name: str = "") -> pd.DataFrame:
     """The outcome rows as text: state, probability, words, changes."""
     out = pd.DataFrame(
@@ -116,7 +116,9 @@ def comparison(
 ) -> pd.DataFrame:
     """Several scenarios' posteriors (forecast.run's tidy table), outcome nodes or all nodes."""
     targets = (model.outcomes or None) if outcomes_only else None
-    return run(model, list(scenarios), targets=targets, names=list(names))
+    table = run(model, list(scenarios), targets=targets, names=list(names))
+    table.attrs.update(name_attrs(model))
+    return table
 
 
 def comparison_display(model: Model, table: pd.DataFrame) -> pd.DataFrame:
