@@ -29,6 +29,7 @@ from ..errors import EvidenceError, ForecastError
 from ..evidence import Evidence, EvidenceItem, Scenario, load_evidence, load_scenario, save_scenario
 from ..graph import network_dot
 from ..model import Model, load_model, model_from_text
+from ..names import humanise
 from . import charts, report
 from .controls import (
     MODE_LABELS,
@@ -41,7 +42,6 @@ from .controls import (
     controls_from_scenario,
     default_as_of,
     evidence_from_controls,
-    humanise,
     rebalance,
     round_percents,
     source_label,
