@@ -387,9 +387,14 @@ def test_round_percents_sum_exactly():
     assert controls.round_percents([0, 0]) == [50, 50]
 
 
-def test_labels_are_readable():
-    assert controls.humanise("marriage_of_convenience") == "Marriage of convenience"
-    assert controls.humanise("US_led") == "US led"
+def test_labels_are_readable(tiny):
+    from forecast.names import humanise
+
+    assert humanise("marriage_of_convenience") == "Marriage of convenience"
+    assert humanise("US_led") == "US led"
+    assert controls.state_label(tiny, "outcome", "good") == "Good"
+    assert controls.source_label(tiny, "src1") == "Someone (2017)"
+    assert controls.source_label(tiny, "not_a_source") == "not_a_source"
 
 
 def test_controls_round_trip_through_a_scenario(tiny):
