@@ -13,6 +13,7 @@ from ..errors import EvidenceError, ForecastError
 from ..evidence import Evidence, load_scenario
 from ..export import FORMATS, export, format_for, render
 from ..model import Model, load_model
+from ..yamlio import atomic_write_text
 
 
 def fail(message: str) -> int:
@@ -106,4 +107,15 @@ def emit(table: pd.DataFrame, args: argparse.Namespace, default: str = "table") 
         raise ForecastError("xlsx needs --output FILE.xlsx")
     text = render(table, fmt)
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    return 0
+
+
+def emit_text(text: str, output: str | None) -> int:
+    """Print text, or write it atomically to `output`."""
+    text = text if text.endswith("\n") else text + "\n"
+    if output:
+        atomic_write_text(output, text)
+        sys.stderr.write(f"wrote {output}\n")
+    else:
+        sys.stdout.write(text)
     return 0

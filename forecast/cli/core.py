@@ -11,12 +11,12 @@ from ..describe import describe_model
 from ..evidence import load_evidence, load_scenario
 from ..formats import write_model_file
 from ..runs import run, timeline
-from ..yamlio import atomic_write_text
 from .common import (
     add_evidence_args,
     add_model_arg,
     add_output_args,
     emit,
+    emit_text,
     evidence_from_args,
     open_model,
 )
@@ -121,13 +121,7 @@ def cmd_timeline(args: argparse.Namespace) -> int:
 
 def cmd_describe(args: argparse.Namespace) -> int:
     model = open_model(args)
-    text = describe_model(model)
-    if args.output:
-        atomic_write_text(args.output, text)
-        sys.stderr.write(f"wrote {args.output}\n")
-    else:
-        sys.stdout.write(text)
-    return 0
+    return emit_text(describe_model(model), args.output)
 
 
 def cmd_export_model(args: argparse.Namespace) -> int:

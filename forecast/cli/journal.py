@@ -16,7 +16,7 @@ from ..errors import ForecastError
 from ..evidence import Evidence, Scenario
 from ..export import _jsonable, render
 from ..model import Model, load_model
-from ..yamlio import atomic_write_text
+from .common import emit_text
 
 TEXT_FORMATS = ("table", "csv", "json", "md")
 SUFFIX_FORMATS = {".csv": "csv", ".json": "json", ".md": "md", ".txt": "table"}
@@ -113,13 +113,7 @@ def _output_format(args: argparse.Namespace) -> str:
 
 
 def _write(text: str, args: argparse.Namespace) -> int:
-    text = text if text.endswith("\n") else text + "\n"
-    if args.output:
-        atomic_write_text(args.output, text)
-        sys.stderr.write(f"wrote {args.output}\n")
-    else:
-        sys.stdout.write(text)
-    return 0
+    return emit_text(text, args.output)
 
 
 def _for_people(table: pd.DataFrame) -> pd.DataFrame:
