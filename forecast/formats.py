@@ -89,6 +89,21 @@ def read_model_file(path: str | os.PathLike[str]) -> ModelSpec:
     return _to_spec(network, p, fmt)
 
 
+def read_model_text(text: str, name: str) -> ModelSpec:
+    """Read BIF or XMLBIF text (an uploaded file); `name` gives the format and names it in messages."""
+    p = Path(name)
+    fmt = format_of(p)
+    if fmt is None or p.name.lower().endswith(".gz"):
+        raise ModelError(f"{p}: not a BIF or XMLBIF file name (expected .bif, .xmlbif, .bifxml or .xml)")
+    if len(text) > MAX_INPUT_BYTES:
+        raise ModelError(f"{p}: model file is over the {MAX_INPUT_BYTES // (1024 * 1024)} MiB limit")
+    text = text.lstrip("\ufeff")
+    if not text.strip():
+        raise ModelError(f"{p}: model file is empty")
+    network = _parse_bif(text, p) if fmt == "bif" else _parse_xmlbif(text, p)
+    return _to_spec(network, p, fmt)
+
+
 def _read_text(p: Path) -> str:
     if not p.exists():
         raise ModelError(f"{p}: model file not found")

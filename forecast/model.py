@@ -426,5 +426,9 @@ def load_model(path: str | os.PathLike[str], memory_budget: int | None = None) -
 
 
 def model_from_text(text: str, name: str = "<upload>", memory_budget: int | None = None) -> Model:
-    """A model from YAML text (an uploaded file)."""
+    """A model from the text of an uploaded file: YAML, or BIF / XMLBIF when `name` says so."""
+    from .formats import format_of, read_model_text
+
+    if format_of(name) is not None:
+        return Model(read_model_text(text, name), None, memory_budget, source_text=text)
     return Model(spec_from_text(text, name), None, memory_budget, source_text=text)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -137,6 +138,27 @@ def dump_yaml(data: Any) -> str:
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
 
 
+def _new_file_mode(target: Path) -> int:
+    """The permissions a plain `open(target, "w")` would give: the old file's, else 0o666 minus umask.
+
+    mkstemp creates its file 0o600, which would leave every report and scenario
+    unreadable to the rest of the analyst's group.
+    """
+    try:
+        return stat.S_IMODE(target.stat().st_mode)
+    except OSError:
+        pass
+    try:  # Linux: read the umask without changing it (os.umask can only be read by setting it)
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return 0o666 & ~int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], None]) -> Path:
     """Call `write(tmp_path)` and move the result into place only if it succeeded.
 
@@ -155,6 +177,7 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], None]) ->
     tmp_path = Path(tmp)
     try:
         write(tmp_path)
+        os.chmod(tmp_path, _new_file_mode(target))
         os.replace(tmp_path, target)
     except OSError as exc:
         tmp_path.unlink(missing_ok=True)

@@ -185,6 +185,21 @@ def test_toggling_an_item_changes_the_outcomes(monkeypatch, tiny):
     }
 
 
+def test_switching_items_keeps_every_tab_label(monkeypatch, tiny):
+    """Streamlit keeps a tab open only while its label stays the same, so a label that
+    counted the applied items sent the analyst back to "Drivers" after every switch."""
+    at = start_tiny(monkeypatch)
+    before = [t.label for t in at.tabs]
+    assert not any("1 of" in c.value for c in at.caption)
+    at.toggle(key=key(tiny, "item", "sprinkler_seen")).set_value(True)
+    rerun(at)
+    assert [t.label for t in at.tabs] == before
+    at.select_slider(key=key(tiny, "asof")).set_value("2018-02-15")
+    rerun(at)
+    assert [t.label for t in at.tabs] == before
+    assert any(c.value.startswith("2 of ") and "items applied" in c.value for c in at.caption)
+
+
 def test_as_of_date_applies_items_up_to_that_day(monkeypatch, tiny):
     at = start_tiny(monkeypatch)
     at.select_slider(key=key(tiny, "asof")).set_value("2018-02-15")
@@ -368,6 +383,21 @@ def test_a_valid_upload_replaces_the_model(monkeypatch):
     assert not at.error
 
 
+@pytest.mark.parametrize("fmt", ["bif", "xmlbif"])
+def test_bif_and_xmlbif_models_are_offered_and_can_be_uploaded(monkeypatch, tmp_path, tiny, fmt):
+    from forecast.formats import write_model_file
+
+    folder = tmp_path / "models"
+    path = write_model_file(tiny, folder / f"exported.{fmt}")
+    at = start_tiny(monkeypatch, None, "--models", str(folder))
+    assert path.name in at.sidebar.selectbox(key="model_file").options  # shown by file name
+    at.sidebar.file_uploader[0].set_value((path.name, path.read_bytes(), "text/plain"))
+    rerun(at)
+    assert not at.error
+    assert at.title[0].value == forecast.load_model(path).title
+    assert shown(at) == expected(tiny, "outcome")
+
+
 # ------------------------------------------------------------------ pure helpers
 
 
@@ -458,6 +488,28 @@ def test_comparison_downloads_carry_the_side_by_side_table(tiny):
     assert "Side by side" in book.sheetnames
     md = report.export_bytes(table, "md", markdown_sections=[("Side by side", wide.to_markdown(index=False))]).decode()
     assert "## Side by side" in md and "Wet grass" in md
+
+
+def test_as_of_matching_finds_the_day_up_to_which_the_items_are_applied():
+    items = forecast.load_evidence(TINY_EVIDENCE)  # wet_pavement 02-01, sprinkler_seen 02-15, forecast_dry 03-01
+    assert controls.as_of_matching(items, ["wet_pavement"]) == "2018-02-01"
+    assert controls.as_of_matching(items, ["sprinkler_seen", "wet_pavement"]) == "2018-02-15"
+    assert controls.as_of_matching(items, [it.id for it in items]) == "2018-03-01"
+    assert controls.as_of_matching(items, ["sprinkler_seen"]) is None  # not all items up to a day
+    assert controls.as_of_matching(items, []) is None
+
+
+def test_loading_a_scenario_sets_the_as_of_control_to_its_items(monkeypatch, tiny, evidence_dir):
+    scenario = Scenario(name="to_feb", description="", items=("wet_pavement", "sprinkler_seen"))
+    save_scenario(scenario, evidence_dir / "scenarios")
+    at = open_tab(start_tiny(monkeypatch, evidence_dir), "Scenarios")
+    at.selectbox(key=key(tiny, "load_choice")).set_value("to_feb")
+    rerun(at)
+    at.button(key=key(tiny, "load")).click()
+    rerun(at)
+    assert at.select_slider(key=key(tiny, "asof")).value == "2018-02-15"
+    assert at.toggle(key=key(tiny, "item", "sprinkler_seen")).value
+    assert not at.toggle(key=key(tiny, "item", "forecast_dry")).value
 
 
 def test_timeline_steps_follow_the_items(tiny):

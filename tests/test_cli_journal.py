@@ -145,6 +145,16 @@ def test_resolve_then_score(cli, db):
     assert code == 0 and "Means" in out and "Calibration" in out and "0.080" in out
 
 
+def test_resolving_before_every_recorded_forecast_says_why_none_is_scored(cli, db):
+    cli("query", TINY, "--record", "--author", "a", "--db", db)
+    code, out, _ = cli("resolve", "tiny", "outcome", "good", "--date", "2019-06-30", "--db", db)
+    assert code == 0
+    assert out == (
+        "resolved tiny: outcome = good on 2019-06-30; it scores 0 recorded forecasts"
+        " (only forecasts recorded on or before that date count)\n"
+    )
+
+
 def test_resolve_defaults_to_today_and_accepts_a_model_file(cli, db):
     cli("query", TINY, "--record", "--author", "a", "--db", db)
     code, out, _ = cli("resolve", TINY, "outcome", "bad", "--db", db)

@@ -226,6 +226,22 @@ def test_exports_into_a_new_folder(table, tmp_path):
     assert path.exists()
 
 
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_a_new_report_gets_the_usual_permissions_and_a_replaced_one_keeps_its_own(table, tmp_path, suffix):
+    """The temporary file of the atomic write is private (0600); the report must not stay so."""
+    import os
+
+    old_mask = os.umask(0o022)
+    try:
+        new = forecast.export(table, tmp_path / f"new{suffix}")
+        assert new.stat().st_mode & 0o777 == 0o644
+        os.chmod(new, 0o640)
+        forecast.export(table, new)
+        assert new.stat().st_mode & 0o777 == 0o640
+    finally:
+        os.umask(old_mask)
+
+
 @pytest.mark.parametrize("suffix", [".csv", ".xlsx", ".md", ".json", ".html"])
 def test_timeline_and_run_tables_export_in_every_format(tiny, run_table, tmp_path, suffix):
     timeline = forecast.timeline(tiny, forecast.load_evidence(TINY_EVIDENCE))

@@ -73,13 +73,20 @@ def _parse_weights(text: str, what: str) -> tuple[str, dict[str, float]]:
     return node, weights
 
 
+def _once(pairs: list[tuple[str, object]], what: str) -> dict:
+    """Options as {node: value}; a node given twice is an error, not a silent last-one-wins."""
+    out: dict = {}
+    for node, value in pairs:
+        if node in out:
+            raise EvidenceError(f"--{what} names node '{node}' twice; give each node once")
+        out[node] = value
+    return out
+
+
 def evidence_from_args(model: Model, args: argparse.Namespace) -> Evidence:
-    hard: dict[str, str] = {}
-    for h in args.hard:
-        node, state = _split_pair(h, "hard")
-        hard[node] = state
-    likelihood = dict(_parse_weights(x, "likelihood") for x in args.likelihood)
-    fixed = dict(_parse_weights(x, "fixed") for x in args.fixed)
+    hard = _once([_split_pair(h, "hard") for h in args.hard], "hard")
+    likelihood = _once([_parse_weights(x, "likelihood") for x in args.likelihood], "likelihood")
+    fixed = _once([_parse_weights(x, "fixed") for x in args.fixed], "fixed")
     scenario = load_scenario(args.scenario) if getattr(args, "scenario", None) else None
     return model.evidence(scenario, hard, likelihood, fixed)
 

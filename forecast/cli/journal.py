@@ -165,7 +165,9 @@ def cmd_resolve(args: argparse.Namespace) -> int:
     count = journal.resolve(model_id, args.node, args.state, date, db=args.db)
     sys.stdout.write(
         f"resolved {model_id}: {args.node.strip()} = {args.state.strip()} on {date}; "
-        f"it scores {count} recorded forecast{'s' if count != 1 else ''}\n"
+        f"it scores {count} recorded forecast{'s' if count != 1 else ''}"
+        + (" (only forecasts recorded on or before that date count)" if count == 0 else "")
+        + "\n"
     )
     return 0
 

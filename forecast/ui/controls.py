@@ -161,3 +161,20 @@ def default_as_of(model: Model, items: Iterable[EvidenceItem]) -> str | None:
         return None
     dates = [it.date for it in items if it.date <= model.spec.as_of]
     return max(dates).isoformat() if dates else None
+
+
+def as_of_matching(items: Iterable[EvidenceItem], applied: Iterable[str]) -> str | None:
+    """The date (ISO) up to which exactly the `applied` item ids are the items dated, or None.
+
+    After a scenario is loaded the "apply every item up to" control shows this date
+    when the scenario's items are all those up to one day (the usual case), rather
+    than "no items" next to a list of applied items.
+    """
+    items = list(items)
+    on = set(applied) & {it.id for it in items}
+    if not on:
+        return None
+    last = max(it.date for it in items if it.id in on)
+    if {it.id for it in items if it.date <= last} != on:
+        return None
+    return last.isoformat()

@@ -27,6 +27,7 @@ import streamlit as st
 
 from ..errors import EvidenceError, ForecastError
 from ..evidence import Evidence, EvidenceItem, Scenario, load_evidence, load_scenario, save_scenario
+from ..formats import format_of
 from ..graph import network_dot
 from ..model import Model, load_model, model_from_text
 from ..names import humanise
@@ -39,6 +40,7 @@ from .controls import (
     UNSET,
     NodeControl,
     applicable_items,
+    as_of_matching,
     controls_from_scenario,
     default_as_of,
     evidence_from_controls,
@@ -50,7 +52,8 @@ from .controls import (
 
 DEFAULT_MODEL = "models/russia_iran.yaml"
 MAX_UPLOAD_MB = 2
-MODEL_SUFFIXES = (".yaml", ".yml")
+MODEL_SUFFIXES = (".yaml", ".yml")  # besides BIF and XMLBIF files (forecast.formats.format_of)
+UPLOAD_TYPES = ["yaml", "yml", "bif", "xmlbif", "bifxml", "xml"]
 NO_ITEMS = "none"
 LOG = logging.getLogger("forecast.app")
 UNEXPECTED = "The page hit an unexpected problem and stopped"
@@ -240,7 +243,9 @@ def _model_files(args: argparse.Namespace) -> list[str]:
     folder = Path(args.models)
     if folder.is_dir():
         files += [
-            str(f) for f in sorted(folder.iterdir()) if f.suffix in MODEL_SUFFIXES and f.is_file()
+            str(f)
+            for f in sorted(folder.iterdir())
+            if (f.suffix in MODEL_SUFFIXES or format_of(f) is not None) and f.is_file()
         ]
     seen: set[Path] = set()
     out = []
@@ -258,8 +263,8 @@ def _choose_model(args: argparse.Namespace) -> Model | None:
     files = _model_files(args)
     choice = sb.selectbox("Model file", files, format_func=lambda f: Path(f).name, key="model_file")
     upload = sb.file_uploader(
-        f"…or upload a model file (YAML, up to {MAX_UPLOAD_MB} MB)",
-        type=["yaml", "yml"],
+        f"…or upload a model file (YAML, BIF or XMLBIF, up to {MAX_UPLOAD_MB} MB)",
+        type=UPLOAD_TYPES,
         max_upload_size=MAX_UPLOAD_MB,
         key="model_upload",
     )
@@ -289,7 +294,7 @@ def _uploaded_model(upload: Any) -> Model | None:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
-        st.sidebar.error(f"{upload.name} is not a UTF-8 text file; upload the model's YAML file.")
+        st.sidebar.error(f"{upload.name} is not a UTF-8 text file; upload the model's YAML, BIF or XMLBIF file.")
         return None
     try:
         return _model_from_upload(hashlib.sha256(data).hexdigest(), text, upload.name)
@@ -376,15 +381,16 @@ def _forecast_tab(page: Page) -> None:
     on = sum(bool(st.session_state.get(_key(page.mk, "item", it.id))) for it in page.items)
     left, right = st.columns([5, 7], gap="large")
     with left:
-        items_label = (
-            f"Evidence items ({on} of {len(page.items)} applied)"
-            if page.items
-            else "Evidence items"
-        )
+        # The labels must not change with the settings: Streamlit identifies tabs by
+        # their labels, so a label that counted the applied items would send the
+        # analyst back to "Drivers" after every switch.
+        items_label = f"Evidence items ({len(page.items)})" if page.items else "Evidence items"
         drivers_tab, items_tab = st.tabs(["Drivers", items_label])
         with drivers_tab:
             page.controls = _drivers_panel(page)
         with items_tab:
+            if page.items:
+                st.caption(f"{on} of {len(page.items)} items applied.")
             page.applied = _items_panel(page)
     lik = st.session_state.get(_key(page.mk, "scenario_lik"), {})
     try:
@@ -802,7 +808,7 @@ def _load_scenario(page: Page, scenario: Scenario) -> None:
     ids = set(item_ids)
     for it in page.items:
         st.session_state[_key(mk, "item", it.id)] = it.id in ids
-    st.session_state[_key(mk, "asof")] = NO_ITEMS
+    st.session_state[_key(mk, "asof")] = as_of_matching(page.items, ids) or NO_ITEMS
     st.session_state[_key(mk, "scenario_lik")] = lik
     st.session_state[_key(mk, "scenario_name")] = f"scenario “{scenario.name}”"
     st.session_state[_key(mk, "load_message")] = (
