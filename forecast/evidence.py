@@ -25,6 +25,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import EvidenceError
+from .names import humanise
 from .yamlio import atomic_write_text, dump_yaml, load_yaml
 
 Weight = Annotated[float, Field(strict=True, allow_inf_nan=False)]
@@ -68,6 +69,7 @@ class Scenario(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Annotated[str, Field(pattern=SCENARIO_NAME)]
+    title: str = ""
     description: str = ""
     hard: dict[str, str] = Field(default_factory=dict)
     likelihood: dict[str, dict[str, Weight]] = Field(default_factory=dict)
@@ -85,8 +87,16 @@ class Scenario(BaseModel):
     def _hard_names(cls, v: Any) -> Any:
         return {_name(k): _name(x) for k, x in v.items()} if isinstance(v, dict) else v
 
+    @property
+    def display(self) -> str:
+        """The scenario's name for people: its title, else its file name made readable."""
+        return self.title or humanise(self.name)
+
     def to_yaml(self) -> str:
-        return dump_yaml(self.model_dump(exclude={"resolved_items"}))
+        data = self.model_dump(exclude={"resolved_items"})
+        if not data["title"]:
+            del data["title"]
+        return dump_yaml(data)
 
 
 def _validation_message(name: str, exc: ValidationError) -> str:

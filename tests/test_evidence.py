@@ -264,3 +264,14 @@ def test_item_on_unknown_node_or_state_fails_at_query_time(tiny):
     )
     with pytest.raises(forecast.EvidenceError, match="unknown state"):
         tiny.posteriors(scenario=forecast.Evidence(items=(item,)))
+
+
+def test_scenario_title_is_shown_and_round_trips(tmp_path):
+    titled = forecast.Scenario(name="gulf_axis", title="A Russia–Gulf axis", hard={"rain": "no"})
+    assert titled.display == "A Russia–Gulf axis"
+    assert forecast.Scenario(name="us_led_talks").display == "Us led talks"
+    path = forecast.save_scenario(titled, tmp_path)
+    again = forecast.load_scenario(path)
+    assert (again.title, again.hard) == ("A Russia–Gulf axis", {"rain": "no"})
+    untitled = forecast.save_scenario(forecast.Scenario(name="plain"), tmp_path)
+    assert "title" not in untitled.read_text(encoding="utf-8")

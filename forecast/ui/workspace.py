@@ -753,8 +753,9 @@ def _scenarios_tab(page: Page) -> None:
             )
         else:
             names = [s.name for s in fitting]
+            titles = {s.name: s.display for s in fitting}
             chosen = st.selectbox(
-                "Scenario", names, key=_key(mk, "load_choice"), format_func=humanise
+                "Scenario", names, key=_key(mk, "load_choice"), format_func=titles.__getitem__
             )
             scenario = next(s for s in fitting if s.name == chosen)
             if scenario.description:
@@ -870,7 +871,7 @@ def _comparison_panel(page: Page, fitting: list[Scenario]) -> None:
     if page.evidence is not None:
         choices["current"] = ("Current settings", page.evidence)
     for s in fitting:
-        choices[f"scenario:{s.name}"] = (humanise(s.name), model.evidence(s))
+        choices[f"scenario:{s.name}"] = (s.display, model.evidence(s))
     key = _key(mk, "compare")
     default = [c for c in choices if c in ("baseline", "current")] + [
         c for c in choices if c.startswith("scenario:")
