@@ -183,10 +183,14 @@ def _plan(cards: Sequence[int], parents: Sequence[Sequence[int]], budget: int) -
     try:
         cliques = _triangulate(key_cards, key_parents, budget // (8 * _WORK_FACTOR))
     except _TooBig as big:
+        needed = big.total * 8 * _WORK_FACTOR
+        need_text, budget_text = format_bytes(needed), format_bytes(budget)
+        if need_text == budget_text:  # too close to tell apart when rounded
+            need_text, budget_text = f"{needed:,} bytes", f"{budget:,} bytes"
         raise MemoryBudgetError(
-            f"the model needs at least {format_bytes(big.total * 8 * _WORK_FACTOR)} for one scenario "
+            f"the model needs at least {need_text} for one scenario "
             f"({big.total:,} clique-table entries or more, the largest {big.largest:,}), over the memory "
-            f"budget of {format_bytes(budget)}; raise FORECAST_MEMORY_BUDGET or simplify the model"
+            f"budget of {budget_text}; raise FORECAST_MEMORY_BUDGET or simplify the model"
         ) from None
     return list(cliques)
 
