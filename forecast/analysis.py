@@ -78,16 +78,6 @@ def _target_node(model: Model, target: str) -> str:
     return target
 
 
-def _evidence(
-    model: Model,
-    scenario: EvidenceLike,
-    hard: Mapping[str, str] | None,
-    likelihood: Mapping[str, Mapping[str, float]] | None,
-    fixed: Mapping[str, Mapping[str, float]] | None,
-) -> Evidence:
-    return model.evidence(scenario, hard, likelihood, fixed)
-
-
 def _marginals(model: Model, evs: Sequence[Evidence]) -> tuple[list[np.ndarray], np.ndarray]:
     """Raw batch marginals; scenarios whose fixed evidence cannot be met count as impossible.
 
@@ -173,7 +163,7 @@ def sensitivity(
     high_state, baseline; sorted by swing, largest first.
     """
     node, state = parse_target(model, target)
-    ev = _evidence(model, scenario, hard, likelihood, fixed)
+    ev = model.evidence(scenario, hard, likelihood, fixed)
     t = model.states(node).index(state)
     baseline = float(_base(model, ev)[model.nodes.index(node)][t])
     pairs, post, ok = _what_if(model, ev, node)
@@ -285,7 +275,7 @@ def parameter_sensitivity(
     if isinstance(delta, bool) or not isinstance(delta, int | float) or not 0 < float(delta) <= 1:
         raise EvidenceError(f"delta {delta!r} must be a number above 0 and at most 1")
     delta = float(delta)
-    ev = _evidence(model, scenario, hard, likelihood, fixed)
+    ev = model.evidence(scenario, hard, likelihood, fixed)
     t_var, t = model.nodes.index(node), model.states(node).index(state)
     base = float(_base(model, ev)[t_var][t])
     base_cpts = [model.cpt(n)[None] for n in model.nodes]
@@ -376,7 +366,7 @@ def indicators(
     information, largest first; states the evidence rules out are left out.
     """
     node = _target_node(model, target)
-    ev = _evidence(model, scenario, hard, likelihood, fixed)
+    ev = model.evidence(scenario, hard, likelihood, fixed)
     base = _base(model, ev)
     prior_t = base[model.nodes.index(node)]
     h_target = float(-(prior_t[prior_t > 0] * np.log2(prior_t[prior_t > 0])).sum())
@@ -464,7 +454,7 @@ def explain(
     order the evidence lists them.
     """
     node, state = parse_target(model, target)
-    ev = _evidence(model, scenario, hard, likelihood, fixed)
+    ev = model.evidence(scenario, hard, likelihood, fixed)
     pieces = _pieces(ev)
     if not pieces:
         raise EvidenceError("nothing to explain: no evidence is in force")
@@ -515,7 +505,7 @@ def explain_sequence(
     the posterior under all the evidence.
     """
     node, state = parse_target(model, target)
-    ev = _evidence(model, scenario, hard, likelihood, fixed)
+    ev = model.evidence(scenario, hard, likelihood, fixed)
     pieces = _pieces(ev)
     undated = [p for p in pieces if p["kind"] != "item"]
     dated = sorted((p for p in pieces if p["kind"] == "item"), key=lambda p: (p["date"], p["item"]))
@@ -600,7 +590,7 @@ def uncertainty(
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0):
         raise EvidenceError(f"seed {seed!r} must be a non-negative whole number")
     samples = int(samples)
-    ev = _evidence(model, scenario, hard, likelihood, fixed)
+    ev = model.evidence(scenario, hard, likelihood, fixed)
     if targets is None:
         target_nodes = model.outcomes or list(model.nodes)
     else:

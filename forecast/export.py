@@ -52,7 +52,7 @@ def render(table: pd.DataFrame, fmt: str) -> str:
     if fmt == "csv":
         return table.to_csv(index=False)
     if fmt == "json":
-        return json.dumps({"metadata": _jsonable(table.attrs), "rows": _records(table)}, indent=2, ensure_ascii=False)
+        return json.dumps({"metadata": jsonable(table.attrs), "rows": jsonable_rows(table)}, indent=2, ensure_ascii=False)
     if fmt == "md":
         return to_markdown(table)
     if fmt == "html":
@@ -62,17 +62,19 @@ def render(table: pd.DataFrame, fmt: str) -> str:
     raise ForecastError(f"unknown format '{fmt}'; use table, csv, json, md, html or xlsx")
 
 
-def _records(table: pd.DataFrame) -> list[dict[str, Any]]:
-    return [{k: _jsonable(v) for k, v in row.items()} for row in table.to_dict(orient="records")]
+def jsonable_rows(table: pd.DataFrame) -> list[dict[str, Any]]:
+    """The table's rows as JSON-ready dicts (see jsonable)."""
+    return [{k: jsonable(v) for k, v in row.items()} for row in table.to_dict(orient="records")]
 
 
-def _jsonable(v: Any) -> Any:
+def jsonable(v: Any) -> Any:
+    """A value JSON can hold: dates as ISO text, numpy scalars as Python, NaN/NaT/inf as null."""
     if v is pd.NaT or v is None:  # NaT passes for a date; it must become null, never "NaT"
         return None
     if isinstance(v, dict):
-        return {str(k): _jsonable(x) for k, x in v.items()}
+        return {str(k): jsonable(x) for k, x in v.items()}
     if isinstance(v, list | tuple):
-        return [_jsonable(x) for x in v]
+        return [jsonable(x) for x in v]
     if isinstance(v, dt.date | pd.Timestamp):
         return v.isoformat()
     if isinstance(v, np.generic):
@@ -325,12 +327,7 @@ def readable_table(table: pd.DataFrame) -> pd.DataFrame:
                 ]
     if "parent_states" in out.columns:
         out["parent_states"] = [
-            ", ".join(
-                f"{node_name(p)}: {state_name(p, s)}"
-                for p, _, s in (pair.partition("=") for pair in str(text).split(", "))
-            )
-            if text
-            else ""
+            ", ".join(f"{node_name(p)}: {state_name(p, s)}" for p, s in parent_pairs(text))
             for text in table["parent_states"]
         ]
     if {"kind", "title", "node"} <= set(table.columns):
@@ -381,7 +378,7 @@ def header_lines(attrs: dict[str, Any]) -> list[tuple[str, str]]:
         elif key == "settings" and isinstance(value, dict) and value:
             value = readable_settings(attrs)
         if value:
-            rows.append((label, value if isinstance(value, str) else json.dumps(_jsonable(value))))
+            rows.append((label, value if isinstance(value, str) else json.dumps(jsonable(value))))
     rows.append(("Generated", dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")))
     return rows
 
@@ -397,6 +394,11 @@ def evidence_rows(attrs: dict[str, Any]) -> list[dict[str, str]]:
 
 def resolution_rows(attrs: dict[str, Any]) -> list[tuple[str, str, str]]:
     return [(node, state, text) for node, crit in attrs.get("resolution", {}).items() for state, text in crit.items()]
+
+
+def parent_pairs(text: str) -> list[tuple[str, str]]:
+    """A parameter row's parent states, 'a=x, b=y' (see analysis.parameter_sensitivity), as [(a, x), (b, y)]."""
+    return [(p, st) for p, _, st in (pair.partition("=") for pair in str(text).split(", "))] if text else []
 
 
 def readable_resolution(attrs: dict[str, Any]) -> list[tuple[str, str, str]]:
@@ -591,7 +593,7 @@ def _chart(table: pd.DataFrame) -> str:
         top = table.head(20)
         base = float(top["base"].iloc[0])
         rows = [
-            (f"{_clip(name(r.node), 24)} [{', '.join(state_name(*x.split('=', 1)) for x in r.parent_states.split(', '))}]: "
+            (f"{_clip(name(r.node), 24)} [{', '.join(state_name(p, s) for p, s in parent_pairs(r.parent_states))}]: "
              f"{state_name(r.node, r.state)}"
              if r.parent_states else f"{_clip(name(r.node), 30)}: {state_name(r.node, r.state)}",
              min(r.minus, r.plus), max(r.minus, r.plus), f"{percent(r.minus)} / {percent(r.plus)}", _BLUE, [])

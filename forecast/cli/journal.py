@@ -14,7 +14,7 @@ import pandas as pd
 from .. import journal
 from ..errors import ForecastError
 from ..evidence import Evidence, Scenario
-from ..export import _jsonable, render
+from ..export import jsonable, jsonable_rows, render
 from ..model import Model, load_model
 from .common import emit_text
 
@@ -96,9 +96,7 @@ def _model_id(text: str | None) -> str | None:
     if text is None:
         return None
     path = Path(text)
-    if path.suffix.lower() in (".yaml", ".yml", ".bif", ".xmlbif", ".xml", ".gz") and path.is_file():
-        return load_model(path).id
-    return text
+    return load_model(path).id if path.is_file() else text
 
 
 def _output_format(args: argparse.Namespace) -> str:
@@ -181,9 +179,8 @@ def cmd_score(args: argparse.Namespace) -> int:
         return _write(parts[chosen[0]].to_csv(index=False), args)
     if fmt == "json":
         data = {
-            "metadata": _jsonable(result.scores.attrs),
-            **{name: [{k: _jsonable(v) for k, v in row.items()} for row in parts[name].to_dict(orient="records")]
-               for name in chosen},
+            "metadata": jsonable(result.scores.attrs),
+            **{name: jsonable_rows(parts[name]) for name in chosen},
         }
         return _write(json.dumps(data, indent=2, ensure_ascii=False), args)
     if result.scores.empty:

@@ -26,11 +26,10 @@ from ..analysis import (
 )
 from ..errors import ForecastError
 from ..evidence import Evidence
-from ..export import HEADERS, analysis_sections, percent, readable_table, to_html
+from ..export import HEADERS, analysis_sections, parent_pairs, percent, readable_table, to_html
 from ..export import render as render_text
 from ..model import Model
 from ..words import words
-from .controls import state_label
 from .report import name_attrs
 
 BLUE, UP, DOWN, GREY, DARK = "#3567b5", "#2e8b57", "#c0392b", "#9aa5b1", "#1d2430"
@@ -54,10 +53,6 @@ def zoom(values: list[float], pad: float = 0.02) -> alt.Scale:
 # ------------------------------------------------------------------ chart data (pure)
 
 
-def _state_label(model: Model, node: str, state: str) -> str:
-    return state_label(model, node, state)
-
-
 def named(model: Model, table: pd.DataFrame) -> pd.DataFrame:
     """The table with the page's state and source names in its attrs, so every view of it shows no ids."""
     table.attrs.update(name_attrs(model))
@@ -67,7 +62,7 @@ def named(model: Model, table: pd.DataFrame) -> pd.DataFrame:
 def target_sentence(model: Model, node: str, state: str, probability: float) -> str:
     """'Iran marginalised in Syria: **No** is 63.3% likely (likely) under the current evidence.'"""
     return (
-        f"**{model.label(node)}: {_state_label(model, node, state)}** has a probability of "
+        f"**{model.label(node)}: {model.state_label(node, state)}** has a probability of "
         f"**{percent(probability)}** ({words(probability)}) under the current evidence."
     )
 
@@ -81,10 +76,10 @@ def tornado_data(model: Model, table: pd.DataFrame, top: int = TOP) -> pd.DataFr
     data = table.head(top).copy()
     data["label"] = [model.label(n) for n in data["node"]]
     data["low_state"] = [
-        _state_label(model, n, s) for n, s in zip(data["node"], data["low_state"], strict=True)
+        model.state_label(n, s) for n, s in zip(data["node"], data["low_state"], strict=True)
     ]
     data["high_state"] = [
-        _state_label(model, n, s) for n, s in zip(data["node"], data["high_state"], strict=True)
+        model.state_label(n, s) for n, s in zip(data["node"], data["high_state"], strict=True)
     ]
     return data[["label", "low", "high", "swing", "low_state", "high_state"]]
 
@@ -127,12 +122,10 @@ def parameter_data(model: Model, table: pd.DataFrame, top: int = TOP) -> pd.Data
     data = table.head(top).copy()
 
     def entry(node: str, row: str, state: str) -> str:
-        text = f"{model.label(node)}: {_state_label(model, node, state)}"
+        text = f"{model.label(node)}: {model.state_label(node, state)}"
         if not row:
             return text
-        when = ", ".join(
-            _state_label(model, p, s) for p, _, s in (x.partition("=") for x in row.split(", "))
-        )
+        when = ", ".join(model.state_label(p, s) for p, s in parent_pairs(row))
         return f"{text} [when {when}]"
 
     data["entry"] = [
@@ -185,10 +178,10 @@ def indicator_ranking(model: Model, table: pd.DataFrame, top: int = TOP) -> pd.D
         effects = []
         for _, rec in group.iterrows():
             probs = ", ".join(
-                f"{_state_label(model, target, c.split('=', 1)[1])} {100 * float(rec[c]):.0f}%"
+                f"{model.state_label(target, c.split('=', 1)[1])} {100 * float(rec[c]):.0f}%"
                 for c in t_cols
             )
-            observed = _state_label(model, node, rec["state"])
+            observed = model.state_label(node, rec["state"])
             effects.append(
                 f"If {observed} ({100 * float(rec['state_probability']):.0f}% likely): {probs}"
             )
@@ -295,7 +288,7 @@ def interval_data(model: Model, table: pd.DataFrame) -> pd.DataFrame:
     """Rows for the interval bars: label (node: state), probability, p05, p50, p95."""
     data = table.copy()
     data["label"] = [
-        f"{model.label(n)}: {_state_label(model, n, s)}"
+        f"{model.label(n)}: {model.state_label(n, s)}"
         for n, s in zip(data["node"], data["state"], strict=True)
     ]
     return data[["label", "node", "state", "probability", "p05", "p50", "p95"]]
@@ -409,7 +402,7 @@ def render(model: Model, evidence: Evidence) -> None:
     state = c2.selectbox(
         "State",
         states,
-        format_func=lambda s: _state_label(model, node, s),
+        format_func=lambda s: model.state_label(node, s),
         key=f"analysis_state_{mk}_{node}",
     )
     target = f"{node}={state}"

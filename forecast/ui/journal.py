@@ -24,6 +24,7 @@ from ..evidence import Evidence, Scenario
 from ..export import KIND_LABELS, percent
 from ..model import Model
 from .controls import state_label
+from .session import remember, restore
 
 
 def render(
@@ -55,16 +56,7 @@ def render(
     _details(st, db)
 
 
-def _restore(key: str, default: Any) -> None:
-    """Put back a field's last value (the workspace's rule for widgets of a closed tab)."""
-    from .workspace import _restore as restore
-
-    restore(key, default)
-
-
 def _remember(st: Any, key: str) -> None:
-    from .workspace import _remember as remember
-
     remember(key, st.session_state.get(key))
 
 
@@ -76,8 +68,8 @@ def _details(st: Any, db: Any) -> None:
 
 
 def _record_panel(st: Any, model: Model, evidence: Any, db: Any) -> None:
-    _restore("journal_author", os.environ.get("FORECAST_AUTHOR", ""))
-    _restore("journal_note", "")
+    restore("journal_author", os.environ.get("FORECAST_AUTHOR", ""))
+    restore("journal_note", "")
     with st.container(border=True):
         st.markdown(
             "**Record the current forecast** (the outcome probabilities under the evidence now set)"
@@ -215,7 +207,7 @@ def _resolve_panel(st: Any, model: Model, table: pd.DataFrame, db: Any) -> None:
         "journal_resolve_state",
         "journal_resolve_date",
     )
-    _restore(node_key, nodes[0])
+    restore(node_key, nodes[0])
     if st.session_state.get(node_key) not in nodes:
         st.session_state[node_key] = nodes[0]
     c1, c2, c3 = st.columns(3)
@@ -223,7 +215,7 @@ def _resolve_panel(st: Any, model: Model, table: pd.DataFrame, db: Any) -> None:
         "Outcome", nodes, format_func=lambda n: _outcome_name(model, n), key=node_key
     )
     states = list(dict.fromkeys(table.loc[table["node"] == node, "state"]))
-    _restore(state_key, states[0])
+    restore(state_key, states[0])
     if st.session_state.get(state_key) not in states:
         st.session_state[state_key] = states[0]
     state = c2.selectbox(
@@ -232,7 +224,7 @@ def _resolve_panel(st: Any, model: Model, table: pd.DataFrame, db: Any) -> None:
         format_func=lambda s: _state_name(model, node, s),
         key=state_key,
     )
-    _restore(day_key, dt.datetime.now(dt.UTC).date())
+    restore(day_key, dt.datetime.now(dt.UTC).date())
     day = c3.date_input("Known on", key=day_key)
     for key in (node_key, state_key, day_key):
         _remember(st, key)

@@ -49,6 +49,7 @@ from .controls import (
     source_label,
     state_label,
 )
+from .session import remember, restore
 
 DEFAULT_MODEL = "models/russia_iran.yaml"
 MAX_UPLOAD_MB = 2
@@ -86,16 +87,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def _key(mk: str, *parts: str) -> str:
     return ".".join((mk, *parts))
-
-
-def _restore(key: str, default: Any) -> None:
-    """Widgets in a closed tab are not drawn, so Streamlit forgets them; put back the last value."""
-    if key not in st.session_state:
-        st.session_state[key] = st.session_state.get(f"kept.{key}", default)
-
-
-def _remember(key: str, value: Any) -> None:
-    st.session_state[f"kept.{key}"] = value
 
 
 # ------------------------------------------------------------------ cached loading
@@ -876,15 +867,15 @@ def _comparison_panel(page: Page, fitting: list[Scenario]) -> None:
     default = [c for c in choices if c in ("baseline", "current")] + [
         c for c in choices if c.startswith("scenario:")
     ][:4]
-    _restore(key, default)
+    restore(key, default)
     if any(c not in choices for c in st.session_state[key]):
         st.session_state[key] = [c for c in st.session_state[key] if c in choices] or default
     picked = st.multiselect(
         "Scenarios", list(choices), format_func=lambda c: choices[c][0], key=key
     )
-    _remember(key, picked)
+    remember(key, picked)
     scope_key = _key(mk, "compare_scope")
-    _restore(scope_key, "outcomes")
+    restore(scope_key, "outcomes")
     scope = st.radio(
         "Nodes",
         ["outcomes", "all"],
@@ -892,7 +883,7 @@ def _comparison_panel(page: Page, fitting: list[Scenario]) -> None:
         horizontal=True,
         key=scope_key,
     )
-    _remember(scope_key, scope)
+    remember(scope_key, scope)
     if not picked:
         st.info("Choose at least one scenario to compare.")
         return
@@ -934,12 +925,12 @@ def _timeline_tab(page: Page) -> None:
         )
         return
     base_key = _key(mk, "tl_base")
-    _restore(base_key, False)
+    restore(base_key, False)
     use_drivers = st.toggle(
         "Start from the current driver settings (otherwise from the model's belief)",
         key=base_key,
     )
-    _remember(base_key, use_drivers)
+    remember(base_key, use_drivers)
     base = None
     if use_drivers:
         if page.evidence is None:
