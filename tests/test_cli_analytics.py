@@ -112,3 +112,16 @@ def test_missing_target_is_an_argument_error(capsys):
         main(["sensitivity", str(TINY)])
     assert info.value.code == 2
     assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_query_with_intervals_adds_interval_columns(capsys):
+    code, out, err = run(capsys, "query", TINY, "--target", "outcome", "--intervals", "300", "--seed", "4", "--format", "csv")
+    assert code == 0, err
+    table = pd.read_csv(io.StringIO(out))
+    assert list(table.columns) == ["node", "state", "probability", "words", "p05", "p50", "p95"]
+    assert (table["p05"] <= table["p50"]).all() and (table["p50"] <= table["p95"]).all()
+    assert (table["p05"] < table["probability"]).all() and (table["probability"] < table["p95"]).all()
+    code, again, _ = run(capsys, "query", TINY, "--target", "outcome", "--intervals", "300", "--seed", "4", "--format", "csv")
+    assert again == out  # the seed makes it reproducible
+    code, _, err = run(capsys, "query", TINY, "--intervals", "0")
+    assert code == 2 and err.count("\n") == 1 and "positive number of draws" in err

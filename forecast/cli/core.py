@@ -8,6 +8,7 @@ import sys
 import pandas as pd
 
 from ..describe import describe_model
+from ..errors import ForecastError
 from ..evidence import load_evidence, load_scenario
 from ..formats import write_model_file
 from ..runs import run, timeline
@@ -37,6 +38,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_model_arg(p)
     add_evidence_args(p)
     p.add_argument("--target", action="append", metavar="NODE", help="only these nodes (repeatable)")
+    p.add_argument(
+        "--intervals", type=int, metavar="DRAWS",
+        help="add p05/p50/p95 columns from DRAWS Monte Carlo draws of the CPTs (see `forecast uncertainty`)",
+    )
+    p.add_argument("--seed", type=int, default=0, help="random seed for --intervals (default 0)")
     add_output_args(p)
     add_record_args(p)
     p.set_defaults(func=cmd_query)
@@ -100,6 +106,13 @@ def cmd_query(args: argparse.Namespace) -> int:
     model = open_model(args)
     ev = evidence_from_args(model, args)
     table = model.posteriors(scenario=ev, targets=args.target)
+    if args.intervals is not None:
+        from ..analysis import uncertainty, with_intervals
+
+        if args.intervals < 1:
+            raise ForecastError("--intervals needs a positive number of draws")
+        intervals = uncertainty(model, args.intervals, args.seed, targets=args.target, scenario=ev)
+        table = with_intervals(table, intervals)
     emit(table, args)
     return record_forecast(args, model, ev)
 
