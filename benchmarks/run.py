@@ -356,9 +356,11 @@ def memory(model: Model) -> str:
         rows.append([label, f"{peak_engine / 2**20:.1f} MiB", f"{sum(m.nbytes for m in margs) / 2**20:.1f} MiB",
                      f"{peak_api / 2**20:.0f} MiB", f"{out.memory_usage(deep=True).sum() / 2**20:.0f} MiB"])
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    text = table(["batch", "engine: peak traced allocation", "of which its result", "posteriors_batch: peak",
-                  "of which the DataFrame"], rows)
-    return text + f"\n\nprocess peak RSS over the whole benchmark run: {rss:.0f} MiB " \
+    text = table(["batch", "engine: peak traced allocation", "of which its result",
+                  "posteriors_batch: peak traced (Python heap)", "the DataFrame's size (incl. arrow buffers)"], rows)
+    note = ("\n\ntracemalloc sees numpy and the Python heap but not pyarrow's own allocator, which holds the "
+            "table's string columns, so the DataFrame's size can exceed the traced peak.")
+    return text + note + f"\n\nprocess peak RSS over the whole benchmark run: {rss:.0f} MiB " \
                   f"(memory budget {model.tree.memory_budget / 2**30:.1f} GiB)"
 
 
