@@ -24,6 +24,7 @@ from .evidence import (
     save_scenario,
 )
 from .export import export
+from .formats import write_model_file
 from .journal import history, record, resolve, score
 from .model import Model, load_model, model_from_text
 from .runs import run, timeline
@@ -59,4 +60,5 @@ __all__ = [
     "timeline",
     "uncertainty",
     "words",
+    "write_model_file",
 ]

@@ -573,3 +573,15 @@ def test_settings_survive_switching_tabs(monkeypatch, tiny, evidence_dir):
     assert shown(at) == expected(tiny, "outcome", hard={"rain": "yes"})
     open_tab(at, "Scenarios")
     assert list(at.dataframe[0].value.columns) == ["Node", "State", "Model's belief", "Rainy"]
+
+
+def test_the_model_can_be_downloaded_for_other_tools(monkeypatch, tiny):
+    import numpy as np
+
+    from forecast.formats import model_to_bif, read_model_text
+
+    at = start_tiny(monkeypatch)
+    labels = [b.proto.label for b in at.sidebar.get("download_button")]
+    assert labels == ["Download as BIF", "Download as XMLBIF"]
+    again = forecast.Model(read_model_text(model_to_bif(tiny), "tiny.bif"))
+    np.testing.assert_allclose(again.cpt("outcome"), tiny.cpt("outcome"), atol=1e-12)

@@ -17,6 +17,7 @@ import datetime as dt
 import hashlib
 import importlib
 import logging
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +28,7 @@ import streamlit as st
 
 from ..errors import EvidenceError, ForecastError
 from ..evidence import Evidence, EvidenceItem, Scenario, load_evidence, load_scenario, save_scenario
-from ..formats import format_of
+from ..formats import format_of, model_to_bif, model_to_xmlbif
 from ..graph import network_dot
 from ..model import Model, load_model, model_from_text
 from ..names import humanise
@@ -100,6 +101,11 @@ def _model_from_file(path: str, mtime_ns: int) -> Model:
 @st.cache_resource(show_spinner=False, max_entries=8)
 def _model_from_upload(digest: str, _text: str, name: str) -> Model:
     return model_from_text(_text, name)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _interchange(_model: Model, model_key: str, fmt: str) -> str:
+    return model_to_bif(_model) if fmt == "bif" else model_to_xmlbif(_model)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -310,6 +316,20 @@ def _about(model: Model) -> None:
                 bits = [b for b in (getattr(s, "author", ""), getattr(s, "title", "")) if b]
                 date = getattr(s, "date", None)
                 st.markdown(f"- {' — '.join(bits)}" + (f" ({date})" if date else ""))
+        st.markdown("**Open it in other tools**")
+        st.caption("GeNIe, Netica, Hugin, pyAgrum and bnlearn read these interchange formats.")
+        stem = re.sub(r"[^\w.-]", "_", model.id)
+        for label, fmt, suffix, mime in (
+            ("Download as BIF", "bif", "bif", "text/plain"),
+            ("Download as XMLBIF", "xmlbif", "xmlbif", "application/xml"),
+        ):
+            st.download_button(
+                label,
+                _interchange(model, model.content_hash, fmt),
+                file_name=f"{stem}.{suffix}",
+                mime=mime,
+                key=f"{model.content_hash[:12]}.export.{fmt}",
+            )
 
 
 def _readable_date(text: str) -> str:
