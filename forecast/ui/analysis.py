@@ -84,29 +84,32 @@ def tornado_data(model: Model, table: pd.DataFrame, top: int = TOP) -> pd.DataFr
     return data[["label", "low", "high", "swing", "low_state", "high_state"]]
 
 
-def tornado_chart(data: pd.DataFrame, baseline: float) -> alt.LayerChart:
-    """Bars from the lowest to the highest target probability, with the current value as a rule."""
-    order = list(data["label"])
-    y = alt.Y("label:N", sort=order, title=None, axis=alt.Axis(labelLimit=260))
+def range_chart(
+    data: pd.DataFrame,
+    baseline: float,
+    label: str,
+    tooltip: list[alt.Tooltip],
+    *,
+    bar_height: int = 16,
+    row_height: int | None = None,
+    label_limit: int = 260,
+    pad: float | None = None,
+) -> alt.LayerChart:
+    """Bars from `low` to `high` per row of `label`, with the current value as a dashed rule."""
+    zoom_args = {} if pad is None else {"pad": pad}
     bars = (
         alt.Chart(data)
-        .mark_bar(color=BLUE, height=16)
+        .mark_bar(color=BLUE, height=bar_height)
         .encode(
             x=alt.X(
                 "low:Q",
                 title="Target probability",
                 axis=alt.Axis(format="%"),
-                scale=zoom([*data["low"], *data["high"], baseline]),
+                scale=zoom([*data["low"], *data["high"], baseline], **zoom_args),
             ),
             x2="high:Q",
-            y=y,
-            tooltip=[
-                alt.Tooltip("label:N", title="Node"),
-                alt.Tooltip("low:Q", format=".1%", title="Lowest"),
-                alt.Tooltip("low_state:N", title="when"),
-                alt.Tooltip("high:Q", format=".1%", title="Highest"),
-                alt.Tooltip("high_state:N", title="when"),
-            ],
+            y=alt.Y(f"{label}:N", sort=list(data[label]), title=None, axis=alt.Axis(labelLimit=label_limit)),
+            tooltip=tooltip,
         )
     )
     rule = (
@@ -114,7 +117,24 @@ def tornado_chart(data: pd.DataFrame, baseline: float) -> alt.LayerChart:
         .mark_rule(color=DARK, strokeDash=[4, 3])
         .encode(x="baseline:Q")
     )
-    return alt.layer(bars, rule).properties(height=chart_height(len(data)))
+    height = chart_height(len(data)) if row_height is None else chart_height(len(data), row_height)
+    return alt.layer(bars, rule).properties(height=height)
+
+
+def tornado_chart(data: pd.DataFrame, baseline: float) -> alt.LayerChart:
+    """Bars from the lowest to the highest target probability, with the current value as a rule."""
+    return range_chart(
+        data,
+        baseline,
+        "label",
+        [
+            alt.Tooltip("label:N", title="Node"),
+            alt.Tooltip("low:Q", format=".1%", title="Lowest"),
+            alt.Tooltip("low_state:N", title="when"),
+            alt.Tooltip("high:Q", format=".1%", title="Highest"),
+            alt.Tooltip("high_state:N", title="when"),
+        ],
+    )
 
 
 def parameter_data(model: Model, table: pd.DataFrame, top: int = TOP) -> pd.DataFrame:
@@ -138,33 +158,22 @@ def parameter_data(model: Model, table: pd.DataFrame, top: int = TOP) -> pd.Data
 
 
 def parameter_chart(data: pd.DataFrame, baseline: float) -> alt.LayerChart:
-    order = list(data["entry"])
-    bars = (
-        alt.Chart(data)
-        .mark_bar(color=BLUE, height=14)
-        .encode(
-            x=alt.X(
-                "low:Q",
-                title="Target probability",
-                axis=alt.Axis(format="%"),
-                scale=zoom([*data["low"], *data["high"], baseline], pad=0.01),
-            ),
-            x2="high:Q",
-            y=alt.Y("entry:N", sort=order, title=None, axis=alt.Axis(labelLimit=320)),
-            tooltip=[
-                alt.Tooltip("entry:N", title="Number in the model"),
-                alt.Tooltip("value:Q", format=".1%", title="Its value now"),
-                alt.Tooltip("minus:Q", format=".1%", title="Target, number lowered"),
-                alt.Tooltip("plus:Q", format=".1%", title="Target, number raised"),
-            ],
-        )
+    """The parameter tornado: the target's range when each CPT entry is moved down and up."""
+    return range_chart(
+        data,
+        baseline,
+        "entry",
+        [
+            alt.Tooltip("entry:N", title="Number in the model"),
+            alt.Tooltip("value:Q", format=".1%", title="Its value now"),
+            alt.Tooltip("minus:Q", format=".1%", title="Target, number lowered"),
+            alt.Tooltip("plus:Q", format=".1%", title="Target, number raised"),
+        ],
+        bar_height=14,
+        row_height=24,
+        label_limit=320,
+        pad=0.01,
     )
-    rule = (
-        alt.Chart(pd.DataFrame({"baseline": [baseline]}))
-        .mark_rule(color=DARK, strokeDash=[4, 3])
-        .encode(x="baseline:Q")
-    )
-    return alt.layer(bars, rule).properties(height=chart_height(len(data), 24))
 
 
 def indicator_ranking(model: Model, table: pd.DataFrame, top: int = TOP) -> pd.DataFrame:
