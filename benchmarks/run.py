@@ -99,12 +99,27 @@ def random_network(n: int, seed: int) -> Model:
     nodes = []
     for i in range(n):
         k = int(rng.integers(2, 4))
-        parents = sorted(rng.choice(i, size=min(i, int(rng.integers(0, 4))), replace=False).tolist()) if i else []
+        parents = (
+            sorted(rng.choice(i, size=min(i, int(rng.integers(0, 4))), replace=False).tolist())
+            if i
+            else []
+        )
         combos = itertools.product(*[nodes[p]["states"] for p in parents])
-        rows = [{"when": {f"n{p}": s for p, s in zip(parents, c, strict=True)},
-                 "probabilities": rng.dirichlet(np.ones(k)).tolist()} for c in combos]
-        nodes.append({"id": f"n{i}", "states": [f"s{j}" for j in range(k)], "parents": [f"n{p}" for p in parents],
-                      "cpt": {"rows": rows}})
+        rows = [
+            {
+                "when": {f"n{p}": s for p, s in zip(parents, c, strict=True)},
+                "probabilities": rng.dirichlet(np.ones(k)).tolist(),
+            }
+            for c in combos
+        ]
+        nodes.append(
+            {
+                "id": f"n{i}",
+                "states": [f"s{j}" for j in range(k)],
+                "parents": [f"n{p}" for p in parents],
+                "cpt": {"rows": rows},
+            }
+        )
     return Model(spec_from_dict({"id": "random20", "nodes": nodes}))
 
 
@@ -116,12 +131,22 @@ def sample_config(model: Model, rng: np.random.Generator) -> dict[str, str]:
     return config
 
 
-def scenario(model: Model, rng: np.random.Generator, hard_nodes: list[str], lik_nodes: list[str]) -> dict:
+def scenario(
+    model: Model, rng: np.random.Generator, hard_nodes: list[str], lik_nodes: list[str]
+) -> dict:
     config = sample_config(model, rng)
     return {
         "hard": {n: config[n] for n in hard_nodes},
-        "likelihood": {n: dict(zip(model.states(n), rng.uniform(0.05, 1, len(model.states(n))).tolist(), strict=True))
-                       for n in lik_nodes},
+        "likelihood": {
+            n: dict(
+                zip(
+                    model.states(n),
+                    rng.uniform(0.05, 1, len(model.states(n))).tolist(),
+                    strict=True,
+                )
+            )
+            for n in lik_nodes
+        },
     }
 
 
@@ -151,14 +176,21 @@ class Pgmpy:
         from pgmpy.factors.discrete import TabularCPD
 
         m = self.model
-        virtual = [TabularCPD(n, len(w), [[w[s]] for s in m.states(n)], state_names={n: m.states(n)})
-                   for n, w in ev["likelihood"].items()]
+        virtual = [
+            TabularCPD(n, len(w), [[w[s]] for s in m.states(n)], state_names={n: m.states(n)})
+            for n, w in ev["likelihood"].items()
+        ]
         out = {}
         for n in m.nodes:
             if n in ev["hard"]:
                 out[n] = np.array([float(s == ev["hard"][n]) for s in m.states(n)])
                 continue
-            q = self.ve.query([n], evidence=ev["hard"] or None, virtual_evidence=virtual or None, show_progress=False)
+            q = self.ve.query(
+                [n],
+                evidence=ev["hard"] or None,
+                virtual_evidence=virtual or None,
+                show_progress=False,
+            )
             out[n] = np.array([q.values[q.state_names[n].index(s)] for s in m.states(n)])
         return out
 
@@ -170,7 +202,9 @@ class Agrum:
         self.gum = gum
         self.model = model
         with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "model.bifxml"  # XMLBIF: pyAgrum reads its numbers in double precision
+            path = (
+                Path(tmp) / "model.bifxml"
+            )  # XMLBIF: pyAgrum reads its numbers in double precision
             write_model_file(model, path)
             self.bn = gum.loadBN(str(path))
         self.ie = gum.LazyPropagation(self.bn)
@@ -178,7 +212,12 @@ class Agrum:
     def all_posteriors(self, ev: dict) -> dict[str, np.ndarray]:
         ie = self.ie
         ie.eraseAllEvidence()
-        ie.setEvidence({**ev["hard"], **{n: [w[s] for s in self.model.states(n)] for n, w in ev["likelihood"].items()}})
+        ie.setEvidence(
+            {
+                **ev["hard"],
+                **{n: [w[s] for s in self.model.states(n)] for n, w in ev["likelihood"].items()},
+            }
+        )
         ie.makeInference()
         return {n: ie.posterior(n).toarray() for n in self.model.nodes}
 
@@ -205,13 +244,39 @@ def single_scenario(models: list[tuple[str, Model]], quick: bool) -> tuple[str, 
         t_api = median_time(lambda m=model, e=ev: m.posteriors(**e), r)
         t_pg = median_time(lambda e=ev, p=pg: p.all_posteriors(e), 3 if quick else 15)
         t_ag = median_time(lambda e=ev, g=ag: g.all_posteriors(e), r)
-        records.append({"model": label, "core": t_core, "api": t_api, "pgmpy": t_pg, "pyagrum": t_ag, "diff": diff})
-        rows.append([label, fmt_time(t_core), fmt_time(t_api), fmt_time(t_pg), fmt_time(t_ag),
-                     f"{t_pg / t_core:.0f}x / {t_pg / t_api:.0f}x", f"{t_ag / t_core:.1f}x / {t_ag / t_api:.1f}x",
-                     f"{diff:.1e}"])
+        records.append(
+            {
+                "model": label,
+                "core": t_core,
+                "api": t_api,
+                "pgmpy": t_pg,
+                "pyagrum": t_ag,
+                "diff": diff,
+            }
+        )
+        rows.append(
+            [
+                label,
+                fmt_time(t_core),
+                fmt_time(t_api),
+                fmt_time(t_pg),
+                fmt_time(t_ag),
+                f"{t_pg / t_core:.0f}x / {t_pg / t_api:.0f}x",
+                f"{t_ag / t_core:.1f}x / {t_ag / t_api:.1f}x",
+                f"{diff:.1e}",
+            ]
+        )
     text = table(
-        ["model", "ours: Model.marginals", "ours: posteriors (DataFrame)", "pgmpy VE loop", "pyAgrum Lazy",
-         "pgmpy / ours (marginals / posteriors)", "pyAgrum / ours (marginals / posteriors)", "max |difference|"],
+        [
+            "model",
+            "ours: Model.marginals",
+            "ours: posteriors (DataFrame)",
+            "pgmpy VE loop",
+            "pyAgrum Lazy",
+            "pgmpy / ours (marginals / posteriors)",
+            "pyAgrum / ours (marginals / posteriors)",
+            "max |difference|",
+        ],
         rows,
     )
     return text, records
@@ -256,21 +321,56 @@ def batches(model: Model, quick: bool) -> tuple[str, list[dict]]:
             t_marg = median_time(marginals, repeats)
             t_api = median_time(api, repeats)
             n_pg = min(size, 3 if quick else 10)
-            t_pg = median_time(lambda p=pg, e=evs[:n_pg]: [p.all_posteriors(x) for x in e], 1, 0) / n_pg
+            t_pg = (
+                median_time(lambda p=pg, e=evs[:n_pg]: [p.all_posteriors(x) for x in e], 1, 0)
+                / n_pg
+            )
             n_ag = min(size, 100 if quick else 1000)
-            t_ag = median_time(lambda g=ag, e=evs[:n_ag]: [g.all_posteriors(x) for x in e], 1 if size > 1 else 20) / n_ag
-            rec = {"kind": kind, "size": size, "engine": size / t_engine, "marginals": size / t_marg,
-                   "api": size / t_api, "pgmpy": 1 / t_pg, "pyagrum": 1 / t_ag, "n_pg": n_pg, "n_ag": n_ag}
+            t_ag = (
+                median_time(
+                    lambda g=ag, e=evs[:n_ag]: [g.all_posteriors(x) for x in e],
+                    1 if size > 1 else 20,
+                )
+                / n_ag
+            )
+            rec = {
+                "kind": kind,
+                "size": size,
+                "engine": size / t_engine,
+                "marginals": size / t_marg,
+                "api": size / t_api,
+                "pgmpy": 1 / t_pg,
+                "pyagrum": 1 / t_ag,
+                "n_pg": n_pg,
+                "n_ag": n_ag,
+            }
             records.append(rec)
-            rows.append([kind, f"{size:,}", f"{rec['engine']:,.0f}", f"{rec['marginals']:,.0f}", f"{rec['api']:,.0f}",
-                         f"{rec['pgmpy']:,.1f} ({n_pg})", f"{rec['pyagrum']:,.0f} ({n_ag})",
-                         f"{rec['engine'] / rec['pyagrum']:,.0f}x / {rec['marginals'] / rec['pyagrum']:,.0f}x"
-                         f" / {rec['api'] / rec['pyagrum']:,.0f}x",
-                         f"{rec['engine'] / rec['pgmpy']:,.0f}x"])
+            rows.append(
+                [
+                    kind,
+                    f"{size:,}",
+                    f"{rec['engine']:,.0f}",
+                    f"{rec['marginals']:,.0f}",
+                    f"{rec['api']:,.0f}",
+                    f"{rec['pgmpy']:,.1f} ({n_pg})",
+                    f"{rec['pyagrum']:,.0f} ({n_ag})",
+                    f"{rec['engine'] / rec['pyagrum']:,.0f}x / {rec['marginals'] / rec['pyagrum']:,.0f}x"
+                    f" / {rec['api'] / rec['pyagrum']:,.0f}x",
+                    f"{rec['engine'] / rec['pgmpy']:,.0f}x",
+                ]
+            )
     text = table(
-        ["scenarios", "batch", "engine (arrays)", "Model.marginals", "posteriors_batch (DataFrame)",
-         "pgmpy loop (n timed)", "pyAgrum loop (n timed)", "vs pyAgrum (engine / marginals / API)",
-         "engine vs pgmpy"],
+        [
+            "scenarios",
+            "batch",
+            "engine (arrays)",
+            "Model.marginals",
+            "posteriors_batch (DataFrame)",
+            "pgmpy loop (n timed)",
+            "pyAgrum loop (n timed)",
+            "vs pyAgrum (engine / marginals / API)",
+            "engine vs pgmpy",
+        ],
         rows,
     )
     return text, records
@@ -285,7 +385,12 @@ def grid_batches(model: Model, quick: bool) -> str:
     rows = []
     for size in (1, 100, 10_000):
         rng = np.random.default_rng(size)
-        grid = pd.DataFrame({n: [model.states(n)[k] for k in rng.integers(0, len(model.states(n)), size)] for n in nodes})
+        grid = pd.DataFrame(
+            {
+                n: [model.states(n)[k] for k in rng.integers(0, len(model.states(n)), size)]
+                for n in nodes
+            }
+        )
         evs = [{"hard": dict(r), "likelihood": {}} for _, r in grid.iterrows()]
 
         def api(m=model, g=grid) -> None:  # noqa: ANN001
@@ -296,12 +401,34 @@ def grid_batches(model: Model, quick: bool) -> str:
         n_pg = min(size, 3 if quick else 10)
         t_pg = median_time(lambda p=pg, e=evs[:n_pg]: [p.all_posteriors(x) for x in e], 1, 0) / n_pg
         n_ag = min(size, 100 if quick else 1000)
-        t_ag = median_time(lambda g=ag, e=evs[:n_ag]: [g.all_posteriors(x) for x in e], 1 if size > 1 else 20) / n_ag
+        t_ag = (
+            median_time(
+                lambda g=ag, e=evs[:n_ag]: [g.all_posteriors(x) for x in e], 1 if size > 1 else 20
+            )
+            / n_ag
+        )
         api_rate = size / t_api
-        rows.append([f"{size:,}", f"{api_rate:,.0f}", f"{1 / t_pg:,.1f} ({n_pg})", f"{1 / t_ag:,.0f} ({n_ag})",
-                     f"{api_rate * t_ag:,.0f}x", f"{api_rate * t_pg:,.0f}x"])
-    return table(["batch", "posteriors_batch(grid) /s", "pgmpy loop /s (n timed)", "pyAgrum loop /s (n timed)",
-                  "vs pyAgrum", "vs pgmpy"], rows)
+        rows.append(
+            [
+                f"{size:,}",
+                f"{api_rate:,.0f}",
+                f"{1 / t_pg:,.1f} ({n_pg})",
+                f"{1 / t_ag:,.0f} ({n_ag})",
+                f"{api_rate * t_ag:,.0f}x",
+                f"{api_rate * t_pg:,.0f}x",
+            ]
+        )
+    return table(
+        [
+            "batch",
+            "posteriors_batch(grid) /s",
+            "pgmpy loop /s (n timed)",
+            "pyAgrum loop /s (n timed)",
+            "vs pyAgrum",
+            "vs pgmpy",
+        ],
+        rows,
+    )
 
 
 def compile_times(models: list[tuple[str, Model]]) -> str:
@@ -327,10 +454,31 @@ def compile_times(models: list[tuple[str, Model]]) -> str:
         t_ag = median_time(agrum_compile, 5)
         net = model.to_pgmpy()
         t_pg = median_time(lambda n=net: VariableElimination(n), 5)
-        rows.append([label, fmt_time(t_model), fmt_time(t_tree), fmt_time(t_ag), fmt_time(t_pg),
-                     f"{len(model.tree.cliques)}", f"{model.tree.largest_table:,}", f"{model.tree.total_entries:,}"])
-    return table(["model", "ours: Model(spec)", "ours: junction tree", "pyAgrum: LazyPropagation + 1st inference",
-                  "pgmpy: VariableElimination()", "cliques", "largest clique table", "all clique tables"], rows)
+        rows.append(
+            [
+                label,
+                fmt_time(t_model),
+                fmt_time(t_tree),
+                fmt_time(t_ag),
+                fmt_time(t_pg),
+                f"{len(model.tree.cliques)}",
+                f"{model.tree.largest_table:,}",
+                f"{model.tree.total_entries:,}",
+            ]
+        )
+    return table(
+        [
+            "model",
+            "ours: Model(spec)",
+            "ours: junction tree",
+            "pyAgrum: LazyPropagation + 1st inference",
+            "pgmpy: VariableElimination()",
+            "cliques",
+            "largest clique table",
+            "all clique tables",
+        ],
+        rows,
+    )
 
 
 def traced_peak(fn) -> tuple[int, object]:  # noqa: ANN001
@@ -347,34 +495,62 @@ def memory(model: Model) -> str:
     evs = random_scenarios(model, 10_000, seed=7, shared=True)
     mixed = random_scenarios(model, 10_000, seed=8, shared=False)
     rows = []
-    for label, e in (("10,000 scenarios, same 4 nodes", evs), ("10,000 scenarios, own 4 nodes each", mixed)):
+    for label, e in (
+        ("10,000 scenarios, same 4 nodes", evs),
+        ("10,000 scenarios, own 4 nodes each", mixed),
+    ):
         lik = likelihood_arrays(model, [model.evidence(x) for x in e])
         model.tree._tables.clear()
         peak_engine, (margs, _) = traced_peak(lambda x=lik: model.tree.marginals(x, 10_000))
         model.tree._tables.clear()
         peak_api, out = traced_peak(lambda x=e: model.posteriors_batch(x))
-        rows.append([label, f"{peak_engine / 2**20:.1f} MiB", f"{sum(m.nbytes for m in margs) / 2**20:.1f} MiB",
-                     f"{peak_api / 2**20:.0f} MiB", f"{out.memory_usage(deep=True).sum() / 2**20:.0f} MiB"])
+        rows.append(
+            [
+                label,
+                f"{peak_engine / 2**20:.1f} MiB",
+                f"{sum(m.nbytes for m in margs) / 2**20:.1f} MiB",
+                f"{peak_api / 2**20:.0f} MiB",
+                f"{out.memory_usage(deep=True).sum() / 2**20:.0f} MiB",
+            ]
+        )
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    text = table(["batch", "engine: peak traced allocation", "of which its result",
-                  "posteriors_batch: peak traced (Python heap)", "the DataFrame's size (incl. arrow buffers)"], rows)
-    note = ("\n\ntracemalloc sees numpy and the Python heap but not pyarrow's own allocator, which holds the "
-            "table's string columns, so the DataFrame's size can exceed the traced peak.")
-    return text + note + f"\n\nprocess peak RSS over the whole benchmark run: {rss:.0f} MiB " \
-                  f"(memory budget {model.tree.memory_budget / 2**30:.1f} GiB)"
+    text = table(
+        [
+            "batch",
+            "engine: peak traced allocation",
+            "of which its result",
+            "posteriors_batch: peak traced (Python heap)",
+            "the DataFrame's size (incl. arrow buffers)",
+        ],
+        rows,
+    )
+    note = (
+        "\n\ntracemalloc sees numpy and the Python heap but not pyarrow's own allocator, which holds the "
+        "table's string columns, so the DataFrame's size can exceed the traced peak."
+    )
+    return (
+        text + note + f"\n\nprocess peak RSS over the whole benchmark run: {rss:.0f} MiB "
+        f"(memory budget {model.tree.memory_budget / 2**30:.1f} GiB)"
+    )
 
 
 def server_side(model: Model) -> str:
     from forecast.ui import report
 
-    items = forecast.load_evidence(ROOT / "evidence") if (ROOT / "evidence").exists() and DEFAULT.exists() else []
+    items = (
+        forecast.load_evidence(ROOT / "evidence")
+        if (ROOT / "evidence").exists() and DEFAULT.exists()
+        else []
+    )
     ev = model.evidence(items=items)
     baseline = model.posteriors()
     t_table = median_time(lambda: report.current_table(model, ev, baseline), 50)
     t_post = median_time(lambda: model.posteriors(scenario=ev), 50)
-    return (f"all posteriors of the default model under {len(items)} evidence items: "
-            f"model.posteriors {fmt_time(t_post)}, report.current_table (what the app draws) {fmt_time(t_table)} "
-            f"(issue 4 asks for < 50 ms)")
+    return (
+        f"all posteriors of the default model under {len(items)} evidence items: "
+        f"model.posteriors {fmt_time(t_post)}, report.current_table (what the app draws) {fmt_time(t_table)} "
+        f"(issue 4 asks for < 50 ms)"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -389,22 +565,34 @@ def main(argv: list[str] | None = None) -> int:
     alarm = forecast.load_model(examples() / "alarm.bif.gz")
     models = [(label.split(" ")[0], model), ("alarm", alarm)]
     print(f"# forecast engine benchmarks ({time.strftime('%Y-%m-%d %H:%M')})")
-    print(f"python {platform.python_version()}, numpy {numpy.__version__}, pgmpy {pgmpy.__version__}, "
-          f"pyAgrum {pyarum_version(pyagrum)}; {os.cpu_count()} CPUs; {platform.machine()}")
+    print(
+        f"python {platform.python_version()}, numpy {numpy.__version__}, pgmpy {pgmpy.__version__}, "
+        f"pyAgrum {pyarum_version(pyagrum)}; {os.cpu_count()} CPUs; {platform.machine()}"
+    )
     print(f"default model: {label}")
     print("\n## All posteriors for one scenario (2 hard findings, 1 likelihood finding; median)\n")
     text, _ = single_scenario(models, args.quick)
     print(text)
     print("\n## Batch throughput on the default model, scenarios per second\n")
-    print("Random scenarios, 2 hard + 2 likelihood findings each, on the same 4 nodes in every scenario (a")
-    print("sweep) or on 4 nodes drawn per scenario.  engine: JunctionTree.marginals on weight arrays;")
-    print("Model.marginals: validated Evidence objects in, arrays out; posteriors_batch: mappings in, the tidy")
-    print("DataFrame out.  Ours cold (evidence-table cache cleared before each batch).  pgmpy and pyAgrum")
+    print(
+        "Random scenarios, 2 hard + 2 likelihood findings each, on the same 4 nodes in every scenario (a"
+    )
+    print(
+        "sweep) or on 4 nodes drawn per scenario.  engine: JunctionTree.marginals on weight arrays;"
+    )
+    print(
+        "Model.marginals: validated Evidence objects in, arrays out; posteriors_batch: mappings in, the tidy"
+    )
+    print(
+        "DataFrame out.  Ours cold (evidence-table cache cleared before each batch).  pgmpy and pyAgrum"
+    )
     print("are per-scenario loops timed on the first n scenarios and extrapolated.\n")
     text, _ = batches(model, args.quick)
     print(text)
     print("\n## Scenario grids through the public API, scenarios per second\n")
-    print("A DataFrame with one row per scenario and one column per driver (hard evidence on 4 drivers),")
+    print(
+        "A DataFrame with one row per scenario and one column per driver (hard evidence on 4 drivers),"
+    )
     print("passed to Model.posteriors_batch; the tidy DataFrame with estimative words out; cold.\n")
     print(grid_batches(model, args.quick))
     print("\n## Compile time (median of 5)\n")

@@ -1,8 +1,8 @@
 """Structured scenario forecasting with Bayesian networks.
 
-    import forecast
-    model = forecast.load_model("models/russia_iran.yaml")
-    model.posteriors(hard={"assad_question": "negotiated_exit"})
+import forecast
+model = forecast.load_model("models/russia_iran.yaml")
+model.posteriors(hard={"assad_question": "negotiated_exit"})
 """
 
 from .analysis import (

@@ -34,7 +34,9 @@ from .model import EvidenceLike, Model
 Progress = Callable[[int, int], None]
 
 UNCERTAINTY_CHUNK = 250  # draws per propagation; fixed so results do not depend on memory settings
-LOG_ODDS_CLIP = 1e-12  # log-odds of certainty would be infinite: probabilities are clipped to [eps, 1 - eps]
+LOG_ODDS_CLIP = (
+    1e-12  # log-odds of certainty would be infinite: probabilities are clipped to [eps, 1 - eps]
+)
 NEGLIGIBLE = 1e-12  # parameter entries whose swing is below this do not matter to the target
 PARAMETER_CHUNK = 128  # CPT entries per propagation in parameter_sensitivity (two scenarios each)
 
@@ -68,7 +70,9 @@ def parse_target(model: Model, target: str | tuple[str, str]) -> tuple[str, str]
         raise EvidenceError(f"target '{text}': model '{model.id}' has no node '{node}'")
     states = model.states(node)
     if state not in states:
-        raise EvidenceError(f"target '{text}': node '{node}' has no state '{state}'; states are {states}")
+        raise EvidenceError(
+            f"target '{text}': node '{node}' has no state '{state}'; states are {states}"
+        )
     return node, state
 
 
@@ -96,7 +100,9 @@ def _marginals(model: Model, evs: Sequence[Evidence]) -> tuple[list[np.ndarray],
             margs, good = model.marginals([e])
             ok[b] = bool(good[0])
         except EvidenceError:
-            margs = [np.full((1, len(model.states(n))), 1.0 / len(model.states(n))) for n in model.nodes]
+            margs = [
+                np.full((1, len(model.states(n))), 1.0 / len(model.states(n))) for n in model.nodes
+            ]
         for v, m in enumerate(margs):
             out[v].append(m)
     return [np.concatenate(parts) for parts in out], ok
@@ -109,7 +115,9 @@ def _base(model: Model, ev: Evidence) -> list[np.ndarray]:
     return [m[0] for m in margs]
 
 
-def _attrs(model: Model, ev: Evidence, kind: str, title: str, target: str, settings: dict[str, Any]) -> dict[str, Any]:
+def _attrs(
+    model: Model, ev: Evidence, kind: str, title: str, target: str, settings: dict[str, Any]
+) -> dict[str, Any]:
     return {
         **model.metadata(),
         "analysis_kind": kind,
@@ -131,9 +139,13 @@ def _set_node(ev: Evidence, node: str, state: str) -> Evidence:
     return combine(ev, hard={node: state})
 
 
-def _what_if(model: Model, ev: Evidence, target: str) -> tuple[list[tuple[str, str]], np.ndarray, np.ndarray]:
+def _what_if(
+    model: Model, ev: Evidence, target: str
+) -> tuple[list[tuple[str, str]], np.ndarray, np.ndarray]:
     """Target posterior with each unobserved node set to each of its states, in one batch."""
-    pairs = [(n, s) for n in model.nodes if n != target and n not in ev.hard for s in model.states(n)]
+    pairs = [
+        (n, s) for n in model.nodes if n != target and n not in ev.hard for s in model.states(n)
+    ]
     if not pairs:
         return [], np.zeros((0, len(model.states(target)))), np.zeros(0, dtype=bool)
     margs, ok = _marginals(model, [_set_node(ev, n, s) for n, s in pairs])
@@ -189,7 +201,11 @@ def sensitivity(
     table = pd.DataFrame(rows, columns=columns)
     table = table.sort_values("swing", ascending=False, kind="stable").reset_index(drop=True)
     table.attrs = _attrs(
-        model, ev, "sensitivity", "Sensitivity to each node (tornado)", f"{node}={state}",
+        model,
+        ev,
+        "sensitivity",
+        "Sensitivity to each node (tornado)",
+        f"{node}={state}",
         {"method": "set each node to each of its states on top of the evidence"},
     )
     table.attrs["summary"] = f"P({node}={state}) = {_percent(baseline)} under the evidence"
@@ -238,11 +254,15 @@ class _TreeWithPotentials:
         self.cards = tree.cards
         self.potentials = potentials
 
-    def marginals(self, likelihoods: dict[int, np.ndarray], batch: int = 1) -> tuple[list[np.ndarray], np.ndarray]:
+    def marginals(
+        self, likelihoods: dict[int, np.ndarray], batch: int = 1
+    ) -> tuple[list[np.ndarray], np.ndarray]:
         return self.tree.marginals(likelihoods, batch, potentials=self.potentials)
 
 
-def _solve_with_cpts(model: Model, ev: Evidence, cpts: list[np.ndarray], batch: int) -> tuple[list[np.ndarray], np.ndarray]:
+def _solve_with_cpts(
+    model: Model, ev: Evidence, cpts: list[np.ndarray], batch: int
+) -> tuple[list[np.ndarray], np.ndarray]:
     """Marginals of one evidence set under `batch` parameter sets (cpts carry a batch axis)."""
     tree = model.tree
     lik, fixed = model._arrays(ev)
@@ -284,7 +304,9 @@ def parameter_sensitivity(
         (model.nodes.index(n), r, s)
         for n in _relevant_nodes(model, node, ev)
         for r in range(int(np.prod(model.cpt(n).shape[:-1])))
-        for s in range(len(model.states(n)) if len(model.states(n)) > 2 else 1)  # 2 states: one mirrors the other
+        for s in range(
+            len(model.states(n)) if len(model.states(n)) > 2 else 1
+        )  # 2 states: one mirrors the other
     ]
     rows: list[dict[str, Any]] = []
     dropped = 0
@@ -332,8 +354,16 @@ def parameter_sensitivity(
     table = pd.DataFrame(rows, columns=columns)
     table = table.sort_values("swing", ascending=False, kind="stable").reset_index(drop=True)
     table.attrs = _attrs(
-        model, ev, "parameter_sensitivity", "Sensitivity to each CPT entry", f"{node}={state}",
-        {"delta": delta, "renormalisation": "proportional", "entries_left_out_as_impossible": dropped},
+        model,
+        ev,
+        "parameter_sensitivity",
+        "Sensitivity to each CPT entry",
+        f"{node}={state}",
+        {
+            "delta": delta,
+            "renormalisation": "proportional",
+            "entries_left_out_as_impossible": dropped,
+        },
     )
     table.attrs["summary"] = (
         f"P({node}={state}) = {_percent(base)}; each CPT entry moved by ±{delta:g}, rest of its row rescaled"
@@ -387,20 +417,47 @@ def indicators(
             cond = post[i]
             nz = cond > 0
             mi += px * float((cond[nz] * np.log2(cond[nz] / prior_t[nz])).sum())
-            rows.append({"state": s, "state_probability": px, **dict(zip(t_cols, map(float, cond), strict=True))})
+            rows.append(
+                {
+                    "state": s,
+                    "state_probability": px,
+                    **dict(zip(t_cols, map(float, cond), strict=True)),
+                }
+            )
         mi = max(mi, 0.0)
         share = mi / h_target if h_target > 0 else 0.0
-        groups.append((mi, [{"node": n, "mutual_information_bits": mi, "entropy_share": share, **r} for r in rows]))
+        groups.append(
+            (
+                mi,
+                [
+                    {"node": n, "mutual_information_bits": mi, "entropy_share": share, **r}
+                    for r in rows
+                ],
+            )
+        )
     groups.sort(key=lambda g: -g[0])  # stable: ties keep model order
-    columns = ["node", "mutual_information_bits", "entropy_share", "state", "state_probability", *t_cols]
+    columns = [
+        "node",
+        "mutual_information_bits",
+        "entropy_share",
+        "state",
+        "state_probability",
+        *t_cols,
+    ]
     table = pd.DataFrame([r for _, rows in groups for r in rows], columns=columns)
     table.attrs = _attrs(
-        model, ev, "indicators", "Indicators to watch (value of information)", node,
+        model,
+        ev,
+        "indicators",
+        "Indicators to watch (value of information)",
+        node,
         {"measure": "mutual information with the target, in bits", "target_entropy_bits": h_target},
     )
-    table.attrs["summary"] = f"{node} now: " + ", ".join(
-        f"{s} {_percent(float(p))}" for s, p in zip(t_states, prior_t, strict=True)
-    ) + f"; entropy {h_target:.3f} bits"
+    table.attrs["summary"] = (
+        f"{node} now: "
+        + ", ".join(f"{s} {_percent(float(p))}" for s, p in zip(t_states, prior_t, strict=True))
+        + f"; entropy {h_target:.3f} bits"
+    )
     table.attrs["baseline"] = {s: float(p) for s, p in zip(t_states, prior_t, strict=True)}
     table.attrs["percent_columns"] = ["entropy_share", "state_probability", *t_cols]
     table.attrs["decimals"] = {"mutual_information_bits": 4}
@@ -420,19 +477,52 @@ def _pieces(ev: Evidence) -> list[dict[str, Any]]:
 
     out: list[dict[str, Any]] = []
     for n, s in ev.hard.items():
-        out.append({"item": f"hard:{n}", "kind": "hard", "node": n, "date": None, "title": f"{n} = {s}",
-                    "evidence": without("hard", n)})
+        out.append(
+            {
+                "item": f"hard:{n}",
+                "kind": "hard",
+                "node": n,
+                "date": None,
+                "title": f"{n} = {s}",
+                "evidence": without("hard", n),
+            }
+        )
     for n, w in ev.likelihood.items():
         detail = ", ".join(f"{k}: {x:g}" for k, x in w.items())
-        out.append({"item": f"likelihood:{n}", "kind": "likelihood", "node": n, "date": None,
-                    "title": f"{n} ({detail})", "evidence": without("likelihood", n)})
+        out.append(
+            {
+                "item": f"likelihood:{n}",
+                "kind": "likelihood",
+                "node": n,
+                "date": None,
+                "title": f"{n} ({detail})",
+                "evidence": without("likelihood", n),
+            }
+        )
     for n, q in ev.fixed.items():
         detail = ", ".join(f"{k}: {x:g}" for k, x in q.items())
-        out.append({"item": f"fixed:{n}", "kind": "fixed", "node": n, "date": None,
-                    "title": f"{n} ({detail})", "evidence": without("fixed", n)})
+        out.append(
+            {
+                "item": f"fixed:{n}",
+                "kind": "fixed",
+                "node": n,
+                "date": None,
+                "title": f"{n} ({detail})",
+                "evidence": without("fixed", n),
+            }
+        )
     for it in ev.items:
-        out.append({"item": it.id, "kind": "item", "node": it.node, "date": it.date, "title": it.title,
-                    "source": it.source, "evidence": ev.without_item(it.id)})
+        out.append(
+            {
+                "item": it.id,
+                "kind": "item",
+                "node": it.node,
+                "date": it.date,
+                "title": it.title,
+                "source": it.source,
+                "evidence": ev.without_item(it.id),
+            }
+        )
     return out
 
 
@@ -477,10 +567,16 @@ def explain(
         }
     )
     table.attrs = _attrs(
-        model, ev, "explain", "Evidence impact (each piece left out)", f"{node}={state}",
+        model,
+        ev,
+        "explain",
+        "Evidence impact (each piece left out)",
+        f"{node}={state}",
         {"method": "leave one piece out", "log_odds": "natural", "log_odds_clip": LOG_ODDS_CLIP},
     )
-    table.attrs["summary"] = f"P({node}={state}) = {_percent(p_all)} with all {len(pieces)} pieces of evidence"
+    table.attrs["summary"] = (
+        f"P({node}={state}) = {_percent(p_all)} with all {len(pieces)} pieces of evidence"
+    )
     table.attrs["baseline"] = p_all
     table.attrs["percent_columns"] = ["probability_without"]
     table.attrs["decimals"] = {"delta_log_odds": 3}
@@ -515,7 +611,9 @@ def explain_sequence(
         prev = steps[-1]
         if p["kind"] == "item":
             item = next(it for it in ev.items if it.id == p["item"])
-            steps.append(Evidence(prev.hard, prev.likelihood, prev.fixed, prev.items + (item,), ev.name))
+            steps.append(
+                Evidence(prev.hard, prev.likelihood, prev.fixed, prev.items + (item,), ev.name)
+            )
         else:
             kind = p["kind"]
             value = getattr(ev, kind)[p["node"]]
@@ -543,10 +641,19 @@ def explain_sequence(
         }
     )
     table.attrs = _attrs(
-        model, ev, "explain_sequence", "Evidence impact (added in date order)", f"{node}={state}",
-        {"order": "undated entries (hard, likelihood, fixed) first, then items by date", "log_odds": "natural"},
+        model,
+        ev,
+        "explain_sequence",
+        "Evidence impact (added in date order)",
+        f"{node}={state}",
+        {
+            "order": "undated entries (hard, likelihood, fixed) first, then items by date",
+            "log_odds": "natural",
+        },
     )
-    table.attrs["summary"] = f"P({node}={state}): {_percent(float(cum[0]))} without evidence, {_percent(float(cum[-1]))} with it"
+    table.attrs["summary"] = (
+        f"P({node}={state}): {_percent(float(cum[0]))} without evidence, {_percent(float(cum[-1]))} with it"
+    )
     table.attrs["percent_columns"] = ["cumulative_probability"]
     table.attrs["decimals"] = {"log_odds": 3, "delta_log_odds": 3}
     return table
@@ -555,7 +662,9 @@ def explain_sequence(
 # ---------------------------------------------------------------- 4. uncertainty
 
 
-def _draw_cpt(rng: np.random.Generator, cpt: np.ndarray, confidence: float, batch: int) -> np.ndarray:
+def _draw_cpt(
+    rng: np.random.Generator, cpt: np.ndarray, confidence: float, batch: int
+) -> np.ndarray:
     """`batch` draws of every row from Dirichlet(confidence * row); zero entries stay zero."""
     alpha = np.broadcast_to(confidence * cpt, (batch, *cpt.shape))
     g = rng.standard_gamma(alpha)  # shape 0 gives exactly 0
@@ -587,14 +696,18 @@ def uncertainty(
     """
     if isinstance(samples, bool) or not isinstance(samples, int | np.integer) or samples < 2:
         raise EvidenceError(f"samples {samples!r} must be a whole number of at least 2")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0):
+    if seed is not None and (
+        isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0
+    ):
         raise EvidenceError(f"seed {seed!r} must be a non-negative whole number")
     samples = int(samples)
     ev = model.evidence(scenario, hard, likelihood, fixed)
     if targets is None:
         target_nodes = model.outcomes or list(model.nodes)
     else:
-        target_nodes = [_target_node(model, t) for t in ([targets] if isinstance(targets, str) else targets)]
+        target_nodes = [
+            _target_node(model, t) for t in ([targets] if isinstance(targets, str) else targets)
+        ]
         if not target_nodes:
             raise EvidenceError("no target nodes given")
     base = _base(model, ev)
@@ -622,15 +735,31 @@ def uncertainty(
         q = np.quantile(values, [0.05, 0.5, 0.95], axis=0)
         for s, name in enumerate(model.states(n)):
             rows.append(
-                {"node": n, "state": name, "probability": float(base[v][s]),
-                 "p05": float(q[0, s]), "p50": float(q[1, s]), "p95": float(q[2, s])}
+                {
+                    "node": n,
+                    "state": name,
+                    "probability": float(base[v][s]),
+                    "p05": float(q[0, s]),
+                    "p50": float(q[1, s]),
+                    "p95": float(q[2, s]),
+                }
             )
     table = pd.DataFrame(rows, columns=["node", "state", "probability", "p05", "p50", "p95"])
     own = {n: model.node(n).confidence for n in model.nodes if model.node(n).confidence is not None}
     table.attrs = _attrs(
-        model, ev, "uncertainty", "Uncertainty in the numbers (Dirichlet Monte Carlo)", ", ".join(target_nodes),
-        {"samples": samples, "seed": seed, "default_confidence": default, "node_confidence": own,
-         "draws_used": used, "interval": "5%-95%"},
+        model,
+        ev,
+        "uncertainty",
+        "Uncertainty in the numbers (Dirichlet Monte Carlo)",
+        ", ".join(target_nodes),
+        {
+            "samples": samples,
+            "seed": seed,
+            "default_confidence": default,
+            "node_confidence": own,
+            "draws_used": used,
+            "interval": "5%-95%",
+        },
     )
     table.attrs["summary"] = f"{used} of {samples} draws; 90% intervals"
     return table

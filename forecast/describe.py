@@ -33,7 +33,9 @@ def _cpt_summary(model: Model, node: str) -> str:
     assert isinstance(cpt, TableCPT)
     if not model.parents(node):
         probs = model.cpt(node)
-        return "prior: " + ", ".join(f"{s} {p:.0%}" for s, p in zip(model.states(node), probs, strict=True))
+        return "prior: " + ", ".join(
+            f"{s} {p:.0%}" for s, p in zip(model.states(node), probs, strict=True)
+        )
     return f"table ({len(cpt.rows)} rows)"
 
 
@@ -62,7 +64,11 @@ def describe_model(model: Model) -> str:
                     out.append(f"| `{node}` | `{state}` | {_cell(text)} |")
     out += ["", "## Network", "", mermaid(model), ""]
     out += ["## Nodes", ""]
-    for role, title in (("driver", "Drivers"), ("intermediate", "Mechanisms"), ("outcome", "Outcomes")):
+    for role, title in (
+        ("driver", "Drivers"),
+        ("intermediate", "Mechanisms"),
+        ("outcome", "Outcomes"),
+    ):
         nodes = model.nodes_with_role(role)
         if not nodes:
             continue

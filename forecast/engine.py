@@ -59,11 +59,22 @@ def memory_budget_from_env() -> int:
 
 def parse_bytes(text: str) -> int:
     """'512MiB' -> 536870912; a clear error for anything else."""
-    units = {"": 1, "b": 1, "k": 1 << 10, "kb": 1 << 10, "kib": 1 << 10, "m": 1 << 20, "mb": 1 << 20,
-             "mib": 1 << 20, "g": 1 << 30, "gb": 1 << 30, "gib": 1 << 30}
+    units = {
+        "": 1,
+        "b": 1,
+        "k": 1 << 10,
+        "kb": 1 << 10,
+        "kib": 1 << 10,
+        "m": 1 << 20,
+        "mb": 1 << 20,
+        "mib": 1 << 20,
+        "g": 1 << 30,
+        "gb": 1 << 30,
+        "gib": 1 << 30,
+    }
     t = text.strip().lower()
     number = t.rstrip("kmgib")
-    unit = t[len(number):]
+    unit = t[len(number) :]
     try:
         value = float(number)
     except ValueError:
@@ -176,7 +187,9 @@ def table_entries(cliques: Sequence[tuple[int, ...]], cards: Sequence[int]) -> l
     return [math.prod(cards[v] for v in c) for c in cliques]
 
 
-def _plan(cards: Sequence[int], parents: Sequence[Sequence[int]], budget: int) -> list[tuple[int, ...]]:
+def _plan(
+    cards: Sequence[int], parents: Sequence[Sequence[int]], budget: int
+) -> list[tuple[int, ...]]:
     """The cliques, or MemoryBudgetError (naming budget and estimate) once they pass the budget."""
     key_cards = tuple(int(c) for c in cards)
     key_parents = tuple(tuple(int(u) for u in ps) for ps in parents)
@@ -195,7 +208,9 @@ def _plan(cards: Sequence[int], parents: Sequence[Sequence[int]], budget: int) -
     return list(cliques)
 
 
-def check_memory(cards: Sequence[int], parents: Sequence[Sequence[int]], memory_budget: int | None = None) -> int:
+def check_memory(
+    cards: Sequence[int], parents: Sequence[Sequence[int]], memory_budget: int | None = None
+) -> int:
     """Bytes one scenario needs; MemoryBudgetError (naming budget and estimate) if over the budget.
 
     Symbolic only (a triangulation of the graph, stopped as soon as it passes the
@@ -212,7 +227,9 @@ class _Edge:
     parent: int
     sum_child: tuple[int, ...]  # axes of the child's table summed out to reach the separator
     sum_parent: tuple[int, ...]
-    shape_child: tuple[int, ...]  # separator reshaped to broadcast into the child's table (batch axis last)
+    shape_child: tuple[
+        int, ...
+    ]  # separator reshaped to broadcast into the child's table (batch axis last)
     shape_parent: tuple[int, ...]
     sep_axes: tuple[int, ...]  # all axes of the separator but the batch axis
 
@@ -229,7 +246,9 @@ class JunctionTree:
     ) -> None:
         self.cards = tuple(int(c) for c in cards)
         self.parents = tuple(tuple(int(u) for u in ps) for ps in parents)
-        self.memory_budget = memory_budget_from_env() if memory_budget is None else int(memory_budget)
+        self.memory_budget = (
+            memory_budget_from_env() if memory_budget is None else int(memory_budget)
+        )
         self.cliques = _plan(self.cards, self.parents, self.memory_budget)
         sizes = table_entries(self.cliques, self.cards)
         self.bytes_per_scenario = sum(sizes) * 8 * _WORK_FACTOR
@@ -242,10 +261,12 @@ class JunctionTree:
         self._build_potentials(self.parents, cpts)
         self._home = [self._home_clique(v) for v in range(len(self.cards))]
         self._marg_axes = [
-            tuple(i for i, u in enumerate(self.cliques[c]) if u != v) for v, c in enumerate(self._home)
+            tuple(i for i, u in enumerate(self.cliques[c]) if u != v)
+            for v, c in enumerate(self._home)
         ]
         self._lik_shape = [
-            (*(self.cards[u] if u == v else 1 for u in self.cliques[c]), -1) for v, c in enumerate(self._home)
+            (*(self.cards[u] if u == v else 1 for u in self.cliques[c]), -1)
+            for v, c in enumerate(self._home)
         ]
         self._tables: OrderedDict[tuple, _EvidenceTable] = OrderedDict()
         self._lock = threading.Lock()
@@ -307,7 +328,9 @@ class JunctionTree:
             key=lambda i: len(self.cliques[i]),
         )
 
-    def _build_potentials(self, parents: Sequence[Sequence[int]], cpts: Sequence[np.ndarray]) -> None:
+    def _build_potentials(
+        self, parents: Sequence[Sequence[int]], cpts: Sequence[np.ndarray]
+    ) -> None:
         # tables carry the batch axis last: numpy's inner loops then run along the batch
         psi = [np.ones((*(self.cards[v] for v in c), 1)) for c in self.cliques]
         for child, (ps, cpt) in enumerate(zip(parents, cpts, strict=True)):
@@ -335,24 +358,33 @@ class JunctionTree:
             fam_set = set(family)
             table = np.asarray(cpt, dtype=float)
             if table.shape[1:] != tuple(self.cards[v] for v in family):
-                raise ValueError(f"batched CPT of variable {child} has shape {table.shape}, expected (batch, "
-                                 f"{', '.join(str(self.cards[v]) for v in family)})")
+                raise ValueError(
+                    f"batched CPT of variable {child} has shape {table.shape}, expected (batch, "
+                    f"{', '.join(str(self.cards[v]) for v in family)})"
+                )
             c = self._family_clique(family)
             order = sorted(range(len(family)), key=lambda i: family[i])
             table = np.transpose(table, (0, *(1 + i for i in order)))
-            shape = (table.shape[0], *(self.cards[v] if v in fam_set else 1 for v in self.cliques[c]))
+            shape = (
+                table.shape[0],
+                *(self.cards[v] if v in fam_set else 1 for v in self.cliques[c]),
+            )
             pots[c] = pots[c] * table.reshape(shape)
         return pots
 
     def _home_clique(self, v: int) -> int:
-        return min((i for i, c in enumerate(self.cliques) if v in c), key=lambda i: len(self.cliques[i]))
+        return min(
+            (i for i, c in enumerate(self.cliques) if v in c), key=lambda i: len(self.cliques[i])
+        )
 
     def _compile_prior(self) -> None:
         """The evidence-free pass, kept: queries reuse its messages away from their evidence."""
         with np.errstate(divide="ignore", invalid="ignore"):
             collect, msg, den, logs, _ = self._collect(self._psi, {}, None, True)
         self._prior_collect, self._prior_msg, self._prior_den = collect, msg, den
-        self._prior_logz = {c: float(z[0]) for c, z in logs.items()}  # constant factors of clean subtrees
+        self._prior_logz = {
+            c: float(z[0]) for c, z in logs.items()
+        }  # constant factors of clean subtrees
         self._prior_logz_total = sum(self._prior_logz.values())
         margs, ok, _ = self._propagate({}, 1)
         if not ok.all():
@@ -364,7 +396,10 @@ class JunctionTree:
     # ------------------------------------------------------------ inference
 
     def marginals(
-        self, likelihoods: dict[int, np.ndarray], batch: int = 1, potentials: Sequence[np.ndarray] | None = None
+        self,
+        likelihoods: dict[int, np.ndarray],
+        batch: int = 1,
+        potentials: Sequence[np.ndarray] | None = None,
     ) -> tuple[list[np.ndarray], np.ndarray]:
         """Posterior of every variable for each scenario in the batch.
 
@@ -383,7 +418,9 @@ class JunctionTree:
                 margs, ok, _ = self._propagate({v: lk[:1] for v, lk in shared.items()}, 1)
                 if batch == 1:
                     return margs, ok
-                return [np.broadcast_to(m, (batch, m.shape[1])) for m in margs], np.broadcast_to(ok, (batch,))
+                return [np.broadcast_to(m, (batch, m.shape[1])) for m in margs], np.broadcast_to(
+                    ok, (batch,)
+                )
             dims = tuple(sorted(varying))
             table = self._cached_table(dims, shared)
             if table is None and self._table_pays(dims, batch):
@@ -414,7 +451,11 @@ class JunctionTree:
         for start in range(0, batch, self.chunk):
             stop = min(batch, start + self.chunk)
             part = {v: lk[start:stop] if lk.shape[0] > 1 else lk for v, lk in lik.items()}
-            pots = None if potentials is None else [p[start:stop] if p.shape[0] > 1 else p for p in potentials]
+            pots = (
+                None
+                if potentials is None
+                else [p[start:stop] if p.shape[0] > 1 else p for p in potentials]
+            )
             margs, ok, _ = self._propagate(part, stop - start, pots)
             for o, m in zip(out, margs, strict=True):
                 o[start:stop] = m
@@ -441,7 +482,11 @@ class JunctionTree:
         dirty: set[int] | None,
         want_logz: bool,
     ) -> tuple[
-        list[np.ndarray], list[np.ndarray | None], list[np.ndarray | None], dict[int, np.ndarray], list[bool]
+        list[np.ndarray],
+        list[np.ndarray | None],
+        list[np.ndarray | None],
+        dict[int, np.ndarray],
+        list[bool],
     ]:
         """Leaves to root.  Cliques outside `dirty` keep the prior pass's results.
 
@@ -535,7 +580,9 @@ class JunctionTree:
                 margs.append(m.T)
         if ok.shape[0] != batch:
             ok = np.broadcast_to(ok, (batch,))
-            margs = [m if m.shape[0] == batch else np.broadcast_to(m, (batch, m.shape[1])) for m in margs]
+            margs = [
+                m if m.shape[0] == batch else np.broadcast_to(m, (batch, m.shape[1])) for m in margs
+            ]
         if not ok.all():
             keep = ok[:, None]
             margs = [np.where(keep, m, 1.0 / m.shape[1]) for m in margs]
@@ -555,7 +602,9 @@ class JunctionTree:
     def _table_fits(self, states: int) -> bool:
         return states * (sum(self.cards) + 1) * 8 * 4 <= self.memory_budget
 
-    def _cached_table(self, dims: tuple[int, ...], shared: dict[int, np.ndarray]) -> _EvidenceTable | None:
+    def _cached_table(
+        self, dims: tuple[int, ...], shared: dict[int, np.ndarray]
+    ) -> _EvidenceTable | None:
         key = _table_key(dims, shared)
         with self._lock:
             table = self._tables.get(key)
@@ -563,7 +612,9 @@ class JunctionTree:
                 self._tables.move_to_end(key)
             return table
 
-    def evidence_table(self, dims: Sequence[int], shared: dict[int, np.ndarray] | None = None) -> _EvidenceTable | None:
+    def evidence_table(
+        self, dims: Sequence[int], shared: dict[int, np.ndarray] | None = None
+    ) -> _EvidenceTable | None:
         """The table P(x, dims=e | shared evidence) for every joint state e of `dims` (cached).
 
         None when it would not fit the memory budget or has too many joint states.
@@ -617,7 +668,9 @@ class _EvidenceTable:
         budget_rows = tree.memory_budget // (8 * 4 * (self.states + width))
         self.chunk = int(max(1, min(budget_rows, (1 << 22) // (self.states + width))))
 
-    def marginals(self, lik: dict[int, np.ndarray], batch: int) -> tuple[list[np.ndarray], np.ndarray]:
+    def marginals(
+        self, lik: dict[int, np.ndarray], batch: int
+    ) -> tuple[list[np.ndarray], np.ndarray]:
         """Posteriors for likelihoods on `dims` only (others must have been in the table's shared evidence)."""
         lik = {v: _scaled(_as_rows(lk)) for v, lk in lik.items()}
         out = np.empty((batch, self.table.shape[1] - 1))
@@ -649,7 +702,9 @@ class _EvidenceTable:
         return margs, ok
 
 
-_sum = np.add.reduce  # ndarray.sum without its Python wrapper: this is called hundreds of times a pass
+_sum = (
+    np.add.reduce
+)  # ndarray.sum without its Python wrapper: this is called hundreds of times a pass
 
 
 def _times(belief: list[np.ndarray], own: list[bool], c: int, factor: np.ndarray) -> None:
@@ -709,7 +764,11 @@ def solve_fixed(
     lam = {v: np.ones((batch, tree.cards[v])) for v in fixed}
     query = tree.marginals
     if isinstance(tree, JunctionTree):
-        shared = {v: lk for v, lk in likelihoods.items() if v not in fixed and (lk.shape[0] == 1 or _rows_equal(lk))}
+        shared = {
+            v: lk
+            for v, lk in likelihoods.items()
+            if v not in fixed and (lk.shape[0] == 1 or _rows_equal(lk))
+        }
         dims = tuple(sorted(set(fixed) | (set(likelihoods) - set(shared))))
         table = tree.evidence_table(dims, {v: lk[:1] for v, lk in shared.items()})
         if table is not None:
@@ -741,7 +800,9 @@ def solve_fixed(
             new /= np.where(top > 0, top, 1.0)
             lam[v] = np.where(act[:, None], new, lam[v])
         margs, ok = query(combined(), batch)
-        worst = max(float(np.abs(margs[v] - targets[v])[active[v] & ok].max(initial=0.0)) for v in fixed)
+        worst = max(
+            float(np.abs(margs[v] - targets[v])[active[v] & ok].max(initial=0.0)) for v in fixed
+        )
         if worst <= FIXED_TOLERANCE:
             return margs, ok
     fixed_names = ", ".join(names[v] if names else str(v) for v in fixed)

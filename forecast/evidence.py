@@ -112,7 +112,9 @@ def _validation_message(name: str, exc: ValidationError) -> str:
 
 def _item_from_dict(data: Any, name: str) -> EvidenceItem:
     if not isinstance(data, dict):
-        raise EvidenceError(f"{name}: an evidence item must be a mapping with id, date, node, likelihood, ...")
+        raise EvidenceError(
+            f"{name}: an evidence item must be a mapping with id, date, node, likelihood, ..."
+        )
     try:
         return EvidenceItem.model_validate(data)
     except ValidationError as exc:
@@ -130,7 +132,9 @@ def load_evidence(path: str | os.PathLike[str]) -> list[EvidenceItem]:
         raise EvidenceError(f"{p}: evidence file or folder not found")
     if p.is_dir():
         files = sorted(
-            f for f in p.rglob("*") if f.suffix in (".yaml", ".yml") and "scenarios" not in f.relative_to(p).parts
+            f
+            for f in p.rglob("*")
+            if f.suffix in (".yaml", ".yml") and "scenarios" not in f.relative_to(p).parts
         )
     else:
         files = [p]
@@ -139,7 +143,9 @@ def load_evidence(path: str | os.PathLike[str]) -> list[EvidenceItem]:
         data = load_yaml(f, "evidence", EvidenceError)
         entries = data if isinstance(data, list) else [data]
         for i, entry in enumerate(entries):
-            items.append(_item_from_dict(entry, f"{f}" + (f" (item {i + 1})" if len(entries) > 1 else "")))
+            items.append(
+                _item_from_dict(entry, f"{f}" + (f" (item {i + 1})" if len(entries) > 1 else ""))
+            )
     seen: dict[str, int] = {}
     for it in items:
         seen[it.id] = seen.get(it.id, 0) + 1
@@ -158,7 +164,8 @@ def default_evidence_folder(scenario_path: Path) -> Path | None:
 
 
 def load_scenario(
-    path: str | os.PathLike[str], evidence: str | os.PathLike[str] | Iterable[EvidenceItem] | None = None
+    path: str | os.PathLike[str],
+    evidence: str | os.PathLike[str] | Iterable[EvidenceItem] | None = None,
 ) -> Scenario:
     """A scenario file, with the evidence items it names resolved.
 
@@ -180,7 +187,9 @@ def load_scenario(
         if evidence is None:
             folder = default_evidence_folder(p)
             if folder is None:
-                raise EvidenceError(f"{p}: the scenario applies evidence items but no evidence folder was given")
+                raise EvidenceError(
+                    f"{p}: the scenario applies evidence items but no evidence folder was given"
+                )
             pool = load_evidence(folder)
         elif isinstance(evidence, str | os.PathLike):
             pool = load_evidence(evidence)
@@ -190,7 +199,9 @@ def load_scenario(
     return scenario
 
 
-def resolve_items(scenario: Scenario, pool: Iterable[EvidenceItem], name: str = "scenario") -> Scenario:
+def resolve_items(
+    scenario: Scenario, pool: Iterable[EvidenceItem], name: str = "scenario"
+) -> Scenario:
     by_id = {it.id: it for it in pool}
     unknown = [i for i in scenario.items if i not in by_id]
     if unknown:
@@ -204,7 +215,9 @@ def load_scenarios(folder: str | os.PathLike[str]) -> list[Scenario]:
     return sorted((load_scenario(f) for f in files), key=lambda s: s.name)
 
 
-def save_scenario(scenario: Scenario, folder: str | os.PathLike[str], overwrite: bool = False) -> Path:
+def save_scenario(
+    scenario: Scenario, folder: str | os.PathLike[str], overwrite: bool = False
+) -> Path:
     """Write a scenario to `folder`/<name>.yaml atomically; never replaces a file unless `overwrite`.
 
     The name is checked again here (a Scenario built with model_construct skips
@@ -223,7 +236,9 @@ def save_scenario(scenario: Scenario, folder: str | os.PathLike[str], overwrite:
     if target.resolve().parent != base.resolve():
         raise EvidenceError(f"scenario name {name!r} would be written outside {base}")
     if target.exists() and not overwrite:
-        raise EvidenceError(f"a scenario named '{name}' already exists; choose another name or allow replacing it")
+        raise EvidenceError(
+            f"a scenario named '{name}' already exists; choose another name or allow replacing it"
+        )
     return atomic_write_text(target, scenario.to_yaml())
 
 
@@ -242,18 +257,26 @@ class Evidence:
         return not (self.hard or self.likelihood or self.fixed or self.items)
 
     def nodes(self) -> set[str]:
-        return set(self.hard) | set(self.likelihood) | set(self.fixed) | {it.node for it in self.items}
+        return (
+            set(self.hard) | set(self.likelihood) | set(self.fixed) | {it.node for it in self.items}
+        )
 
     def without_item(self, item_id: str) -> Evidence:
         return replace(self, items=tuple(it for it in self.items if it.id != item_id))
 
     def describe(self) -> list[dict[str, str]]:
         """One row per piece of evidence, for reports."""
-        rows = [{"kind": "hard", "node": n, "detail": s, "source": ""} for n, s in self.hard.items()]
-        rows += [
-            {"kind": "likelihood", "node": n, "detail": _fmt_map(w), "source": ""} for n, w in self.likelihood.items()
+        rows = [
+            {"kind": "hard", "node": n, "detail": s, "source": ""} for n, s in self.hard.items()
         ]
-        rows += [{"kind": "fixed", "node": n, "detail": _fmt_map(q), "source": ""} for n, q in self.fixed.items()]
+        rows += [
+            {"kind": "likelihood", "node": n, "detail": _fmt_map(w), "source": ""}
+            for n, w in self.likelihood.items()
+        ]
+        rows += [
+            {"kind": "fixed", "node": n, "detail": _fmt_map(q), "source": ""}
+            for n, q in self.fixed.items()
+        ]
         rows += [
             {
                 "kind": "item",
@@ -291,7 +314,9 @@ def combine(
     """Combine a scenario with keyword evidence; keywords replace the scenario on the same node."""
     for label, arg in (("hard", hard), ("likelihood", likelihood), ("fixed", fixed)):
         if arg is not None and not isinstance(arg, Mapping):
-            raise EvidenceError(f"{label} evidence must be a mapping of node to {'state' if label == 'hard' else 'weights'}")
+            raise EvidenceError(
+                f"{label} evidence must be a mapping of node to {'state' if label == 'hard' else 'weights'}"
+            )
     hard = dict(hard or {})
     likelihood = {k: dict(_as_mapping(k, v, "likelihood")) for k, v in (likelihood or {}).items()}
     fixed = {k: dict(_as_mapping(k, v, "fixed")) for k, v in (fixed or {}).items()}
@@ -313,7 +338,9 @@ def combine(
     elif isinstance(scenario, Evidence):
         base = scenario
     else:
-        raise EvidenceError(f"scenario must be a Scenario (see forecast.load_scenario), not {type(scenario).__name__}")
+        raise EvidenceError(
+            f"scenario must be a Scenario (see forecast.load_scenario), not {type(scenario).__name__}"
+        )
     override = set(hard) | set(likelihood) | set(fixed) | {it.node for it in items}
     return Evidence(
         {**{k: v for k, v in base.hard.items() if k not in override}, **hard},
@@ -330,14 +357,20 @@ def _as_mapping(node: str, value: Any, kind: str) -> Mapping[str, float]:
     return value
 
 
-def check_weights(node: str, states: list[str], weights: Mapping[str, Any], kind: str) -> list[float]:
+def check_weights(
+    node: str, states: list[str], weights: Mapping[str, Any], kind: str
+) -> list[float]:
     """Validate a per-state mapping for likelihood or fixed evidence; returns values in state order."""
     unknown = [s for s in weights if s not in states]
     if unknown:
-        raise EvidenceError(f"{kind} evidence on '{node}': unknown state(s) {unknown}; states are {states}")
+        raise EvidenceError(
+            f"{kind} evidence on '{node}': unknown state(s) {unknown}; states are {states}"
+        )
     missing = [s for s in states if s not in weights]
     if missing:
-        raise EvidenceError(f"{kind} evidence on '{node}': no value for state(s) {missing} (every state must be given)")
+        raise EvidenceError(
+            f"{kind} evidence on '{node}': no value for state(s) {missing} (every state must be given)"
+        )
     values = []
     for s in states:
         v = weights[s]
@@ -356,5 +389,7 @@ def check_weights(node: str, states: list[str], weights: Mapping[str, Any], kind
         if any(v > 1 for v in values):
             raise EvidenceError(f"fixed evidence on '{node}': a probability is above 1")
     elif not any(v > 0 for v in values):
-        raise EvidenceError(f"{kind} evidence on '{node}': all weights are zero, which rules out every state")
+        raise EvidenceError(
+            f"{kind} evidence on '{node}': all weights are zero, which rules out every state"
+        )
     return values

@@ -23,7 +23,14 @@ from .errors import ForecastError
 from .names import humanise
 from .yamlio import atomic_write
 
-FORMATS = {".csv": "csv", ".json": "json", ".md": "md", ".html": "html", ".htm": "html", ".xlsx": "xlsx"}
+FORMATS = {
+    ".csv": "csv",
+    ".json": "json",
+    ".md": "md",
+    ".html": "html",
+    ".htm": "html",
+    ".xlsx": "xlsx",
+}
 PERCENT_COLUMNS = {"probability", "p05", "p50", "p95", "low", "high", "baseline"}
 POINTS_COLUMNS = {"delta_probability"}  # changes of a probability: signed percentage points
 SPAN_COLUMNS = {"swing"}  # widths of a range of probabilities: percentage points
@@ -32,14 +39,18 @@ SPAN_COLUMNS = {"swing"}  # widths of a range of probabilities: percentage point
 def format_for(path: str | os.PathLike[str]) -> str:
     suffix = Path(path).suffix.lower()
     if suffix not in FORMATS:
-        raise ForecastError(f"{path}: unknown export format '{suffix}'; use one of {', '.join(FORMATS)}")
+        raise ForecastError(
+            f"{path}: unknown export format '{suffix}'; use one of {', '.join(FORMATS)}"
+        )
     return FORMATS[suffix]
 
 
 def export(table: pd.DataFrame, path: str | os.PathLike[str], fmt: str | None = None) -> Path:
     """Write `table` to `path`, the format chosen by suffix (.csv .xlsx .md .json .html)."""
     if not isinstance(table, pd.DataFrame):
-        raise ForecastError(f"export needs a pandas DataFrame from the forecast API, not {type(table).__name__}")
+        raise ForecastError(
+            f"export needs a pandas DataFrame from the forecast API, not {type(table).__name__}"
+        )
     fmt = fmt or format_for(path)
     if fmt == "xlsx":
         return atomic_write(path, lambda p: write_xlsx(table, p))
@@ -52,7 +63,11 @@ def render(table: pd.DataFrame, fmt: str) -> str:
     if fmt == "csv":
         return table.to_csv(index=False)
     if fmt == "json":
-        return json.dumps({"metadata": jsonable(table.attrs), "rows": jsonable_rows(table)}, indent=2, ensure_ascii=False)
+        return json.dumps(
+            {"metadata": jsonable(table.attrs), "rows": jsonable_rows(table)},
+            indent=2,
+            ensure_ascii=False,
+        )
     if fmt == "md":
         return to_markdown(table)
     if fmt == "html":
@@ -112,7 +127,9 @@ def display_table(table: pd.DataFrame) -> pd.DataFrame:
     out = table.copy()
     labels = table.attrs.get("labels", {})
     if "node" in out.columns and labels and "label" not in out.columns:
-        out.insert(out.columns.get_loc("node") + 1, "label", out["node"].map(lambda n: labels.get(n, n)))
+        out.insert(
+            out.columns.get_loc("node") + 1, "label", out["node"].map(lambda n: labels.get(n, n))
+        )
     percent_columns = PERCENT_COLUMNS | set(table.attrs.get("percent_columns", ()))
     for col in out.columns:
         if not pd.api.types.is_numeric_dtype(out[col]):
@@ -219,7 +236,11 @@ def readable_summary(attrs: dict[str, Any]) -> str:
     node_name, state_name = namers(attrs)
     labels = attrs.get("labels") or {}
     base = attrs.get("baseline")
-    if attrs.get("analysis_kind") == "indicators" and isinstance(base, dict) and attrs.get("target"):
+    if (
+        attrs.get("analysis_kind") == "indicators"
+        and isinstance(base, dict)
+        and attrs.get("target")
+    ):
         node = str(attrs["target"])
         now = ", ".join(f"{state_name(node, s)} {percent(p)}" for s, p in base.items())
         rest = text.split(";", 1)[1].strip() if ";" in text else ""
@@ -238,15 +259,24 @@ def readable_settings(attrs: dict[str, Any]) -> str:
 
     def show(value: Any) -> str:
         if isinstance(value, dict):
-            return ", ".join(f"{labels.get(k) or humanise(str(k))} {show(v)}" for k, v in value.items()) or "none"
+            return (
+                ", ".join(
+                    f"{labels.get(k) or humanise(str(k))} {show(v)}" for k, v in value.items()
+                )
+                or "none"
+            )
         if isinstance(value, float):
             return f"{value:g}"
         return str(value)
 
-    return "; ".join(f"{humanise(str(k))}: {show(v)}" for k, v in (attrs.get("settings") or {}).items())
+    return "; ".join(
+        f"{humanise(str(k))}: {show(v)}" for k, v in (attrs.get("settings") or {}).items()
+    )
 
 
-def _weights(node: str, detail: str, state_name: Callable[[str, str], str], as_percent: bool = False) -> str:
+def _weights(
+    node: str, detail: str, state_name: Callable[[str, str], str], as_percent: bool = False
+) -> str:
     """'muted: 0.5, acute: 1' -> 'Muted: 0.5, Acute: 1' (states named; probabilities as percentages)."""
     parts = []
     for part in str(detail).split(", "):
@@ -261,7 +291,9 @@ def _weights(node: str, detail: str, state_name: Callable[[str, str], str], as_p
     return ", ".join(parts)
 
 
-def _evidence_detail(kind: str, node: str, detail: str, state_name: Callable[[str, str], str]) -> str:
+def _evidence_detail(
+    kind: str, node: str, detail: str, state_name: Callable[[str, str], str]
+) -> str:
     if kind == "hard":
         return state_name(node, str(detail))
     if kind in ("likelihood", "fixed"):
@@ -290,7 +322,9 @@ def readable_evidence(attrs: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _piece_title(kind: str, node: str, title: str, details: dict[tuple[str, str], str], attrs: dict[str, Any]) -> str:
+def _piece_title(
+    kind: str, node: str, title: str, details: dict[tuple[str, str], str], attrs: dict[str, Any]
+) -> str:
     """An analysis row's piece of evidence named for people (hard, likelihood and fixed pieces carry ids)."""
     node_name, state_name = namers(attrs)
     if kind == "prior":
@@ -323,7 +357,8 @@ def readable_table(table: pd.DataFrame) -> pd.DataFrame:
         for col in ("state", "low_state", "high_state"):
             if col in out.columns:
                 out[col] = [
-                    state_name(n, s) if isinstance(s, str) and s else "" for n, s in zip(nodes, table[col], strict=True)
+                    state_name(n, s) if isinstance(s, str) and s else ""
+                    for n, s in zip(nodes, table[col], strict=True)
                 ]
     if "parent_states" in out.columns:
         out["parent_states"] = [
@@ -331,7 +366,10 @@ def readable_table(table: pd.DataFrame) -> pd.DataFrame:
             for text in table["parent_states"]
         ]
     if {"kind", "title", "node"} <= set(table.columns):
-        details = {(str(r.get("kind")), str(r.get("node"))): str(r.get("detail", "")) for r in evidence_rows(attrs)}
+        details = {
+            (str(r.get("kind")), str(r.get("node"))): str(r.get("detail", ""))
+            for r in evidence_rows(attrs)
+        }
         out["title"] = [
             _piece_title(str(k), str(n), str(t), details, attrs)
             for k, n, t in zip(table["kind"], table["node"], table["title"], strict=True)
@@ -340,7 +378,9 @@ def readable_table(table: pd.DataFrame) -> pd.DataFrame:
         out = out.drop(columns=["item"], errors="ignore")  # ids; the title names the piece
     if "source" in out.columns:
         sources = attrs.get("source_labels") or {}
-        out["source"] = [str(sources.get(s, s)) if isinstance(s, str) else "" for s in table["source"]]
+        out["source"] = [
+            str(sources.get(s, s)) if isinstance(s, str) else "" for s in table["source"]
+        ]
     if nodes is not None:
         out["node"] = [node_name(n) if n else "" for n in nodes]
     headers = {**HEADERS, **HEADERS_BY_KIND.get(kind, {})}
@@ -393,12 +433,20 @@ def evidence_rows(attrs: dict[str, Any]) -> list[dict[str, str]]:
 
 
 def resolution_rows(attrs: dict[str, Any]) -> list[tuple[str, str, str]]:
-    return [(node, state, text) for node, crit in attrs.get("resolution", {}).items() for state, text in crit.items()]
+    return [
+        (node, state, text)
+        for node, crit in attrs.get("resolution", {}).items()
+        for state, text in crit.items()
+    ]
 
 
 def parent_pairs(text: str) -> list[tuple[str, str]]:
     """A parameter row's parent states, 'a=x, b=y' (see analysis.parameter_sensitivity), as [(a, x), (b, y)]."""
-    return [(p, st) for p, _, st in (pair.partition("=") for pair in str(text).split(", "))] if text else []
+    return (
+        [(p, st) for p, _, st in (pair.partition("=") for pair in str(text).split(", "))]
+        if text
+        else []
+    )
 
 
 def readable_resolution(attrs: dict[str, Any]) -> list[tuple[str, str, str]]:
@@ -426,7 +474,9 @@ def to_terminal(table: pd.DataFrame) -> str:
     from tabulate import tabulate
 
     shown = display_table(table).drop(columns=["label"], errors="ignore")
-    return tabulate(shown.to_dict(orient="list"), headers="keys", tablefmt="simple", disable_numparse=True)
+    return tabulate(
+        shown.to_dict(orient="list"), headers="keys", tablefmt="simple", disable_numparse=True
+    )
 
 
 _CSS = """
@@ -457,7 +507,11 @@ def to_html(table: pd.DataFrame, extra_sections: list[tuple[str, str]] | None = 
         parts.append("</ul>")
     ev = readable_evidence(attrs)
     parts.append("<h2>Evidence used</h2>")
-    parts.append(ev.to_html(index=False, escape=True, border=0) if not ev.empty else "<p>None (the model's own beliefs).</p>")
+    parts.append(
+        ev.to_html(index=False, escape=True, border=0)
+        if not ev.empty
+        else "<p>None (the model's own beliefs).</p>"
+    )
     parts.append("<h2>Results</h2>")
     parts.append(_html_results(table))
     for title, body in analysis_sections(table, include_table=False) + list(extra_sections or []):
@@ -476,7 +530,12 @@ def _html_results(table: pd.DataFrame) -> str:
         ]
         shown = shown.copy()
         shown[column] = bars
-        return shown.to_html(index=False, escape=False, border=0, formatters={c: _html_cell for c in shown.columns if c != column})
+        return shown.to_html(
+            index=False,
+            escape=False,
+            border=0,
+            formatters={c: _html_cell for c in shown.columns if c != column},
+        )
     return shown.to_html(index=False, escape=True, border=0)
 
 
@@ -509,10 +568,14 @@ def write_xlsx(table: pd.DataFrame, path: Path) -> None:
             for cell in row:
                 cell.alignment = Alignment(wrap_text=True, vertical="top")
         table.to_excel(writer, sheet_name="Data", index=False)
-        pd.DataFrame(evidence_rows(attrs) or [{"kind": "none"}]).to_excel(writer, sheet_name="Evidence", index=False)
+        pd.DataFrame(evidence_rows(attrs) or [{"kind": "none"}]).to_excel(
+            writer, sheet_name="Evidence", index=False
+        )
         res = readable_resolution(attrs)
         if res:
-            pd.DataFrame(res, columns=["Outcome", "State", "Criterion"]).to_excel(writer, sheet_name="Resolution", index=False)
+            pd.DataFrame(res, columns=["Outcome", "State", "Criterion"]).to_excel(
+                writer, sheet_name="Resolution", index=False
+            )
 
 
 # ---------------------------------------------------------------- analysis charts (inline SVG, no scripts)
@@ -544,11 +607,17 @@ def _svg_bars(
     for i, (label, a, b, text, colour, ticks) in enumerate(rows):
         y = i * row_h + 4
         short = _clip(label, 52)
-        out.append(f"<text x='{label_w - 8}' y='{y + 14}' text-anchor='end'><title>{esc(label)}</title>{esc(short)}</text>")
+        out.append(
+            f"<text x='{label_w - 8}' y='{y + 14}' text-anchor='end'><title>{esc(label)}</title>{esc(short)}</text>"
+        )
         x0, x1 = sorted((x(a), x(b)))
-        out.append(f"<rect x='{x0:.1f}' y='{y + 2}' width='{max(x1 - x0, 1.5):.1f}' height='{row_h - 8}' fill='{colour}'/>")
+        out.append(
+            f"<rect x='{x0:.1f}' y='{y + 2}' width='{max(x1 - x0, 1.5):.1f}' height='{row_h - 8}' fill='{colour}'/>"
+        )
         for t in ticks:
-            out.append(f"<line x1='{x(t):.1f}' x2='{x(t):.1f}' y1='{y}' y2='{y + row_h - 4}' stroke='{_DARK}' stroke-width='2'/>")
+            out.append(
+                f"<line x1='{x(t):.1f}' x2='{x(t):.1f}' y1='{y}' y2='{y + row_h - 4}' stroke='{_DARK}' stroke-width='2'/>"
+            )
         out.append(f"<text x='{label_w + bar_w + 8}' y='{y + 14}'>{esc(text)}</text>")
     bottom = row_h * len(rows) + 4
     for value, name in marks or []:
@@ -556,10 +625,14 @@ def _svg_bars(
             f"<line x1='{x(value):.1f}' x2='{x(value):.1f}' y1='0' y2='{bottom}' stroke='{_DARK}' stroke-dasharray='4 3'/>"
             f"<text x='{x(value):.1f}' y='{bottom + 20}' text-anchor='middle'>{esc(name)}</text>"
         )
-    out.append(f"<line x1='{label_w}' x2='{label_w + bar_w}' y1='{bottom}' y2='{bottom}' stroke='{_GREY}'/>")
+    out.append(
+        f"<line x1='{label_w}' x2='{label_w + bar_w}' y1='{bottom}' y2='{bottom}' stroke='{_GREY}'/>"
+    )
     for value in (lo, hi):
         anchor = "start" if value == lo else "end"
-        out.append(f"<text x='{x(value):.1f}' y='{bottom + 12}' text-anchor='{anchor}' fill='#5a6472'>{esc(_axis(value, caption))}</text>")
+        out.append(
+            f"<text x='{x(value):.1f}' y='{bottom + 12}' text-anchor='{anchor}' fill='#5a6472'>{esc(_axis(value, caption))}</text>"
+        )
     out.append("</svg>")
     return "".join(out)
 
@@ -586,32 +659,62 @@ def _chart(table: pd.DataFrame) -> str:
     if kind == "sensitivity":
         top = table.head(20)
         base = float(table.attrs.get("baseline", top["baseline"].iloc[0]))
-        rows = [(name(r.node), r.low, r.high, f"{percent(r.low)} – {percent(r.high)}", _BLUE, []) for r in top.itertuples()]
+        rows = [
+            (name(r.node), r.low, r.high, f"{percent(r.low)} – {percent(r.high)}", _BLUE, [])
+            for r in top.itertuples()
+        ]
         lo, hi = _zoom([*top["low"], *top["high"], base])
         return _svg_bars(rows, lo, hi, [(base, f"now {percent(base)}")], "tornado")
     if kind == "parameter_sensitivity":
         top = table.head(20)
         base = float(top["base"].iloc[0])
         rows = [
-            (f"{_clip(name(r.node), 24)} [{', '.join(state_name(p, s) for p, s in parent_pairs(r.parent_states))}]: "
-             f"{state_name(r.node, r.state)}"
-             if r.parent_states else f"{_clip(name(r.node), 30)}: {state_name(r.node, r.state)}",
-             min(r.minus, r.plus), max(r.minus, r.plus), f"{percent(r.minus)} / {percent(r.plus)}", _BLUE, [])
+            (
+                f"{_clip(name(r.node), 24)} [{', '.join(state_name(p, s) for p, s in parent_pairs(r.parent_states))}]: "
+                f"{state_name(r.node, r.state)}"
+                if r.parent_states
+                else f"{_clip(name(r.node), 30)}: {state_name(r.node, r.state)}",
+                min(r.minus, r.plus),
+                max(r.minus, r.plus),
+                f"{percent(r.minus)} / {percent(r.plus)}",
+                _BLUE,
+                [],
+            )
             for r in top.itertuples()
         ]
         lo, hi = _zoom([*top["minus"], *top["plus"], base])
         return _svg_bars(rows, lo, hi, [(base, f"now {percent(base)}")], "parameter tornado")
     if kind == "indicators":
         top = table.drop_duplicates("node").head(20)
-        rows = [(name(r.node), 0.0, r.mutual_information_bits, f"{r.mutual_information_bits:.3f} bits", _BLUE, [])
-                for r in top.itertuples()]
-        return _svg_bars(rows, 0.0, float(top["mutual_information_bits"].max()) or 1.0, None, "bits")
+        rows = [
+            (
+                name(r.node),
+                0.0,
+                r.mutual_information_bits,
+                f"{r.mutual_information_bits:.3f} bits",
+                _BLUE,
+                [],
+            )
+            for r in top.itertuples()
+        ]
+        return _svg_bars(
+            rows, 0.0, float(top["mutual_information_bits"].max()) or 1.0, None, "bits"
+        )
     if kind == "explain":
         top = table.head(30)
         m = float(top["delta_probability"].abs().max()) or 0.01
         titles = readable_table(top)[HEADERS["title"]]
-        rows = [(title, 0.0, r.delta_probability, points(r.delta_probability),
-                 _UP if r.delta_probability >= 0 else _DOWN, []) for title, r in zip(titles, top.itertuples(), strict=True)]
+        rows = [
+            (
+                title,
+                0.0,
+                r.delta_probability,
+                points(r.delta_probability),
+                _UP if r.delta_probability >= 0 else _DOWN,
+                [],
+            )
+            for title, r in zip(titles, top.itertuples(), strict=True)
+        ]
         return _svg_bars(rows, -m * 1.1, m * 1.1, [(0.0, "")], "evidence impact")
     if kind == "explain_sequence":
         cum = [float(c) for c in table["cumulative_probability"]]
@@ -619,14 +722,35 @@ def _chart(table: pd.DataFrame) -> str:
         rows = [("Without evidence", 0.0, cum[0], percent(cum[0]), _GREY, [])]
         for i in range(1, len(cum)):
             d = cum[i] - cum[i - 1]
-            rows.append((f"{i}. {titles[i]}", cum[i - 1], cum[i],
-                         f"{percent(cum[i])} ({points(d)})", _UP if d >= 0 else _DOWN, []))
+            rows.append(
+                (
+                    f"{i}. {titles[i]}",
+                    cum[i - 1],
+                    cum[i],
+                    f"{percent(cum[i])} ({points(d)})",
+                    _UP if d >= 0 else _DOWN,
+                    [],
+                )
+            )
         rows.append(("With all the evidence", 0.0, cum[-1], percent(cum[-1]), _DARK, []))
-        pad = max(0.02, 0.15 * (max(cum) - min(cum)))  # zoomed, so small moves show; the axis says where
-        return _svg_bars(rows, max(0.0, min(cum) - pad), min(1.0, max(cum) + pad), None, "waterfall")
+        pad = max(
+            0.02, 0.15 * (max(cum) - min(cum))
+        )  # zoomed, so small moves show; the axis says where
+        return _svg_bars(
+            rows, max(0.0, min(cum) - pad), min(1.0, max(cum) + pad), None, "waterfall"
+        )
     if kind == "uncertainty":
-        rows = [(f"{_clip(name(r.node), 30)}: {state_name(r.node, r.state)}", r.p05, r.p95, f"{percent(r.probability)} ({percent(r.p05)}–{percent(r.p95)})",
-                 "#b8c9e8", [r.p50]) for r in table.itertuples()]
+        rows = [
+            (
+                f"{_clip(name(r.node), 30)}: {state_name(r.node, r.state)}",
+                r.p05,
+                r.p95,
+                f"{percent(r.probability)} ({percent(r.p05)}–{percent(r.p95)})",
+                "#b8c9e8",
+                [r.p50],
+            )
+            for r in table.itertuples()
+        ]
         return _svg_bars(rows, 0.0, 1.0, None, "90% intervals; tick: median")
     return ""
 
@@ -641,17 +765,25 @@ def analysis_sections(table: pd.DataFrame, include_table: bool = True) -> list[t
     if not attrs.get("analysis_kind"):
         return []
     esc = html.escape
-    title = str(attrs.get("analysis", "Analysis")) + (f": {target_name(attrs)}" if attrs.get("target") else "")
+    title = str(attrs.get("analysis", "Analysis")) + (
+        f": {target_name(attrs)}" if attrs.get("target") else ""
+    )
     body = []
     if include_table:
         meta = [(k, v) for k, v in header_lines(attrs) if k in ("Summary", "Settings", "Scenario")]
-        body.append("<dl>" + "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in meta) + "</dl>")
+        body.append(
+            "<dl>" + "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in meta) + "</dl>"
+        )
     chart = _chart(table)
     if chart:
         body.append(f"<figure style='margin:1rem 0'>{chart}</figure>")
     if include_table:
         shown = readable_table(table.head(REPORT_ROWS))
-        body.append(f"<div style='overflow-x:auto'>{shown.to_html(index=False, escape=True, border=0)}</div>")
+        body.append(
+            f"<div style='overflow-x:auto'>{shown.to_html(index=False, escape=True, border=0)}</div>"
+        )
         if len(table) > REPORT_ROWS:
-            body.append(f"<p>First {REPORT_ROWS} of {len(table)} rows; the CSV or XLSX export holds them all.</p>")
+            body.append(
+                f"<p>First {REPORT_ROWS} of {len(table)} rows; the CSV or XLSX export holds them all.</p>"
+            )
     return [(title, "".join(body))] if body else []

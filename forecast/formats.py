@@ -80,7 +80,9 @@ def read_model_file(path: str | os.PathLike[str]) -> ModelSpec:
     p = Path(path)
     fmt = format_of(p)
     if fmt is None:
-        raise ModelError(f"{p}: not a BIF or XMLBIF file name (expected .bif, .xmlbif, .bifxml or .xml, optionally .gz)")
+        raise ModelError(
+            f"{p}: not a BIF or XMLBIF file name (expected .bif, .xmlbif, .bifxml or .xml, optionally .gz)"
+        )
     text = _read_text(p)
     if fmt == "bif":
         network = _parse_bif(text, p)
@@ -94,9 +96,13 @@ def read_model_text(text: str, name: str) -> ModelSpec:
     p = Path(name)
     fmt = format_of(p)
     if fmt is None or p.name.lower().endswith(".gz"):
-        raise ModelError(f"{p}: not a BIF or XMLBIF file name (expected .bif, .xmlbif, .bifxml or .xml)")
+        raise ModelError(
+            f"{p}: not a BIF or XMLBIF file name (expected .bif, .xmlbif, .bifxml or .xml)"
+        )
     if len(text) > MAX_INPUT_BYTES:
-        raise ModelError(f"{p}: model file is over the {MAX_INPUT_BYTES // (1024 * 1024)} MiB limit")
+        raise ModelError(
+            f"{p}: model file is over the {MAX_INPUT_BYTES // (1024 * 1024)} MiB limit"
+        )
     text = text.lstrip("\ufeff")
     if not text.strip():
         raise ModelError(f"{p}: model file is empty")
@@ -125,7 +131,9 @@ def _read_text(p: Path) -> str:
     else:
         data = raw
     if len(data) > MAX_INPUT_BYTES:
-        raise ModelError(f"{p}: model file is over the {MAX_INPUT_BYTES // (1024 * 1024)} MiB limit")
+        raise ModelError(
+            f"{p}: model file is over the {MAX_INPUT_BYTES // (1024 * 1024)} MiB limit"
+        )
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -203,7 +211,9 @@ def _parse_bif(text: str, p: Path) -> _Network:
     )
 
 
-_VARIABLE = re.compile(r"variable\s+([^\s{]+)\s*\{\s*type\s+discrete\s*\[\s*(\d+)\s*\]\s*\{([^}]*)\}")
+_VARIABLE = re.compile(
+    r"variable\s+([^\s{]+)\s*\{\s*type\s+discrete\s*\[\s*(\d+)\s*\]\s*\{([^}]*)\}"
+)
 _PROBABILITY = re.compile(r"probability\s*\(([^)]*)\)\s*\{([^}]*)\}")
 _ROW = re.compile(r"\(([^)]*)\)([^;]*);")
 
@@ -212,12 +222,19 @@ def _check_bif_blocks(body: str, p: Path) -> None:
     """What pgmpy would only trip over: undeclared names, wrong counts, values that are not numbers."""
     states: dict[str, list[str]] = {}
     for name, count, listed in _VARIABLE.findall(body):
-        names = [x.strip() for x in listed.replace(",", " ").split()] if "," not in listed else [
-            x.strip() for x in listed.split(",") if x.strip()]
+        names = (
+            [x.strip() for x in listed.replace(",", " ").split()]
+            if "," not in listed
+            else [x.strip() for x in listed.split(",") if x.strip()]
+        )
         if len(names) < 2:
-            raise ModelError(f"{p}: variable '{name}' has {len(names)} state(s); at least 2 are needed")
+            raise ModelError(
+                f"{p}: variable '{name}' has {len(names)} state(s); at least 2 are needed"
+            )
         if int(count) != len(names):
-            raise ModelError(f"{p}: variable '{name}' declares {count} states but lists {len(names)}")
+            raise ModelError(
+                f"{p}: variable '{name}' declares {count} states but lists {len(names)}"
+            )
         states[name] = names
     for header, block in _PROBABILITY.findall(body):
         child, _, given = header.partition("|")
@@ -225,7 +242,9 @@ def _check_bif_blocks(body: str, p: Path) -> None:
         parents = [x.strip() for x in given.replace(",", " ").split()]
         for v in [child, *parents]:
             if v not in states:
-                raise ModelError(f"{p}: the probability table of '{child}' names undeclared variable '{v}'")
+                raise ModelError(
+                    f"{p}: the probability table of '{child}' names undeclared variable '{v}'"
+                )
         k = len(states[child])
         combos = math.prod(len(states[q]) for q in parents)
         table = re.search(r"\btable\b([^;]*);", block)
@@ -234,18 +253,26 @@ def _check_bif_blocks(body: str, p: Path) -> None:
             given_states = [x.strip() for x in key.split(",")]
             for q, st in zip(parents, given_states, strict=False):
                 if st not in states[q]:
-                    raise ModelError(f"{p}: the table of '{child}' has a row for {q}={st}, which is not a state of '{q}'")
+                    raise ModelError(
+                        f"{p}: the table of '{child}' has a row for {q}={st}, which is not a state of '{q}'"
+                    )
             if len(given_states) != len(parents):
-                raise ModelError(f"{p}: the table of '{child}' has a row for ({key.strip()}), not one state per parent")
+                raise ModelError(
+                    f"{p}: the table of '{child}' has a row for ({key.strip()}), not one state per parent"
+                )
             chunks.append(values)
             if len([x for x in values.replace(",", " ").split()]) != k:
-                raise ModelError(f"{p}: the table of '{child}' has a row ({key.strip()}) without {k} probabilities")
+                raise ModelError(
+                    f"{p}: the table of '{child}' has a row ({key.strip()}) without {k} probabilities"
+                )
         numbers = [x for c in chunks for x in c.replace(",", " ").split()]
         for x in numbers:
             try:
                 float(x)
             except ValueError:
-                raise ModelError(f"{p}: the table of '{child}' has '{x}' where a probability should be") from None
+                raise ModelError(
+                    f"{p}: the table of '{child}' has '{x}' where a probability should be"
+                ) from None
         if table and len(numbers) != k * combos:
             raise ModelError(
                 f"{p}: the table of '{child}' has {len(numbers)} numbers; expected {k * combos} "
@@ -271,7 +298,9 @@ def _parse_xmlbif(text: str, p: Path) -> _Network:
             raise ModelError(f"{p}: a VARIABLE has no NAME")
         kind = var.get("TYPE", "nature")
         if kind != "nature":
-            raise ModelError(f"{p}: variable '{name}' is a {kind} node; only chance ('nature') nodes are supported")
+            raise ModelError(
+                f"{p}: variable '{name}' is a {kind} node; only chance ('nature') nodes are supported"
+            )
     outcomes = {v.findtext("NAME"): len(v.findall("OUTCOME")) for v in network.findall("VARIABLE")}
     for name, k in outcomes.items():
         if k < 2:
@@ -285,13 +314,17 @@ def _parse_xmlbif(text: str, p: Path) -> _Network:
         given = [g.text or "" for g in d.findall("GIVEN")]
         for v in [child, *given]:
             if v not in outcomes:
-                raise ModelError(f"{p}: the DEFINITION of '{child}' names undeclared variable '{v}'")
+                raise ModelError(
+                    f"{p}: the DEFINITION of '{child}' names undeclared variable '{v}'"
+                )
         numbers = " ".join(t.text or "" for t in d.findall("TABLE")).split()
         for x in numbers:
             try:
                 float(x)
             except ValueError:
-                raise ModelError(f"{p}: the table of '{child}' has '{x}' where a probability should be") from None
+                raise ModelError(
+                    f"{p}: the table of '{child}' has '{x}' where a probability should be"
+                ) from None
         expected = outcomes[child] * math.prod(outcomes[g] for g in given)
         if len(numbers) != expected:
             raise ModelError(
@@ -305,7 +338,9 @@ def _parse_xmlbif(text: str, p: Path) -> _Network:
     variables = list(reader.variables)
     missing = [v for v in variables if v not in reader.variable_CPD]
     if missing:
-        raise ModelError(f"{p}: no probability table (DEFINITION) for variable(s) {', '.join(missing[:5])}")
+        raise ModelError(
+            f"{p}: no probability table (DEFINITION) for variable(s) {', '.join(missing[:5])}"
+        )
     props = _properties(reader.variable_property)
     return _Network(
         reader.network_name,
@@ -348,7 +383,9 @@ def _to_spec(net: _Network, p: Path, fmt: Format) -> ModelSpec:
     known = set(variables)
     extra = sorted(set(net.tables) - known) if isinstance(net.tables, dict) else []
     if extra:
-        raise ModelError(f"{where}: probability table for undeclared variable(s) {', '.join(extra[:5])}")
+        raise ModelError(
+            f"{where}: probability table for undeclared variable(s) {', '.join(extra[:5])}"
+        )
     renamed: list[str] = []
     node_ids: dict[str, str] = {}
     for v in variables:
@@ -356,20 +393,28 @@ def _to_spec(net: _Network, p: Path, fmt: Format) -> ModelSpec:
         if node_ids[v] != v:
             renamed.append(f"node '{v}' -> '{node_ids[v]}'")
     if len(set(node_ids.values())) != len(node_ids):
-        raise ModelError(f"{where}: variable names clash once spaces, '=', ':' and ',' are replaced by '_'")
+        raise ModelError(
+            f"{where}: variable names clash once spaces, '=', ':' and ',' are replaced by '_'"
+        )
     state_ids: dict[str, list[str]] = {}
     for v in variables:
         states = net.states[v]
         if len(states) < 2:
-            raise ModelError(f"{where}: variable '{v}' has {len(states)} state(s); at least 2 are needed")
+            raise ModelError(
+                f"{where}: variable '{v}' has {len(states)} state(s); at least 2 are needed"
+            )
         if len(states) > MAX_STATES:
-            raise ModelError(f"{where}: variable '{v}' has {len(states)} states; at most {MAX_STATES} are supported")
+            raise ModelError(
+                f"{where}: variable '{v}' has {len(states)} states; at most {MAX_STATES} are supported"
+            )
         safe = [_safe_name(s or "") for s in states]
         if any(not s for s in safe):
             raise ModelError(f"{where}: variable '{v}' has an empty state name")
         if len(set(safe)) != len(safe):
             raise ModelError(f"{where}: variable '{v}' has duplicate state names {states}")
-        renamed.extend(f"state '{v}={s}' -> '{t}'" for s, t in zip(states, safe, strict=True) if s != t)
+        renamed.extend(
+            f"state '{v}={s}' -> '{t}'" for s, t in zip(states, safe, strict=True) if s != t
+        )
         state_ids[v] = safe
     children: dict[str, int] = dict.fromkeys(variables, 0)
     fixed_rows = 0
@@ -379,7 +424,9 @@ def _to_spec(net: _Network, p: Path, fmt: Format) -> ModelSpec:
         parents = net.parents[v]
         unknown = [q for q in parents if q not in known]
         if unknown:
-            raise ModelError(f"{where}: variable '{v}' has undeclared parent(s) {', '.join(unknown)}")
+            raise ModelError(
+                f"{where}: variable '{v}' has undeclared parent(s) {', '.join(unknown)}"
+            )
         for q in parents:
             children[q] += 1
         k = len(state_ids[v])
@@ -391,19 +438,27 @@ def _to_spec(net: _Network, p: Path, fmt: Format) -> ModelSpec:
                 f"expected {k * combos} ({k} states x {combos} parent combinations)"
             )
         if not np.all(np.isfinite(table)) or np.any(table < 0):
-            raise ModelError(f"{where}: the table of '{v}' has a negative or non-numeric probability")
+            raise ModelError(
+                f"{where}: the table of '{v}' has a negative or non-numeric probability"
+            )
         sums = table.sum(axis=0)
         dev = np.abs(sums - 1.0)
         bad = np.flatnonzero(dev > ROUNDING_TOLERANCE)
         if bad.size:
             j = int(bad[0])
-            combo = next(itertools.islice(itertools.product(*(net.states[q] for q in parents)), j, None))
-            given = ", ".join(f"{q}={s}" for q, s in zip(parents, combo, strict=True)) or "no parents"
+            combo = next(
+                itertools.islice(itertools.product(*(net.states[q] for q in parents)), j, None)
+            )
+            given = (
+                ", ".join(f"{q}={s}" for q, s in zip(parents, combo, strict=True)) or "no parents"
+            )
             raise ModelError(
                 f"{where}: the row of '{v}' for ({given}) sums to {sums[j]:.6g}, not 1"
                 + (" (missing from the file?)" if sums[j] == 0 else "")
             )
-        changed = dev > 1e-12  # float noise in the sum is not worth a note (such rows are divided all the same)
+        changed = (
+            dev > 1e-12
+        )  # float noise in the sum is not worth a note (such rows are divided all the same)
         fixed_rows += int(np.count_nonzero(changed))
         worst = max(worst, float(dev[changed].max(initial=0.0)))
         table = table / sums
@@ -448,8 +503,12 @@ def _to_spec(net: _Network, p: Path, fmt: Format) -> ModelSpec:
         )
     if renamed:
         notes.append("Renamed to fit the project's naming rules: " + "; ".join(renamed) + ".")
-    data = {"id": model_id or "model", "title": name if name.lower() not in _UNNAMED else stem,
-            "description": " ".join(notes), "nodes": nodes}
+    data = {
+        "id": model_id or "model",
+        "title": name if name.lower() not in _UNNAMED else stem,
+        "description": " ".join(notes),
+        "nodes": nodes,
+    }
     return spec_from_dict(data, where)
 
 
@@ -463,7 +522,9 @@ def write_model_file(model: Model, path: str | os.PathLike[str], fmt: Format | N
     """
     fmt = fmt or format_of(path)
     if fmt not in ("bif", "xmlbif"):
-        raise ModelError(f"{path}: cannot tell the format; give --format bif or xmlbif (or name the file .bif/.xmlbif)")
+        raise ModelError(
+            f"{path}: cannot tell the format; give --format bif or xmlbif (or name the file .bif/.xmlbif)"
+        )
     text = model_to_bif(model) if fmt == "bif" else model_to_xmlbif(model)
     data = text.encode("utf-8")
     if str(path).lower().endswith(".gz"):
@@ -496,7 +557,9 @@ def model_to_bif(model: Model) -> str:
     out = [f"network {model.id} {{", "}"]
     for n in model.nodes:
         out.append(f"variable {n} {{")
-        out.append(f"  type discrete [ {len(model.states(n))} ] {{ {', '.join(model.states(n))} }};")
+        out.append(
+            f"  type discrete [ {len(model.states(n))} ] {{ {', '.join(model.states(n))} }};"
+        )
         label = model.node(n).label
         if label:
             out.append(f"  property label = {_bif_property(label)} ;")
@@ -541,6 +604,8 @@ def model_to_xmlbif(model: Model) -> str:
         ET.SubElement(d, "FOR").text = n
         for q in model.parents(n):
             ET.SubElement(d, "GIVEN").text = q
-        ET.SubElement(d, "TABLE").text = " ".join(_num(x) for _, probs in _rows(model, n) for x in probs)
+        ET.SubElement(d, "TABLE").text = " ".join(
+            _num(x) for _, probs in _rows(model, n) for x in probs
+        )
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

@@ -94,12 +94,31 @@ MIGRATIONS: list[str] = [
 SCHEMA_VERSION = len(MIGRATIONS)
 
 HISTORY_COLUMNS = [
-    "id", "recorded_at", "model", "author", "node", "state", "probability",
-    "scenario", "evidence", "note", "model_hash",
+    "id",
+    "recorded_at",
+    "model",
+    "author",
+    "node",
+    "state",
+    "probability",
+    "scenario",
+    "evidence",
+    "note",
+    "model_hash",
 ]
 SCORE_COLUMNS = [
-    "id", "recorded_at", "model", "author", "node", "outcome", "resolved_on",
-    "probability", "brier", "log_score", "scenario", "note",
+    "id",
+    "recorded_at",
+    "model",
+    "author",
+    "node",
+    "outcome",
+    "resolved_on",
+    "probability",
+    "brier",
+    "log_score",
+    "scenario",
+    "note",
 ]
 MEAN_COLUMNS = ["model", "author", "scored", "brier", "log_score"]
 CALIBRATION_COLUMNS = ["bin", "low", "high", "forecasts", "mean_probability", "observed_frequency"]
@@ -137,20 +156,30 @@ def _check_header(path: Path) -> None:
     except OSError as exc:
         raise JournalError(f"{path}: cannot read the journal: {exc.strerror or exc}") from None
     if head and head != SQLITE_HEADER:
-        raise JournalError(f"{path}: not a forecast journal (the file is not an SQLite database); left untouched")
+        raise JournalError(
+            f"{path}: not a forecast journal (the file is not an SQLite database); left untouched"
+        )
 
 
 def _sqlite_error(path: Path, exc: sqlite3.Error, doing: str) -> JournalError:
     text = str(exc)
     if isinstance(exc, sqlite3.OperationalError) and "locked" in text:
-        return JournalError(f"{path}: the journal stayed locked by another process for {BUSY_TIMEOUT_S:g} s while {doing}")
+        return JournalError(
+            f"{path}: the journal stayed locked by another process for {BUSY_TIMEOUT_S:g} s while {doing}"
+        )
     damaged = "malformed" in text or "not a database" in text
-    if damaged or (isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError)):
+    if damaged or (
+        isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError)
+    ):
         return JournalError(f"{path}: the journal is damaged ({text}); it was left untouched")
     if "readonly" in text or "read-only" in text:
-        return JournalError(f"{path}: cannot write the journal: the file or its folder is read-only")
+        return JournalError(
+            f"{path}: cannot write the journal: the file or its folder is read-only"
+        )
     if "unable to open" in text:
-        return JournalError(f"{path}: cannot open the journal (check that the folder exists and is writable)")
+        return JournalError(
+            f"{path}: cannot open the journal (check that the folder exists and is writable)"
+        )
     return JournalError(f"{path}: journal error while {doing}: {text}")
 
 
@@ -166,7 +195,9 @@ def _open(path: Path, create: bool) -> sqlite3.Connection | None:
             try:
                 parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
-                raise JournalError(f"{path}: cannot create the journal folder: {exc.strerror or exc}") from None
+                raise JournalError(
+                    f"{path}: cannot create the journal folder: {exc.strerror or exc}"
+                ) from None
     # Writers open read-write; readers fall back to read-only, then to "immutable"
     # (no locks or shared memory), which is how SQLite reads a WAL file on a read-only disk.
     modes = ["rwc"] if create else ["rw", "ro", "ro&immutable=1"]
@@ -174,7 +205,9 @@ def _open(path: Path, create: bool) -> sqlite3.Connection | None:
         conn = None
         try:
             conn = sqlite3.connect(
-                f"file:{quote(str(path.absolute()))}?mode={mode}", uri=True, timeout=BUSY_TIMEOUT_S,
+                f"file:{quote(str(path.absolute()))}?mode={mode}",
+                uri=True,
+                timeout=BUSY_TIMEOUT_S,
                 isolation_level=None,
             )
             conn.execute("PRAGMA foreign_keys = ON")
@@ -227,7 +260,9 @@ def _check_identity(path: Path, app: int, version: int, tables: int) -> bool:
     if app == 0 and tables == 0:
         return False  # an empty (new) database
     if app != APPLICATION_ID:
-        raise JournalError(f"{path}: an SQLite database of another program, not a forecast journal; left untouched")
+        raise JournalError(
+            f"{path}: an SQLite database of another program, not a forecast journal; left untouched"
+        )
     if version > SCHEMA_VERSION:
         raise JournalError(
             f"{path}: written by a newer version of forecast (journal schema {version}; "
@@ -291,7 +326,9 @@ def _statements(script: str) -> list[str]:
 
 
 @contextlib.contextmanager
-def _connection(db: str | os.PathLike[str] | None, create: bool, doing: str) -> Iterator[sqlite3.Connection | None]:
+def _connection(
+    db: str | os.PathLike[str] | None, create: bool, doing: str
+) -> Iterator[sqlite3.Connection | None]:
     path = journal_path(db)
     conn = _open(path, create)
     try:
@@ -378,7 +415,9 @@ def _evidence_json(ev: Evidence) -> dict[str, Any]:
 def _entries_from_evidence(model: Model, evs: Sequence[Evidence]) -> list[_Entry]:
     """Evaluate a batch of evidence in one pass; the table is scenario-major with a fixed width."""
     nodes = _recorded_nodes(model)
-    table = model.posteriors_batch(list(evs), targets=nodes, names=[str(i) for i in range(len(evs))])
+    table = model.posteriors_batch(
+        list(evs), targets=nodes, names=[str(i) for i in range(len(evs))]
+    )
     width = sum(len(model.states(n)) for n in nodes)
     labels = [
         (str(n), str(st), model.states(n).index(st))
@@ -388,12 +427,17 @@ def _entries_from_evidence(model: Model, evs: Sequence[Evidence]) -> list[_Entry
     if not np.isfinite(probs).all():
         raise JournalError("the posteriors are not finite numbers; nothing was recorded")
     return [
-        _Entry(_evidence_json(ev), [(n, st, k, float(p)) for (n, st, k), p in zip(labels, row, strict=True)])
+        _Entry(
+            _evidence_json(ev),
+            [(n, st, k, float(p)) for (n, st, k), p in zip(labels, row, strict=True)],
+        )
         for ev, row in zip(evs, probs, strict=True)
     ]
 
 
-def _rows_from_table(model: Model, table: pd.DataFrame, nodes: Sequence[str]) -> list[tuple[str, str, int, float]]:
+def _rows_from_table(
+    model: Model, table: pd.DataFrame, nodes: Sequence[str]
+) -> list[tuple[str, str, int, float]]:
     rows = []
     for node in nodes:
         states = model.states(node)
@@ -402,7 +446,9 @@ def _rows_from_table(model: Model, table: pd.DataFrame, nodes: Sequence[str]) ->
             continue
         given = dict(zip(part["state"].astype(str), part["probability"], strict=True))
         if len(part) != len(given) or set(given) != set(states):
-            raise JournalError(f"the posteriors of '{node}' must give each of its states {states} once")
+            raise JournalError(
+                f"the posteriors of '{node}' must give each of its states {states} once"
+            )
         probs = []
         for s in states:
             p = given[s]
@@ -421,7 +467,9 @@ def _rows_from_table(model: Model, table: pd.DataFrame, nodes: Sequence[str]) ->
 def _entry_from_table(model: Model, table: pd.DataFrame) -> _Entry:
     missing = [c for c in ("node", "state", "probability") if c not in table.columns]
     if missing:
-        raise JournalError(f"a posteriors table needs the columns node, state, probability (missing {missing})")
+        raise JournalError(
+            f"a posteriors table needs the columns node, state, probability (missing {missing})"
+        )
     if "scenario" in table.columns and table["scenario"].nunique() > 1:
         raise JournalError(
             "the table holds several scenarios; record them one at a time "
@@ -429,10 +477,14 @@ def _entry_from_table(model: Model, table: pd.DataFrame) -> _Entry:
         )
     table_hash = table.attrs.get("model_hash")
     if table_hash and table_hash != model.content_hash:
-        raise JournalError(f"the posteriors were computed with a different model than '{model.id}' (content hash differs)")
+        raise JournalError(
+            f"the posteriors were computed with a different model than '{model.id}' (content hash differs)"
+        )
     unknown = sorted(set(map(str, table["node"])) - set(model.nodes))
     if unknown:
-        raise JournalError(f"the posteriors name node(s) {unknown[:5]} that model '{model.id}' does not have")
+        raise JournalError(
+            f"the posteriors name node(s) {unknown[:5]} that model '{model.id}' does not have"
+        )
     nodes = _recorded_nodes(model)
     rows = _rows_from_table(model, table, nodes)
     if not rows:
@@ -476,7 +528,12 @@ def _insert(
 
 
 def _write_entries(
-    conn: sqlite3.Connection, model: Model, entries: Sequence[_Entry], author: str, note: str, ids: list[int]
+    conn: sqlite3.Connection,
+    model: Model,
+    entries: Sequence[_Entry],
+    author: str,
+    note: str,
+    ids: list[int],
 ) -> None:
     """Insert the forecasts and their posteriors (inside the caller's transaction)."""
     for e in entries:
@@ -503,7 +560,9 @@ def _write_entries(
 
 def _check_model(model: Any) -> Model:
     if not isinstance(model, Model):
-        raise JournalError(f"record needs a forecast.Model (see forecast.load_model), not {type(model).__name__}")
+        raise JournalError(
+            f"record needs a forecast.Model (see forecast.load_model), not {type(model).__name__}"
+        )
     return model
 
 
@@ -593,7 +652,9 @@ def _read(
     with _connection(db, create=False, doing="reading the journal") as conn:
         if conn is None:
             return [], {}
-        evidence = dict(conn.execute(f"SELECT f.id, f.evidence FROM forecasts f{where}", params).fetchall())
+        evidence = dict(
+            conn.execute(f"SELECT f.id, f.evidence FROM forecasts f{where}", params).fetchall()
+        )
         rows = conn.execute(
             "SELECT f.id, f.recorded_at, f.model_id, f.author, p.node, p.state, p.probability,"
             " f.scenario, f.note, f.model_hash"
@@ -621,7 +682,9 @@ def history(
     table = pd.DataFrame(
         {
             "id": pd.Series([r.id for r in rows], dtype="int64"),
-            "recorded_at": pd.to_datetime([r.recorded_at for r in rows], utc=True, format="ISO8601"),
+            "recorded_at": pd.to_datetime(
+                [r.recorded_at for r in rows], utc=True, format="ISO8601"
+            ),
             "model": [r.model for r in rows],
             "author": [r.author for r in rows],
             "node": [r.node for r in rows],
@@ -674,7 +737,9 @@ def _as_date(date: dt.date | str) -> dt.date:
         try:
             return dt.date.fromisoformat(date.strip())
         except ValueError:
-            raise JournalError(f"resolution date '{date}' is not a date of the form YYYY-MM-DD") from None
+            raise JournalError(
+                f"resolution date '{date}' is not a date of the form YYYY-MM-DD"
+            ) from None
     raise JournalError(f"resolution date must be a date or 'YYYY-MM-DD', not {type(date).__name__}")
 
 
@@ -703,10 +768,14 @@ def resolve(
     day = _as_date(date)
     today = _now().date()
     if day > today + dt.timedelta(days=1):
-        raise JournalError(f"resolution date {day.isoformat()} is in the future; resolve once the outcome is known")
+        raise JournalError(
+            f"resolution date {day.isoformat()} is in the future; resolve once the outcome is known"
+        )
     with _connection(db, create=False, doing="resolving") as conn:
         if conn is None:
-            raise JournalError(f"{journal_path(db)}: no journal yet; record forecasts before resolving them")
+            raise JournalError(
+                f"{journal_path(db)}: no journal yet; record forecasts before resolving them"
+            )
         known = [
             r[0]
             for r in conn.execute(
@@ -726,16 +795,25 @@ def resolve(
             ]
             if not nodes:
                 raise JournalError(f"no recorded forecasts of model '{model_id}'")
-            raise JournalError(f"no recorded forecasts of node '{node}' in model '{model_id}'; recorded nodes are {nodes}")
+            raise JournalError(
+                f"no recorded forecasts of node '{node}' in model '{model_id}'; recorded nodes are {nodes}"
+            )
         if state not in known:
             raise JournalError(f"node '{node}' has no state '{state}'; recorded states are {known}")
+
         def write() -> None:
             with _transaction(conn):
                 conn.execute(
                     "INSERT INTO resolutions (model_id, node, resolved_on, state, recorded_at) VALUES (?, ?, ?, ?, ?)"
                     " ON CONFLICT (model_id, node, resolved_on) DO UPDATE SET state = excluded.state,"
                     " recorded_at = excluded.recorded_at",
-                    (model_id, node, day.isoformat(), state, _now().isoformat(timespec="microseconds")),
+                    (
+                        model_id,
+                        node,
+                        day.isoformat(),
+                        state,
+                        _now().isoformat(timespec="microseconds"),
+                    ),
                 )
 
         _retry_busy(write)
@@ -752,7 +830,9 @@ def resolve(
     return int(count)
 
 
-def resolutions(db: str | os.PathLike[str] | None = None, model: Model | str | None = None) -> pd.DataFrame:
+def resolutions(
+    db: str | os.PathLike[str] | None = None, model: Model | str | None = None
+) -> pd.DataFrame:
     """Recorded resolutions: model, node, state, resolved_on, recorded_at."""
     model_id = _model_filter(model)
     with _connection(db, create=False, doing="reading resolutions") as conn:
@@ -780,7 +860,9 @@ class Scores(NamedTuple):
 
 def brier(probabilities: Sequence[float], outcome: int) -> float:
     """Brier's multi-category score: sum over states of (p - indicator)^2, 0 (best) to 2."""
-    return float(sum((p - (1.0 if k == outcome else 0.0)) ** 2 for k, p in enumerate(probabilities)))
+    return float(
+        sum((p - (1.0 if k == outcome else 0.0)) ** 2 for k, p in enumerate(probabilities))
+    )
 
 
 def log_score(probability: float) -> float:
@@ -852,7 +934,12 @@ def score(
     scores["recorded_at"] = pd.to_datetime(scores["recorded_at"], utc=True, format="ISO8601")
     if len(scores):
         scores = scores.sort_values(["id", "node"], kind="stable").reset_index(drop=True)
-    meta = {"journal": str(journal_path(db)), "model_id": model_id or "", "author": author or "", "skipped": skipped}
+    meta = {
+        "journal": str(journal_path(db)),
+        "model_id": model_id or "",
+        "author": author or "",
+        "skipped": skipped,
+    }
     scores.attrs = dict(meta)
     means = _means(scores)
     means.attrs = dict(meta)
@@ -870,13 +957,15 @@ def _means(scores: pd.DataFrame) -> pd.DataFrame:
         .reset_index()
     )
     total = pd.DataFrame(
-        [{
-            "model": "(all)",
-            "author": "(all)",
-            "scored": len(scores),
-            "brier": float(scores["brier"].mean()),
-            "log_score": float(scores["log_score"].mean()),
-        }]
+        [
+            {
+                "model": "(all)",
+                "author": "(all)",
+                "scored": len(scores),
+                "brier": float(scores["brier"].mean()),
+                "log_score": float(scores["log_score"].mean()),
+            }
+        ]
     )
     return pd.concat([groups, total], ignore_index=True)[MEAN_COLUMNS]
 
@@ -887,7 +976,9 @@ def _calibration(pairs: list[tuple[float, float]]) -> pd.DataFrame:
         return pd.DataFrame(columns=CALIBRATION_COLUMNS)
     p = np.asarray([a for a, _ in pairs])
     hit = np.asarray([b for _, b in pairs])
-    idx = np.clip(np.floor(p * BINS + 1e-9).astype(int), 0, BINS - 1)  # 0.8 - 1e-15 is still in 80-90%
+    idx = np.clip(
+        np.floor(p * BINS + 1e-9).astype(int), 0, BINS - 1
+    )  # 0.8 - 1e-15 is still in 80-90%
     rows = []
     for b in range(BINS):
         mask = idx == b

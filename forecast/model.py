@@ -130,7 +130,9 @@ class Model:
             "resolution": {k: dict(v) for k, v in q.resolution.items()} if q else {},
             "model_hash": self.content_hash,
             "labels": {n: self._by_id[n].display for n in self.nodes},
-            "state_labels": {n: {st: humanise(st) for st in self._by_id[n].states} for n in self.nodes},
+            "state_labels": {
+                n: {st: humanise(st) for st in self._by_id[n].states} for n in self.nodes
+            },
             "source_labels": {s.id: cite(s) for s in self.spec.sources},
         }
 
@@ -168,13 +170,17 @@ class Model:
         for node, state in ev.hard.items():
             states = self._evidence_states(node, "hard")
             if not isinstance(state, str) or state not in states:
-                raise EvidenceError(f"hard evidence: node '{node}' has no state '{state}'; states are {states}")
+                raise EvidenceError(
+                    f"hard evidence: node '{node}' has no state '{state}'; states are {states}"
+                )
         for node, weights in ev.likelihood.items():
             check_weights(node, self._evidence_states(node, "likelihood"), weights, "likelihood")
         for node, dist in ev.fixed.items():
             check_weights(node, self._evidence_states(node, "fixed"), dist, "fixed")
             if node in ev.hard:
-                raise EvidenceError(f"node '{node}' has both hard and fixed evidence; give one or the other")
+                raise EvidenceError(
+                    f"node '{node}' has both hard and fixed evidence; give one or the other"
+                )
         for it in ev.items:
             states = self._evidence_states(it.node, f"evidence item '{it.id}':")
             check_weights(it.node, states, it.likelihood, f"evidence item '{it.id}': likelihood")
@@ -199,7 +205,9 @@ class Model:
         for node, w in ev.likelihood.items():
             multiply(node, np.asarray([float(w[s]) for s in self._by_id[node].states]))
         for it in ev.items:
-            multiply(it.node, np.asarray([float(it.likelihood[s]) for s in self._by_id[it.node].states]))
+            multiply(
+                it.node, np.asarray([float(it.likelihood[s]) for s in self._by_id[it.node].states])
+            )
         fixed = {}
         for n, q in ev.fixed.items():
             target = np.asarray([float(q[s]) for s in self._by_id[n].states])
@@ -214,7 +222,9 @@ class Model:
         lik, fixed = self._batch_arrays(evidence)
         return solve_fixed(self.tree, lik, fixed, len(evidence), self.nodes)
 
-    def _batch_arrays(self, evidence: Sequence[Evidence]) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray]]:
+    def _batch_arrays(
+        self, evidence: Sequence[Evidence]
+    ) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray]]:
         """Stack per-scenario evidence into (batch, card) likelihood and fixed-target arrays."""
         batch = len(evidence)
         lik: dict[int, np.ndarray] = {}
@@ -295,14 +305,18 @@ class Model:
         """Hard-evidence indicator arrays from a scenario grid, validated column by column."""
         batch = len(frame)
         names = (
-            [str(x) for x in frame["scenario"]] if "scenario" in frame.columns else [str(i) for i in range(batch)]
+            [str(x) for x in frame["scenario"]]
+            if "scenario" in frame.columns
+            else [str(i) for i in range(batch)]
         )
         lik: dict[int, np.ndarray] = {}
         for col in frame.columns:
             if col == "scenario":
                 continue
             if not isinstance(col, str) or col not in self._by_id:
-                raise EvidenceError(f"scenario grid: column '{col}' is not a node of model '{self.id}'")
+                raise EvidenceError(
+                    f"scenario grid: column '{col}' is not a node of model '{self.id}'"
+                )
             states = self._by_id[col].states
             values = frame[col]
             present = values.notna().to_numpy()
@@ -390,7 +404,10 @@ class Model:
                     values=values,
                     evidence=list(spec.parents) or None,
                     evidence_card=[len(self._by_id[p].states) for p in spec.parents] or None,
-                    state_names={n: list(spec.states), **{p: list(self._by_id[p].states) for p in spec.parents}},
+                    state_names={
+                        n: list(spec.states),
+                        **{p: list(self._by_id[p].states) for p in spec.parents},
+                    },
                 )
             )
         return net
@@ -404,10 +421,14 @@ def evidence_from_mapping(data: Mapping[str, Any]) -> Evidence:
     """{'hard': ..., 'likelihood': ..., 'fixed': ..., 'name': ...} -> Evidence."""
     unknown = set(data) - {"hard", "likelihood", "fixed", "name", "items"}
     if unknown:
-        raise EvidenceError(f"evidence mapping has unknown key(s) {sorted(unknown)}; use hard, likelihood, fixed")
+        raise EvidenceError(
+            f"evidence mapping has unknown key(s) {sorted(unknown)}; use hard, likelihood, fixed"
+        )
     items = data.get("items", ())
     if any(not isinstance(it, EvidenceItem) for it in items):
-        raise EvidenceError("evidence 'items' must be loaded EvidenceItem objects (forecast.load_evidence)")
+        raise EvidenceError(
+            "evidence 'items' must be loaded EvidenceItem objects (forecast.load_evidence)"
+        )
     ev = combine(None, data.get("hard"), data.get("likelihood"), data.get("fixed"), items)
     return Evidence(ev.hard, ev.likelihood, ev.fixed, ev.items, str(data.get("name", "")))
 
@@ -416,7 +437,16 @@ def load_model(path: str | os.PathLike[str], memory_budget: int | None = None) -
     """Load a model file: YAML (the project's format), BIF or XMLBIF (by suffix)."""
     p = Path(path)
     suffix = "".join(p.suffixes[-2:]).lower() if p.suffix == ".gz" else p.suffix.lower()
-    if suffix in (".bif", ".xmlbif", ".xml", ".bifxml", ".bif.gz", ".xmlbif.gz", ".xml.gz", ".bifxml.gz"):
+    if suffix in (
+        ".bif",
+        ".xmlbif",
+        ".xml",
+        ".bifxml",
+        ".bif.gz",
+        ".xmlbif.gz",
+        ".xml.gz",
+        ".bifxml.gz",
+    ):
         from .formats import read_model_file
 
         spec = read_model_file(p)

@@ -30,7 +30,8 @@ def run(
         raise EvidenceError(f"scenario names must be distinct, got {list(names)}")
     table = model.posteriors_batch(evs, targets=targets, names=names)
     table.attrs["evidence"] = {
-        n: (e.describe() if isinstance(e, Evidence) else []) for n, e in zip(names, evs, strict=True)
+        n: (e.describe() if isinstance(e, Evidence) else [])
+        for n, e in zip(names, evs, strict=True)
     }
     return table
 
@@ -53,7 +54,13 @@ def timeline(
         raise EvidenceError("no evidence items to replay")
     start = model.evidence(base) if base is not None else Evidence()
     steps = [start] + [
-        Evidence(start.hard, start.likelihood, start.fixed, start.items + tuple(ordered[: k + 1]), start.name)
+        Evidence(
+            start.hard,
+            start.likelihood,
+            start.fixed,
+            start.items + tuple(ordered[: k + 1]),
+            start.name,
+        )
         for k in range(len(ordered))
     ]
     for ev in steps[1:2]:
@@ -78,16 +85,22 @@ def side_by_side(table: pd.DataFrame) -> pd.DataFrame:
     """
     missing = {"scenario", "node", "state", "probability"} - set(table.columns)
     if missing:
-        raise EvidenceError(f"side_by_side needs a table from forecast.run; missing column(s) {sorted(missing)}")
+        raise EvidenceError(
+            f"side_by_side needs a table from forecast.run; missing column(s) {sorted(missing)}"
+        )
     names = list(dict.fromkeys(table["scenario"]))
     if not names:
         raise EvidenceError("no scenarios in the table")
     keys = table.loc[table["scenario"] == names[0], ["node", "state"]].reset_index(drop=True)
     out = keys.copy()
     for name in names:
-        rows = table.loc[table["scenario"] == name, ["node", "state", "probability"]].reset_index(drop=True)
+        rows = table.loc[table["scenario"] == name, ["node", "state", "probability"]].reset_index(
+            drop=True
+        )
         if not rows[["node", "state"]].equals(keys):
-            raise EvidenceError(f"scenario '{name}' has different nodes or states from '{names[0]}'")
+            raise EvidenceError(
+                f"scenario '{name}' has different nodes or states from '{names[0]}'"
+            )
         out[str(name)] = rows["probability"].to_numpy()
     out.attrs = dict(table.attrs)
     return out

@@ -183,12 +183,16 @@ def spec_from_dict(data: Any, name: str = "<model>") -> ModelSpec:
     """Validate raw data; every problem is reported with the file and node it concerns."""
     if not isinstance(data, dict):
         kind = "empty" if data is None else f"a {type(data).__name__}"
-        raise ModelError(f"{name}: a model file must be a mapping with id, nodes, ...; this one is {kind}")
+        raise ModelError(
+            f"{name}: a model file must be a mapping with id, nodes, ...; this one is {kind}"
+        )
     try:
         spec = ModelSpec.model_validate(data)
     except ValidationError as exc:
         described = (_describe_pydantic_error(err, data) for err in exc.errors())
-        problems = list(dict.fromkeys(p for p in described if p is not None)) or [str(exc).splitlines()[0]]
+        problems = list(dict.fromkeys(p for p in described if p is not None)) or [
+            str(exc).splitlines()[0]
+        ]
         raise ModelError(_join(name, problems), problems) from None
     except RecursionError:
         raise ModelError(f"{name}: the model is nested too deeply") from None
@@ -217,7 +221,11 @@ def _describe_pydantic_error(err: Any, data: dict[str, Any]) -> str | None:
                 return None
             if not isinstance(given, dict | list):
                 loc = loc[:i]
-                err = {**err, "type": "union", "msg": "must be a list of probabilities or a mapping of state to probability"}
+                err = {
+                    **err,
+                    "type": "union",
+                    "msg": "must be a list of probabilities or a mapping of state to probability",
+                }
             break
     where = ""
     if len(loc) >= 2 and loc[0] == "nodes" and isinstance(loc[1], int):
@@ -234,7 +242,9 @@ def _describe_pydantic_error(err: Any, data: dict[str, Any]) -> str | None:
     # list positions are shown counting from 1, as "row 2" or "#2"
     field_parts: list[str] = []
     for part in loc:
-        if part in ("table", "ranked") or (isinstance(part, str) and part.startswith(("dict[", "list["))):
+        if part in ("table", "ranked") or (
+            isinstance(part, str) and part.startswith(("dict[", "list["))
+        ):
             continue
         if isinstance(part, int):
             if field_parts and field_parts[-1] == "rows":
@@ -264,7 +274,9 @@ def _value_at(data: Any, loc: list[Any]) -> Any:
     """The raw value at a pydantic location, skipping union tags; None if absent."""
     value = data
     for part in loc:
-        if isinstance(part, str) and (part in ("table", "ranked") or part.startswith(("dict[", "list["))):
+        if isinstance(part, str) and (
+            part in ("table", "ranked") or part.startswith(("dict[", "list["))
+        ):
             continue
         try:
             value = value[part]
@@ -332,7 +344,11 @@ def _cpt_too_big(node: NodeSpec, nodes: dict[str, NodeSpec], budget: int) -> str
     combos = math.prod(len(nodes[p].states) for p in node.parents)
     entries = combos * len(node.states)
     # the engine holds about four copies of a clique table; a ranked node also builds its parent grid
-    work = combos * (len(node.parents) + 3 * (len(node.states) + 1)) if isinstance(node.cpt, RankedCPT) else 0
+    work = (
+        combos * (len(node.parents) + 3 * (len(node.states) + 1))
+        if isinstance(node.cpt, RankedCPT)
+        else 0
+    )
     need = 8 * max(4 * entries, work)
     if need <= budget:
         return None
@@ -397,7 +413,9 @@ def compile_cpt(node: NodeSpec, nodes: dict[str, NodeSpec]) -> np.ndarray:
     return _compile_ranked(node, parents)
 
 
-def _row_vector(node: NodeSpec, probabilities: dict[str, float] | list[float], where: str) -> np.ndarray:
+def _row_vector(
+    node: NodeSpec, probabilities: dict[str, float] | list[float], where: str
+) -> np.ndarray:
     if isinstance(probabilities, list):
         if len(probabilities) != len(node.states):
             raise ModelError(
@@ -411,16 +429,22 @@ def _row_vector(node: NodeSpec, probabilities: dict[str, float] | list[float], w
         if unknown:
             raise ModelError(f"node '{node.id}': {where} names unknown state(s) {unknown}")
         if missing:
-            raise ModelError(f"node '{node.id}': {where} gives no probability for state(s) {missing}")
+            raise ModelError(
+                f"node '{node.id}': {where} gives no probability for state(s) {missing}"
+            )
         vec = np.asarray([probabilities[s] for s in node.states], dtype=float)
     if not np.all(np.isfinite(vec)):
         raise ModelError(f"node '{node.id}': {where} has a probability that is not a finite number")
     for state, v in zip(node.states, vec, strict=True):
         if v < 0:
-            raise ModelError(f"node '{node.id}': {where} gives state '{state}' a negative probability ({v:g})")
+            raise ModelError(
+                f"node '{node.id}': {where} gives state '{state}' a negative probability ({v:g})"
+            )
     for state, v in zip(node.states, vec, strict=True):
         if v > 1:
-            raise ModelError(f"node '{node.id}': {where} gives state '{state}' a probability above 1 ({v:g})")
+            raise ModelError(
+                f"node '{node.id}': {where} gives state '{state}' a probability above 1 ({v:g})"
+            )
     total = float(vec.sum())
     if abs(total - 1.0) > TOL:
         raise ModelError(f"node '{node.id}': {where} sums to {total:.6g}, not 1")
@@ -448,17 +472,25 @@ def _compile_table(node: NodeSpec, parents: list[NodeSpec]) -> np.ndarray:
         for p in parents:
             state = row.when[p.id]
             if state not in p.states:
-                raise ModelError(f"node '{node.id}': row {r}: parent '{p.id}' has no state '{state}'")
+                raise ModelError(
+                    f"node '{node.id}': row {r}: parent '{p.id}' has no state '{state}'"
+                )
             index.append(p.states.index(state))
         key = tuple(index)
         if key in seen:
-            raise ModelError(f"node '{node.id}': row {r} repeats the combination of row {seen[key]} ({_combo(row.when)})")
+            raise ModelError(
+                f"node '{node.id}': row {r} repeats the combination of row {seen[key]} ({_combo(row.when)})"
+            )
         seen[key] = r
-        table[key] = _row_vector(node, row.probabilities, f"row {r}" + (f" ({_combo(row.when)})" if row.when else ""))
+        table[key] = _row_vector(
+            node, row.probabilities, f"row {r}" + (f" ({_combo(row.when)})" if row.when else "")
+        )
     n_missing = math.prod(len(p.states) for p in parents) - len(seen)
     if n_missing:
         # find the first few lazily: never enumerate every combination of a wide table
-        combos = (c for c in itertools.product(*(range(len(p.states)) for p in parents)) if c not in seen)
+        combos = (
+            c for c in itertools.product(*(range(len(p.states)) for p in parents)) if c not in seen
+        )
         names = [
             _combo({p.id: p.states[i] for p, i in zip(parents, combo, strict=True)})
             for combo in itertools.islice(combos, 3)
@@ -477,7 +509,9 @@ def _compile_ranked(node: NodeSpec, parents: list[NodeSpec]) -> np.ndarray:
     assert isinstance(cpt, RankedCPT)
     parent_ids = [p.id for p in parents]
     if not parents:
-        raise ModelError(f"node '{node.id}': a ranked CPT needs parents; use a table for a root node")
+        raise ModelError(
+            f"node '{node.id}': a ranked CPT needs parents; use a table for a root node"
+        )
     if set(cpt.weights) != set(parent_ids):
         raise ModelError(
             f"node '{node.id}': ranked weights must name exactly the parents {parent_ids}, got {sorted(cpt.weights)}"
@@ -486,7 +520,9 @@ def _compile_ranked(node: NodeSpec, parents: list[NodeSpec]) -> np.ndarray:
         raise ModelError(f"node '{node.id}': ranked weights are all zero")
     for pid in cpt.parent_scores:
         if pid not in parent_ids:
-            raise ModelError(f"node '{node.id}': parent_scores names '{pid}', which is not a parent")
+            raise ModelError(
+                f"node '{node.id}': parent_scores names '{pid}', which is not a parent"
+            )
     scores = []
     for p in parents:
         given = cpt.parent_scores.get(p.id)
@@ -494,7 +530,9 @@ def _compile_ranked(node: NodeSpec, parents: list[NodeSpec]) -> np.ndarray:
             vals = np.linspace(0.0, 1.0, len(p.states))
         else:
             if set(given) != set(p.states):
-                raise ModelError(f"node '{node.id}': parent_scores for '{p.id}' must give a score for each of {p.states}")
+                raise ModelError(
+                    f"node '{node.id}': parent_scores for '{p.id}' must give a score for each of {p.states}"
+                )
             vals = np.asarray([given[s] for s in p.states], dtype=float)
             if np.any(vals < 0) or np.any(vals > 1):
                 raise ModelError(f"node '{node.id}': parent_scores for '{p.id}' must lie in [0, 1]")

@@ -64,13 +64,17 @@ def _prescan(text: str) -> None:
         else:
             total += n
         if (stack[-1][1] if stack else total) > MAX_VALUES:
-            raise yaml.YAMLError(f"the document expands to more than {MAX_VALUES:,} values; refusing to expand")
+            raise yaml.YAMLError(
+                f"the document expands to more than {MAX_VALUES:,} values; refusing to expand"
+            )
 
     for event in yaml.parse(text, Loader=_Base):
         if isinstance(event, yaml.AliasEvent):
             aliases += 1
             if aliases > MAX_ALIASES:
-                raise yaml.YAMLError(f"too many aliases (more than {MAX_ALIASES}); refusing to expand")
+                raise yaml.YAMLError(
+                    f"too many aliases (more than {MAX_ALIASES}); refusing to expand"
+                )
             add(sizes.get(event.anchor, 1))
         elif isinstance(event, yaml.ScalarEvent):
             if event.anchor:

@@ -69,7 +69,11 @@ def random_model(seed: int, n: int = 6, zeros: bool = True) -> Model:
     for i in range(n):
         k = int(rng.integers(2, 4))
         states = [f"s{j}" for j in range(k)]
-        parents = sorted(rng.choice(i, size=min(i, int(rng.integers(0, 4))), replace=False).tolist()) if i else []
+        parents = (
+            sorted(rng.choice(i, size=min(i, int(rng.integers(0, 4))), replace=False).tolist())
+            if i
+            else []
+        )
         pnames = [f"n{p}" for p in parents]
         combos = itertools.product(*[nodes[p]["states"] for p in parents])
         rows = []
@@ -78,9 +82,21 @@ def random_model(seed: int, n: int = 6, zeros: bool = True) -> Model:
             if zeros and rng.random() < 0.2:
                 row[int(rng.integers(k))] = 0.0
                 row /= row.sum()
-            rows.append({"when": dict(zip(pnames, combo, strict=True)), "probabilities": [float(x) for x in row]})
-        nodes.append({"id": f"n{i}", "states": states, "parents": pnames, "role": "outcome" if i == n - 1 else "driver",
-                      "cpt": {"rows": rows}})
+            rows.append(
+                {
+                    "when": dict(zip(pnames, combo, strict=True)),
+                    "probabilities": [float(x) for x in row],
+                }
+            )
+        nodes.append(
+            {
+                "id": f"n{i}",
+                "states": states,
+                "parents": pnames,
+                "role": "outcome" if i == n - 1 else "driver",
+                "cpt": {"rows": rows},
+            }
+        )
     return Model(spec_from_dict({"id": f"random{seed}", "nodes": nodes}))
 
 
@@ -91,7 +107,10 @@ def random_evidence(model: Model, seed: int) -> tuple[dict, dict]:
     na, nb = model.nodes[int(a)], model.nodes[int(b)]
     base = model.posteriors(targets=[na])
     state = str(base.loc[base["probability"].idxmax(), "state"])
-    lik = {s: float(x) for s, x in zip(model.states(nb), rng.uniform(0.1, 2, len(model.states(nb))), strict=True)}
+    lik = {
+        s: float(x)
+        for s, x in zip(model.states(nb), rng.uniform(0.1, 2, len(model.states(nb))), strict=True)
+    }
     return {na: state}, {nb: lik}
 
 
@@ -108,7 +127,11 @@ def reference_sensitivity(model, node, state, hard, likelihood):
         vals = []
         for s in model.states(x):
             vecs = {n: hard_vec(model, n, v) for n, v in hard.items()}
-            vecs |= {n: np.array([w[k] for k in model.states(n)]) for n, w in likelihood.items() if n != x}
+            vecs |= {
+                n: np.array([w[k] for k in model.states(n)])
+                for n, w in likelihood.items()
+                if n != x
+            }
             vecs[x] = hard_vec(model, x, s)  # setting x replaces any evidence on it
             w = weigh(model, j, vecs)
             if w.sum() > 0:
@@ -139,8 +162,12 @@ def test_sensitivity_on_tiny_names_the_states_and_baseline(tiny):
     assert set(table["node"]) == {"rain", "sprinkler"}
     base = tiny.posteriors(targets="outcome").set_index("state")["probability"]["good"]
     for r in table.itertuples():
-        low = tiny.posteriors(hard={r.node: r.low_state}, targets="outcome").set_index("state")["probability"]["good"]
-        high = tiny.posteriors(hard={r.node: r.high_state}, targets="outcome").set_index("state")["probability"]["good"]
+        low = tiny.posteriors(hard={r.node: r.low_state}, targets="outcome").set_index("state")[
+            "probability"
+        ]["good"]
+        high = tiny.posteriors(hard={r.node: r.high_state}, targets="outcome").set_index("state")[
+            "probability"
+        ]["good"]
         assert (low, high) == pytest.approx((r.low, r.high), abs=1e-12)
         assert r.low <= base <= r.high
         assert r.baseline == pytest.approx(base, abs=1e-12)
@@ -161,7 +188,9 @@ def test_sensitivity_skips_settings_that_cannot_meet_fixed_evidence(deterministi
     table = forecast.sensitivity(deterministic, "b=y", fixed=fixed).set_index("node")
     assert table.loc["a", "low_state"] == table.loc["a", "high_state"] == "y"
     assert table.loc["a", "low"] == pytest.approx(1.0)
-    direct = deterministic.posteriors(hard={"a": "y"}, fixed=fixed, targets="b").set_index("state")["probability"]
+    direct = deterministic.posteriors(hard={"a": "y"}, fixed=fixed, targets="b").set_index("state")[
+        "probability"
+    ]
     assert table.loc["a", "high"] == pytest.approx(direct["y"])
 
 
@@ -174,7 +203,9 @@ def test_shift_rows_renormalises_proportionally():
     assert up == pytest.approx([0.3, 0.3 * 0.7 / 0.8, 0.5 * 0.7 / 0.8])
     assert up.sum() == pytest.approx(1.0)
     assert _shift_rows(np.array([0.05, 0.95]), 0, -0.1) == pytest.approx([0.0, 1.0])  # clipped at 0
-    assert _shift_rows(np.array([1.0, 0.0, 0.0]), 0, -0.1) == pytest.approx([0.9, 0.05, 0.05])  # whole row: shared
+    assert _shift_rows(np.array([1.0, 0.0, 0.0]), 0, -0.1) == pytest.approx(
+        [0.9, 0.05, 0.05]
+    )  # whole row: shared
     assert _shift_rows(np.array([0.0, 0.4, 0.6]), 1, 0.1)[0] == 0.0  # zeros elsewhere stay zero
 
 
@@ -185,7 +216,9 @@ def test_parameter_sensitivity_equals_the_joint_with_the_changed_table(seed):
     target = model.nodes[-1]
     state = model.states(target)[0]
     delta = 0.15
-    table = forecast.parameter_sensitivity(model, f"{target}={state}", delta, hard=hard, likelihood=likelihood)
+    table = forecast.parameter_sensitivity(
+        model, f"{target}={state}", delta, hard=hard, likelihood=likelihood
+    )
     assert not table.empty
     vecs = {n: hard_vec(model, n, v) for n, v in hard.items()}
     vecs |= {n: np.array([w[k] for k in model.states(n)]) for n, w in likelihood.items()}
@@ -194,8 +227,14 @@ def test_parameter_sensitivity_equals_the_joint_with_the_changed_table(seed):
     listed = set()
     for r in table.itertuples():
         cpt = model.cpt(r.node)
-        combo = tuple(model.states(p).index(x.split("=", 1)[1]) for p, x in
-                      zip(model.parents(r.node), r.parent_states.split(", ") if r.parent_states else [], strict=True))
+        combo = tuple(
+            model.states(p).index(x.split("=", 1)[1])
+            for p, x in zip(
+                model.parents(r.node),
+                r.parent_states.split(", ") if r.parent_states else [],
+                strict=True,
+            )
+        )
         s = model.states(r.node).index(r.state)
         listed.add((r.node, combo, s))
         assert r.value == pytest.approx(cpt[combo + (s,)])
@@ -221,7 +260,9 @@ def test_parameter_sensitivity_equals_the_joint_with_the_changed_table(seed):
 
 def test_parameter_sensitivity_leaves_out_barren_nodes_and_reports_progress(tiny):
     calls = []
-    table = forecast.parameter_sensitivity(tiny, "rain=yes", 0.1, progress=lambda d, t: calls.append((d, t)))
+    table = forecast.parameter_sensitivity(
+        tiny, "rain=yes", 0.1, progress=lambda d, t: calls.append((d, t))
+    )
     assert set(table["node"]) == {"rain"}  # nothing below rain is observed
     assert calls[-1][0] == calls[-1][1]
     assert [d for d, _ in calls] == sorted(d for d, _ in calls)
@@ -251,7 +292,9 @@ def test_mutual_information_equals_the_joint(seed):
         for q in rows.itertuples(index=False):
             x = model.states(r.node).index(q.state)
             assert q.state_probability == pytest.approx(px[x], abs=1e-10)
-            post = rows.loc[rows["state"] == q.state, [f"{target}={s}" for s in model.states(target)]].to_numpy()[0]
+            post = rows.loc[
+                rows["state"] == q.state, [f"{target}={s}" for s in model.states(target)]
+            ].to_numpy()[0]
             assert post == pytest.approx(pxt[x] / px[x], abs=1e-10)
     mis = list(nodes["mutual_information_bits"])
     assert mis == sorted(mis, reverse=True)
@@ -264,7 +307,13 @@ def test_indicators_of_a_copy_carry_all_the_information(deterministic):
     entropy = float(-(p * np.log2(p)).sum())
     assert top.loc["b", "mutual_information_bits"] == pytest.approx(entropy)  # b copies a
     assert top.loc["b", "entropy_share"] == pytest.approx(1.0)
-    assert table.columns.tolist()[:5] == ["node", "mutual_information_bits", "entropy_share", "state", "state_probability"]
+    assert table.columns.tolist()[:5] == [
+        "node",
+        "mutual_information_bits",
+        "entropy_share",
+        "state",
+        "state_probability",
+    ]
     assert table.attrs["target"] == "a"
 
 
@@ -272,8 +321,14 @@ def test_indicators_of_a_copy_carry_all_the_information(deterministic):
 
 
 def item(id_, date, node, lik):
-    return EvidenceItem(id=id_, date=dt.date.fromisoformat(date), title=f"report {id_}", source="s", node=node,
-                        likelihood=lik)
+    return EvidenceItem(
+        id=id_,
+        date=dt.date.fromisoformat(date),
+        title=f"report {id_}",
+        source="s",
+        node=node,
+        likelihood=lik,
+    )
 
 
 def p_of(model, ev, node, state):
@@ -285,8 +340,15 @@ def logit(p):
 
 
 def test_explain_deltas_are_differences_of_direct_posteriors(tiny):
-    items = (item("b", "2018-03-01", "sprinkler", {"off": 0.2, "on": 1.0}), item("a", "2018-02-01", "rain", {"no": 0.5, "yes": 1.0}))
-    ev = Evidence(likelihood={"sprinkler": {"off": 1.0, "on": 0.5}}, fixed={"rain": {"no": 0.4, "yes": 0.6}}, items=items)
+    items = (
+        item("b", "2018-03-01", "sprinkler", {"off": 0.2, "on": 1.0}),
+        item("a", "2018-02-01", "rain", {"no": 0.5, "yes": 1.0}),
+    )
+    ev = Evidence(
+        likelihood={"sprinkler": {"off": 1.0, "on": 0.5}},
+        fixed={"rain": {"no": 0.4, "yes": 0.6}},
+        items=items,
+    )
     table = forecast.explain(tiny, "outcome=good", ev)
     p_all = p_of(tiny, ev, "outcome", "good")
     without = {
@@ -305,15 +367,29 @@ def test_explain_deltas_are_differences_of_direct_posteriors(tiny):
 
 
 def test_explain_sequence_adds_undated_then_items_by_date(tiny):
-    items = (item("late", "2018-03-01", "rain", {"no": 1.0, "yes": 0.25}), item("early", "2018-02-01", "sprinkler", {"off": 0.2, "on": 1.0}))
+    items = (
+        item("late", "2018-03-01", "rain", {"no": 1.0, "yes": 0.25}),
+        item("early", "2018-02-01", "sprinkler", {"off": 0.2, "on": 1.0}),
+    )
     ev = Evidence(hard={"rain": "yes"}, items=items)
     seq = forecast.explain_sequence(tiny, "outcome=good", ev)
     assert list(seq["item"]) == ["prior", "hard:rain", "early", "late"]
-    steps = [Evidence(), Evidence(hard={"rain": "yes"}), Evidence(hard={"rain": "yes"}, items=items[1:]), ev]
+    steps = [
+        Evidence(),
+        Evidence(hard={"rain": "yes"}),
+        Evidence(hard={"rain": "yes"}, items=items[1:]),
+        ev,
+    ]
     for r, e in zip(seq.itertuples(), steps, strict=True):
-        assert r.cumulative_probability == pytest.approx(p_of(tiny, e, "outcome", "good"), abs=1e-12)
-    assert seq["delta_probability"].sum() == pytest.approx(seq["cumulative_probability"].iloc[-1] - seq["cumulative_probability"].iloc[0])
-    assert seq["delta_log_odds"].iloc[1:].sum() == pytest.approx(seq["log_odds"].iloc[-1] - seq["log_odds"].iloc[0])
+        assert r.cumulative_probability == pytest.approx(
+            p_of(tiny, e, "outcome", "good"), abs=1e-12
+        )
+    assert seq["delta_probability"].sum() == pytest.approx(
+        seq["cumulative_probability"].iloc[-1] - seq["cumulative_probability"].iloc[0]
+    )
+    assert seq["delta_log_odds"].iloc[1:].sum() == pytest.approx(
+        seq["log_odds"].iloc[-1] - seq["log_odds"].iloc[0]
+    )
 
 
 def test_explain_with_a_scenario_file_and_nothing_to_explain(tiny):
@@ -361,7 +437,9 @@ def with_confidence(path, confidence: float) -> Model:
 def test_intervals_shrink_as_confidence_grows():
     widths = []
     for conf in (2.0, 20.0, 200.0, 2000.0):
-        t = forecast.uncertainty(with_confidence(TINY, conf), samples=1000, seed=0, targets=["outcome", "sprinkler"])
+        t = forecast.uncertainty(
+            with_confidence(TINY, conf), samples=1000, seed=0, targets=["outcome", "sprinkler"]
+        )
         widths.append(float((t["p95"] - t["p05"]).mean()))
     assert widths == sorted(widths, reverse=True)
     assert widths[-1] < widths[0] / 10
@@ -369,7 +447,9 @@ def test_intervals_shrink_as_confidence_grows():
 
 def test_huge_confidence_centres_on_the_point_posterior():
     model = with_confidence(TINY, 1e8)
-    t = forecast.uncertainty(model, samples=200, seed=3, hard={"sprinkler": "on"}, targets=["outcome", "rain"])
+    t = forecast.uncertainty(
+        model, samples=200, seed=3, hard={"sprinkler": "on"}, targets=["outcome", "rain"]
+    )
     assert t["p50"].to_numpy() == pytest.approx(t["probability"].to_numpy(), abs=1e-3)
     assert (t["p95"] - t["p05"]).max() < 5e-3
 
@@ -384,11 +464,19 @@ def test_node_confidence_overrides_the_default():
 
 
 def test_uncertainty_with_fixed_evidence_meets_it_in_every_draw(tiny):
-    t = forecast.uncertainty(tiny, samples=300, seed=0, fixed={"rain": {"no": 0.4, "yes": 0.6}}, targets=["rain", "outcome"])
+    t = forecast.uncertainty(
+        tiny,
+        samples=300,
+        seed=0,
+        fixed={"rain": {"no": 0.4, "yes": 0.6}},
+        targets=["rain", "outcome"],
+    )
     rain = t[t["node"] == "rain"].set_index("state")
     for col in ("probability", "p05", "p50", "p95"):
         assert rain.loc["yes", col] == pytest.approx(0.6, abs=1e-8)
-    point = tiny.posteriors(fixed={"rain": {"no": 0.4, "yes": 0.6}}, targets="outcome")["probability"].to_numpy()
+    point = tiny.posteriors(fixed={"rain": {"no": 0.4, "yes": 0.6}}, targets="outcome")[
+        "probability"
+    ].to_numpy()
     assert t[t["node"] == "outcome"]["probability"].to_numpy() == pytest.approx(point)
 
 
@@ -476,7 +564,9 @@ def test_parse_target_accepts_pairs(tiny):
 def test_exports_carry_the_analysis_and_its_settings(tiny, tmp_path):
     table = forecast.parameter_sensitivity(tiny, "outcome=good", 0.2, hard={"sprinkler": "on"})
     md = render(table, "md")
-    assert "**Analysis:** Sensitivity to each CPT entry" in md and "**Target:** Wet grass: Good" in md
+    assert (
+        "**Analysis:** Sensitivity to each CPT entry" in md and "**Target:** Wet grass: Good" in md
+    )
     evidence = md.split("## Evidence used")[1].split("## Results")[0]
     assert "**Settings:** Delta: 0.2; Renormalisation: proportional" in md
     assert ["Definite state", "Sprinkler", "On", ""] in [
@@ -493,7 +583,9 @@ def test_exports_carry_the_analysis_and_its_settings(tiny, tmp_path):
 
 
 def test_analysis_sections_draw_every_analysis(tiny):
-    ev = Evidence(hard={"rain": "yes"}, items=(item("a", "2018-02-01", "sprinkler", {"off": 0.2, "on": 1.0}),))
+    ev = Evidence(
+        hard={"rain": "yes"}, items=(item("a", "2018-02-01", "sprinkler", {"off": 0.2, "on": 1.0}),)
+    )
     tables = [
         forecast.sensitivity(tiny, "outcome=good", scenario=ev),
         forecast.parameter_sensitivity(tiny, "outcome=good", scenario=ev),
@@ -539,7 +631,9 @@ def test_analysis_tab_renders_every_chart():
         from forecast.ui.analysis import render
 
         model = forecast.load_model(path)
-        render(model, Evidence(hard={"rain": "yes"}, likelihood={"sprinkler": {"off": 1.0, "on": 3.0}}))
+        render(
+            model, Evidence(hard={"rain": "yes"}, likelihood={"sprinkler": {"off": 1.0, "on": 3.0}})
+        )
 
     at = AppTest.from_function(app, args=(str(TINY),), default_timeout=120).run()
     assert not at.exception
@@ -547,7 +641,11 @@ def test_analysis_tab_renders_every_chart():
     assert not at.exception
 
     def count(node, kind):
-        return (getattr(node, "type", None) == kind) + sum(count(c, kind) for c in getattr(node, "children", {}).values())
+        return (getattr(node, "type", None) == kind) + sum(
+            count(c, kind) for c in getattr(node, "children", {}).values()
+        )
 
-    assert count(at.main, "vega_lite_chart") == 5  # tornado, CPT tornado, indicators, waterfall, intervals
+    assert (
+        count(at.main, "vega_lite_chart") == 5
+    )  # tornado, CPT tornado, indicators, waterfall, intervals
     assert len(at.get("download_button")) >= 5

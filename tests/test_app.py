@@ -141,7 +141,10 @@ def test_slider_changes_the_outcomes_and_its_partner(monkeypatch, tiny):
     before = shown(at)
     at.segmented_control(key=key(tiny, "mode", "rain")).set_value("probabilities")
     rerun(at)
-    no, yes = at.slider(key=key(tiny, "pct", "rain", "no")), at.slider(key=key(tiny, "pct", "rain", "yes"))
+    no, yes = (
+        at.slider(key=key(tiny, "pct", "rain", "no")),
+        at.slider(key=key(tiny, "pct", "rain", "yes")),
+    )
     assert no.value + yes.value == 100  # starts at the model's belief, rounded
     no.set_value(15)
     rerun(at)
@@ -204,7 +207,10 @@ def test_as_of_date_applies_items_up_to_that_day(monkeypatch, tiny):
     at = start_tiny(monkeypatch)
     at.select_slider(key=key(tiny, "asof")).set_value("2018-02-15")
     rerun(at)
-    state = {i: at.toggle(key=key(tiny, "item", i)).value for i in ("wet_pavement", "sprinkler_seen", "forecast_dry")}
+    state = {
+        i: at.toggle(key=key(tiny, "item", i)).value
+        for i in ("wet_pavement", "sprinkler_seen", "forecast_dry")
+    }
     assert state == {"wet_pavement": True, "sprinkler_seen": True, "forecast_dry": False}
     at.select_slider(key=key(tiny, "asof")).set_value("none")
     rerun(at)
@@ -342,13 +348,23 @@ def test_a_bad_scenario_name_is_refused(monkeypatch, tiny, evidence_dir):
     rerun(at)
     assert at.error and "cannot be used as a scenario name" in at.error[0].value
     assert not (evidence_dir / "escape.yaml").exists()
-    assert sorted(p.name for p in (evidence_dir / "scenarios").iterdir()) == ["analyst_view.yaml", "rainy.yaml"]
+    assert sorted(p.name for p in (evidence_dir / "scenarios").iterdir()) == [
+        "analyst_view.yaml",
+        "rainy.yaml",
+    ]
 
 
 def test_comparison_table_matches_the_api(monkeypatch, tiny, evidence_dir):
     at = open_tab(start_tiny(monkeypatch, evidence_dir), "Scenarios")
     table = at.dataframe[0].value
-    assert list(table.columns) == ["Node", "State", "Model's belief", "Current settings", "Analyst view", "Rainy"]
+    assert list(table.columns) == [
+        "Node",
+        "State",
+        "Model's belief",
+        "Current settings",
+        "Analyst view",
+        "Rainy",
+    ]
     rainy = load_scenario(evidence_dir / "scenarios" / "rainy.yaml")
     want = expected(tiny, "outcome", scenario=rainy)
     assert dict(zip(table["State"], table["Rainy"], strict=True)) == want
@@ -375,7 +391,9 @@ def test_a_non_text_upload_is_refused(monkeypatch):
 
 
 def test_a_valid_upload_replaces_the_model(monkeypatch):
-    text = TINY.read_text(encoding="utf-8").replace("title: Tiny test model", "title: Uploaded variant")
+    text = TINY.read_text(encoding="utf-8").replace(
+        "title: Tiny test model", "title: Uploaded variant"
+    )
     at = start_tiny(monkeypatch)
     at.sidebar.file_uploader[0].set_value(("variant.yaml", text.encode(), "application/x-yaml"))
     rerun(at)
@@ -440,7 +458,9 @@ def test_controls_round_trip_through_a_scenario(tiny):
 
 def test_a_control_replaces_scenario_weights_on_its_node(tiny):
     lik = {"sprinkler": {"off": 0.5, "on": 1.0}, "rain": {"no": 1.0, "yes": 0.2}}
-    ev = controls.evidence_from_controls(tiny, {"rain": NodeControl(controls.STATE, state="no")}, likelihood=lik)
+    ev = controls.evidence_from_controls(
+        tiny, {"rain": NodeControl(controls.STATE, state="no")}, likelihood=lik
+    )
     assert ev.hard == {"rain": "no"} and ev.likelihood == {"sprinkler": {"off": 0.5, "on": 1.0}}
 
 
@@ -463,13 +483,22 @@ def test_downloads_are_valid_in_every_format(tiny):
     items = forecast.load_evidence(TINY_EVIDENCE)
     ev = tiny.evidence(hard={"rain": "yes"}, items=items[:1])
     table = report.current_table(tiny, ev, tiny.posteriors())
-    assert list(table.columns) == ["node", "state", "probability", "words", "baseline", "delta_probability"]
+    assert list(table.columns) == [
+        "node",
+        "state",
+        "probability",
+        "words",
+        "baseline",
+        "delta_probability",
+    ]
     rows = report.outcome_rows(tiny, "outcome", table, tiny.posteriors())
     sections = [("Outcome charts", report.outcome_svg("Wet grass", rows))]
     csv = pd.read_csv(io.BytesIO(report.export_bytes(table, "csv")))
     assert csv["probability"].tolist() == pytest.approx(table["probability"].tolist())
     data = json.loads(report.export_bytes(table, "json"))
-    assert data["metadata"]["question"] == tiny.spec.question.text and len(data["rows"]) == len(table)
+    assert data["metadata"]["question"] == tiny.spec.question.text and len(data["rows"]) == len(
+        table
+    )
     book = openpyxl.load_workbook(io.BytesIO(report.export_bytes(table, "xlsx")))
     assert {"Report", "Data", "Evidence"} <= set(book.sheetnames)
     md = report.export_bytes(table, "md").decode()
@@ -481,17 +510,25 @@ def test_downloads_are_valid_in_every_format(tiny):
 
 def test_comparison_downloads_carry_the_side_by_side_table(tiny):
     names = ["Model's belief", "Rain"]
-    table = report.comparison(tiny, [forecast.Evidence(), tiny.evidence(hard={"rain": "yes"})], names)
+    table = report.comparison(
+        tiny, [forecast.Evidence(), tiny.evidence(hard={"rain": "yes"})], names
+    )
     wide = report.comparison_display(tiny, table)
     assert list(wide.columns) == ["Node", "State", *names]
-    book = openpyxl.load_workbook(io.BytesIO(report.export_bytes(table, "xlsx", extra_sheets=[("Side by side", wide)])))
+    book = openpyxl.load_workbook(
+        io.BytesIO(report.export_bytes(table, "xlsx", extra_sheets=[("Side by side", wide)]))
+    )
     assert "Side by side" in book.sheetnames
-    md = report.export_bytes(table, "md", markdown_sections=[("Side by side", wide.to_markdown(index=False))]).decode()
+    md = report.export_bytes(
+        table, "md", markdown_sections=[("Side by side", wide.to_markdown(index=False))]
+    ).decode()
     assert "## Side by side" in md and "Wet grass" in md
 
 
 def test_as_of_matching_finds_the_day_up_to_which_the_items_are_applied():
-    items = forecast.load_evidence(TINY_EVIDENCE)  # wet_pavement 02-01, sprinkler_seen 02-15, forecast_dry 03-01
+    items = forecast.load_evidence(
+        TINY_EVIDENCE
+    )  # wet_pavement 02-01, sprinkler_seen 02-15, forecast_dry 03-01
     assert controls.as_of_matching(items, ["wet_pavement"]) == "2018-02-01"
     assert controls.as_of_matching(items, ["sprinkler_seen", "wet_pavement"]) == "2018-02-15"
     assert controls.as_of_matching(items, [it.id for it in items]) == "2018-03-01"
@@ -535,7 +572,9 @@ def test_an_unexpected_failure_shows_a_sentence_not_a_traceback(monkeypatch):
         raise KeyError("internal detail")
 
     monkeypatch.setattr(workspace, "_forecast_tab", broken)
-    monkeypatch.setattr(sys, "argv", ["app.py", "--model", str(TINY), "--evidence", str(TINY_EVIDENCE)])
+    monkeypatch.setattr(
+        sys, "argv", ["app.py", "--model", str(TINY), "--evidence", str(TINY_EVIDENCE)]
+    )
     at = AppTest.from_file(str(APP), default_timeout=90).run()
     assert not at.exception
     assert at.error[0].value.startswith(UNEXPECTED) and "internal detail" not in at.error[0].value
@@ -556,7 +595,9 @@ def test_timeline_tab_replays_the_items(monkeypatch, tiny):
     table = at.dataframe[0].value
     assert list(table["Item"]) == ["Before any item"] + [it.title for it in items]
     last = tiny.posteriors(scenario=tiny.evidence(items=items), targets="outcome")
-    assert table["Wet grass: Good"].iloc[-1] == pytest.approx(100 * last["probability"].iloc[0], abs=0.05)
+    assert table["Wet grass: Good"].iloc[-1] == pytest.approx(
+        100 * last["probability"].iloc[0], abs=0.05
+    )
 
 
 def test_settings_survive_switching_tabs(monkeypatch, tiny, evidence_dir):

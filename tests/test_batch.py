@@ -26,14 +26,18 @@ def test_grid_rows_equal_single_queries(model):
         hard = {k: v for k, v in row.items() if k != "scenario" and isinstance(v, str)}
         single = model.posteriors(hard=hard, targets="relationship_outcome")
         got = table[table["scenario"] == row["scenario"]]
-        np.testing.assert_allclose(got["probability"].to_numpy(), single["probability"].to_numpy(), atol=1e-12)
+        np.testing.assert_allclose(
+            got["probability"].to_numpy(), single["probability"].to_numpy(), atol=1e-12
+        )
         assert list(got["words"]) == list(single["words"])
 
 
 def test_grid_matches_list_of_mappings(model):
     rng = np.random.default_rng(3)
     nodes = ["russia_gcc_ties", "israeli_pressure", "regime_military_position"]
-    grid = pd.DataFrame({n: [model.states(n)[k] for k in rng.integers(0, len(model.states(n)), 50)] for n in nodes})
+    grid = pd.DataFrame(
+        {n: [model.states(n)[k] for k in rng.integers(0, len(model.states(n)), 50)] for n in nodes}
+    )
     from_grid = model.posteriors_batch(grid)
     from_list = model.posteriors_batch([{"hard": dict(r)} for _, r in grid.iterrows()])
     np.testing.assert_allclose(from_grid["probability"], from_list["probability"], atol=1e-12)
@@ -47,7 +51,9 @@ def test_grid_unknown_node_is_named(model):
 
 def test_grid_unknown_state_names_row_and_node(model):
     grid = pd.DataFrame({"assad_question": ["assad_stays", "assad_leaves"]})
-    with pytest.raises(forecast.EvidenceError, match=r"'assad_question' has no state 'assad_leaves' \(row 2\)"):
+    with pytest.raises(
+        forecast.EvidenceError, match=r"'assad_question' has no state 'assad_leaves' \(row 2\)"
+    ):
         model.posteriors_batch(grid)
 
 

@@ -206,9 +206,7 @@ def test_moving_a_slider_changes_a_displayed_percentage(page, server):
     )
     seconds = time.perf_counter() - started
     settle(page)
-    after_values = [
-        int(sliders.nth(i).input_value()) for i in range(len(model.states(first)))
-    ]
+    after_values = [int(sliders.nth(i).input_value()) for i in range(len(model.states(first)))]
     assert after_values != [int(v) for v in start]
     assert sum(after_values) == 100  # the node's sliders stay consistent
     assert outcome_text(page) != before

@@ -69,22 +69,48 @@ def test_query_default_is_a_table_of_every_node(capsys, tiny):
 
 def test_query_csv_matches_the_api_with_every_evidence_flag(capsys, tiny):
     out = ok(
-        capsys, "query", TINY, "--hard", "sprinkler=on", "--likelihood", "outcome=good:0.2,bad:1",
-        "--fixed", "rain=no:0.3,yes:0.7", "--format", "csv",
+        capsys,
+        "query",
+        TINY,
+        "--hard",
+        "sprinkler=on",
+        "--likelihood",
+        "outcome=good:0.2,bad:1",
+        "--fixed",
+        "rain=no:0.3,yes:0.7",
+        "--format",
+        "csv",
     )
     table = read_csv(out)
     expected = tiny.posteriors(
-        hard={"sprinkler": "on"}, likelihood={"outcome": {"good": 0.2, "bad": 1}}, fixed={"rain": {"no": 0.3, "yes": 0.7}}
+        hard={"sprinkler": "on"},
+        likelihood={"outcome": {"good": 0.2, "bad": 1}},
+        fixed={"rain": {"no": 0.3, "yes": 0.7}},
     )
     assert list(table.columns) == ["node", "state", "probability", "words"]
     assert table[["node", "state", "words"]].equals(expected[["node", "state", "words"]])
     np.testing.assert_allclose(table["probability"], expected["probability"], atol=1e-15)
-    np.testing.assert_allclose(table.loc[table.node == "rain", "probability"], [0.3, 0.7], atol=1e-9)
+    np.testing.assert_allclose(
+        table.loc[table.node == "rain", "probability"], [0.3, 0.7], atol=1e-9
+    )
 
 
 def test_query_scenario_with_keyword_override_and_targets(capsys, tiny):
-    out = ok(capsys, "query", TINY, "--scenario", SCENARIOS / "rainy.yaml", "--hard", "rain=no",
-             "--target", "outcome", "--target", "rain", "--format", "csv")
+    out = ok(
+        capsys,
+        "query",
+        TINY,
+        "--scenario",
+        SCENARIOS / "rainy.yaml",
+        "--hard",
+        "rain=no",
+        "--target",
+        "outcome",
+        "--target",
+        "rain",
+        "--format",
+        "csv",
+    )
     table = read_csv(out)
     scenario = forecast.load_scenario(SCENARIOS / "rainy.yaml")
     expected = tiny.posteriors(scenario=scenario, hard={"rain": "no"}, targets=["rain", "outcome"])
@@ -98,7 +124,9 @@ def test_query_json_and_md(capsys):
     assert [r["node"] for r in data["rows"]][:2] == ["rain", "rain"]
     assert data["rows"][1]["probability"] == pytest.approx(1.0, abs=1e-12)
     md = ok(capsys, "query", TINY, "--format", "md")
-    assert md.startswith("# Tiny test model") and "| Node" in md and "| Wet grass" in md  # labels, not ids
+    assert (
+        md.startswith("# Tiny test model") and "| Node" in md and "| Wet grass" in md
+    )  # labels, not ids
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".xlsx", ".json", ".md", ".html"])
@@ -118,22 +146,36 @@ def test_query_output_file(capsys, tmp_path, suffix):
 
 def test_output_format_and_suffix(capsys, tmp_path):
     md = tmp_path / "out.md"
-    ok(capsys, "query", TINY, "--format", "table", "--output", md)  # table means "by suffix" for a file
+    ok(
+        capsys, "query", TINY, "--format", "table", "--output", md
+    )  # table means "by suffix" for a file
     assert md.read_text(encoding="utf-8").startswith("# Tiny test model")
     txt = tmp_path / "out.txt"
-    ok(capsys, "query", TINY, "--format", "json", "--output", txt)  # an explicit format for any suffix
+    ok(
+        capsys, "query", TINY, "--format", "json", "--output", txt
+    )  # an explicit format for any suffix
     assert json.loads(txt.read_text(encoding="utf-8"))["metadata"]["model_id"] == "tiny"
     code, _, err = cli(capsys, "query", TINY, "--format", "csv", "--output", tmp_path / "out.xlsx")
     assert code == 2 and "does not match" in err and not (tmp_path / "out.xlsx").exists()
 
 
 def test_run(capsys, tiny):
-    out = ok(capsys, "run", TINY, SCENARIOS / "rainy.yaml", SCENARIOS / "analyst_view.yaml", "--format", "csv")
+    out = ok(
+        capsys,
+        "run",
+        TINY,
+        SCENARIOS / "rainy.yaml",
+        SCENARIOS / "analyst_view.yaml",
+        "--format",
+        "csv",
+    )
     table = read_csv(out)
     assert list(table.columns) == ["scenario", "node", "state", "probability", "words"]
     assert list(dict.fromkeys(table["scenario"])) == ["rainy", "analyst_view"]
     view = tiny.posteriors(scenario=forecast.load_scenario(SCENARIOS / "analyst_view.yaml"))
-    np.testing.assert_allclose(table.loc[table.scenario == "analyst_view", "probability"], view["probability"])
+    np.testing.assert_allclose(
+        table.loc[table.scenario == "analyst_view", "probability"], view["probability"]
+    )
 
 
 def test_run_to_file(capsys, tmp_path):
@@ -145,7 +187,12 @@ def test_run_to_file(capsys, tmp_path):
 def test_timeline(capsys):
     table = read_csv(ok(capsys, "timeline", TINY, TINY_EVIDENCE, "--format", "csv"))
     assert list(table.columns) == ["date", "item", "node", "state", "probability", "words"]
-    assert list(dict.fromkeys(table["item"])) == ["baseline", "wet_pavement", "sprinkler_seen", "forecast_dry"]
+    assert list(dict.fromkeys(table["item"])) == [
+        "baseline",
+        "wet_pavement",
+        "sprinkler_seen",
+        "forecast_dry",
+    ]
     assert set(table["node"]) == {"outcome"}
 
 
@@ -162,7 +209,10 @@ def test_describe(capsys, tmp_path):
 
 def broken_model(tmp_path: Path) -> Path:
     path = tmp_path / "broken.yaml"
-    path.write_text(TINY.read_text(encoding="utf-8").replace("parents: [rain]", "parents: [rainfall]"), encoding="utf-8")
+    path.write_text(
+        TINY.read_text(encoding="utf-8").replace("parents: [rain]", "parents: [rainfall]"),
+        encoding="utf-8",
+    )
     return path
 
 
@@ -178,8 +228,14 @@ BAD = [
     (["query", "{tiny}", "--fixed", "rain=no:0.5,yes:0.6"], "sums to 1.1"),
     (["query", "{tiny}", "--fixed", "rain=no:0.5,no:0.5"], "given twice"),
     (["query", "{tiny}", "--hard", "rain=yes", "--hard", "rain=no"], "names node 'rain' twice"),
-    (["query", "{tiny}", "--likelihood", "rain=no:1,yes:2", "--likelihood", "rain=no:2,yes:1"], "names node 'rain' twice"),
-    (["query", "{tiny}", "--fixed", "rain=no:1,yes:0", "--fixed", "rain=no:0,yes:1"], "names node 'rain' twice"),
+    (
+        ["query", "{tiny}", "--likelihood", "rain=no:1,yes:2", "--likelihood", "rain=no:2,yes:1"],
+        "names node 'rain' twice",
+    ),
+    (
+        ["query", "{tiny}", "--fixed", "rain=no:1,yes:0", "--fixed", "rain=no:0,yes:1"],
+        "names node 'rain' twice",
+    ),
     (["query", "{tiny}", "--hard", "rain=yes", "--fixed", "rain=no:0.5,yes:0.5"], "hard and fixed"),
     (["query", "{tiny}", "--hard", "rain=yes", "--likelihood", "rain=no:1,yes:0"], "impossible"),
     (["query", "{tiny}", "--target", "snow"], "no node 'snow'"),
@@ -201,7 +257,12 @@ BAD = [
 
 @pytest.mark.parametrize(("argv", "problem"), BAD)
 def test_bad_input_exits_2_with_one_line(capsys, tmp_path, argv, problem):
-    names = {"tiny": TINY, "missing": tmp_path / "missing.yaml", "broken": broken_model(tmp_path), "out": tmp_path / "out"}
+    names = {
+        "tiny": TINY,
+        "missing": tmp_path / "missing.yaml",
+        "broken": broken_model(tmp_path),
+        "out": tmp_path / "out",
+    }
     code, out, err = cli(capsys, *[a.format(**names) for a in argv])
     assert code == 2
     assert out == ""
@@ -228,10 +289,18 @@ def test_installed_console_script(tmp_path):
         pytest.skip("the forecast console script is not installed in this environment")
     good = subprocess.run(
         [script, "query", TINY, "--hard", "rain=yes", "--target", "outcome", "--format", "csv"],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert good.returncode == 0, good.stderr
     assert read_csv(good.stdout)["node"].tolist() == ["outcome", "outcome"]
-    bad = subprocess.run([script, "query", TINY, "--hard", "rain=maybe"], capture_output=True, text=True, timeout=120)
+    bad = subprocess.run(
+        [script, "query", TINY, "--hard", "rain=maybe"], capture_output=True, text=True, timeout=120
+    )
     assert bad.returncode == 2 and bad.stdout == ""
-    assert bad.stderr.count("\n") == 1 and "Traceback" not in bad.stderr and "no state 'maybe'" in bad.stderr
+    assert (
+        bad.stderr.count("\n") == 1
+        and "Traceback" not in bad.stderr
+        and "no state 'maybe'" in bad.stderr
+    )

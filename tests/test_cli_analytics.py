@@ -32,38 +32,96 @@ def test_sensitivity_table_and_csv(capsys):
     code, out, err = run(capsys, "sensitivity", TINY, "--target", "outcome=good")
     assert code == 0, err
     assert out.split("\n")[0].split()[:4] == ["node", "low", "high", "swing"]
-    code, out, _ = run(capsys, "sensitivity", TINY, "--target", "outcome=good", "--hard", "rain=yes", "--format", "csv")
+    code, out, _ = run(
+        capsys,
+        "sensitivity",
+        TINY,
+        "--target",
+        "outcome=good",
+        "--hard",
+        "rain=yes",
+        "--format",
+        "csv",
+    )
     table = csv(out)
     assert code == 0 and list(table["node"]) == ["sprinkler"]
     assert list(table.columns[:4]) == ["node", "low", "high", "swing"]
 
 
 def test_parameter_sensitivity(capsys):
-    code, out, err = run(capsys, "sensitivity", TINY, "--target", "outcome=good", "--parameters", "--delta", "0.05",
-                         "--format", "json")
+    code, out, err = run(
+        capsys,
+        "sensitivity",
+        TINY,
+        "--target",
+        "outcome=good",
+        "--parameters",
+        "--delta",
+        "0.05",
+        "--format",
+        "json",
+    )
     assert code == 0, err
     data = json.loads(out)
     assert data["metadata"]["settings"]["delta"] == 0.05
-    assert set(data["rows"][0]) == {"node", "parent_states", "state", "value", "base", "minus", "plus", "swing"}
+    assert set(data["rows"][0]) == {
+        "node",
+        "parent_states",
+        "state",
+        "value",
+        "base",
+        "minus",
+        "plus",
+        "swing",
+    }
 
 
 def test_indicators(capsys):
-    code, out, err = run(capsys, "indicators", TINY, "--target", "outcome", "--scenario", ANALYST, "--format", "csv")
+    code, out, err = run(
+        capsys, "indicators", TINY, "--target", "outcome", "--scenario", ANALYST, "--format", "csv"
+    )
     assert code == 0, err
     table = csv(out)
-    assert list(table.columns) == ["node", "mutual_information_bits", "entropy_share", "state", "state_probability",
-                                   "outcome=good", "outcome=bad"]
+    assert list(table.columns) == [
+        "node",
+        "mutual_information_bits",
+        "entropy_share",
+        "state",
+        "state_probability",
+        "outcome=good",
+        "outcome=bad",
+    ]
     assert table["mutual_information_bits"].is_monotonic_decreasing
 
 
 def test_explain_and_sequence(capsys):
-    code, out, err = run(capsys, "explain", TINY, "--target", "outcome=good", "--scenario", ANALYST, "--format", "csv")
+    code, out, err = run(
+        capsys,
+        "explain",
+        TINY,
+        "--target",
+        "outcome=good",
+        "--scenario",
+        ANALYST,
+        "--format",
+        "csv",
+    )
     assert code == 0, err
     table = csv(out)
     assert list(table["item"]) == ["fixed:rain", "sprinkler_seen"]
     assert {"delta_probability", "delta_log_odds"} <= set(table.columns)
-    code, out, err = run(capsys, "explain", TINY, "--target", "outcome=good", "--scenario", RAINY, "--sequence",
-                         "--format", "csv")
+    code, out, err = run(
+        capsys,
+        "explain",
+        TINY,
+        "--target",
+        "outcome=good",
+        "--scenario",
+        RAINY,
+        "--sequence",
+        "--format",
+        "csv",
+    )
     assert code == 0, err
     seq = csv(out)
     assert list(seq["item"]) == ["prior", "hard:rain", "likelihood:sprinkler"]
@@ -71,18 +129,35 @@ def test_explain_and_sequence(capsys):
 
 
 def test_uncertainty_files(capsys, tmp_path):
-    code, out, err = run(capsys, "uncertainty", TINY, "--samples", "300", "--seed", "4", "--target", "outcome",
-                         "--target", "rain", "--format", "csv")
+    code, out, err = run(
+        capsys,
+        "uncertainty",
+        TINY,
+        "--samples",
+        "300",
+        "--seed",
+        "4",
+        "--target",
+        "outcome",
+        "--target",
+        "rain",
+        "--format",
+        "csv",
+    )
     assert code == 0, err
     table = csv(out)
     assert list(table.columns) == ["node", "state", "probability", "p05", "p50", "p95"]
     assert list(table["node"].unique()) == ["outcome", "rain"]
     report = tmp_path / "u.html"
-    code, _, err = run(capsys, "uncertainty", TINY, "--samples", "300", "--hard", "rain=no", "--output", report)
+    code, _, err = run(
+        capsys, "uncertainty", TINY, "--samples", "300", "--hard", "rain=no", "--output", report
+    )
     assert code == 0 and "wrote" in err
     page = html.unescape(report.read_text())
     assert "<svg" in page and "Uncertainty in the numbers" in page and "Samples: 300" in page
-    code, _, _ = run(capsys, "uncertainty", TINY, "--samples", "300", "--output", tmp_path / "u.xlsx")
+    code, _, _ = run(
+        capsys, "uncertainty", TINY, "--samples", "300", "--output", tmp_path / "u.xlsx"
+    )
     assert code == 0 and (tmp_path / "u.xlsx").stat().st_size > 0
 
 
@@ -115,13 +190,39 @@ def test_missing_target_is_an_argument_error(capsys):
 
 
 def test_query_with_intervals_adds_interval_columns(capsys):
-    code, out, err = run(capsys, "query", TINY, "--target", "outcome", "--intervals", "300", "--seed", "4", "--format", "csv")
+    code, out, err = run(
+        capsys,
+        "query",
+        TINY,
+        "--target",
+        "outcome",
+        "--intervals",
+        "300",
+        "--seed",
+        "4",
+        "--format",
+        "csv",
+    )
     assert code == 0, err
     table = pd.read_csv(io.StringIO(out))
     assert list(table.columns) == ["node", "state", "probability", "words", "p05", "p50", "p95"]
     assert (table["p05"] <= table["p50"]).all() and (table["p50"] <= table["p95"]).all()
-    assert (table["p05"] < table["probability"]).all() and (table["probability"] < table["p95"]).all()
-    code, again, _ = run(capsys, "query", TINY, "--target", "outcome", "--intervals", "300", "--seed", "4", "--format", "csv")
+    assert (table["p05"] < table["probability"]).all() and (
+        table["probability"] < table["p95"]
+    ).all()
+    code, again, _ = run(
+        capsys,
+        "query",
+        TINY,
+        "--target",
+        "outcome",
+        "--intervals",
+        "300",
+        "--seed",
+        "4",
+        "--format",
+        "csv",
+    )
     assert again == out  # the seed makes it reproducible
     code, _, err = run(capsys, "query", TINY, "--intervals", "0")
     assert code == 2 and err.count("\n") == 1 and "positive number of draws" in err

@@ -39,8 +39,21 @@ def db(tmp_path):
 
 
 def test_query_record_stores_the_forecast_and_says_where(cli, db):
-    code, out, err = cli("query", TINY, "--hard", "rain=yes", "--target", "rain",
-                         "--record", "--author", "Ann", "--note", "first look", "--db", db)
+    code, out, err = cli(
+        "query",
+        TINY,
+        "--hard",
+        "rain=yes",
+        "--target",
+        "rain",
+        "--record",
+        "--author",
+        "Ann",
+        "--note",
+        "first look",
+        "--db",
+        db,
+    )
     assert code == 0
     assert "rain" in out  # the query's own output is unchanged
     assert err == f"recorded forecast 1 in {db}\n"
@@ -60,13 +73,24 @@ def test_query_without_record_writes_nothing(cli, db, monkeypatch):
 
 
 def test_run_record_stores_one_forecast_per_scenario(cli, db):
-    code, _, err = cli("run", TINY, SCENARIOS / "rainy.yaml", SCENARIOS / "analyst_view.yaml",
-                       "--record", "--author", "Bo", "--db", db)
+    code, _, err = cli(
+        "run",
+        TINY,
+        SCENARIOS / "rainy.yaml",
+        SCENARIOS / "analyst_view.yaml",
+        "--record",
+        "--author",
+        "Bo",
+        "--db",
+        db,
+    )
     assert code == 0 and err.startswith("recorded forecasts 1, 2 in ")
     table = forecast.history(db)
     assert list(table.drop_duplicates("id")["scenario"]) == ["rainy", "analyst_view"]
     ev = table.attrs["forecast_evidence"]
-    assert ev[2]["items"] == ["sprinkler_seen"] and ev[2]["fixed"] == {"rain": {"no": 0.4, "yes": 0.6}}
+    assert ev[2]["items"] == ["sprinkler_seen"] and ev[2]["fixed"] == {
+        "rain": {"no": 0.4, "yes": 0.6}
+    }
 
 
 def test_forecast_db_is_honoured_and_db_overrides_it(cli, tmp_path, monkeypatch):
@@ -85,13 +109,17 @@ def test_forecast_db_is_honoured_and_db_overrides_it(cli, tmp_path, monkeypatch)
 
 def test_history_formats(cli, db, tmp_path):
     cli("query", TINY, "--record", "--author", "a", "--db", db)
-    cli("query", TINY, "--hard", "rain=no", "--record", "--author", "b", "--note", "dry", "--db", db)
+    cli(
+        "query", TINY, "--hard", "rain=no", "--record", "--author", "b", "--note", "dry", "--db", db
+    )
     code, out, _ = cli("history", "--format", "csv", "--db", db)
     assert code == 0
     rows = pd.read_csv(io.StringIO(out))
     assert len(rows) == 4  # one row per forecast and node state
     assert list(rows["id"]) == [1, 1, 2, 2]
-    assert {"id", "recorded_at", "model", "author", "node", "state", "probability", "note"} <= set(rows.columns)
+    assert {"id", "recorded_at", "model", "author", "node", "state", "probability", "note"} <= set(
+        rows.columns
+    )
     assert rows.groupby("id")["probability"].sum().tolist() == pytest.approx([1.0, 1.0])
 
     code, out, _ = cli("history", "--format", "json", "--db", db)
@@ -106,7 +134,9 @@ def test_history_formats(cli, db, tmp_path):
 
     code, out, _ = cli("history", "--model", "other", "--db", db)
     assert code == 0 and "No forecasts recorded" in out
-    code, out, _ = cli("history", "--model", TINY, "--format", "csv", "--db", db)  # a model file works too
+    code, out, _ = cli(
+        "history", "--model", TINY, "--format", "csv", "--db", db
+    )  # a model file works too
     assert pd.read_csv(io.StringIO(out))["id"].nunique() == 2
 
     target = tmp_path / "history.csv"
@@ -116,17 +146,42 @@ def test_history_formats(cli, db, tmp_path):
 
 
 def test_resolve_then_score(cli, db):
-    cli("query", TINY, "--fixed", "outcome=good:0.8,bad:0.2", "--record", "--author", "ann", "--db", db)
-    cli("query", TINY, "--fixed", "outcome=good:0.4,bad:0.6", "--record", "--author", "bob", "--db", db)
+    cli(
+        "query",
+        TINY,
+        "--fixed",
+        "outcome=good:0.8,bad:0.2",
+        "--record",
+        "--author",
+        "ann",
+        "--db",
+        db,
+    )
+    cli(
+        "query",
+        TINY,
+        "--fixed",
+        "outcome=good:0.4,bad:0.6",
+        "--record",
+        "--author",
+        "bob",
+        "--db",
+        db,
+    )
     code, out, _ = cli("score", "--db", db)
     assert code == 0 and "No resolved forecasts" in out
     code, out, _ = cli("resolve", "tiny", "outcome", "good", "--date", TODAY, "--db", db)
-    assert code == 0 and out == f"resolved tiny: outcome = good on {TODAY}; it scores 2 recorded forecasts\n"
+    assert (
+        code == 0
+        and out == f"resolved tiny: outcome = good on {TODAY}; it scores 2 recorded forecasts\n"
+    )
 
     code, out, _ = cli("score", "--format", "csv", "--db", db)
     assert code == 0
     scores = pd.read_csv(io.StringIO(out)).set_index("author")
-    assert {"id", "model", "author", "node", "brier", "log_score"} <= set(scores.reset_index().columns)
+    assert {"id", "model", "author", "node", "brier", "log_score"} <= set(
+        scores.reset_index().columns
+    )
     assert scores.loc["ann", "brier"] == pytest.approx(0.08)  # (0.8 - 1)^2 + 0.2^2
     assert scores.loc["bob", "brier"] == pytest.approx(0.72)  # (0.4 - 1)^2 + 0.6^2
     assert scores.loc["bob", "log_score"] == pytest.approx(math.log(0.4))
@@ -186,7 +241,12 @@ def test_journal_errors_are_one_line_with_exit_2(cli, db, args, message, tmp_pat
 def test_damaged_journal_from_the_cli(cli, db):
     db.write_bytes(b"\x00garbage" * 100)
     before = db.read_bytes()
-    for args in (["history"], ["score"], ["query", TINY, "--record"], ["resolve", "tiny", "outcome", "good"]):
+    for args in (
+        ["history"],
+        ["score"],
+        ["query", TINY, "--record"],
+        ["resolve", "tiny", "outcome", "good"],
+    ):
         code, _, err = cli(*args, "--db", db)
         assert code == 2 and err.count("\n") == 1 and "not an SQLite database" in err
     assert db.read_bytes() == before

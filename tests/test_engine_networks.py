@@ -57,12 +57,18 @@ def random_evidence(model: forecast.Model, rng: np.random.Generator, n_hard: int
     config = sample_configuration(model, rng)
     chosen = [str(x) for x in rng.choice(model.nodes, n_hard + n_lik, replace=False)]
     hard = {n: config[n] for n in chosen[:n_hard]}
-    lik = {n: dict(zip(model.states(n), rng.uniform(0.05, 1.0, len(model.states(n))).tolist(), strict=True))
-           for n in chosen[n_hard:]}
+    lik = {
+        n: dict(
+            zip(model.states(n), rng.uniform(0.05, 1.0, len(model.states(n))).tolist(), strict=True)
+        )
+        for n in chosen[n_hard:]
+    }
     return hard, lik
 
 
-def reference_posterior(name: str, node: str, hard: dict[str, str], lik: dict[str, dict[str, float]]) -> np.ndarray:
+def reference_posterior(
+    name: str, node: str, hard: dict[str, str], lik: dict[str, dict[str, float]]
+) -> np.ndarray:
     from pgmpy.factors.discrete import TabularCPD
 
     model = network(name)
@@ -85,14 +91,18 @@ def by_node(table) -> dict[str, np.ndarray]:  # noqa: ANN001
     return {n: g["probability"].to_numpy() for n, g in table.groupby("node", sort=False)}
 
 
-def check_against_pgmpy(name: str, nodes: list[str] | None, seed: int, n_hard: int, n_lik: int) -> None:
+def check_against_pgmpy(
+    name: str, nodes: list[str] | None, seed: int, n_hard: int, n_lik: int
+) -> None:
     model = network(name)
     rng = np.random.default_rng(seed)
     hard, lik = random_evidence(model, rng, n_hard, n_lik)
     ours = by_node(model.posteriors(hard=hard, likelihood=lik))
     for node in nodes if nodes is not None else model.nodes:
         expected = reference_posterior(name, node, hard, lik)
-        np.testing.assert_allclose(ours[node], expected, rtol=0, atol=TOL, err_msg=f"{name}: node {node}")
+        np.testing.assert_allclose(
+            ours[node], expected, rtol=0, atol=TOL, err_msg=f"{name}: node {node}"
+        )
 
 
 @pytest.mark.parametrize("name", EVERY_NODE)
@@ -121,8 +131,10 @@ def test_fixed_evidence_follows_jeffreys_rule_against_pgmpy():
     hard, lik = random_evidence(model, rng, 2, 1)
     free = [n for n in model.nodes if n not in hard and n not in lik]
     node = next(
-        n for n in free
-        if by_node(model.posteriors(hard=hard, likelihood=lik))[n].min() > 1e-3 and len(model.states(n)) >= 3
+        n
+        for n in free
+        if by_node(model.posteriors(hard=hard, likelihood=lik))[n].min() > 1e-3
+        and len(model.states(n)) >= 3
     )
     target = rng.dirichlet(np.ones(len(model.states(node))))
     fixed = {node: dict(zip(model.states(node), target.tolist(), strict=True))}
@@ -141,7 +153,9 @@ def test_fixed_evidence_follows_jeffreys_rule_against_pgmpy():
 # ---------------------------------------------------------------- batches
 
 
-def mixed_scenarios(model: forecast.Model, rng: np.random.Generator, count: int, nodes: list[str] | None = None):
+def mixed_scenarios(
+    model: forecast.Model, rng: np.random.Generator, count: int, nodes: list[str] | None = None
+):
     """Scenarios mixing hard, likelihood and fixed evidence (and none at all).
 
     With `nodes`, every scenario draws its evidence from those few nodes (the shape of a
@@ -160,9 +174,13 @@ def mixed_scenarios(model: forecast.Model, rng: np.random.Generator, count: int,
             if k == 0:
                 hard[n] = config[n]
             elif k == 1:
-                lik[n] = dict(zip(states, rng.uniform(0.05, 1.0, len(states)).tolist(), strict=True))
+                lik[n] = dict(
+                    zip(states, rng.uniform(0.05, 1.0, len(states)).tolist(), strict=True)
+                )
             elif prior[n].min() > 1e-3 and not fixed:
-                fixed[n] = dict(zip(states, rng.dirichlet(np.ones(len(states))).tolist(), strict=True))
+                fixed[n] = dict(
+                    zip(states, rng.dirichlet(np.ones(len(states))).tolist(), strict=True)
+                )
         ev = {"hard": hard, "likelihood": lik, "fixed": fixed}
         if i % 7 == 0:
             ev = {}
@@ -174,7 +192,9 @@ def mixed_scenarios(model: forecast.Model, rng: np.random.Generator, count: int,
     return out
 
 
-def assert_batch_equals_singles(model: forecast.Model, scenarios: list[dict], table: bool | None = None) -> None:
+def assert_batch_equals_singles(
+    model: forecast.Model, scenarios: list[dict], table: bool | None = None
+) -> None:
     """Every row of the batch equals the scenario's own query; `table`: whether an evidence table served it."""
     model.tree._tables.clear()
     batch = model.posteriors_batch(scenarios)
@@ -186,7 +206,9 @@ def assert_batch_equals_singles(model: forecast.Model, scenarios: list[dict], ta
         rows = batch[batch["scenario"] == str(i)]
         assert list(rows["node"]) == list(single["node"])
         assert list(rows["state"]) == list(single["state"])
-        np.testing.assert_allclose(rows["probability"].to_numpy(), single["probability"].to_numpy(), rtol=0, atol=TOL)
+        np.testing.assert_allclose(
+            rows["probability"].to_numpy(), single["probability"].to_numpy(), rtol=0, atol=TOL
+        )
 
 
 @pytest.mark.parametrize("name", ["alarm", "insurance", "child"])
@@ -194,7 +216,9 @@ def test_a_mixed_batch_equals_one_scenario_at_a_time(name):
     model = network(name)
     rng = np.random.default_rng(11)
     scenarios = [ev for ev in mixed_scenarios(model, rng, 40) if not ev.get("fixed")]
-    assert_batch_equals_singles(model, scenarios, table=False)  # too many evidence nodes: one direct pass
+    assert_batch_equals_singles(
+        model, scenarios, table=False
+    )  # too many evidence nodes: one direct pass
     assert_batch_equals_singles(model, mixed_scenarios(model, rng, 40))
 
 
@@ -231,13 +255,19 @@ def test_the_default_model_matches_pgmpy():
     for _ in range(3):
         hard, lik = random_evidence(model, rng, 2, 2)
         ours = by_node(model.posteriors(hard=hard, likelihood=lik))
-        virtual = [TabularCPD(n, len(w), [[w[s]] for s in model.states(n)], state_names={n: model.states(n)})
-                   for n, w in lik.items()]
+        virtual = [
+            TabularCPD(
+                n, len(w), [[w[s]] for s in model.states(n)], state_names={n: model.states(n)}
+            )
+            for n, w in lik.items()
+        ]
         for node in model.nodes:
             if node in hard:
                 continue
             q = ve.query([node], evidence=hard, virtual_evidence=virtual, show_progress=False)
-            expected = np.array([q.values[q.state_names[node].index(s)] for s in model.states(node)])
+            expected = np.array(
+                [q.values[q.state_names[node].index(s)] for s in model.states(node)]
+            )
             np.testing.assert_allclose(ours[node], expected, rtol=0, atol=TOL, err_msg=node)
 
 
@@ -250,7 +280,13 @@ def test_impossible_scenarios_are_flagged_not_nan():
     yes_no = model.states("either")
     lik = {
         i: np.array([[0.0, 1.0] if yes_no == ["yes", "no"] else [1.0, 0.0]] * 3),
-        j: np.array([[1.0, 0.0] if model.states("tub") == ["yes", "no"] else [0.0, 1.0], [0.5, 0.5], [0.5, 0.5]]),
+        j: np.array(
+            [
+                [1.0, 0.0] if model.states("tub") == ["yes", "no"] else [0.0, 1.0],
+                [0.5, 0.5],
+                [0.5, 0.5],
+            ]
+        ),
     }
     margs, ok = tree.marginals(lik, 3)
     assert list(ok) == [False, True, True]

@@ -24,7 +24,11 @@ def networks(draw, max_nodes: int = 7):  # noqa: ANN001, ANN201
     parents = []
     for i in range(n):
         k = draw(st.integers(0, min(i, 3)))
-        parents.append(sorted(draw(st.lists(st.integers(0, i - 1), min_size=k, max_size=k, unique=True))) if i else [])
+        parents.append(
+            sorted(draw(st.lists(st.integers(0, i - 1), min_size=k, max_size=k, unique=True)))
+            if i
+            else []
+        )
     seed = draw(st.integers(0, 2**32 - 1))
     zeros = draw(st.floats(0, 0.4))
     rng = np.random.default_rng(seed)
@@ -33,7 +37,9 @@ def networks(draw, max_nodes: int = 7):  # noqa: ANN001, ANN201
         shape = [cards[p] for p in parents[i]] + [cards[i]]
         table = rng.dirichlet(np.ones(cards[i]), size=math.prod(shape[:-1]))
         mask = rng.random(table.shape) < zeros
-        mask[np.arange(len(table)), rng.integers(0, cards[i], len(table))] = False  # keep each row possible
+        mask[np.arange(len(table)), rng.integers(0, cards[i], len(table))] = (
+            False  # keep each row possible
+        )
         table = np.where(mask, 0.0, table)
         cpts.append((table / table.sum(axis=1, keepdims=True)).reshape(shape))
     return cards, parents, cpts
@@ -58,7 +64,10 @@ def brute_force(cards, parents, cpts, lik: dict[int, np.ndarray]) -> tuple[list[
         shape = [cards[v] if u == v else 1 for u in range(len(cards))]
         p = p * np.asarray(w).reshape(shape)
     z = p.sum()
-    margs = [p.sum(axis=tuple(u for u in range(len(cards)) if u != v)) / z if z > 0 else None for v in range(len(cards))]
+    margs = [
+        p.sum(axis=tuple(u for u in range(len(cards)) if u != v)) / z if z > 0 else None
+        for v in range(len(cards))
+    ]
     return margs, float(z)
 
 
@@ -66,7 +75,9 @@ def brute_force(cards, parents, cpts, lik: dict[int, np.ndarray]) -> tuple[list[
 def scenarios(draw, cards, batch: int, min_nodes: int = 0):  # noqa: ANN001, ANN201
     """Likelihoods for `batch` scenarios on a random subset of nodes: hard 0/1 rows, soft weights, zeros."""
     n = len(cards)
-    nodes = draw(st.lists(st.integers(0, n - 1), min_size=min_nodes, max_size=min(n, 4), unique=True))
+    nodes = draw(
+        st.lists(st.integers(0, n - 1), min_size=min_nodes, max_size=min(n, 4), unique=True)
+    )
     seed = draw(st.integers(0, 2**32 - 1))
     rng = np.random.default_rng(seed)
     lik = {}
@@ -128,7 +139,9 @@ def test_fixed_evidence_on_one_node_is_jeffreys_rule(data, net):
     node = data.draw(st.integers(0, n - 1))
     others = data.draw(scenarios(cards, 1))
     others.pop(node, None)
-    target = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1))).dirichlet(np.ones(cards[node]))
+    target = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1))).dirichlet(
+        np.ones(cards[node])
+    )
     tree = JunctionTree(cards, parents, cpts)
     base, z = brute_force(cards, parents, cpts, {v: w[0] for v, w in others.items()})
     assume(z > 0)
@@ -141,7 +154,9 @@ def test_fixed_evidence_on_one_node_is_jeffreys_rule(data, net):
     expected = [np.zeros(c) for c in cards]
     for s in range(cards[node]):
         hard = np.eye(cards[node])[s]
-        cond, _ = brute_force(cards, parents, cpts, {**{v: w[0] for v, w in others.items()}, node: hard})
+        cond, _ = brute_force(
+            cards, parents, cpts, {**{v: w[0] for v, w in others.items()}, node: hard}
+        )
         for v in range(n):
             expected[v] += target[s] * cond[v]
     for v in range(n):

@@ -52,7 +52,9 @@ def test_nodes_are_in_topological_order_not_file_order(write_yaml):
     assert list(table["node"]) == ["root", "root", "child", "child"]
     assert list(table["state"]) == ["y", "x", "a", "b"]  # states in file order
     np.testing.assert_allclose(probs(table, "root"), [0.6, 0.4])
-    np.testing.assert_allclose(probs(table, "child"), [0.4 * 0.9 + 0.6 * 0.2, 0.4 * 0.1 + 0.6 * 0.8])
+    np.testing.assert_allclose(
+        probs(table, "child"), [0.4 * 0.9 + 0.6 * 0.2, 0.4 * 0.1 + 0.6 * 0.8]
+    )
 
 
 def test_targets_restrict_rows(tiny):
@@ -66,7 +68,9 @@ def test_targets_restrict_rows(tiny):
     assert list(two["node"]) == ["rain", "rain", "outcome", "outcome"]
 
 
-@pytest.mark.parametrize(("targets", "problem"), [(["nowhere"], "no node 'nowhere'"), ([], "no target")])
+@pytest.mark.parametrize(
+    ("targets", "problem"), [(["nowhere"], "no node 'nowhere'"), ([], "no target")]
+)
 def test_bad_targets(tiny, targets, problem):
     with pytest.raises(forecast.EvidenceError, match=problem):
         tiny.posteriors(targets=targets)
@@ -77,7 +81,9 @@ def test_table_attrs_carry_metadata_and_evidence(tiny):
     assert table.attrs["model_id"] == "tiny"
     assert table.attrs["as_of"] == "2018-01-31"
     assert table.attrs["question"] == "Will the outcome be good by 2020?"
-    assert {"kind": "hard", "node": "rain", "detail": "yes", "source": ""} in table.attrs["evidence"]
+    assert {"kind": "hard", "node": "rain", "detail": "yes", "source": ""} in table.attrs[
+        "evidence"
+    ]
 
 
 # ---------------------------------------------------------------- bad evidence
@@ -102,7 +108,10 @@ def test_table_attrs_carry_metadata_and_evidence(tiny):
         ({"fixed": {"rain": {"no": float("inf"), "yes": 0}}}, ["'rain'", "not finite"]),
         ({"fixed": {"rain": {"no": 0.5, "yes": 0.6}}}, ["'rain'", "sums to 1.1"]),
         ({"fixed": {"rain": {"no": 0.5, "yes": 0.4}}}, ["'rain'", "sums to 0.9"]),
-        ({"hard": {"rain": "yes"}, "fixed": {"rain": {"no": 0.5, "yes": 0.5}}}, ["'rain'", "hard and fixed"]),
+        (
+            {"hard": {"rain": "yes"}, "fixed": {"rain": {"no": 0.5, "yes": 0.5}}},
+            ["'rain'", "hard and fixed"],
+        ),
         ({"likelihood": {"rain": [0.5, 1]}}, ["'rain'", "must map each state"]),
         ({"hard": [("rain", "yes")]}, ["hard evidence must be a mapping"]),
     ],
@@ -119,7 +128,9 @@ def test_bad_evidence_is_a_clear_error(tiny, kwargs, pieces):
 def test_fixed_sum_tolerance(tiny):
     # within 1e-6 of summing to 1: accepted, and met after normalising
     table = tiny.posteriors(fixed={"rain": {"no": 0.4, "yes": 0.6000005}})
-    np.testing.assert_allclose(probs(table, "rain"), np.array([0.4, 0.6000005]) / 1.0000005, atol=1e-9)
+    np.testing.assert_allclose(
+        probs(table, "rain"), np.array([0.4, 0.6000005]) / 1.0000005, atol=1e-9
+    )
     with pytest.raises(forecast.EvidenceError, match="sums to"):
         tiny.posteriors(fixed={"rain": {"no": 0.4, "yes": 0.60001}})
 
@@ -171,17 +182,23 @@ def test_scenario_equals_the_same_evidence_as_keywords(tiny):
 def test_scenario_items_act_as_likelihood_evidence(tiny):
     view = forecast.load_scenario(SCENARIOS / "analyst_view.yaml")
     a = tiny.posteriors(scenario=view)
-    b = tiny.posteriors(fixed={"rain": {"no": 0.4, "yes": 0.6}}, likelihood={"sprinkler": {"off": 0.2, "on": 1.0}})
+    b = tiny.posteriors(
+        fixed={"rain": {"no": 0.4, "yes": 0.6}}, likelihood={"sprinkler": {"off": 0.2, "on": 1.0}}
+    )
     np.testing.assert_allclose(a["probability"], b["probability"], atol=1e-12)
     np.testing.assert_allclose(probs(a, "rain"), [0.4, 0.6], atol=1e-9)
     assert any(row["kind"] == "item" and row["node"] == "sprinkler" for row in a.attrs["evidence"])
 
 
 def test_keyword_evidence_replaces_the_scenario_on_the_same_node(tiny):
-    rainy = forecast.load_scenario(SCENARIOS / "rainy.yaml")  # hard rain = yes, likelihood on sprinkler
+    rainy = forecast.load_scenario(
+        SCENARIOS / "rainy.yaml"
+    )  # hard rain = yes, likelihood on sprinkler
     # a likelihood on rain replaces the scenario's hard finding (it does not multiply with it)
     a = tiny.posteriors(scenario=rainy, likelihood={"rain": {"no": 1.0, "yes": 0.5}})
-    b = tiny.posteriors(likelihood={"rain": {"no": 1.0, "yes": 0.5}, "sprinkler": {"off": 0.5, "on": 1.0}})
+    b = tiny.posteriors(
+        likelihood={"rain": {"no": 1.0, "yes": 0.5}, "sprinkler": {"off": 0.5, "on": 1.0}}
+    )
     np.testing.assert_allclose(a["probability"], b["probability"], atol=1e-12)
     # fixed on rain replaces the hard finding: no "hard and fixed" error
     c = tiny.posteriors(scenario=rainy, fixed={"rain": {"no": 0.9, "yes": 0.1}})
@@ -195,7 +212,9 @@ def test_keyword_evidence_replaces_the_scenario_on_the_same_node(tiny):
 
 
 def test_evidence_as_a_mapping(tiny):
-    a = tiny.posteriors(scenario={"hard": {"rain": "no"}, "likelihood": {"outcome": {"good": 1, "bad": 0.3}}})
+    a = tiny.posteriors(
+        scenario={"hard": {"rain": "no"}, "likelihood": {"outcome": {"good": 1, "bad": 0.3}}}
+    )
     b = tiny.posteriors(hard={"rain": "no"}, likelihood={"outcome": {"good": 1, "bad": 0.3}})
     np.testing.assert_allclose(a["probability"], b["probability"], atol=1e-12)
     with pytest.raises(forecast.EvidenceError, match="unknown key"):
@@ -237,9 +256,18 @@ def test_bad_scenario_files(write_yaml, text, problem):
 @pytest.mark.parametrize(
     ("text", "problem"),
     [
-        ("id: a\ndate: 2018-01-01\ntitle: T\nsource: s\nnode: rain\n", "likelihood: missing required field"),
-        ("id: a\ndate: soon\ntitle: T\nsource: s\nnode: rain\nlikelihood: {no: 1, yes: 1}\n", "date"),
-        ("id: a\ndate: 2018-01-01\ntitle: T\nsource: s\nnode: rain\nlikelihood: {no: 1, yes: 1}\nnote: x\n", "note: unknown field"),
+        (
+            "id: a\ndate: 2018-01-01\ntitle: T\nsource: s\nnode: rain\n",
+            "likelihood: missing required field",
+        ),
+        (
+            "id: a\ndate: soon\ntitle: T\nsource: s\nnode: rain\nlikelihood: {no: 1, yes: 1}\n",
+            "date",
+        ),
+        (
+            "id: a\ndate: 2018-01-01\ntitle: T\nsource: s\nnode: rain\nlikelihood: {no: 1, yes: 1}\nnote: x\n",
+            "note: unknown field",
+        ),
         ("just text\n", "must be a mapping"),
     ],
 )
@@ -251,7 +279,9 @@ def test_bad_evidence_item_files(write_yaml, text, problem):
 
 
 def test_duplicate_item_ids(write_yaml):
-    item = "id: same\ndate: 2018-01-01\ntitle: T\nsource: s\nnode: rain\nlikelihood: {no: 1, yes: 1}\n"
+    item = (
+        "id: same\ndate: 2018-01-01\ntitle: T\nsource: s\nnode: rain\nlikelihood: {no: 1, yes: 1}\n"
+    )
     write_yaml(item, "items/one.yaml")
     path = write_yaml(item, "items/two.yaml")
     with pytest.raises(forecast.EvidenceError, match="duplicate evidence item id"):
@@ -260,7 +290,12 @@ def test_duplicate_item_ids(write_yaml):
 
 def test_item_on_unknown_node_or_state_fails_at_query_time(tiny):
     item = forecast.EvidenceItem(
-        id="x", date=dt.date(2018, 1, 1), title="T", source="s", node="rain", likelihood={"no": 1.0, "wet": 1.0}
+        id="x",
+        date=dt.date(2018, 1, 1),
+        title="T",
+        source="s",
+        node="rain",
+        likelihood={"no": 1.0, "wet": 1.0},
     )
     with pytest.raises(forecast.EvidenceError, match="unknown state"):
         tiny.posteriors(scenario=forecast.Evidence(items=(item,)))

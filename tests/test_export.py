@@ -27,7 +27,9 @@ def table(tiny):
 
 @pytest.fixture
 def run_table(tiny):
-    scenarios = [forecast.load_scenario(p) for p in sorted((TINY_EVIDENCE / "scenarios").glob("*.yaml"))]
+    scenarios = [
+        forecast.load_scenario(p) for p in sorted((TINY_EVIDENCE / "scenarios").glob("*.yaml"))
+    ]
     return forecast.run(tiny, scenarios)
 
 
@@ -36,9 +38,19 @@ def test_csv_round_trips_with_exactly_the_api_columns(table, run_table, tmp_path
         path = forecast.export(t, tmp_path / "out.csv")
         back = pd.read_csv(path)
         assert list(back.columns) == list(t.columns)
-        assert back[["node", "state", "words"]].astype(str).equals(t[["node", "state", "words"]].astype(str))
+        assert (
+            back[["node", "state", "words"]]
+            .astype(str)
+            .equals(t[["node", "state", "words"]].astype(str))
+        )
         np.testing.assert_allclose(back["probability"], t["probability"], rtol=0, atol=1e-15)
-    assert list(pd.read_csv(tmp_path / "out.csv").columns) == ["scenario", "node", "state", "probability", "words"]
+    assert list(pd.read_csv(tmp_path / "out.csv").columns) == [
+        "scenario",
+        "node",
+        "state",
+        "probability",
+        "words",
+    ]
 
 
 def test_json_has_metadata_and_rows(table, tmp_path):
@@ -48,7 +60,9 @@ def test_json_has_metadata_and_rows(table, tmp_path):
     assert data["metadata"]["as_of"] == "2018-01-31"
     assert len(data["rows"]) == len(table)
     assert list(data["rows"][0]) == ["node", "state", "probability", "words"]
-    np.testing.assert_allclose([r["probability"] for r in data["rows"]], table["probability"], atol=1e-15)
+    np.testing.assert_allclose(
+        [r["probability"] for r in data["rows"]], table["probability"], atol=1e-15
+    )
 
 
 def test_json_of_a_timeline_has_no_nan(tiny, tmp_path):
@@ -106,15 +120,31 @@ def test_reports_show_changes_in_points_and_sources_by_name(tiny):
     table.attrs["source_labels"] = {"src1": "Someone (2017)"}
     shown = export_module.readable_table(table)
     good = shown[(shown["Node"] == "Wet grass") & (shown["State"] == "Good")].iloc[0]
-    delta = 100 * float(table.loc[(table.node == "outcome") & (table.state == "good"), "delta_probability"].iloc[0])
+    delta = 100 * float(
+        table.loc[(table.node == "outcome") & (table.state == "good"), "delta_probability"].iloc[0]
+    )
     assert good["Change from the model's belief"] == f"{delta:+.1f} pts".replace("-", "−")
     assert "%" not in good["Change from the model's belief"]
     md = export_module.render(table, "md")
-    assert "| Definite state | Rain" in md and "| Yes " in md  # the evidence: kind, node and state by name
-    assert export_module.points(-0.077) == "−7.7 pts" and export_module.points(0.0001) == "no change"
-    evidence = export_module.readable_evidence({**table.attrs, "evidence": [
-        {"kind": "item", "node": "sprinkler", "detail": "2018-02-01 A report (off: 0.2, on: 1)", "source": "src1"}
-    ]})
+    assert (
+        "| Definite state | Rain" in md and "| Yes " in md
+    )  # the evidence: kind, node and state by name
+    assert (
+        export_module.points(-0.077) == "−7.7 pts" and export_module.points(0.0001) == "no change"
+    )
+    evidence = export_module.readable_evidence(
+        {
+            **table.attrs,
+            "evidence": [
+                {
+                    "kind": "item",
+                    "node": "sprinkler",
+                    "detail": "2018-02-01 A report (off: 0.2, on: 1)",
+                    "source": "src1",
+                }
+            ],
+        }
+    )
     assert evidence.iloc[0].to_dict() == {
         "Kind": "Evidence item",
         "Bears on": "Sprinkler",
@@ -163,7 +193,9 @@ def test_html_is_well_formed_and_self_contained(table, tmp_path):
 
 def test_html_escapes_model_text(tmp_path):
     text = (TINY_EVIDENCE.parent / "tiny.yaml").read_text(encoding="utf-8")
-    model = forecast.model_from_text(text.replace("label: Rain", "label: \"<b>Rain</b> & co\""), "x.yaml")
+    model = forecast.model_from_text(
+        text.replace("label: Rain", 'label: "<b>Rain</b> & co"'), "x.yaml"
+    )
     html = forecast.export(model.posteriors(), tmp_path / "x.html").read_text(encoding="utf-8")
     assert "<b>Rain</b>" not in html and "&lt;b&gt;Rain&lt;/b&gt; &amp; co" in html
 
@@ -202,7 +234,9 @@ def test_failed_xlsx_write_leaves_no_file_and_keeps_the_old_one(table, tmp_path,
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".md", ".json", ".html"])
-def test_failed_text_write_leaves_no_file_and_keeps_the_old_one(table, tmp_path, monkeypatch, suffix):
+def test_failed_text_write_leaves_no_file_and_keeps_the_old_one(
+    table, tmp_path, monkeypatch, suffix
+):
     old = tmp_path / f"report{suffix}"
     old.write_text("the previous report", encoding="utf-8")
     real_write_text = pathlib.Path.write_text
@@ -212,7 +246,9 @@ def test_failed_text_write_leaves_no_file_and_keeps_the_old_one(table, tmp_path,
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(pathlib.Path, "write_text", half_then_fail)
-    with pytest.raises(forecast.ForecastError, match=rf"cannot write .*report\{suffix}: No space left"):
+    with pytest.raises(
+        forecast.ForecastError, match=rf"cannot write .*report\{suffix}: No space left"
+    ):
         forecast.export(table, old)
     with pytest.raises(forecast.ForecastError, match="No space left"):
         forecast.export(table, tmp_path / f"new{suffix}")
@@ -227,7 +263,9 @@ def test_exports_into_a_new_folder(table, tmp_path):
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
-def test_a_new_report_gets_the_usual_permissions_and_a_replaced_one_keeps_its_own(table, tmp_path, suffix):
+def test_a_new_report_gets_the_usual_permissions_and_a_replaced_one_keeps_its_own(
+    table, tmp_path, suffix
+):
     """The temporary file of the atomic write is private (0600); the report must not stay so."""
     import os
 

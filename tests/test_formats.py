@@ -20,7 +20,9 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 EXAMPLES = Path(pgmpy.__file__).parent / "utils" / "example_models"
 DEFAULT = ROOT / "models" / "russia_iran.yaml"
 
-SOURCES = [FIXTURES / "tiny.yaml", DEFAULT] + [EXAMPLES / f"{n}.bif.gz" for n in ("asia", "alarm", "child", "insurance")]
+SOURCES = [FIXTURES / "tiny.yaml", DEFAULT] + [
+    EXAMPLES / f"{n}.bif.gz" for n in ("asia", "alarm", "child", "insurance")
+]
 SUFFIXES = [".bif", ".bifxml", ".xmlbif", ".bif.gz", ".xml.gz"]
 
 
@@ -79,7 +81,9 @@ def test_posteriors_survive_the_round_trip(tmp_path):
 
 @pytest.mark.parametrize("suffix", [".bif", ".bifxml"])
 @pytest.mark.parametrize(
-    "source", [FIXTURES / "tiny.yaml", DEFAULT, EXAMPLES / "alarm.bif.gz", EXAMPLES / "insurance.bif.gz"], ids=source_id
+    "source",
+    [FIXTURES / "tiny.yaml", DEFAULT, EXAMPLES / "alarm.bif.gz", EXAMPLES / "insurance.bif.gz"],
+    ids=source_id,
 )
 def test_written_files_open_in_pyagrum_with_the_same_probabilities(tmp_path, source, suffix):
     gum = pytest.importorskip("pyagrum")
@@ -115,18 +119,28 @@ def test_the_bif_text_is_the_documented_format():
 
 def test_imported_networks_get_roles_ids_and_a_note_on_renormalised_rows():
     model = forecast.load_model(EXAMPLES / "alarm.bif.gz")
-    assert model.id == "alarm"  # the bnlearn files call every network "unknown": the file name is used
+    assert (
+        model.id == "alarm"
+    )  # the bnlearn files call every network "unknown": the file name is used
     for n in model.nodes:
-        expected = "driver" if not model.parents(n) else ("outcome" if not model.children(n) else "intermediate")
+        expected = (
+            "driver"
+            if not model.parents(n)
+            else ("outcome" if not model.children(n) else "intermediate")
+        )
         assert model.node(n).role == expected
-    assert re.search(r"\d+ CPT row\(s\) did not sum to 1 exactly .* renormalised", model.spec.description)
+    assert re.search(
+        r"\d+ CPT row\(s\) did not sum to 1 exactly .* renormalised", model.spec.description
+    )
     for n in model.nodes:
         np.testing.assert_allclose(model.cpt(n).sum(axis=-1), 1.0, rtol=0, atol=1e-15)
 
 
 def test_names_the_schema_forbids_are_renamed_and_reported():
     model = forecast.load_model(EXAMPLES / "child.bif.gz")
-    assert ">_7.5" in model.states("HypoxiaInO2") or any(">_7.5" in model.states(n) for n in model.nodes)
+    assert ">_7.5" in model.states("HypoxiaInO2") or any(
+        ">_7.5" in model.states(n) for n in model.nodes
+    )
     assert "Renamed" in model.spec.description and ">=7.5" in model.spec.description
 
 
@@ -164,14 +178,21 @@ probability ( b | a ) {
 
 def test_rows_off_by_rounding_are_renormalised_but_wrong_rows_are_refused(tmp_path):
     model = forecast.load_model(bif(tmp_path, GOOD.replace("0.1, 0.9", "0.1, 0.9004")))
-    np.testing.assert_allclose(model.cpt("b")[1], [0.1 / 1.0004, 0.9004 / 1.0004], rtol=0, atol=1e-15)
+    np.testing.assert_allclose(
+        model.cpt("b")[1], [0.1 / 1.0004, 0.9004 / 1.0004], rtol=0, atol=1e-15
+    )
     assert "renormalised" in model.spec.description
-    with pytest.raises(forecast.ModelError, match=r"net\.bif: the row of 'b' for \(a=y\) sums to 1\.1, not 1"):
+    with pytest.raises(
+        forecast.ModelError, match=r"net\.bif: the row of 'b' for \(a=y\) sums to 1\.1, not 1"
+    ):
         forecast.load_model(bif(tmp_path, GOOD.replace("0.1, 0.9", "0.2, 0.9")))
 
 
 def test_a_file_without_a_final_newline_or_with_comments_reads(tmp_path):
-    text = "// a comment\n" + GOOD.replace("probability ( a )", "/* block\ncomment */ probability ( a )").rstrip()
+    text = (
+        "// a comment\n"
+        + GOOD.replace("probability ( a )", "/* block\ncomment */ probability ( a )").rstrip()
+    )
     model = forecast.load_model(bif(tmp_path, text))
     assert model.nodes == ["a", "b"]
     np.testing.assert_allclose(model.cpt("b"), [[0.5, 0.5], [0.1, 0.9]])
@@ -219,12 +240,16 @@ MALFORMED_XML = {
     "garbage": "not xml <",
     "truncated": XML[: XML.index("<DEFINITION><FOR>b")],
     "not xmlbif": "<?xml version='1.0'?><html><body/></html>",
-    "missing definition": XML.replace("<DEFINITION><FOR>b</FOR><GIVEN>a</GIVEN><TABLE>0.5 0.5 0.1 0.9</TABLE></DEFINITION>", ""),
+    "missing definition": XML.replace(
+        "<DEFINITION><FOR>b</FOR><GIVEN>a</GIVEN><TABLE>0.5 0.5 0.1 0.9</TABLE></DEFINITION>", ""
+    ),
     "missing table": XML.replace("<TABLE>0.3 0.7</TABLE>", ""),
     "short table": XML.replace("0.5 0.5 0.1 0.9", "0.5 0.5 0.1"),
     "long table": XML.replace("0.5 0.5 0.1 0.9", "0.5 0.5 0.1 0.9 0.5 0.5"),
     "unknown given": XML.replace("<GIVEN>a</GIVEN>", "<GIVEN>c</GIVEN>"),
-    "decision node": XML.replace('<VARIABLE TYPE="nature"><NAME>a', '<VARIABLE TYPE="decision"><NAME>a'),
+    "decision node": XML.replace(
+        '<VARIABLE TYPE="nature"><NAME>a', '<VARIABLE TYPE="decision"><NAME>a'
+    ),
     "bad number": XML.replace("0.3 0.7", "0.3 seven"),
 }
 
@@ -270,11 +295,19 @@ def test_unreadable_files_get_a_clear_error(tmp_path, name, data, expected):
 
 def test_export_model_writes_a_file_the_product_reads_back(tmp_path, capsys):
     out = tmp_path / "tiny.bif"
-    assert main(["export-model", str(FIXTURES / "tiny.yaml"), "--format", "bif", "--output", str(out)]) == 0
+    assert (
+        main(["export-model", str(FIXTURES / "tiny.yaml"), "--format", "bif", "--output", str(out)])
+        == 0
+    )
     assert "wrote" in capsys.readouterr().err
-    assert main(["query", str(out), "--hard", "rain=yes", "--target", "outcome", "--format", "csv"]) == 0
+    assert (
+        main(["query", str(out), "--hard", "rain=yes", "--target", "outcome", "--format", "csv"])
+        == 0
+    )
     text = capsys.readouterr().out
-    expected = forecast.load_model(FIXTURES / "tiny.yaml").posteriors(hard={"rain": "yes"}, targets="outcome")
+    expected = forecast.load_model(FIXTURES / "tiny.yaml").posteriors(
+        hard={"rain": "yes"}, targets="outcome"
+    )
     for p in expected["probability"]:
         assert f"{p:.4f}"[:5] in text
     out2 = tmp_path / "tiny.xml"
@@ -289,14 +322,31 @@ def test_export_model_failures_are_one_line_and_leave_no_file(tmp_path, capsys):
     assert err.startswith("forecast: error:") and err.count("\n") == 1
     assert not out.exists()
     # a state name BIF cannot hold: refused before anything is written
-    text = (FIXTURES / "tiny.yaml").read_text().replace("[off, on]", "['off(1)', on]").replace("off: 0.6", "'off(1)': 0.6")
+    text = (
+        (FIXTURES / "tiny.yaml")
+        .read_text()
+        .replace("[off, on]", "['off(1)', on]")
+        .replace("off: 0.6", "'off(1)': 0.6")
+    )
     src = tmp_path / "odd.yaml"
     src.write_text(text)
     target = tmp_path / "odd.bif"
     assert main(["export-model", str(src), "--format", "bif", "--output", str(target)]) == 2
     assert "XMLBIF" in capsys.readouterr().err
     assert list(tmp_path.glob("odd.bif*")) == [] and list(tmp_path.glob(".odd*")) == []
-    assert main(["export-model", str(src), "--format", "xmlbif", "--output", str(tmp_path / "odd.xmlbif")]) == 0
+    assert (
+        main(
+            [
+                "export-model",
+                str(src),
+                "--format",
+                "xmlbif",
+                "--output",
+                str(tmp_path / "odd.xmlbif"),
+            ]
+        )
+        == 0
+    )
     assert forecast.load_model(tmp_path / "odd.xmlbif").states("sprinkler") == ["off(1)", "on"]
 
 

@@ -37,7 +37,9 @@ ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
 TINY = FIXTURES / "tiny.yaml"
 TINY_TEXT = TINY.read_text(encoding="utf-8")
-TINY_DATA = parse_yaml(TINY_TEXT, "tiny", "model", ModelError)  # YAML 1.2: 'no' and 'yes' stay strings
+TINY_DATA = parse_yaml(
+    TINY_TEXT, "tiny", "model", ModelError
+)  # YAML 1.2: 'no' and 'yes' stay strings
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -68,9 +70,13 @@ def model_text(**node_overrides) -> str:
 def laughs(levels: int = 40, mapping: bool = False) -> str:
     """An alias bomb: each level refers twice to the one before (2**levels leaves), few aliases."""
     if mapping:
-        lines = ["l0: &l0 {a: 1, b: 1}"] + [f"l{i}: &l{i} {{a: *l{i - 1}, b: *l{i - 1}}}" for i in range(1, levels)]
+        lines = ["l0: &l0 {a: 1, b: 1}"] + [
+            f"l{i}: &l{i} {{a: *l{i - 1}, b: *l{i - 1}}}" for i in range(1, levels)
+        ]
     else:
-        lines = ["l0: &l0 [x, x]"] + [f"l{i}: &l{i} [*l{i - 1}, *l{i - 1}]" for i in range(1, levels)]
+        lines = ["l0: &l0 [x, x]"] + [
+            f"l{i}: &l{i} [*l{i - 1}, *l{i - 1}]" for i in range(1, levels)
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -79,22 +85,39 @@ def wide_node(parents: int, table: bool = False) -> str:
 
     Ranked, or (table=True) a table CPT that gives one row of the 2**parents it needs.
     """
-    data = {"id": "wide", "nodes": [
-        {"id": f"p{i}", "states": ["lo", "hi"], "cpt": {"rows": [{"probabilities": [0.5, 0.5]}]}} for i in range(parents)
-    ]}
+    data = {
+        "id": "wide",
+        "nodes": [
+            {
+                "id": f"p{i}",
+                "states": ["lo", "hi"],
+                "cpt": {"rows": [{"probabilities": [0.5, 0.5]}]},
+            }
+            for i in range(parents)
+        ],
+    }
     cpt = (
         {"rows": [{"when": {f"p{i}": "lo" for i in range(parents)}, "probabilities": [0.5, 0.5]}]}
-        if table else {"type": "ranked", "weights": {f"p{i}": 1 for i in range(parents)}}
+        if table
+        else {"type": "ranked", "weights": {f"p{i}": 1 for i in range(parents)}}
     )
-    data["nodes"].append({"id": "child", "states": ["lo", "hi"], "parents": [f"p{i}" for i in range(parents)],
-                          "cpt": cpt})
+    data["nodes"].append(
+        {
+            "id": "child",
+            "states": ["lo", "hi"],
+            "parents": [f"p{i}" for i in range(parents)],
+            "cpt": cpt,
+        }
+    )
     return yaml.safe_dump(data)
 
 
 def cycle_text() -> str:
     data = copy.deepcopy(TINY_DATA)
     data["nodes"][0]["parents"] = ["outcome"]
-    data["nodes"][0]["cpt"] = {"rows": [{"when": {"outcome": s}, "probabilities": [0.5, 0.5]} for s in ("good", "bad")]}
+    data["nodes"][0]["cpt"] = {
+        "rows": [{"when": {"outcome": s}, "probabilities": [0.5, 0.5]} for s in ("good", "bad")]
+    }
     return yaml.safe_dump(data, sort_keys=False)
 
 
@@ -111,12 +134,27 @@ MALFORMED_MODELS = {
     "states not a list": (model_text(states=5), "states"),
     "one state": (model_text(states=["only"]), "states"),
     "NaN probability": (TINY_TEXT.replace("{no: 0.7, yes: 0.3}", "{no: .nan, yes: 0.3}"), "finite"),
-    "infinite probability": (TINY_TEXT.replace("{no: 0.7, yes: 0.3}", "{no: .inf, yes: 0.3}"), "finite"),
-    "negative probability": (TINY_TEXT.replace("{no: 0.7, yes: 0.3}", "{no: -0.3, yes: 1.3}"), "negative"),
+    "infinite probability": (
+        TINY_TEXT.replace("{no: 0.7, yes: 0.3}", "{no: .inf, yes: 0.3}"),
+        "finite",
+    ),
+    "negative probability": (
+        TINY_TEXT.replace("{no: 0.7, yes: 0.3}", "{no: -0.3, yes: 1.3}"),
+        "negative",
+    ),
     "probability above 1": (TINY_TEXT.replace("[0.99, 0.01]", "[1.01, 0.0]"), "above 1"),
-    "probabilities not summing to 1": (TINY_TEXT.replace("{no: 0.7, yes: 0.3}", "{no: 0.7, yes: 0.7}"), "sums to"),
-    "probability as text": (TINY_TEXT.replace("{no: 0.7, yes: 0.3}", "{no: lots, yes: 0.3}"), "not a number"),
-    "probability as bool": (TINY_TEXT.replace("{no: 0.7, yes: 0.3}", "{no: true, yes: 0.3}"), "rain"),
+    "probabilities not summing to 1": (
+        TINY_TEXT.replace("{no: 0.7, yes: 0.3}", "{no: 0.7, yes: 0.7}"),
+        "sums to",
+    ),
+    "probability as text": (
+        TINY_TEXT.replace("{no: 0.7, yes: 0.3}", "{no: lots, yes: 0.3}"),
+        "not a number",
+    ),
+    "probability as bool": (
+        TINY_TEXT.replace("{no: 0.7, yes: 0.3}", "{no: true, yes: 0.3}"),
+        "rain",
+    ),
     "NaN variance": (TINY_TEXT.replace("variance: 0.1", "variance: .nan"), "variance"),
     "zero variance": (TINY_TEXT.replace("variance: 0.1", "variance: 0"), "variance"),
     "huge state count": (model_text(states=[f"s{i}" for i in range(100_000)]), "at most 64"),
@@ -130,16 +168,27 @@ MALFORMED_MODELS = {
     "unknown parent": (TINY_TEXT.replace("parents: [rain]", "parents: [snow]"), "unknown parent"),
     "duplicate node": (TINY_TEXT.replace("id: sprinkler", "id: rain"), "duplicate"),
     "billion laughs (lists)": (laughs() + "id: x\nnodes: *l39\n", "refusing to expand"),
-    "billion laughs (mappings)": (laughs(mapping=True) + "id: x\nnodes: [*l39]\n", "refusing to expand"),
+    "billion laughs (mappings)": (
+        laughs(mapping=True) + "id: x\nnodes: [*l39]\n",
+        "refusing to expand",
+    ),
     "python object tag": (f"!!python/object/apply:os.system ['touch {MARKER}']\n", "python/object"),
-    "python tag inside": (TINY_TEXT.replace("title: Tiny test model", "title: !!python/object/new:os.getcwd []"),
-                          "python/object"),
+    "python tag inside": (
+        TINY_TEXT.replace("title: Tiny test model", "title: !!python/object/new:os.getcwd []"),
+        "python/object",
+    ),
     "NUL character": ("id: x\x00\nnodes: []\n", "YAML"),
     "tab indentation": ("id: x\nnodes:\n\t- id: a\n", "YAML"),
     "unclosed bracket": ("id: [x\n", "YAML"),
     "over the size limit": ("id: x\ndescription: " + "x" * (MAX_FILE_BYTES + 10) + "\n", "limit"),
-    "binary garbage": (bytes(random.Random(7).randrange(256) for _ in range(4000)).decode("latin-1"), "YAML"),
-    "name with spaces": (TINY_TEXT.replace("id: tiny", "id: a tiny model"), "names may not contain"),
+    "binary garbage": (
+        bytes(random.Random(7).randrange(256) for _ in range(4000)).decode("latin-1"),
+        "YAML",
+    ),
+    "name with spaces": (
+        TINY_TEXT.replace("id: tiny", "id: a tiny model"),
+        "names may not contain",
+    ),
 }
 
 
@@ -206,8 +255,11 @@ def test_model_from_text_rejects_what_is_not_text():
 
 def test_yaml_tags_never_construct_objects(tmp_path):
     bomb = f"!!python/object/apply:os.system ['touch {MARKER}']\n"
-    for loader, error in ((forecast.load_model, ModelError), (forecast.load_scenario, EvidenceError),
-                          (forecast.load_evidence, EvidenceError)):
+    for loader, error in (
+        (forecast.load_model, ModelError),
+        (forecast.load_scenario, EvidenceError),
+        (forecast.load_evidence, EvidenceError),
+    ):
         path = tmp_path / "tagged.yaml"
         path.write_text(bomb, encoding="utf-8")
         with pytest.raises(error, match="python/object"):
@@ -219,8 +271,14 @@ def test_yaml_tags_never_construct_objects(tmp_path):
 
 # ---------------------------------------------------------------- evidence and scenario files
 
-GOOD_ITEM = {"id": "r1", "date": "2017-05-01", "title": "t", "source": "s", "node": "rain",
-             "likelihood": {"no": 0.5, "yes": 1.0}}
+GOOD_ITEM = {
+    "id": "r1",
+    "date": "2017-05-01",
+    "title": "t",
+    "source": "s",
+    "node": "rain",
+    "likelihood": {"no": 0.5, "yes": 1.0},
+}
 MALFORMED_SCENARIOS = {
     "empty": ("", "empty"),
     "a list": ("- a\n- b\n", "mapping"),
@@ -327,7 +385,9 @@ BAD_ARGUMENTS = [
 ]
 
 
-@pytest.mark.parametrize("args", BAD_ARGUMENTS, ids=[" ".join(map(str, a[:1] + a[2:]))[:60] for a in BAD_ARGUMENTS])
+@pytest.mark.parametrize(
+    "args", BAD_ARGUMENTS, ids=[" ".join(map(str, a[:1] + a[2:]))[:60] for a in BAD_ARGUMENTS]
+)
 def test_bad_cli_arguments_exit_2_with_one_line(args, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     code, out, err = run_cli(*args)
@@ -365,8 +425,16 @@ def test_failed_commands_leave_output_files_untouched(args, tmp_path):
 
 
 @SETTINGS
-@given(st.lists(st.sampled_from(["--hard", "--likelihood", "--fixed", "--target"]), min_size=1, max_size=3),
-       st.lists(st.text(alphabet=st.characters(blacklist_categories=["Cs"]), max_size=30), min_size=3, max_size=3))
+@given(
+    st.lists(
+        st.sampled_from(["--hard", "--likelihood", "--fixed", "--target"]), min_size=1, max_size=3
+    ),
+    st.lists(
+        st.text(alphabet=st.characters(blacklist_categories=["Cs"]), max_size=30),
+        min_size=3,
+        max_size=3,
+    ),
+)
 def test_fuzzed_evidence_options_never_crash(flags, values):
     args = ["query", TINY]
     for flag, value in zip(flags, values, strict=False):
@@ -381,9 +449,13 @@ def test_fuzzed_evidence_options_never_crash(flags, values):
 # ---------------------------------------------------------------- property-based: the model loader
 
 JUNK = st.one_of(
-    st.none(), st.booleans(), st.integers(min_value=-(10**30), max_value=10**30),
-    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=20),
-    st.lists(st.integers(), max_size=3), st.dictionaries(st.text(max_size=5), st.integers(), max_size=3),
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**30), max_value=10**30),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=20),
+    st.lists(st.integers(), max_size=3),
+    st.dictionaries(st.text(max_size=5), st.integers(), max_size=3),
 )
 
 
@@ -453,14 +525,30 @@ def test_arbitrary_bytes_files_fail_clearly(tmp_path_factory, data):
 
 @SETTINGS
 @given(
-    st.dictionaries(st.sampled_from(["rain", "sprinkler", "outcome", "snow", ""]), st.one_of(JUNK, st.sampled_from(
-        ["no", "yes", "on", "off", "good", "bad"])), max_size=3),
-    st.dictionaries(st.sampled_from(["rain", "sprinkler", "outcome", "snow"]),
-                    st.one_of(JUNK, st.dictionaries(st.sampled_from(["no", "yes", "on", "off", "good", "bad", "x"]),
-                                                    JUNK, max_size=3)), max_size=2),
-    st.dictionaries(st.sampled_from(["rain", "sprinkler", "outcome"]),
-                    st.dictionaries(st.sampled_from(["no", "yes", "on", "off", "good", "bad"]),
-                                    st.floats(min_value=-1, max_value=2), max_size=2), max_size=2),
+    st.dictionaries(
+        st.sampled_from(["rain", "sprinkler", "outcome", "snow", ""]),
+        st.one_of(JUNK, st.sampled_from(["no", "yes", "on", "off", "good", "bad"])),
+        max_size=3,
+    ),
+    st.dictionaries(
+        st.sampled_from(["rain", "sprinkler", "outcome", "snow"]),
+        st.one_of(
+            JUNK,
+            st.dictionaries(
+                st.sampled_from(["no", "yes", "on", "off", "good", "bad", "x"]), JUNK, max_size=3
+            ),
+        ),
+        max_size=2,
+    ),
+    st.dictionaries(
+        st.sampled_from(["rain", "sprinkler", "outcome"]),
+        st.dictionaries(
+            st.sampled_from(["no", "yes", "on", "off", "good", "bad"]),
+            st.floats(min_value=-1, max_value=2),
+            max_size=2,
+        ),
+        max_size=2,
+    ),
 )
 def test_arbitrary_evidence_gives_probabilities_or_an_evidence_error(hard, likelihood, fixed):
     model = forecast.load_model(TINY)
@@ -503,24 +591,50 @@ def test_hostile_files_fail_within_a_memory_cap(tmp_path):
     if not Path("/proc/self/status").exists():
         pytest.skip("needs /proc to measure the address space")
     paths, expected = [], {}
-    cases = [*sorted(MEMORY_HOSTILE), "huge state count", "deep nesting", "billion laughs (lists)",
-             "billion laughs (mappings)", "binary garbage", "over the size limit"]
+    cases = [
+        *sorted(MEMORY_HOSTILE),
+        "huge state count",
+        "deep nesting",
+        "billion laughs (lists)",
+        "billion laughs (mappings)",
+        "binary garbage",
+        "over the size limit",
+    ]
     for i, case in enumerate(cases):
         path = tmp_path / f"h{i}.yaml"
         path.write_text(MALFORMED_MODELS[case][0], encoding="utf-8")
         paths.append(str(path))
         expected[str(path)] = MALFORMED_MODELS[case][1]
     states = tmp_path / "states.yaml"  # 64 states and 6 parents of 64 states: 64**7 entries
-    data = {"id": "big", "nodes": [{"id": f"p{i}", "states": [f"s{k}" for k in range(64)],
-                                    "cpt": {"rows": [{"probabilities": [1 / 64] * 64}]}} for i in range(6)]}
-    data["nodes"].append({"id": "c", "states": [f"s{k}" for k in range(64)], "parents": [f"p{i}" for i in range(6)],
-                          "cpt": {"type": "ranked", "weights": {f"p{i}": 1 for i in range(6)}}})
+    data = {
+        "id": "big",
+        "nodes": [
+            {
+                "id": f"p{i}",
+                "states": [f"s{k}" for k in range(64)],
+                "cpt": {"rows": [{"probabilities": [1 / 64] * 64}]},
+            }
+            for i in range(6)
+        ],
+    }
+    data["nodes"].append(
+        {
+            "id": "c",
+            "states": [f"s{k}" for k in range(64)],
+            "parents": [f"p{i}" for i in range(6)],
+            "cpt": {"type": "ranked", "weights": {f"p{i}": 1 for i in range(6)}},
+        }
+    )
     states.write_text(yaml.safe_dump(data), encoding="utf-8")
     paths.append(str(states))
     expected[str(states)] = "memory budget"
     extra = 768 * 1024 * 1024  # the whole run may grow by 768 MiB at most
-    proc = subprocess.run([sys.executable, "-c", HOSTILE_PROBE, str(extra), *paths],
-                          capture_output=True, text=True, timeout=170)
+    proc = subprocess.run(
+        [sys.executable, "-c", HOSTILE_PROBE, str(extra), *paths],
+        capture_output=True,
+        text=True,
+        timeout=170,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     results = json.loads(proc.stdout)
     for path in paths:
@@ -536,8 +650,12 @@ def test_console_command_prints_no_traceback(tmp_path):
     garbage = tmp_path / "garbage.yaml"
     garbage.write_bytes(bytes(random.Random(3).randrange(256) for _ in range(2000)))
     for path in (bomb, garbage):
-        proc = subprocess.run([sys.executable, "-m", "forecast.cli", "validate", str(path)],
-                              capture_output=True, text=True, timeout=110)
+        proc = subprocess.run(
+            [sys.executable, "-m", "forecast.cli", "validate", str(path)],
+            capture_output=True,
+            text=True,
+            timeout=110,
+        )
         assert proc.returncode == 2 and proc.stdout == ""
         assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
 
@@ -546,7 +664,15 @@ def test_console_command_prints_no_traceback(tmp_path):
 
 UNSAFE_CALLS = {"eval", "exec", "compile", "__import__"}
 UNSAFE_MODULES = {"pickle", "cPickle", "dill", "shelve", "marshal", "cloudpickle", "joblib"}
-UNSAFE_ATTRS = {"unsafe_load", "full_load", "load_all", "read_pickle", "to_pickle", "system", "popen"}
+UNSAFE_ATTRS = {
+    "unsafe_load",
+    "full_load",
+    "load_all",
+    "read_pickle",
+    "to_pickle",
+    "system",
+    "popen",
+}
 
 
 def _package_sources():
@@ -563,27 +689,51 @@ def test_no_pickle_eval_exec_or_unsafe_yaml_in_the_package():
         for node in ast.walk(tree):
             where = f"{path.relative_to(ROOT)}:{getattr(node, 'lineno', 0)}"
             if isinstance(node, ast.Import):
-                problems += [f"{where} imports {a.name}" for a in node.names if a.name.split(".")[0] in UNSAFE_MODULES]
-            elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in UNSAFE_MODULES:
+                problems += [
+                    f"{where} imports {a.name}"
+                    for a in node.names
+                    if a.name.split(".")[0] in UNSAFE_MODULES
+                ]
+            elif (
+                isinstance(node, ast.ImportFrom)
+                and (node.module or "").split(".")[0] in UNSAFE_MODULES
+            ):
                 problems.append(f"{where} imports from {node.module}")
             elif isinstance(node, ast.Call):
                 func = node.func
-                name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+                name = (
+                    func.id
+                    if isinstance(func, ast.Name)
+                    else func.attr
+                    if isinstance(func, ast.Attribute)
+                    else ""
+                )
                 if isinstance(func, ast.Name) and name in UNSAFE_CALLS:
-                    if name == "__import__" and all(isinstance(a, ast.JoinedStr | ast.Constant) for a in node.args[:1]):
+                    if name == "__import__" and all(
+                        isinstance(a, ast.JoinedStr | ast.Constant) for a in node.args[:1]
+                    ):
                         continue  # importing our own command modules by fixed name
                     problems.append(f"{where} calls {name}()")
                 if isinstance(func, ast.Attribute) and name in UNSAFE_ATTRS:
                     problems.append(f"{where} calls .{name}()")
-                if isinstance(func, ast.Attribute) and name == "load" and getattr(func.value, "id", "") == "yaml":
+                if (
+                    isinstance(func, ast.Attribute)
+                    and name == "load"
+                    and getattr(func.value, "id", "") == "yaml"
+                ):
                     loader = [k.value for k in node.keywords if k.arg == "Loader"]
-                    if not loader or getattr(loader[0], "id", getattr(loader[0], "attr", "")) not in ("_Loader",
-                                                                                                      "SafeLoader",
-                                                                                                      "CSafeLoader"):
+                    if not loader or getattr(
+                        loader[0], "id", getattr(loader[0], "attr", "")
+                    ) not in ("_Loader", "SafeLoader", "CSafeLoader"):
                         problems.append(f"{where} calls yaml.load without a safe loader")
-                if name in ("load", "loads") and any(k.arg == "allow_pickle" for k in node.keywords):
+                if name in ("load", "loads") and any(
+                    k.arg == "allow_pickle" for k in node.keywords
+                ):
                     problems.append(f"{where} allows pickle")
-                if any(k.arg == "shell" and getattr(k.value, "value", False) is True for k in node.keywords):
+                if any(
+                    k.arg == "shell" and getattr(k.value, "value", False) is True
+                    for k in node.keywords
+                ):
                     problems.append(f"{where} runs a shell")
     assert problems == []
 
@@ -591,7 +741,9 @@ def test_no_pickle_eval_exec_or_unsafe_yaml_in_the_package():
 def test_the_yaml_loader_is_a_safe_loader():
     from forecast import yamlio
 
-    assert issubclass(yamlio._Loader, yaml.SafeLoader | getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    assert issubclass(
+        yamlio._Loader, yaml.SafeLoader | getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    )
     assert not issubclass(yamlio._Loader, yaml.FullLoader | yaml.UnsafeLoader)
     with pytest.raises(ModelError, match="python/name"):
         yamlio.parse_yaml("!!python/name:os.system\n", "t", "model", ModelError)
@@ -602,14 +754,34 @@ def test_the_yaml_loader_is_a_safe_loader():
 
 @pytest.mark.parametrize(
     "name",
-    ["../escape", "../../etc/passwd", "/etc/passwd", "a/b", "a\\b", "..", ".hidden", "", " ", "x" * 101,
-     "bad\nname", "nul\x00", "~user"],
+    [
+        "../escape",
+        "../../etc/passwd",
+        "/etc/passwd",
+        "a/b",
+        "a\\b",
+        "..",
+        ".hidden",
+        "",
+        " ",
+        "x" * 101,
+        "bad\nname",
+        "nul\x00",
+        "~user",
+    ],
 )
 def test_scenario_names_cannot_escape_the_scenarios_folder(tmp_path, name):
     folder = tmp_path / "scenarios"
     folder.mkdir()
-    scenario = forecast.Scenario.model_construct(name=name, description="", hard={"rain": "yes"}, likelihood={},
-                                                 fixed={}, items=[], resolved_items=[])
+    scenario = forecast.Scenario.model_construct(
+        name=name,
+        description="",
+        hard={"rain": "yes"},
+        likelihood={},
+        fixed={},
+        items=[],
+        resolved_items=[],
+    )
     with pytest.raises(EvidenceError):
         save_scenario(scenario, folder)
     with pytest.raises(Exception) as info:  # validation refuses the name as well
@@ -659,8 +831,13 @@ def _make_app_address(tmp_path, env_address):
     env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMLIT_")}
     if env_address:
         env["STREAMLIT_SERVER_ADDRESS"] = env_address
-    proc = subprocess.run(["make", "--no-print-directory", "-C", str(ROOT), "-o", str(stamp), "app", f"VENV={venv}"],
-                          capture_output=True, text=True, env=env, timeout=60)
+    proc = subprocess.run(
+        ["make", "--no-print-directory", "-C", str(ROOT), "-o", str(stamp), "app", f"VENV={venv}"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr
     return [line for line in proc.stdout.splitlines() if line.startswith("address=")][-1]
 

@@ -53,7 +53,11 @@ def reference(model: forecast.Model, hard=None, likelihood=None) -> dict[str, np
         net.add_edge(node, child)
         net.add_cpds(
             TabularCPD(
-                child, 2, [p_seen, 1 - p_seen], evidence=[node], evidence_card=[len(states)],
+                child,
+                2,
+                [p_seen, 1 - p_seen],
+                evidence=[node],
+                evidence_card=[len(states)],
                 state_names={child: ["seen", "unseen"], node: states},
             )
         )
@@ -70,7 +74,9 @@ def reference(model: forecast.Model, hard=None, likelihood=None) -> dict[str, np
     return out
 
 
-def assert_close(ours: dict[str, np.ndarray], ref: dict[str, np.ndarray], atol: float = ATOL) -> None:
+def assert_close(
+    ours: dict[str, np.ndarray], ref: dict[str, np.ndarray], atol: float = ATOL
+) -> None:
     assert set(ours) == set(ref)
     for node, p in ours.items():
         np.testing.assert_allclose(p, ref[node], atol=atol, rtol=0, err_msg=f"node {node}")
@@ -79,7 +85,9 @@ def assert_close(ours: dict[str, np.ndarray], ref: dict[str, np.ndarray], atol: 
 # ---------------------------------------------------------------- random networks
 
 
-def random_spec(rng: np.random.Generator, n_nodes: int, max_parents: int = 3, ranked: bool = True) -> dict:
+def random_spec(
+    rng: np.random.Generator, n_nodes: int, max_parents: int = 3, ranked: bool = True
+) -> dict:
     """A random DAG (parents drawn among earlier nodes) with random CPTs, as a model-file dict.
 
     Every table entry is positive, so any hard or likelihood evidence with a
@@ -104,7 +112,12 @@ def random_spec(rng: np.random.Generator, n_nodes: int, max_parents: int = 3, ra
             parent_states = [nodes[p]["states"] for p in parents]
             for combo in itertools.product(*parent_states):
                 probs = rng.dirichlet(np.ones(len(states))) * 0.9 + 0.1 / len(states)
-                rows.append({"when": dict(zip(parent_ids, combo, strict=True)), "probabilities": probs.tolist()})
+                rows.append(
+                    {
+                        "when": dict(zip(parent_ids, combo, strict=True)),
+                        "probabilities": probs.tolist(),
+                    }
+                )
             node["cpt"] = {"rows": rows}
         nodes.append(node)
     return {"id": "random", "nodes": nodes}
@@ -148,7 +161,9 @@ def networks_with_evidence(draw):
         elif kind == "likelihood":
             weights = draw(
                 st.lists(
-                    st.one_of(st.just(0.0), st.floats(0.001, 5.0)), min_size=len(states), max_size=len(states)
+                    st.one_of(st.just(0.0), st.floats(0.001, 5.0)),
+                    min_size=len(states),
+                    max_size=len(states),
                 )
             )
             assume(max(weights) > 0)
@@ -183,7 +198,9 @@ def test_to_pgmpy_is_a_valid_network_with_the_same_tables(tiny):
     for i, r in enumerate(tiny.states("rain")):
         for j, s in enumerate(tiny.states("sprinkler")):
             for k, o in enumerate(tiny.states("outcome")):
-                assert cpd.get_value(outcome=o, rain=r, sprinkler=s) == pytest.approx(tiny.cpt("outcome")[i, j, k])
+                assert cpd.get_value(outcome=o, rain=r, sprinkler=s) == pytest.approx(
+                    tiny.cpt("outcome")[i, j, k]
+                )
 
 
 # ---------------------------------------------------------------- the project's models
@@ -201,14 +218,19 @@ TINY_CASES = [
 
 @pytest.mark.parametrize(("hard", "likelihood"), TINY_CASES)
 def test_tiny_agrees_with_pgmpy(tiny, hard, likelihood):
-    assert_close(as_dict(tiny.posteriors(hard=hard, likelihood=likelihood)), reference(tiny, hard, likelihood))
+    assert_close(
+        as_dict(tiny.posteriors(hard=hard, likelihood=likelihood)),
+        reference(tiny, hard, likelihood),
+    )
 
 
 def test_tiny_prior_by_hand(tiny):
     """No evidence: rain is its prior and sprinkler is the sum over rain, worked out by hand."""
     post = as_dict(tiny.posteriors())
     np.testing.assert_allclose(post["rain"], [0.7, 0.3], atol=ATOL)
-    np.testing.assert_allclose(post["sprinkler"], [0.7 * 0.6 + 0.3 * 0.99, 0.7 * 0.4 + 0.3 * 0.01], atol=ATOL)
+    np.testing.assert_allclose(
+        post["sprinkler"], [0.7 * 0.6 + 0.3 * 0.99, 0.7 * 0.4 + 0.3 * 0.01], atol=ATOL
+    )
 
 
 @pytest.fixture(scope="module")
@@ -239,7 +261,13 @@ def test_russia_iran_fixed_on_a_driver_meets_target(russia_iran):
     model = russia_iran
     driver = model.drivers[0] if model.drivers else model.nodes[0]
     states = model.states(driver)
-    target = dict(zip(states, np.linspace(1, 2, len(states)) / np.linspace(1, 2, len(states)).sum(), strict=True))
+    target = dict(
+        zip(
+            states,
+            np.linspace(1, 2, len(states)) / np.linspace(1, 2, len(states)).sum(),
+            strict=True,
+        )
+    )
     post = as_dict(model.posteriors(fixed={driver: target}))
     np.testing.assert_allclose(post[driver], [target[s] for s in states], atol=ATOL)
 
@@ -266,7 +294,9 @@ def test_russia_iran_scenarios_agree_with_pgmpy(russia_iran):
             assert_close(ours, reference(russia_iran, scenario.hard, likelihood))
             continue
         for node, q in scenario.fixed.items():
-            np.testing.assert_allclose(ours[node], [q[s] for s in russia_iran.states(node)], atol=ATOL)
+            np.testing.assert_allclose(
+                ours[node], [q[s] for s in russia_iran.states(node)], atol=ATOL
+            )
         if len(scenario.fixed) == 1:
             ((node, q),) = scenario.fixed.items()
             assert_close(ours, jeffrey(russia_iran, node, q, scenario.hard, likelihood))
@@ -324,7 +354,9 @@ def test_fixed_posterior_equals_target(tiny):
 
 
 def test_fixed_one_hot_equals_hard(tiny):
-    fixed = as_dict(tiny.posteriors(fixed={"sprinkler": {"off": 0.0, "on": 1.0}}, hard={"outcome": "good"}))
+    fixed = as_dict(
+        tiny.posteriors(fixed={"sprinkler": {"off": 0.0, "on": 1.0}}, hard={"outcome": "good"})
+    )
     hard = as_dict(tiny.posteriors(hard={"sprinkler": "on", "outcome": "good"}))
     assert_close(fixed, hard)
 
@@ -356,7 +388,9 @@ def test_fixed_follows_jeffreys_rule_with_other_evidence(seed):
 
 def test_fixed_on_tiny_follows_jeffreys_rule(tiny):
     q = {"no": 0.25, "yes": 0.75}
-    ours = as_dict(tiny.posteriors(fixed={"rain": q}, likelihood={"outcome": {"good": 1.0, "bad": 0.5}}))
+    ours = as_dict(
+        tiny.posteriors(fixed={"rain": q}, likelihood={"outcome": {"good": 1.0, "bad": 0.5}})
+    )
     assert_close(ours, jeffrey(tiny, "rain", q, likelihood={"outcome": {"good": 1.0, "bad": 0.5}}))
 
 
@@ -375,7 +409,9 @@ def test_several_fixed_nodes_on_random_networks(seed):
     fixed = {}
     for node in chosen:
         states = model.states(node)
-        fixed[node] = dict(zip(states, rng.dirichlet(np.ones(len(states)) * 3).tolist(), strict=True))
+        fixed[node] = dict(
+            zip(states, rng.dirichlet(np.ones(len(states)) * 3).tolist(), strict=True)
+        )
     # every joint probability is positive, so positive targets on distinct nodes can all be met
     # (their product distribution meets them), and iterative proportional fitting converges
     post = as_dict(model.posteriors(fixed=fixed))
@@ -390,7 +426,11 @@ def test_fixed_on_independent_roots_mixes_the_conditionals():
         "id": "roots",
         "nodes": [
             {"id": "a", "states": ["x", "y"], "cpt": {"rows": [{"probabilities": [0.3, 0.7]}]}},
-            {"id": "b", "states": ["u", "v", "w"], "cpt": {"rows": [{"probabilities": [0.2, 0.3, 0.5]}]}},
+            {
+                "id": "b",
+                "states": ["u", "v", "w"],
+                "cpt": {"rows": [{"probabilities": [0.2, 0.3, 0.5]}]},
+            },
             {
                 "id": "c",
                 "states": ["lo", "hi"],
@@ -410,7 +450,8 @@ def test_fixed_on_independent_roots_mixes_the_conditionals():
     post = as_dict(model.posteriors(fixed={"a": qa, "b": qb}))
     cpt = model.cpt("c")
     expected = sum(
-        qa[x] * qb[y] * cpt[i, j] for (i, x), (j, y) in itertools.product(enumerate("xy"), enumerate("uvw"))
+        qa[x] * qb[y] * cpt[i, j]
+        for (i, x), (j, y) in itertools.product(enumerate("xy"), enumerate("uvw"))
     )
     np.testing.assert_allclose(post["c"], expected, atol=ATOL)
 
@@ -430,7 +471,9 @@ def test_fixed_nodes_that_cannot_hold_together(deterministic):
         deterministic.posteriors(fixed={"a": {"x": 0.3, "y": 0.7}, "b": {"x": 0.5, "y": 0.5}})
     assert "nan" not in str(info.value).lower()
     # the same distribution on both is fine
-    post = as_dict(deterministic.posteriors(fixed={"a": {"x": 0.3, "y": 0.7}, "b": {"x": 0.3, "y": 0.7}}))
+    post = as_dict(
+        deterministic.posteriors(fixed={"a": {"x": 0.3, "y": 0.7}, "b": {"x": 0.3, "y": 0.7}})
+    )
     np.testing.assert_allclose(post["a"], [0.3, 0.7], atol=ATOL)
     np.testing.assert_allclose(post["b"], [0.3, 0.7], atol=ATOL)
 

@@ -80,14 +80,20 @@ def test_record_accepts_a_posteriors_table_scenario_evidence_or_nothing(tiny, db
         tiny.posteriors(hard={"rain": "no"}, targets="outcome")["probability"].iloc[0], abs=1e-12
     )
     assert good[ids[1]] == pytest.approx(good[ids[2]], abs=1e-12)  # the scenario, evaluated here
-    assert good[ids[3]] == pytest.approx(tiny.posteriors(targets="outcome")["probability"].iloc[0], abs=1e-12)
+    assert good[ids[3]] == pytest.approx(
+        tiny.posteriors(targets="outcome")["probability"].iloc[0], abs=1e-12
+    )
     scen = table.drop_duplicates("id").set_index("id")["scenario"]
     assert scen[ids[1]] == "rainy"
-    assert table.attrs["forecast_evidence"][ids[1]]["likelihood"] == {"sprinkler": {"off": 0.5, "on": 1.0}}
+    assert table.attrs["forecast_evidence"][ids[1]]["likelihood"] == {
+        "sprinkler": {"off": 0.5, "on": 1.0}
+    }
 
 
 def test_record_run_writes_one_forecast_per_scenario(tiny, db):
-    ids = journal.record_run(tiny, [{"hard": {"rain": "yes"}}, {"hard": {"rain": "no"}}], author="a", db=db)
+    ids = journal.record_run(
+        tiny, [{"hard": {"rain": "yes"}}, {"hard": {"rain": "no"}}], author="a", db=db
+    )
     table = forecast.history(db)
     assert sorted(table["id"].unique()) == ids and len(table) == 4
 
@@ -96,7 +102,9 @@ def test_record_rejects_what_it_cannot_record(tiny, db, write_yaml):
     other = forecast.load_model(
         write_yaml(TINY.read_text(encoding="utf-8").replace("variance: 0.1", "variance: 0.2"))
     )
-    two = forecast.run(tiny, [tiny.evidence({"hard": {"rain": "yes"}}), tiny.evidence()], names=["a", "b"])
+    two = forecast.run(
+        tiny, [tiny.evidence({"hard": {"rain": "yes"}}), tiny.evidence()], names=["a", "b"]
+    )
     bad = tiny.posteriors(targets="outcome")
     bad.loc[0, "probability"] = 0.9
     cases = [
@@ -214,7 +222,10 @@ def test_a_resolution_applies_to_forecasts_recorded_on_or_before_its_date(tiny, 
     clock("2024-03-02T08:00")
     assert forecast.resolve("tiny", "outcome", "good", dt.date(2024, 2, 1), db=db) == 2
     scored = forecast.score(db).scores
-    assert sorted(scored["id"]) == [early, same_day]  # the March forecast is not scored by a February outcome
+    assert sorted(scored["id"]) == [
+        early,
+        same_day,
+    ]  # the March forecast is not scored by a February outcome
     # a later resolution scores the later forecast; earlier forecasts keep the earliest resolution after them
     assert forecast.resolve("tiny", "outcome", "bad", "2024-03-02", db=db) == 1
     scored = forecast.score(db).scores.set_index("id")
@@ -256,8 +267,12 @@ def test_calibration_bins_forecast_probabilities_against_observed_frequency(tiny
     cal = forecast.score(db).calibration.set_index("bin")
     # ten forecast probabilities: 0.85 (x4, happened), 0.15 (x4, did not), 0.15 (happened), 0.85 (did not)
     assert list(cal.index) == ["10%–20%", "80%–90%"]
-    assert cal.loc["80%–90%", "forecasts"] == 5 and cal.loc["80%–90%", "observed_frequency"] == pytest.approx(0.8)
-    assert cal.loc["10%–20%", "forecasts"] == 5 and cal.loc["10%–20%", "observed_frequency"] == pytest.approx(0.2)
+    assert cal.loc["80%–90%", "forecasts"] == 5 and cal.loc[
+        "80%–90%", "observed_frequency"
+    ] == pytest.approx(0.8)
+    assert cal.loc["10%–20%", "forecasts"] == 5 and cal.loc[
+        "10%–20%", "observed_frequency"
+    ] == pytest.approx(0.2)
     assert cal.loc["80%–90%", "mean_probability"] == pytest.approx(0.85)
 
 
@@ -303,10 +318,11 @@ def test_an_old_journal_migrates_forward_keeping_its_forecasts(db):
     conn.execute("PRAGMA user_version = 1")
     conn.execute(
         "INSERT INTO forecasts VALUES (1, '2023-05-01T10:00:00+00:00', 'old', 'tiny', 'h', "
-        "'{\"name\": \"legacy\", \"describe\": []}', 'from v1')"
+        '\'{"name": "legacy", "describe": []}\', \'from v1\')'
     )
     conn.executemany(
-        "INSERT INTO posteriors VALUES (1, 'outcome', ?, ?, ?)", [("good", 0, 0.25), ("bad", 1, 0.75)]
+        "INSERT INTO posteriors VALUES (1, 'outcome', ?, ?, ?)",
+        [("good", 0, 0.25), ("bad", 1, 0.75)],
     )
     conn.commit()
     conn.close()
@@ -413,7 +429,9 @@ def _history_tab(db_path, model_path):
 def test_history_tab_records_resolves_and_scores(db):
     from streamlit.testing.v1 import AppTest
 
-    app = AppTest.from_function(_history_tab, kwargs={"db_path": str(db), "model_path": str(TINY)}, default_timeout=60).run()
+    app = AppTest.from_function(
+        _history_tab, kwargs={"db_path": str(db), "model_path": str(TINY)}, default_timeout=60
+    ).run()
     assert not app.exception
     assert "No forecasts" in app.info[0].value
     app.button[0].click().run()  # no author yet
@@ -435,7 +453,9 @@ def test_history_tab_records_resolves_and_scores(db):
     shown = app.dataframe[0].value  # one row per forecast, outcome states by name
     assert list(shown["Wet grass: Good"]) == ["70.0%"] and list(shown["Author"]) == ["Ann"]
     assert "Wet grass (analyst's probabilities)" in shown["Evidence"].iloc[0]
-    assert str(db) not in " ".join(m.value for m in app.markdown)  # the file's path only in "Details"
+    assert str(db) not in " ".join(
+        m.value for m in app.markdown
+    )  # the file's path only in "Details"
     assert any(str(db) in c.value for c in app.caption)
 
 
@@ -446,14 +466,20 @@ def _history_tab_behind_a_switch(db_path, model_path):
     from forecast.ui.journal import render
 
     if st.toggle("Show the history", value=True, key="show"):
-        render(forecast.load_model(model_path), {"fixed": {"outcome": {"good": 0.7, "bad": 0.3}}}, db=db_path)
+        render(
+            forecast.load_model(model_path),
+            {"fixed": {"outcome": {"good": 0.7, "bad": 0.3}}},
+            db=db_path,
+        )
 
 
 def test_history_fields_survive_switching_tabs(db):
     from streamlit.testing.v1 import AppTest
 
     app = AppTest.from_function(
-        _history_tab_behind_a_switch, kwargs={"db_path": str(db), "model_path": str(TINY)}, default_timeout=60
+        _history_tab_behind_a_switch,
+        kwargs={"db_path": str(db), "model_path": str(TINY)},
+        default_timeout=60,
     ).run()
     app.text_input(key="journal_author").input("Ann").run()
     app.text_area(key="journal_note").input("a draft").run()
@@ -464,7 +490,9 @@ def test_history_fields_survive_switching_tabs(db):
     assert app.text_area(key="journal_note").value == "a draft"
     app.button(key="journal_record").click().run()
     assert "Recorded forecast 1" in app.success[0].value
-    assert app.text_area(key="journal_note").value == ""  # the note is not repeated on the next forecast
+    assert (
+        app.text_area(key="journal_note").value == ""
+    )  # the note is not repeated on the next forecast
     assert app.text_input(key="journal_author").value == "Ann"
 
 
@@ -473,7 +501,9 @@ def test_history_tab_shows_journal_errors(tmp_path):
 
     bad = tmp_path / "journal.sqlite3"
     bad.write_text("not a database")
-    app = AppTest.from_function(_history_tab, kwargs={"db_path": str(bad), "model_path": str(TINY)}, default_timeout=60).run()
+    app = AppTest.from_function(
+        _history_tab, kwargs={"db_path": str(bad), "model_path": str(TINY)}, default_timeout=60
+    ).run()
     assert not app.exception
     assert "not an SQLite database" in app.error[0].value
     assert bad.read_text() == "not a database"
@@ -514,7 +544,10 @@ def _run_read_only(folder, argv):
             f"exec '{sys.executable}' -c \"$PROBE\" {inner}"
         )
         proc = subprocess.run(
-            ["unshare", "-m", "sh", "-c", script], capture_output=True, text=True, timeout=120,
+            ["unshare", "-m", "sh", "-c", script],
+            capture_output=True,
+            text=True,
+            timeout=120,
             env={**os.environ, "PROBE": READ_ONLY_PROBE},
         )
         if proc.returncode != 0 and ("unshare" in proc.stderr or "mount" in proc.stderr):

@@ -18,7 +18,9 @@ def wait_for_go(path):  # start together, after the imports
         time.sleep(0.002)
 """
 
-WRITER = BARRIER + """
+WRITER = (
+    BARRIER
+    + """
 import sys
 import forecast
 from forecast import journal
@@ -33,8 +35,11 @@ for i in range(n):
         forecast.record(model, {"hard": {"rain": "yes"}} if i % 2 else None, note=f"{who}-{i}", author=who, db=db)
 print("done", who)
 """
+)
 
-READER = BARRIER + """
+READER = (
+    BARRIER
+    + """
 import sys, json
 import forecast
 db, go, stop = sys.argv[1], sys.argv[2], sys.argv[3]
@@ -46,21 +51,28 @@ while not os.path.exists(stop) or len(counts) < 3:
     time.sleep(0.02)
 print(json.dumps(counts))
 """
+)
 
 
 def test_processes_recording_at_once_all_succeed_and_every_record_is_kept(tmp_path):
-    db = tmp_path / "shared" / "journal.sqlite3"  # does not exist yet: the writers race to create it
+    db = (
+        tmp_path / "shared" / "journal.sqlite3"
+    )  # does not exist yet: the writers race to create it
     go, stop = tmp_path / "go", tmp_path / "stop"
     writers = [
         subprocess.Popen(
             [sys.executable, "-c", WRITER, str(db), f"w{k}", str(RECORDS), str(go), str(TINY)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         for k in range(PROCESSES)
     ]
     reader = subprocess.Popen(
         [sys.executable, "-c", READER, str(db), str(go), str(stop)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     for p in [*writers, reader]:
         assert p.stdout.readline().strip() == "ready", p.stderr.read()
@@ -94,8 +106,21 @@ def test_cli_processes_recording_at_once(tmp_path):
     cli = [sys.executable, "-m", "forecast.cli"]
     procs = [
         subprocess.Popen(
-            [*cli, "query", str(TINY), "--hard", "rain=yes", "--record", "--author", f"c{k}", "--db", str(db)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            [
+                *cli,
+                "query",
+                str(TINY),
+                "--hard",
+                "rain=yes",
+                "--record",
+                "--author",
+                f"c{k}",
+                "--db",
+                str(db),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         for k in range(2)
     ]

@@ -53,8 +53,19 @@ def grid(n: int) -> list[dict]:
             rows = []
             for k in range(2 ** len(parents)):
                 when = {p: ("lo", "hi")[(k >> b) & 1] for b, p in enumerate(parents)}
-                rows.append({"when": when, "probabilities": [0.3, 0.7]} if parents else {"probabilities": [0.3, 0.7]})
-            nodes.append({"id": f"g{i}_{j}", "states": ["lo", "hi"], "parents": parents, "cpt": {"rows": rows}})
+                rows.append(
+                    {"when": when, "probabilities": [0.3, 0.7]}
+                    if parents
+                    else {"probabilities": [0.3, 0.7]}
+                )
+            nodes.append(
+                {
+                    "id": f"g{i}_{j}",
+                    "states": ["lo", "hi"],
+                    "parents": parents,
+                    "cpt": {"rows": rows},
+                }
+            )
     return nodes
 
 
@@ -76,14 +87,20 @@ def peak_bytes(fn) -> tuple[int, object]:  # noqa: ANN001
 def test_a_node_with_forty_parents_is_refused_before_its_table_is_built(tmp_path):
     parents = [f"p{i}" for i in range(40)]
     nodes = [binary_root(p) for p in parents] + [
-        {"id": "child", "states": ["lo", "hi"], "parents": parents,
-         "cpt": {"type": "ranked", "weights": dict.fromkeys(parents, 1.0)}}
+        {
+            "id": "child",
+            "states": ["lo", "hi"],
+            "parents": parents,
+            "cpt": {"type": "ranked", "weights": dict.fromkeys(parents, 1.0)},
+        }
     ]
     path = write_model(tmp_path, nodes)
     peak, err = peak_bytes(lambda: forecast.load_model(path))
     assert isinstance(err, forecast.ModelError), err
     message = str(err)
-    assert "child" in message and "2,199,023,255,552 entries" in message  # 2^40 parent states x 2: the estimate
+    assert (
+        "child" in message and "2,199,023,255,552 entries" in message
+    )  # 2^40 parent states x 2: the estimate
     assert "memory budget of 1.0 GiB" in message
     assert peak < 50 * 2**20  # nothing near the 8 TiB table was allocated
 
@@ -96,7 +113,10 @@ def test_a_model_whose_junction_tree_is_too_big_is_refused_without_allocating(tm
     assert isinstance(err, forecast.ModelError)
     message = str(err)
     assert "memory budget of 1.0 GiB" in message
-    estimate = re.search(r"needs at least [\d.]+ (KiB|MiB|GiB|TiB) for one scenario \(([\d,]+) clique-table entries", message)
+    estimate = re.search(
+        r"needs at least [\d.]+ (KiB|MiB|GiB|TiB) for one scenario \(([\d,]+) clique-table entries",
+        message,
+    )
     assert estimate is not None, message
     assert int(estimate.group(2).replace(",", "")) * 8 * 4 > 2**30
     assert "FORECAST_MEMORY_BUDGET" in message
@@ -126,7 +146,10 @@ def test_the_budget_comes_from_the_environment_or_the_caller(monkeypatch):
         alarm()
 
 
-@pytest.mark.parametrize(("text", "value"), [("512MiB", 512 * 2**20), ("2G", 2 * 2**30), ("1.5 KiB", 1536), ("4096", 4096)])
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("512MiB", 512 * 2**20), ("2G", 2 * 2**30), ("1.5 KiB", 1536), ("4096", 4096)],
+)
 def test_budget_sizes_parse(text, value):
     assert parse_bytes(text) == value
 
@@ -137,8 +160,12 @@ def test_bad_budget_sizes_are_refused(text):
         parse_bytes(text)
 
 
-def random_likelihoods(tree, rng: np.random.Generator, batch: int, every: int = 2) -> dict[int, np.ndarray]:  # noqa: ANN001
-    return {v: rng.uniform(0.05, 1.0, (batch, tree.cards[v])) for v in range(0, len(tree.cards), every)}
+def random_likelihoods(
+    tree, rng: np.random.Generator, batch: int, every: int = 2
+) -> dict[int, np.ndarray]:  # noqa: ANN001
+    return {
+        v: rng.uniform(0.05, 1.0, (batch, tree.cards[v])) for v in range(0, len(tree.cards), every)
+    }
 
 
 def test_big_batches_are_cut_into_chunks_that_fit_a_small_budget():
@@ -188,7 +215,20 @@ def test_the_posteriors_api_respects_a_small_budget():
     scenarios = []
     for _ in range(30):
         nodes = rng.choice(roomy.nodes, 6, replace=False)
-        scenarios.append({"likelihood": {str(n): dict(zip(roomy.states(str(n)), rng.uniform(0.1, 1, len(roomy.states(str(n)))).tolist(), strict=True)) for n in nodes}})
+        scenarios.append(
+            {
+                "likelihood": {
+                    str(n): dict(
+                        zip(
+                            roomy.states(str(n)),
+                            rng.uniform(0.1, 1, len(roomy.states(str(n)))).tolist(),
+                            strict=True,
+                        )
+                    )
+                    for n in nodes
+                }
+            }
+        )
     a = tight.posteriors_batch(scenarios)["probability"].to_numpy()
     b = roomy.posteriors_batch(scenarios)["probability"].to_numpy()
     np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)

@@ -25,7 +25,11 @@ def test_run_equals_individual_posteriors(tiny, scenarios):
     assert list(table.columns) == ["scenario", "node", "state", "probability", "words"]
     assert list(dict.fromkeys(table["scenario"])) == ["rainy", "analyst_view"]
     for scenario in scenarios:
-        part = table[table["scenario"] == scenario.name].drop(columns="scenario").reset_index(drop=True)
+        part = (
+            table[table["scenario"] == scenario.name]
+            .drop(columns="scenario")
+            .reset_index(drop=True)
+        )
         alone = tiny.posteriors(scenario=scenario)
         assert part[["node", "state", "words"]].equals(alone[["node", "state", "words"]])
         np.testing.assert_allclose(part["probability"], alone["probability"], atol=1e-12)
@@ -48,7 +52,9 @@ def test_run_mixes_evidence_kinds_and_names(tiny, scenarios):
 def test_run_records_the_evidence_of_each_scenario(tiny, scenarios):
     table = forecast.run(tiny, scenarios)
     assert table.attrs["model_id"] == "tiny"
-    assert {"kind": "hard", "node": "rain", "detail": "yes", "source": ""} in table.attrs["evidence"]["rainy"]
+    assert {"kind": "hard", "node": "rain", "detail": "yes", "source": ""} in table.attrs[
+        "evidence"
+    ]["rainy"]
 
 
 def test_run_errors(tiny, scenarios):
@@ -56,7 +62,9 @@ def test_run_errors(tiny, scenarios):
         forecast.run(tiny, [])
     with pytest.raises(forecast.EvidenceError, match="distinct"):
         forecast.run(tiny, [scenarios[0], scenarios[0]])
-    impossible = forecast.Scenario(name="odd", hard={"rain": "yes"}, likelihood={"rain": {"no": 1.0, "yes": 0.0}})
+    impossible = forecast.Scenario(
+        name="odd", hard={"rain": "yes"}, likelihood={"rain": {"no": 1.0, "yes": 0.0}}
+    )
     with pytest.raises(forecast.EvidenceError, match="impossible.*'odd'"):
         forecast.run(tiny, [scenarios[0], impossible])
 
@@ -72,12 +80,19 @@ def test_timeline_is_ordered_baseline_first_and_cumulative(tiny):
     assert pd.isna(dates[0])  # the baseline has no date
     assert dates[1:] == [dt.date(2018, 2, 1), dt.date(2018, 2, 15), dt.date(2018, 3, 1)]
     # each step holds every earlier item: two reports on rain multiply
-    rain = [{"no": 1.0, "yes": 1.0}, {"no": 0.5, "yes": 1.0}, {"no": 0.5, "yes": 1.0}, {"no": 0.5, "yes": 0.25}]
+    rain = [
+        {"no": 1.0, "yes": 1.0},
+        {"no": 0.5, "yes": 1.0},
+        {"no": 0.5, "yes": 1.0},
+        {"no": 0.5, "yes": 0.25},
+    ]
     sprinkler = [None, None, {"off": 0.2, "on": 1.0}, {"off": 0.2, "on": 1.0}]
     for step, r, s in zip(steps, rain, sprinkler, strict=True):
         likelihood = {"rain": r, **({"sprinkler": s} if s else {})}
         expected = tiny.posteriors(likelihood=likelihood, targets="outcome")["probability"]
-        np.testing.assert_allclose(table.loc[table["item"] == step, "probability"], expected, atol=1e-12)
+        np.testing.assert_allclose(
+            table.loc[table["item"] == step, "probability"], expected, atol=1e-12
+        )
 
 
 def test_timeline_on_top_of_a_scenario_and_with_targets(tiny):
@@ -86,8 +101,11 @@ def test_timeline_on_top_of_a_scenario_and_with_targets(tiny):
     table = forecast.timeline(tiny, items[:1], target=["rain", "outcome"], base=base)
     assert list(dict.fromkeys(table["node"])) == ["rain", "outcome"]
     last = table[table["item"] == "wet_pavement"]
-    expected = tiny.posteriors(hard={"sprinkler": "off"}, likelihood={"rain": {"no": 0.5, "yes": 1.0}},
-                               targets=["rain", "outcome"])
+    expected = tiny.posteriors(
+        hard={"sprinkler": "off"},
+        likelihood={"rain": {"no": 0.5, "yes": 1.0}},
+        targets=["rain", "outcome"],
+    )
     np.testing.assert_allclose(last["probability"], expected["probability"], atol=1e-12)
 
 

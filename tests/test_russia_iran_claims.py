@@ -50,7 +50,9 @@ def test_us_russia_detente_cools_russia_iran_ties(model):
     """ecfr2016, kozhanov2017, memri2017: until 2012 Moscow's ties with Tehran moved against its
     ties with Washington; a thaw with the US lowers the chance of an alliance and raises that of
     a rupture, step by step from no détente to a broad one."""
-    none, limited, broad = (post(model, us_russia_detente=s)[OUTCOME] for s in ("none", "limited", "broad"))
+    none, limited, broad = (
+        post(model, us_russia_detente=s)[OUTCOME] for s in ("none", "limited", "broad")
+    )
     assert none[ALLIANCE] > limited[ALLIANCE] > broad[ALLIANCE]
     assert none[RUPTURE] < limited[RUPTURE] < broad[RUPTURE]
 
@@ -58,6 +60,7 @@ def test_us_russia_detente_cools_russia_iran_ties(model):
 def test_us_russia_detente_is_the_strongest_influence_on_moscows_iran_policy(model):
     """ecfr2016: the state of Russia's engagement with the West is the biggest single influence on its
     Iran policy, ahead of the Gulf, Israel, Turkey and the battlefield."""
+
     def shift(node, a, b):
         pa, pb = compare(model, node, a, b)
         return total_variation(pa["russian_commitment_to_iran"], pb["russian_commitment_to_iran"])
@@ -96,15 +99,22 @@ def test_tehran_fears_a_sell_out_when_moscow_warms_to_washington(model):
     """reuters2018, ecfr2016: Iran fears Russia would sell it out for better ties with the West (and
     was angered when Putin briefed Trump before Sochi), so it commits less to Moscow."""
     none, broad = compare(model, "us_russia_detente", "none", "broad")
-    assert broad["iranian_commitment_to_russia"]["high"] < none["iranian_commitment_to_russia"]["high"]
+    assert (
+        broad["iranian_commitment_to_russia"]["high"] < none["iranian_commitment_to_russia"]["high"]
+    )
 
 
 def test_us_pressure_pushes_iran_towards_russia(model):
     """kozhanov2017, memri2017, ecfr2016: Trump's hostility drives Tehran towards Moscow (even to
     offering it an alliance) and strengthens the Russia-leaners; this favours closer ties."""
     low, high = compare(model, "us_pressure_on_iran", "low", "high")
-    assert high["iran_internal_balance"]["russia_leaners"] > low["iran_internal_balance"]["russia_leaners"]
-    assert high["iranian_commitment_to_russia"]["high"] > low["iranian_commitment_to_russia"]["high"]
+    assert (
+        high["iran_internal_balance"]["russia_leaners"]
+        > low["iran_internal_balance"]["russia_leaners"]
+    )
+    assert (
+        high["iranian_commitment_to_russia"]["high"] > low["iranian_commitment_to_russia"]["high"]
+    )
     assert high[OUTCOME][ALLIANCE] > low[OUTCOME][ALLIANCE]
     assert high[OUTCOME][RUPTURE] < low[OUTCOME][RUPTURE]
 
@@ -114,9 +124,17 @@ def test_us_hostility_to_iran_lets_moscow_take_tehran_for_granted(model):
     (and it courted Tehran harder when the nuclear deal opened Iran to the West); nor will it back Iran
     in a hard anti-Western course.  US pressure raises Tehran's commitment but lowers Moscow's."""
     low, high = compare(model, "us_pressure_on_iran", "low", "high")
-    assert high["russian_commitment_to_iran"]["high"] < low["russian_commitment_to_iran"]["high"] - MATERIAL
-    assert high["russian_commitment_to_iran"]["low"] > low["russian_commitment_to_iran"]["low"] + MATERIAL
-    assert high["iranian_commitment_to_russia"]["high"] > low["iranian_commitment_to_russia"]["high"]
+    assert (
+        high["russian_commitment_to_iran"]["high"]
+        < low["russian_commitment_to_iran"]["high"] - MATERIAL
+    )
+    assert (
+        high["russian_commitment_to_iran"]["low"]
+        > low["russian_commitment_to_iran"]["low"] + MATERIAL
+    )
+    assert (
+        high["iranian_commitment_to_russia"]["high"] > low["iranian_commitment_to_russia"]["high"]
+    )
 
 
 def test_us_russia_tension_brings_iran_more_russian_military_help(model):
@@ -135,7 +153,9 @@ def test_close_gulf_ties_make_an_alliance_with_iran_unaffordable(model):
     lower the chance of an alliance."""
     strained, close = compare(model, "russia_gcc_ties", "strained", "close")
     assert close["balancing_cost"]["high"] > strained["balancing_cost"]["high"]
-    assert close["russian_commitment_to_iran"]["high"] < strained["russian_commitment_to_iran"]["high"]
+    assert (
+        close["russian_commitment_to_iran"]["high"] < strained["russian_commitment_to_iran"]["high"]
+    )
     assert close[OUTCOME][ALLIANCE] < strained[OUTCOME][ALLIANCE]
     assert close[OUTCOME][RUPTURE] > strained[OUTCOME][RUPTURE]
 
@@ -144,16 +164,22 @@ def test_iran_resents_russias_rapprochement_with_riyadh(model):
     """reuters2018, kozhanov2017: Tehran resents Moscow's courting of its Saudi rival, and Iranian
     outlets warned Russia could trade Damascus for Gulf money."""
     strained, close = compare(model, "russia_gcc_ties", "strained", "close")
-    assert close["iranian_commitment_to_russia"]["high"] < strained["iranian_commitment_to_russia"]["high"]
+    assert (
+        close["iranian_commitment_to_russia"]["high"]
+        < strained["iranian_commitment_to_russia"]["high"]
+    )
 
 
 def test_tehran_is_patient_about_russias_gulf_ties(model):
     """ecfr2016: Iran accepts that Russia must keep ties with the region's powers and trusts that Moscow still
     prefers it to the Saudi-backed rebels in Syria, so Moscow's Gulf ties weigh less on Tehran's commitment
     than a US–Russia thaw or the balance of Iran's own camps."""
+
     def shift(node, a, b):
         pa, pb = compare(model, node, a, b)
-        return total_variation(pa["iranian_commitment_to_russia"], pb["iranian_commitment_to_russia"])
+        return total_variation(
+            pa["iranian_commitment_to_russia"], pb["iranian_commitment_to_russia"]
+        )
 
     gulf = shift("russia_gcc_ties", "strained", "close")
     assert 0 < gulf < shift("us_russia_detente", "none", "broad")
@@ -209,7 +235,10 @@ def test_russia_turkey_alignment_sidelines_iran(model):
     Iran's head, and Tehran sees them as undermining its interests in Syria."""
     weak, strong = compare(model, "russia_turkey_alignment", "weak", "strong")
     assert strong[MARGINALISED]["yes"] > weak[MARGINALISED]["yes"]
-    assert strong["iranian_commitment_to_russia"]["high"] < weak["iranian_commitment_to_russia"]["high"]
+    assert (
+        strong["iranian_commitment_to_russia"]["high"]
+        < weak["iranian_commitment_to_russia"]["high"]
+    )
     assert strong[OUTCOME][RUPTURE] > weak[OUTCOME][RUPTURE]
 
 
@@ -236,7 +265,10 @@ def test_assad_exit_crosses_irans_red_line(model):
     end-state dispute, cools Tehran and makes a rupture more likely."""
     stays, exit_ = compare(model, "assad_question", "assad_stays", "negotiated_exit")
     assert exit_["syria_endstate_divergence"]["high"] > stays["syria_endstate_divergence"]["high"]
-    assert exit_["iranian_commitment_to_russia"]["high"] < stays["iranian_commitment_to_russia"]["high"]
+    assert (
+        exit_["iranian_commitment_to_russia"]["high"]
+        < stays["iranian_commitment_to_russia"]["high"]
+    )
     assert exit_[OUTCOME][RUPTURE] > stays[OUTCOME][RUPTURE]
     assert exit_[OUTCOME][ALLIANCE] < stays[OUTCOME][ALLIANCE]
 
@@ -246,9 +278,16 @@ def test_russia_separates_the_syrian_state_from_assad(model):
     it could live with a managed exit; for Tehran his survival is the red line.  An agreed exit cuts
     Iran's commitment to the partnership far more than Russia's."""
     stays, exit_ = compare(model, "assad_question", "assad_stays", "negotiated_exit")
-    iran_shift = total_variation(stays["iranian_commitment_to_russia"], exit_["iranian_commitment_to_russia"])
-    russia_shift = total_variation(stays["russian_commitment_to_iran"], exit_["russian_commitment_to_iran"])
-    assert exit_["iranian_commitment_to_russia"]["high"] < stays["iranian_commitment_to_russia"]["high"] - MATERIAL
+    iran_shift = total_variation(
+        stays["iranian_commitment_to_russia"], exit_["iranian_commitment_to_russia"]
+    )
+    russia_shift = total_variation(
+        stays["russian_commitment_to_iran"], exit_["russian_commitment_to_iran"]
+    )
+    assert (
+        exit_["iranian_commitment_to_russia"]["high"]
+        < stays["iranian_commitment_to_russia"]["high"] - MATERIAL
+    )
     assert iran_shift > russia_shift + MATERIAL
 
 
@@ -265,8 +304,13 @@ def test_threatened_regime_binds_moscow_and_tehran_together(model):
     """ecfr2016, kozhanov2017: when the regime is on the back foot (Aleppo 2016) the two coordinate
     closely and counter-escalate together; the partnership was born of the need to save it."""
     threatened, stabilised = compare(model, "regime_military_position", "threatened", "stabilised")
-    assert threatened["military_coordination"]["close"] > stabilised["military_coordination"]["close"]
-    assert threatened["russian_commitment_to_iran"]["high"] > stabilised["russian_commitment_to_iran"]["high"]
+    assert (
+        threatened["military_coordination"]["close"] > stabilised["military_coordination"]["close"]
+    )
+    assert (
+        threatened["russian_commitment_to_iran"]["high"]
+        > stabilised["russian_commitment_to_iran"]["high"]
+    )
     assert threatened[OUTCOME][ALLIANCE] > stabilised[OUTCOME][ALLIANCE]
     assert threatened[OUTCOME][RUPTURE] < stabilised[OUTCOME][RUPTURE]
 
@@ -276,22 +320,33 @@ def test_regime_in_danger_makes_tehran_lean_on_moscow(model):
     Tehran urged Russia in and welcomed its air power; when the regime is threatened Iran's commitment
     to the partnership rises."""
     threatened, stabilised = compare(model, "regime_military_position", "threatened", "stabilised")
-    assert threatened["iranian_commitment_to_russia"]["high"] > stabilised["iranian_commitment_to_russia"]["high"] + MATERIAL
-    assert threatened["iranian_commitment_to_russia"]["low"] < stabilised["iranian_commitment_to_russia"]["low"] - MATERIAL
+    assert (
+        threatened["iranian_commitment_to_russia"]["high"]
+        > stabilised["iranian_commitment_to_russia"]["high"] + MATERIAL
+    )
+    assert (
+        threatened["iranian_commitment_to_russia"]["low"]
+        < stabilised["iranian_commitment_to_russia"]["low"] - MATERIAL
+    )
 
 
 def test_stabilisation_revives_the_postponed_disputes(model):
     """kozhanov2017, ecfr2016, reuters2018: the disputes over Assad and Iran's use of Syria were only
     postponed; once the state is saved (and Islamic State ousted) they return."""
     threatened, stabilised = compare(model, "regime_military_position", "threatened", "stabilised")
-    assert stabilised["syria_endstate_divergence"]["high"] > threatened["syria_endstate_divergence"]["high"]
+    assert (
+        stabilised["syria_endstate_divergence"]["high"]
+        > threatened["syria_endstate_divergence"]["high"]
+    )
 
 
 def test_kurdish_federalism_divides_moscow_and_tehran(model):
     """ecfr2016, kozhanov2017: Iran rejects federalism for Syria's Kurds while Moscow is open to
     decentralisation; the two may not agree on Kurdish rights or Syria's form of government."""
     central, federal = compare(model, "kurdish_question", "centralised", "federalised")
-    assert federal["syria_endstate_divergence"]["high"] > central["syria_endstate_divergence"]["high"]
+    assert (
+        federal["syria_endstate_divergence"]["high"] > central["syria_endstate_divergence"]["high"]
+    )
     assert federal[OUTCOME][RUPTURE] > central[OUTCOME][RUPTURE]
 
 
@@ -299,7 +354,10 @@ def test_militia_entrenchment_divides_moscow_and_tehran(model):
     """reuters2018, ecfr2016: the IRGC wants Hezbollah-style forces in Syria, Moscow a strong state
     with the militias under army control; entrenched militias sharpen the dispute."""
     contained, entrenched = compare(model, "militia_entrenchment", "contained", "entrenched")
-    assert entrenched["syria_endstate_divergence"]["high"] > contained["syria_endstate_divergence"]["high"]
+    assert (
+        entrenched["syria_endstate_divergence"]["high"]
+        > contained["syria_endstate_divergence"]["high"]
+    )
     assert entrenched[OUTCOME][RUPTURE] > contained[OUTCOME][RUPTURE]
 
 
@@ -323,7 +381,10 @@ def test_moscow_may_block_irans_gas_pipeline_across_syria(model):
     among them a gas pipeline to the Mediterranean that would compete with Russian gas; acute gas
     rivalry sharpens the end-state dispute and makes a rupture likelier."""
     muted, acute = compare(model, "energy_competition", "muted", "acute")
-    assert acute["syria_endstate_divergence"]["high"] > muted["syria_endstate_divergence"]["high"] + MATERIAL
+    assert (
+        acute["syria_endstate_divergence"]["high"]
+        > muted["syria_endstate_divergence"]["high"] + MATERIAL
+    )
     assert acute[OUTCOME][RUPTURE] > muted[OUTCOME][RUPTURE]
 
 
@@ -334,7 +395,10 @@ def test_historical_mistrust_strengthens_the_rebalancers(model):
     """reuters2018, ecfr2016, memri2017: centuries of conflict, Soviet backing for Iraq and Russian
     votes for sanctions feed Iranian distrust, the re-balancers' case, and the cracks."""
     contained, salient = compare(model, "historical_mistrust", "contained", "salient")
-    assert salient["iran_internal_balance"]["rebalancers"] > contained["iran_internal_balance"]["rebalancers"]
+    assert (
+        salient["iran_internal_balance"]["rebalancers"]
+        > contained["iran_internal_balance"]["rebalancers"]
+    )
     assert salient[OUTCOME][ALLIANCE] < contained[OUTCOME][ALLIANCE]
     assert salient[OUTCOME][RUPTURE] > contained[OUTCOME][RUPTURE]
 
@@ -343,7 +407,10 @@ def test_gas_rivalry_strengthens_the_rebalancers(model):
     """ecfr2016, kozhanov2017: Russia and Iran compete in gas (Gazprom in Armenia, the Iran–Iraq–Syria
     pipeline); the rivalry makes Tehran wary of a Russian tilt."""
     muted, acute = compare(model, "energy_competition", "muted", "acute")
-    assert acute["iran_internal_balance"]["rebalancers"] > muted["iran_internal_balance"]["rebalancers"]
+    assert (
+        acute["iran_internal_balance"]["rebalancers"]
+        > muted["iran_internal_balance"]["rebalancers"]
+    )
     assert acute[OUTCOME][ALLIANCE] < muted[OUTCOME][ALLIANCE]
 
 
@@ -358,7 +425,10 @@ def test_russian_arms_strengthen_the_russia_leaners(model):
     """ecfr2016: the Russia-leaners see the arms trade as the core of the ties, while the drip-feed
     of the S-300s humiliated Iranians and argues for diversifying suppliers."""
     frozen, expanding = compare(model, "arms_trade", "frozen", "expanding")
-    assert expanding["iran_internal_balance"]["russia_leaners"] > frozen["iran_internal_balance"]["russia_leaners"]
+    assert (
+        expanding["iran_internal_balance"]["russia_leaners"]
+        > frozen["iran_internal_balance"]["russia_leaners"]
+    )
     assert expanding[OUTCOME][ALLIANCE] > frozen[OUTCOME][ALLIANCE]
 
 
@@ -366,7 +436,10 @@ def test_rebalancers_in_charge_cool_tehran_on_moscow(model):
     """ecfr2016: the camps differ on how far to tie Iran to Russia; with the re-balancers setting the
     line, Tehran hedges and an alliance becomes less likely."""
     leaners, rebalancers = compare(model, "iran_internal_balance", "russia_leaners", "rebalancers")
-    assert rebalancers["iranian_commitment_to_russia"]["high"] < leaners["iranian_commitment_to_russia"]["high"]
+    assert (
+        rebalancers["iranian_commitment_to_russia"]["high"]
+        < leaners["iranian_commitment_to_russia"]["high"]
+    )
     assert rebalancers[OUTCOME][ALLIANCE] < leaners[OUTCOME][ALLIANCE]
     assert rebalancers[OUTCOME][RUPTURE] > leaners[OUTCOME][RUPTURE]
 
@@ -386,8 +459,12 @@ def test_iranian_eagerness_alone_does_not_make_an_alliance(model):
     """memri2017, ecfr2016, kozhanov2017: Iran's Russia-leaners push for (and Tehran has debated offering)
     a strategic alliance, but Moscow's reservations bind; only when both capitals are committed does
     an alliance become a real possibility."""
-    iran_only = post(model, iranian_commitment_to_russia="high", russian_commitment_to_iran="medium")[OUTCOME]
-    both = post(model, iranian_commitment_to_russia="high", russian_commitment_to_iran="high")[OUTCOME]
+    iran_only = post(
+        model, iranian_commitment_to_russia="high", russian_commitment_to_iran="medium"
+    )[OUTCOME]
+    both = post(model, iranian_commitment_to_russia="high", russian_commitment_to_iran="high")[
+        OUTCOME
+    ]
     assert iran_only[ALLIANCE] < 0.25
     assert max(iran_only, key=iran_only.get) == MARRIAGE
     assert both[ALLIANCE] > 2 * iran_only[ALLIANCE]
@@ -398,7 +475,9 @@ def test_close_military_coordination_signals_a_deeper_partnership(model):
     the missing air cover at Khan Tuman showed their limits; observing close coordination should
     raise the odds of an alliance and lower those of a rupture."""
     patchy, close = compare(model, "military_coordination", "patchy", "close")
-    assert close["russian_commitment_to_iran"]["high"] > patchy["russian_commitment_to_iran"]["high"]
+    assert (
+        close["russian_commitment_to_iran"]["high"] > patchy["russian_commitment_to_iran"]["high"]
+    )
     assert close[OUTCOME][ALLIANCE] > patchy[OUTCOME][ALLIANCE]
     assert close[OUTCOME][RUPTURE] < patchy[OUTCOME][RUPTURE]
 

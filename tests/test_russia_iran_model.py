@@ -29,7 +29,10 @@ CONTRACT = {
     "us_pressure_on_iran": (["low", "high"], "driver"),
     "regime_military_position": (["threatened", "stabilised"], "driver"),
     "russia_turkey_alignment": (["weak", "strong"], "driver"),
-    "relationship_outcome": (["strategic_alliance", "marriage_of_convenience", "rupture"], "outcome"),
+    "relationship_outcome": (
+        ["strategic_alliance", "marriage_of_convenience", "rupture"],
+        "outcome",
+    ),
     "iran_marginalised_in_syria": (["no", "yes"], "outcome"),
 }
 OUTCOME_IDS = [n for n, (_, role) in CONTRACT.items() if role == "outcome"]
@@ -156,7 +159,13 @@ def test_every_node_has_label_description_sources_and_rationale(spec):
 
 
 def test_every_source_has_title_author_and_date(spec):
-    assert {s.id for s in spec.sources} == {"memri2017", "kozhanov2017", "ecfr2016", "mei2017", "reuters2018"}
+    assert {s.id for s in spec.sources} == {
+        "memri2017",
+        "kozhanov2017",
+        "ecfr2016",
+        "mei2017",
+        "reuters2018",
+    }
     for source in spec.sources:
         assert source.title and source.author and source.date, source.id
 
@@ -284,12 +293,16 @@ def test_every_item_names_a_node_and_weights_every_state(items, model):
         assert it.node in model.nodes, it.id
         assert set(it.likelihood) == set(model.states(it.node)), it.id
         assert all(w >= 0 for w in it.likelihood.values()), it.id
-        assert len(set(it.likelihood.values())) > 1, f"{it.id}: uniform weights carry no information"
+        assert len(set(it.likelihood.values())) > 1, (
+            f"{it.id}: uniform weights carry no information"
+        )
 
 
 def test_every_item_applies_and_raises_the_state_it_favours(items, model, baseline):
     for it in items:
-        post = table(model.posteriors(likelihood={it.node: it.likelihood}, targets=[it.node]))[it.node]
+        post = table(model.posteriors(likelihood={it.node: it.likelihood}, targets=[it.node]))[
+            it.node
+        ]
         favoured = max(it.likelihood, key=it.likelihood.get)
         assert post[favoured] > baseline[it.node][favoured], it.id
 

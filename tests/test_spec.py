@@ -136,7 +136,9 @@ def test_duplicate_node_ids(write_yaml):
 
 
 def test_duplicate_source_ids(write_yaml):
-    message, path = model_error(write_yaml, VALID.replace("{id: s2, title: Second}", "{id: s1, title: Again}"))
+    message, path = model_error(
+        write_yaml, VALID.replace("{id: s2, title: Second}", "{id: s1, title: Again}")
+    )
     assert path in message and "duplicate source id 's1'" in message
 
 
@@ -164,9 +166,13 @@ def test_row_sum_tolerance_is_1e6(write_yaml):
     ok = VALID.replace("{no: 0.7, yes: 0.3}", "{no: 0.7, yes: 0.3000005}")
     model = forecast.load_model(write_yaml(ok))
     assert model.cpt("rain").sum() == pytest.approx(1 + 5e-7, abs=1e-12)
-    message, path = model_error(write_yaml, VALID.replace("{no: 0.7, yes: 0.3}", "{no: 0.7, yes: 0.30001}"))
+    message, path = model_error(
+        write_yaml, VALID.replace("{no: 0.7, yes: 0.3}", "{no: 0.7, yes: 0.30001}")
+    )
     assert path in message and "node 'rain'" in message and "sums to 1.00001" in message
-    message, _ = model_error(write_yaml, VALID.replace("{no: 0.7, yes: 0.3}", "{no: 0.7, yes: 0.2}"))
+    message, _ = model_error(
+        write_yaml, VALID.replace("{no: 0.7, yes: 0.3}", "{no: 0.7, yes: 0.2}")
+    )
     assert "node 'rain'" in message and "sums to 0.9" in message
 
 
@@ -198,17 +204,25 @@ def test_missing_row_names_the_combination(write_yaml):
         "",
     )
     message, path = model_error(write_yaml, text)
-    assert path in message and "node 'grass'" in message and "missing row" in message and "rain=yes" in message
+    assert (
+        path in message
+        and "node 'grass'" in message
+        and "missing row" in message
+        and "rain=yes" in message
+    )
 
 
 def test_missing_rows_with_two_parents_name_each_combination(write_yaml):
-    text = VALID + """\
+    text = (
+        VALID
+        + """\
   - id: road
     states: [clear, flooded]
     parents: [rain, grass]
     cpt:
       rows:
 """
+    )
     present = [("no", "dry"), ("no", "damp"), ("no", "wet"), ("yes", "dry")]
     for r, g in present:
         text += f"        - {{when: {{rain: {r}, grass: {g}}}, probabilities: [1, 0]}}\n"
@@ -217,27 +231,44 @@ def test_missing_rows_with_two_parents_name_each_combination(write_yaml):
     for combo in ("rain=yes, grass=damp", "rain=yes, grass=wet"):
         assert combo in message
     listed = message.split("missing row")[1]
-    assert "rain=no" not in listed and "grass=dry" not in listed  # rows that are present are not listed
+    assert (
+        "rain=no" not in listed and "grass=dry" not in listed
+    )  # rows that are present are not listed
 
 
 def test_repeated_row(write_yaml):
     text = VALID.replace("when: {rain: yes}", "when: {rain: no}")
     message, path = model_error(write_yaml, text)
-    assert path in message and "node 'grass'" in message and "repeats" in message and "rain=no" in message
+    assert (
+        path in message
+        and "node 'grass'" in message
+        and "repeats" in message
+        and "rain=no" in message
+    )
 
 
 def test_unknown_parent_state_in_row(write_yaml):
-    message, path = model_error(write_yaml, VALID.replace("when: {rain: yes}", "when: {rain: maybe}"))
-    assert path in message and "node 'grass'" in message and "parent 'rain' has no state 'maybe'" in message
+    message, path = model_error(
+        write_yaml, VALID.replace("when: {rain: yes}", "when: {rain: maybe}")
+    )
+    assert (
+        path in message
+        and "node 'grass'" in message
+        and "parent 'rain' has no state 'maybe'" in message
+    )
 
 
 def test_row_keyed_by_a_non_parent(write_yaml):
-    message, _ = model_error(write_yaml, VALID.replace("when: {rain: yes}", "when: {rain: yes, wind: calm}"))
+    message, _ = model_error(
+        write_yaml, VALID.replace("when: {rain: yes}", "when: {rain: yes, wind: calm}")
+    )
     assert "node 'grass'" in message and "wind" in message and "not parents" in message
 
 
 def test_root_row_with_a_when_is_an_error(write_yaml):
-    text = VALID.replace("- probabilities: {no: 0.7, yes: 0.3}", "- {when: {grass: dry}, probabilities: [0.7, 0.3]}")
+    text = VALID.replace(
+        "- probabilities: {no: 0.7, yes: 0.3}", "- {when: {grass: dry}, probabilities: [0.7, 0.3]}"
+    )
     message, _ = model_error(write_yaml, text)
     assert "node 'rain'" in message and "not parents" in message
 
@@ -263,7 +294,11 @@ def test_invalid_yaml_gives_line(write_yaml):
     [
         ("title: Test model", "title: Test model\ncolour: blue", "colour"),
         ("    label: Rain\n", "    label: Rain\n    lable: Typo\n", "node 'rain': lable"),
-        ("      rows:\n        - probabilities: {no: 0.7", "      rowz: []\n      rows:\n        - probabilities: {no: 0.7", "node 'rain': cpt rowz"),
+        (
+            "      rows:\n        - probabilities: {no: 0.7",
+            "      rowz: []\n      rows:\n        - probabilities: {no: 0.7",
+            "node 'rain': cpt rowz",
+        ),
     ],
 )
 def test_unknown_field(write_yaml, old, new, where):
@@ -279,12 +314,16 @@ def test_missing_required_fields(write_yaml):
 
 
 def test_one_state_is_too_few(write_yaml):
-    message, _ = model_error(write_yaml, VALID.replace("[no, yes]", "[no]").replace(", yes: 0.3", ""))
+    message, _ = model_error(
+        write_yaml, VALID.replace("[no, yes]", "[no]").replace(", yes: 0.3", "")
+    )
     assert "node 'rain'" in message and "states" in message
 
 
 def test_several_problems_are_all_reported(write_yaml):
-    text = VALID.replace("parents: [rain]", "parents: [rainfall]").replace("sources: [s1]", "sources: [s7]")
+    text = VALID.replace("parents: [rain]", "parents: [rainfall]").replace(
+        "sources: [s1]", "sources: [s7]"
+    )
     path = write_yaml(text)
     with pytest.raises(forecast.ModelError) as info:
         forecast.load_model(path)
@@ -307,7 +346,9 @@ def test_text_and_dict_entry_points_name_their_source():
 # ---------------------------------------------------------------- ranked nodes
 
 
-def ranked_model(function: str, weights: dict, variance: float = 0.05, scores: str = "") -> forecast.Model:
+def ranked_model(
+    function: str, weights: dict, variance: float = 0.05, scores: str = ""
+) -> forecast.Model:
     """Parents a (2 states) and b (3 states) feed a ranked child with 3 states."""
     w = ", ".join(f"{k}: {v}" for k, v in weights.items())
     text = f"""\
@@ -332,7 +373,9 @@ def expected_mean(function: str, x: list[float], w: list[float]) -> float:
     n = len(x)
     if function == "wmean":
         return sum(wi * xi for wi, xi in zip(w, x, strict=True)) / sum(w)
-    terms = [(w[i] * x[i] + sum(x[j] for j in range(n) if j != i)) / (w[i] + n - 1) for i in range(n)]
+    terms = [
+        (w[i] * x[i] + sum(x[j] for j in range(n) if j != i)) / (w[i] + n - 1) for i in range(n)
+    ]
     return min(terms) if function == "wmin" else max(terms)
 
 
@@ -438,7 +481,10 @@ def test_ranked_bad_scores_function_and_variance():
 
 
 def test_ranked_root_is_an_error(write_yaml):
-    text = VALID.replace("      rows:\n        - probabilities: {no: 0.7, yes: 0.3}", "      type: ranked\n      weights: {}")
+    text = VALID.replace(
+        "      rows:\n        - probabilities: {no: 0.7, yes: 0.3}",
+        "      type: ranked\n      weights: {}",
+    )
     message, path = model_error(write_yaml, text)
     assert path in message and "node 'rain'" in message and "needs parents" in message
 

@@ -40,7 +40,9 @@ def test_bands_and_edges(p, expected):
     assert words(p) == expected
 
 
-@pytest.mark.parametrize("p", [0.0, 0.01, 0.05, 0.1, 0.2, 0.3, 0.45, 0.5, 0.55, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0])
+@pytest.mark.parametrize(
+    "p", [0.0, 0.01, 0.05, 0.1, 0.2, 0.3, 0.45, 0.5, 0.55, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0]
+)
 def test_symmetry(p):
     # 1 - 0.8 is 0.19999999999999996 in floating point; it must still read like 0.2
     assert words(1 - p) == MIRROR[words(p)]

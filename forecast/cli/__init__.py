@@ -62,7 +62,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # a bug, not bad input: still one line, unless debugging
         if os.environ.get("FORECAST_DEBUG"):
             raise
-        sys.stderr.write(f"forecast: internal error: {type(exc).__name__}: {exc} (set FORECAST_DEBUG=1 for details)\n")
+        sys.stderr.write(
+            f"forecast: internal error: {type(exc).__name__}: {exc} (set FORECAST_DEBUG=1 for details)\n"
+        )
         return 1
 
 

@@ -30,16 +30,28 @@ Progress = Callable[[int, int], None]
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("sensitivity", help="which nodes (or CPT entries) move a target most: the tornado")
+    p = sub.add_parser(
+        "sensitivity", help="which nodes (or CPT entries) move a target most: the tornado"
+    )
     add_model_arg(p)
     p.add_argument("--target", required=True, metavar="NODE=STATE", help="the outcome to explain")
     add_evidence_args(p)
-    p.add_argument("--parameters", action="store_true", help="move each CPT entry instead of setting each node")
-    p.add_argument("--delta", type=float, default=0.1, metavar="D", help="how far to move each entry (default 0.1)")
+    p.add_argument(
+        "--parameters", action="store_true", help="move each CPT entry instead of setting each node"
+    )
+    p.add_argument(
+        "--delta",
+        type=float,
+        default=0.1,
+        metavar="D",
+        help="how far to move each entry (default 0.1)",
+    )
     add_output_args(p)
     p.set_defaults(func=cmd_sensitivity)
 
-    p = sub.add_parser("indicators", help="which unobserved nodes are worth collecting: mutual information")
+    p = sub.add_parser(
+        "indicators", help="which unobserved nodes are worth collecting: mutual information"
+    )
     add_model_arg(p)
     p.add_argument("--target", required=True, metavar="NODE", help="the node to learn about")
     add_evidence_args(p)
@@ -49,16 +61,31 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("explain", help="what each piece of evidence in a scenario did to a target")
     add_model_arg(p)
     p.add_argument("--target", required=True, metavar="NODE=STATE", help="the outcome to explain")
-    p.add_argument("--scenario", required=True, metavar="FILE", help="scenario file whose evidence is explained")
-    p.add_argument("--sequence", action="store_true", help="the cumulative sequence in date order (the waterfall)")
+    p.add_argument(
+        "--scenario",
+        required=True,
+        metavar="FILE",
+        help="scenario file whose evidence is explained",
+    )
+    p.add_argument(
+        "--sequence",
+        action="store_true",
+        help="the cumulative sequence in date order (the waterfall)",
+    )
     add_output_args(p)
     p.set_defaults(func=cmd_explain)
 
-    p = sub.add_parser("uncertainty", help="intervals on the posteriors from Dirichlet draws of every CPT row")
+    p = sub.add_parser(
+        "uncertainty", help="intervals on the posteriors from Dirichlet draws of every CPT row"
+    )
     add_model_arg(p)
-    p.add_argument("--samples", type=int, default=2000, metavar="N", help="number of draws (default 2000)")
+    p.add_argument(
+        "--samples", type=int, default=2000, metavar="N", help="number of draws (default 2000)"
+    )
     p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
-    p.add_argument("--target", action="append", metavar="NODE", help="nodes to report (default: the outcomes)")
+    p.add_argument(
+        "--target", action="append", metavar="NODE", help="nodes to report (default: the outcomes)"
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     add_evidence_args(p)
     add_output_args(p)
@@ -91,7 +118,9 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     ev = evidence_from_args(model, args)
     if args.parameters:
         with _progress_bar(args, "CPT entries") as progress:
-            table = parameter_sensitivity(model, args.target, args.delta, scenario=ev, progress=progress)
+            table = parameter_sensitivity(
+                model, args.target, args.delta, scenario=ev, progress=progress
+            )
     else:
         table = sensitivity(model, args.target, scenario=ev)
     return emit(table, args)
@@ -118,5 +147,7 @@ def cmd_uncertainty(args: argparse.Namespace) -> int:
     model = open_model(args)
     ev = evidence_from_args(model, args)
     with _progress_bar(args, "draws") as progress:
-        table = uncertainty(model, args.samples, args.seed, targets=args.target, scenario=ev, progress=progress)
+        table = uncertainty(
+            model, args.samples, args.seed, targets=args.target, scenario=ev, progress=progress
+        )
     return emit(table, args)

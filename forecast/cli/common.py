@@ -28,21 +28,41 @@ def add_model_arg(parser: argparse.ArgumentParser) -> None:
 
 def add_evidence_args(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("evidence")
-    g.add_argument("--hard", action="append", default=[], metavar="NODE=STATE", help="NODE is in STATE")
     g.add_argument(
-        "--likelihood", action="append", default=[], metavar="NODE=S1:W1,S2:W2",
+        "--hard", action="append", default=[], metavar="NODE=STATE", help="NODE is in STATE"
+    )
+    g.add_argument(
+        "--likelihood",
+        action="append",
+        default=[],
+        metavar="NODE=S1:W1,S2:W2",
         help="likelihood weights for every state of NODE",
     )
     g.add_argument(
-        "--fixed", action="append", default=[], metavar="NODE=S1:P1,S2:P2",
+        "--fixed",
+        action="append",
+        default=[],
+        metavar="NODE=S1:P1,S2:P2",
         help="your own probabilities for NODE (its posterior will equal them)",
     )
-    g.add_argument("--scenario", metavar="FILE", help="scenario file (keyword evidence replaces it node by node)")
+    g.add_argument(
+        "--scenario",
+        metavar="FILE",
+        help="scenario file (keyword evidence replaces it node by node)",
+    )
 
 
-def add_output_args(parser: argparse.ArgumentParser, formats: tuple[str, ...] = ("table", "csv", "json", "md")) -> None:
-    parser.add_argument("--format", choices=formats + (("html",) if "html" not in formats else ()), help="output format")
-    parser.add_argument("--output", "-o", metavar="FILE", help="write to FILE (atomically); format from its suffix")
+def add_output_args(
+    parser: argparse.ArgumentParser, formats: tuple[str, ...] = ("table", "csv", "json", "md")
+) -> None:
+    parser.add_argument(
+        "--format",
+        choices=formats + (("html",) if "html" not in formats else ()),
+        help="output format",
+    )
+    parser.add_argument(
+        "--output", "-o", metavar="FILE", help="write to FILE (atomically); format from its suffix"
+    )
 
 
 def _split_pair(text: str, what: str) -> tuple[str, str]:
@@ -103,7 +123,9 @@ def emit(table: pd.DataFrame, args: argparse.Namespace, default: str = "table") 
         if fmt in (None, "table"):
             fmt = format_for(args.output)
         elif by_suffix is not None and by_suffix != fmt:
-            raise ForecastError(f"--format {fmt} does not match the suffix of {args.output} ({by_suffix})")
+            raise ForecastError(
+                f"--format {fmt} does not match the suffix of {args.output} ({by_suffix})"
+            )
         if fmt not in set(FORMATS.values()):
             raise ForecastError(f"cannot write format '{fmt}' to a file")
         export(table, args.output, fmt)

@@ -37,9 +37,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("query", help="posteriors under evidence")
     add_model_arg(p)
     add_evidence_args(p)
-    p.add_argument("--target", action="append", metavar="NODE", help="only these nodes (repeatable)")
     p.add_argument(
-        "--intervals", type=int, metavar="DRAWS",
+        "--target", action="append", metavar="NODE", help="only these nodes (repeatable)"
+    )
+    p.add_argument(
+        "--intervals",
+        type=int,
+        metavar="DRAWS",
         help="add p05/p50/p95 columns from DRAWS Monte Carlo draws of the CPTs (see `forecast uncertainty`)",
     )
     p.add_argument("--seed", type=int, default=0, help="random seed for --intervals (default 0)")
@@ -50,15 +54,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="posteriors for several scenario files side by side")
     add_model_arg(p)
     p.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="scenario files")
-    p.add_argument("--target", action="append", metavar="NODE", help="only these nodes (repeatable)")
+    p.add_argument(
+        "--target", action="append", metavar="NODE", help="only these nodes (repeatable)"
+    )
     add_output_args(p)
     add_record_args(p)
     p.set_defaults(func=cmd_run)
 
-    p = sub.add_parser("timeline", help="replay dated evidence items and show how the forecast moved")
+    p = sub.add_parser(
+        "timeline", help="replay dated evidence items and show how the forecast moved"
+    )
     add_model_arg(p)
     p.add_argument("evidence", metavar="EVIDENCE", help="evidence item file or folder")
-    p.add_argument("--target", action="append", metavar="NODE", help="nodes to follow (default: outcomes)")
+    p.add_argument(
+        "--target", action="append", metavar="NODE", help="nodes to follow (default: outcomes)"
+    )
     add_output_args(p)
     p.set_defaults(func=cmd_timeline)
 
@@ -67,10 +77,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of stdout")
     p.set_defaults(func=cmd_describe)
 
-    p = sub.add_parser("export-model", help="write the model as BIF or XMLBIF (for GeNIe, Netica, Hugin, pyAgrum)")
+    p = sub.add_parser(
+        "export-model", help="write the model as BIF or XMLBIF (for GeNIe, Netica, Hugin, pyAgrum)"
+    )
     add_model_arg(p)
-    p.add_argument("--format", choices=("bif", "xmlbif"), help="file format (default: from the output's suffix)")
-    p.add_argument("--output", "-o", required=True, metavar="FILE", help="file to write (.gz compresses it)")
+    p.add_argument(
+        "--format",
+        choices=("bif", "xmlbif"),
+        help="file format (default: from the output's suffix)",
+    )
+    p.add_argument(
+        "--output", "-o", required=True, metavar="FILE", help="file to write (.gz compresses it)"
+    )
     p.set_defaults(func=cmd_export_model)
 
 

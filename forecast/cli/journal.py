@@ -24,40 +24,64 @@ SUFFIX_FORMATS = {".csv": "csv", ".json": "json", ".md": "md", ".txt": "table"}
 
 def add_db_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--db", metavar="PATH", help="journal file (default: $FORECAST_DB, else journal.sqlite3 in your data folder)"
+        "--db",
+        metavar="PATH",
+        help="journal file (default: $FORECAST_DB, else journal.sqlite3 in your data folder)",
     )
 
 
 def add_record_args(parser: argparse.ArgumentParser) -> None:
     """--record, --author, --note, --db for commands that produce a forecast."""
     g = parser.add_argument_group("journal")
-    g.add_argument("--record", action="store_true", help="record the outcome posteriors in the forecast journal")
-    g.add_argument("--author", metavar="NAME", help="who issues the forecast (default: $FORECAST_AUTHOR or login name)")
-    g.add_argument("--note", metavar="TEXT", default="", help="a note stored with the recorded forecast")
+    g.add_argument(
+        "--record",
+        action="store_true",
+        help="record the outcome posteriors in the forecast journal",
+    )
+    g.add_argument(
+        "--author",
+        metavar="NAME",
+        help="who issues the forecast (default: $FORECAST_AUTHOR or login name)",
+    )
+    g.add_argument(
+        "--note", metavar="TEXT", default="", help="a note stored with the recorded forecast"
+    )
     add_db_arg(g)
 
 
-def record_forecast(args: argparse.Namespace, model: Model, evidence: Evidence | Scenario | None) -> int:
+def record_forecast(
+    args: argparse.Namespace, model: Model, evidence: Evidence | Scenario | None
+) -> int:
     """`query --record`: record the outcome posteriors under the query's evidence."""
     if not getattr(args, "record", False):
         return 0
-    fid = journal.record(model, evidence, note=args.note or "", author=args.author or "", db=args.db)
+    fid = journal.record(
+        model, evidence, note=args.note or "", author=args.author or "", db=args.db
+    )
     sys.stderr.write(f"recorded forecast {fid} in {journal.journal_path(args.db)}\n")
     return 0
 
 
-def record_scenarios(args: argparse.Namespace, model: Model, scenarios: Sequence[Scenario | Evidence]) -> int:
+def record_scenarios(
+    args: argparse.Namespace, model: Model, scenarios: Sequence[Scenario | Evidence]
+) -> int:
     """`run --record`: one forecast per scenario, in one transaction."""
     if not getattr(args, "record", False):
         return 0
-    ids = journal.record_run(model, list(scenarios), note=args.note or "", author=args.author or "", db=args.db)
+    ids = journal.record_run(
+        model, list(scenarios), note=args.note or "", author=args.author or "", db=args.db
+    )
     shown = ", ".join(map(str, ids))
-    sys.stderr.write(f"recorded forecast{'s' if len(ids) > 1 else ''} {shown} in {journal.journal_path(args.db)}\n")
+    sys.stderr.write(
+        f"recorded forecast{'s' if len(ids) > 1 else ''} {shown} in {journal.journal_path(args.db)}\n"
+    )
     return 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("history", help="list recorded forecasts (one row per forecast and outcome state)")
+    p = sub.add_parser(
+        "history", help="list recorded forecasts (one row per forecast and outcome state)"
+    )
     p.add_argument("--model", metavar="ID", help="only forecasts of this model id (or model file)")
     p.add_argument("--author", metavar="NAME", help="only forecasts by this author")
     _add_output(p)
@@ -69,16 +93,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("node", metavar="NODE")
     p.add_argument("state", metavar="STATE", help="the state that happened")
     p.add_argument(
-        "--date", metavar="YYYY-MM-DD", help="when it was known; scores forecasts recorded on or before (default: today, UTC)"
+        "--date",
+        metavar="YYYY-MM-DD",
+        help="when it was known; scores forecasts recorded on or before (default: today, UTC)",
     )
     add_db_arg(p)
     p.set_defaults(func=cmd_resolve)
 
-    p = sub.add_parser("score", help="Brier and log scores of resolved forecasts, their means, and calibration")
+    p = sub.add_parser(
+        "score", help="Brier and log scores of resolved forecasts, their means, and calibration"
+    )
     p.add_argument("--model", metavar="ID", help="only forecasts of this model id (or model file)")
     p.add_argument("--author", metavar="NAME", help="only forecasts by this author")
     p.add_argument(
-        "--only", choices=("scores", "means", "calibration"),
+        "--only",
+        choices=("scores", "means", "calibration"),
         help="one part only (csv always gives one part: scores unless --only says otherwise)",
     )
     _add_output(p)
@@ -88,7 +117,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _add_output(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", choices=TEXT_FORMATS, help="output format (default: table)")
-    p.add_argument("--output", "-o", metavar="FILE", help="write to FILE (.csv .json .md .txt, atomically)")
+    p.add_argument(
+        "--output", "-o", metavar="FILE", help="write to FILE (.csv .json .md .txt, atomically)"
+    )
 
 
 def _model_id(text: str | None) -> str | None:
@@ -105,7 +136,9 @@ def _output_format(args: argparse.Namespace) -> str:
         suffix = Path(args.output).suffix.lower()
         if fmt is None:
             if suffix not in SUFFIX_FORMATS:
-                raise ForecastError(f"{args.output}: unknown format '{suffix}'; use .csv, .json, .md or .txt")
+                raise ForecastError(
+                    f"{args.output}: unknown format '{suffix}'; use .csv, .json, .md or .txt"
+                )
             fmt = SUFFIX_FORMATS[suffix]
     return fmt or "table"
 
@@ -123,8 +156,12 @@ def _for_people(table: pd.DataFrame) -> pd.DataFrame:
     for col in ("brier", "log_score"):
         if col in out.columns:
             out[col] = out[col].map(lambda x: f"{x:.3f}")
-    for col, pattern in (("low", "{:.0%}"), ("high", "{:.0%}"), ("mean_probability", "{:.1%}"),
-                         ("observed_frequency", "{:.1%}")):
+    for col, pattern in (
+        ("low", "{:.0%}"),
+        ("high", "{:.0%}"),
+        ("mean_probability", "{:.1%}"),
+        ("observed_frequency", "{:.1%}"),
+    ):
         if col in out.columns:
             out[col] = out[col].map(pattern.format)
     out.attrs = {}
@@ -185,7 +222,9 @@ def cmd_score(args: argparse.Namespace) -> int:
         return _write(json.dumps(data, indent=2, ensure_ascii=False), args)
     if result.scores.empty:
         skipped = result.scores.attrs.get("skipped", 0)
-        extra = f" ({skipped} skipped: the resolved state is not among their states)" if skipped else ""
+        extra = (
+            f" ({skipped} skipped: the resolved state is not among their states)" if skipped else ""
+        )
         return _write(
             f"No resolved forecasts to score in {journal.journal_path(args.db)}{extra}; "
             "record forecasts, then `forecast resolve MODEL_ID NODE STATE --date YYYY-MM-DD`.",
@@ -198,5 +237,7 @@ def cmd_score(args: argparse.Namespace) -> int:
         if name == "scores":
             table = table.drop(columns=["note", "scenario"])
         body = _text_table(table, fmt)
-        blocks.append(f"## {titles[name]}\n\n{body}" if fmt == "md" else f"{titles[name]}\n\n{body}")
+        blocks.append(
+            f"## {titles[name]}\n\n{body}" if fmt == "md" else f"{titles[name]}\n\n{body}"
+        )
     return _write("\n\n".join(blocks), args)

@@ -108,7 +108,12 @@ def range_chart(
                 scale=zoom([*data["low"], *data["high"], baseline], **zoom_args),
             ),
             x2="high:Q",
-            y=alt.Y(f"{label}:N", sort=list(data[label]), title=None, axis=alt.Axis(labelLimit=label_limit)),
+            y=alt.Y(
+                f"{label}:N",
+                sort=list(data[label]),
+                title=None,
+                axis=alt.Axis(labelLimit=label_limit),
+            ),
             tooltip=tooltip,
         )
     )

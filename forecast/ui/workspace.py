@@ -291,7 +291,9 @@ def _uploaded_model(upload: Any) -> Model | None:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
-        st.sidebar.error(f"{upload.name} is not a UTF-8 text file; upload the model's YAML, BIF or XMLBIF file.")
+        st.sidebar.error(
+            f"{upload.name} is not a UTF-8 text file; upload the model's YAML, BIF or XMLBIF file."
+        )
         return None
     try:
         return _model_from_upload(hashlib.sha256(data).hexdigest(), text, upload.name)
