@@ -27,7 +27,7 @@ from .export import export
 from .formats import write_model_file
 from .journal import history, record, resolve, score
 from .model import Model, load_model, model_from_text
-from .runs import run, timeline
+from .runs import evidence_as_of, run, timeline
 from .words import words
 
 __all__ = [
@@ -40,6 +40,7 @@ __all__ = [
     "Model",
     "ModelError",
     "Scenario",
+    "evidence_as_of",
     "explain",
     "explain_sequence",
     "export",

@@ -130,6 +130,8 @@ class NodeSpec(_Strict):
     sources: list[str] = Field(default_factory=list)
     rationale: str = ""
     confidence: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
+    # evidence items on this node age with this half-life (docs/evidence.md); None: no aging
+    half_life_days: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
 
     @field_validator("states", "parents", mode="before")
     @classmethod

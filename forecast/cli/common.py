@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import math
 import os
 import sys
@@ -50,6 +51,36 @@ def add_evidence_args(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="scenario file (keyword evidence replaces it node by node)",
     )
+    add_intervention_args(g)
+
+
+def add_intervention_args(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """--do (graph surgery) and --as-of (the forecast date evidence items are aged to)."""
+    parser.add_argument(
+        "--do",
+        action="append",
+        default=[],
+        metavar="NODE=STATE",
+        help="intervene: set NODE to STATE and cut its incoming edges (repeatable)",
+    )
+    parser.add_argument(
+        "--as-of",
+        dest="as_of",
+        metavar="YYYY-MM-DD",
+        help="forecast date: items are aged to it, later items are not applied (default: the model's as-of date)",
+    )
+
+
+def interventions_from_args(args: argparse.Namespace) -> tuple[dict[str, str], dt.date | None]:
+    """The --do pairs and the --as-of date, checked."""
+    do = _once([_split_pair(d, "do") for d in getattr(args, "do", [])], "do")
+    raw = getattr(args, "as_of", None)
+    if raw is None:
+        return do, None
+    try:
+        return do, dt.date.fromisoformat(raw)
+    except ValueError:
+        raise EvidenceError(f"--as-of '{raw}': expected a date YYYY-MM-DD") from None
 
 
 def add_output_args(
@@ -108,7 +139,8 @@ def evidence_from_args(model: Model, args: argparse.Namespace) -> Evidence:
     likelihood = _once([_parse_weights(x, "likelihood") for x in args.likelihood], "likelihood")
     fixed = _once([_parse_weights(x, "fixed") for x in args.fixed], "fixed")
     scenario = load_scenario(args.scenario) if getattr(args, "scenario", None) else None
-    return model.evidence(scenario, hard, likelihood, fixed)
+    do, as_of = interventions_from_args(args)
+    return model.evidence(scenario, hard, likelihood, fixed, do=do, as_of=as_of)
 
 
 def open_model(args: argparse.Namespace) -> Model:

@@ -14,11 +14,13 @@ from ..formats import write_model_file
 from ..runs import run, timeline
 from .common import (
     add_evidence_args,
+    add_intervention_args,
     add_model_arg,
     add_output_args,
     emit,
     emit_text,
     evidence_from_args,
+    interventions_from_args,
     open_model,
 )
 from .journal import add_record_args, record_forecast, record_scenarios
@@ -57,6 +59,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--target", action="append", metavar="NODE", help="only these nodes (repeatable)"
     )
+    add_intervention_args(p)
     add_output_args(p)
     add_record_args(p)
     p.set_defaults(func=cmd_run)
@@ -68,6 +71,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("evidence", metavar="EVIDENCE", help="evidence item file or folder")
     p.add_argument(
         "--target", action="append", metavar="NODE", help="nodes to follow (default: outcomes)"
+    )
+    p.add_argument(
+        "--as-of",
+        dest="as_of",
+        metavar="YYYY-MM-DD",
+        help="forecast date the items are aged to (default: the model's as-of date)",
     )
     add_output_args(p)
     p.set_defaults(func=cmd_timeline)
@@ -138,7 +147,9 @@ def cmd_query(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     model = open_model(args)
     scenarios = [load_scenario(s) for s in args.scenarios]
-    table = run(model, scenarios, targets=args.target)
+    do, as_of = interventions_from_args(args)
+    evs = [model.evidence(s, do=do, as_of=as_of) for s in scenarios] if do or as_of else scenarios
+    table = run(model, evs, targets=args.target)
     emit(table, args)
     return record_scenarios(args, model, scenarios)
 
@@ -146,7 +157,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_timeline(args: argparse.Namespace) -> int:
     model = open_model(args)
     items = load_evidence(args.evidence)
-    table = timeline(model, items, target=args.target)
+    _, as_of = interventions_from_args(args)
+    table = timeline(model, items, target=args.target, as_of=as_of)
     return emit(table, args)
 
 
