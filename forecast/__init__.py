@@ -13,6 +13,8 @@ from .analysis import (
     sensitivity,
     uncertainty,
 )
+from .checks import model_warnings
+from .claims import audit, load_claims
 from .errors import EvidenceError, ForecastError, JournalError, MemoryBudgetError, ModelError
 from .evidence import (
     Evidence,
@@ -41,16 +43,19 @@ __all__ = [
     "ModelError",
     "Scenario",
     "evidence_as_of",
+    "audit",
     "explain",
     "explain_sequence",
     "export",
     "history",
     "indicators",
+    "load_claims",
     "load_evidence",
     "load_model",
     "load_scenario",
     "load_scenarios",
     "model_from_text",
+    "model_warnings",
     "parameter_sensitivity",
     "record",
     "resolve",

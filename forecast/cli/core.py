@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 import pandas as pd
 
+from ..checks import model_warnings
 from ..describe import describe_model
 from ..errors import ForecastError
 from ..evidence import load_evidence, load_scenario
@@ -34,6 +36,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("validate", help="check a model file and report every problem")
     add_model_arg(p)
+    p.add_argument(
+        "--evidence",
+        metavar="EVIDENCE",
+        help="evidence items to check with the model (default: the evidence/ folder beside models/, if any)",
+    )
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("query", help="posteriors under evidence")
@@ -126,7 +133,17 @@ def cmd_validate(args: argparse.Namespace) -> int:
         f"({len(model.drivers)} drivers, {len(model.outcomes)} outcomes); "
         f"largest clique table {tree.largest_table:,} entries\n"
     )
+    for line in model_warnings(model, _validation_items(args)):
+        sys.stderr.write(f"warning: {line}\n")
     return 0
+
+
+def _validation_items(args: argparse.Namespace) -> list:
+    """The items `validate` checks: --evidence, else <model folder>/../evidence when it exists."""
+    if args.evidence:
+        return load_evidence(args.evidence)
+    folder = Path(args.model).resolve().parent.parent / "evidence"
+    return load_evidence(folder) if folder.is_dir() else []
 
 
 def cmd_query(args: argparse.Namespace) -> int:
