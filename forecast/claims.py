@@ -134,9 +134,19 @@ class Claim(_Strict):
         return f"Δ {sign}{self.min_points:g} pp or more"
 
 
+class NotEncoded(_Strict):
+    """A claim the sources make that the model does not encode, and why (kept for the record)."""
+
+    id: Annotated[str, Field(min_length=1)]
+    sources: list[str] = Field(default_factory=list)
+    claim: str
+    reason: str
+
+
 class ClaimSet(_Strict):
     model: str | None = None  # the model id the claims are about (checked when given)
     claims: list[Claim] = Field(default_factory=list)
+    not_encoded: list[NotEncoded] = Field(default_factory=list)
 
 
 def claims_path(model: Model) -> Path | None:

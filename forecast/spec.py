@@ -116,7 +116,31 @@ class RankedCPT(_Strict):
         return v
 
 
-CPT = Annotated[TableCPT | RankedCPT, Field(discriminator="type")]
+class NoisyOrCPT(_Strict):
+    """Noisy-OR for an event node (two states, the second is "the event happens").
+
+    `leak` is the event's base rate with no cause active; `causes` gives, per parent,
+    the probability that a parent state alone brings the event about (states not
+    listed: 0).  P(no event) = (1 - leak) * prod(1 - p_i).  With leak 0 and every p 1
+    it is the deterministic OR of the listed parent states.
+    """
+
+    type: Literal["noisy_or"]
+    leak: Prob = 0.0
+    causes: dict[str, dict[str, Prob]] = Field(default_factory=dict)
+
+    @field_validator("causes", mode="before")
+    @classmethod
+    def _cause_keys(cls, v: Any) -> Any:
+        if isinstance(v, dict):
+            return {
+                str(k): ({str(_to_str(s)): x for s, x in m.items()} if isinstance(m, dict) else m)
+                for k, m in v.items()
+            }
+        return v
+
+
+CPT = Annotated[TableCPT | RankedCPT | NoisyOrCPT, Field(discriminator="type")]
 
 
 class NodeSpec(_Strict):
@@ -412,7 +436,42 @@ def compile_cpt(node: NodeSpec, nodes: dict[str, NodeSpec]) -> np.ndarray:
     parents = [nodes[p] for p in node.parents]
     if isinstance(node.cpt, TableCPT):
         return _compile_table(node, parents)
+    if isinstance(node.cpt, NoisyOrCPT):
+        return _compile_noisy_or(node, parents)
     return _compile_ranked(node, parents)
+
+
+def _compile_noisy_or(node: NodeSpec, parents: list[NodeSpec]) -> np.ndarray:
+    cpt = node.cpt
+    assert isinstance(cpt, NoisyOrCPT)
+    if len(node.states) != 2:
+        raise ModelError(
+            f"node '{node.id}': a noisy_or node has two states (no event, event), not {len(node.states)}"
+        )
+    if not 0 <= cpt.leak <= 1:
+        raise ModelError(f"node '{node.id}': noisy_or leak {cpt.leak:g} is not a probability")
+    by_id = {p.id: p for p in parents}
+    for cause, probs in cpt.causes.items():
+        if cause not in by_id:
+            raise ModelError(f"node '{node.id}': noisy_or cause '{cause}' is not a parent")
+        for st, v in probs.items():
+            if st not in by_id[cause].states:
+                raise ModelError(f"node '{node.id}': noisy_or cause '{cause}' has no state '{st}'")
+            if not 0 <= v <= 1:
+                raise ModelError(
+                    f"node '{node.id}': noisy_or cause '{cause}' state '{st}': {v:g} is not a probability"
+                )
+    unused = [p.id for p in parents if p.id not in cpt.causes]
+    if unused:
+        raise ModelError(
+            f"node '{node.id}': noisy_or gives no cause strengths for parent(s) {unused}"
+        )
+    shape = [len(p.states) for p in parents]
+    none = np.full(shape, 1.0 - cpt.leak)
+    for axis, p in enumerate(parents):
+        vec = np.asarray([1.0 - cpt.causes[p.id].get(st, 0.0) for st in p.states])
+        none = none * vec.reshape([-1 if i == axis else 1 for i in range(len(parents))])
+    return np.stack([none, 1.0 - none], axis=-1)
 
 
 def _row_vector(
