@@ -176,6 +176,7 @@ def suggested_quantities(
     seen: set[str] = set()
     for row in table.itertuples(index=False):
         qs = quantities_of(model, str(row.node))
+        q: Quantity | None
         if qs and qs[0].kind == "weights":
             q = qs[0]
         else:

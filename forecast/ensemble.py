@@ -145,9 +145,9 @@ class Ensemble:
         table["spread"] = table["high"] - table["low"]
         for j, name in enumerate(self.names):
             table[name] = probs[:, j]
-        first = self.members[0]
+        attrs: dict[str, Any] = dict(self.members[0].metadata())
         table.attrs = {
-            **first.metadata(),
+            **attrs,
             "model_id": self.id,
             "model_title": "Ensemble of " + ", ".join(m.title for m in self.members),
             "model_hash": ",".join(m.content_hash for m in self.members),

@@ -129,7 +129,8 @@ def cmd_sheet(args: argparse.Namespace) -> int:
     for qid, rows in table.groupby("quantity", sort=False):
         lines.append(f"{_yaml_key(str(qid))}:")
         values = ", ".join(
-            f"{_yaml_key(str(r.entry))}: {float(r.value):.6g}" for r in rows.itertuples()
+            f"{_yaml_key(str(e))}: {float(v):.6g}"
+            for e, v in zip(rows["entry"], rows["value"], strict=True)
         )
         lines.append(f"  values: {{{values}}}")
         reason = str(rows["reason"].iloc[0]).replace('"', "'")
