@@ -145,15 +145,16 @@ class Ensemble:
         table["spread"] = table["high"] - table["low"]
         for j, name in enumerate(self.names):
             table[name] = probs[:, j]
-        attrs: dict[str, Any] = dict(self.members[0].metadata())
-        table.attrs = {
-            **attrs,
-            "model_id": self.id,
-            "model_title": "Ensemble of " + ", ".join(m.title for m in self.members),
-            "model_hash": ",".join(m.content_hash for m in self.members),
-            "members": list(self.names),
-            "weights": list(self.weights),
-        }
+        table.attrs.update(self.members[0].metadata())
+        table.attrs.update(
+            {
+                "model_id": self.id,
+                "model_title": "Ensemble of " + ", ".join(m.title for m in self.members),
+                "model_hash": ",".join(m.content_hash for m in self.members),
+                "members": list(self.names),
+                "weights": list(self.weights),
+            }
+        )
         return table
 
 
