@@ -402,7 +402,7 @@ def render(model: Model, evidence: Evidence) -> None:
     evidence = evidence if evidence is not None else Evidence()
     mk = model.content_hash[:12]
     ek = evidence_key(evidence)
-    outcomes = model.outcomes or list(model.nodes)
+    outcomes = model.default_targets
     nodes = outcomes + [n for n in model.nodes if n not in outcomes]
     c1, c2 = st.columns(2)
     node = c1.selectbox("Target", nodes, format_func=model.label, key=f"analysis_target_{mk}")

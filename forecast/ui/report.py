@@ -114,7 +114,7 @@ def comparison(
     model: Model, scenarios: Sequence[Evidence], names: Sequence[str], outcomes_only: bool = True
 ) -> pd.DataFrame:
     """Several scenarios' posteriors (forecast.run's tidy table), outcome nodes or all nodes."""
-    targets = (model.outcomes or None) if outcomes_only else None
+    targets = model.default_targets if outcomes_only else None
     table = run(model, list(scenarios), targets=targets, names=list(names))
     table.attrs.update(name_attrs(model))
     return table
