@@ -31,7 +31,8 @@ import forecast
 from forecast.cli import main
 from forecast.errors import EvidenceError, ForecastError, ModelError
 from forecast.evidence import save_scenario
-from forecast.yamlio import MAX_FILE_BYTES, parse_yaml
+from forecast.safeio import MAX_FILE_BYTES, MAX_UPLOAD_BYTES
+from forecast.yamlio import parse_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -801,16 +802,25 @@ def test_scenario_saving_stays_in_the_folder_and_never_clobbers(tmp_path, tiny):
         save_scenario(ev.to_scenario("wet.v2"), folder)
 
 
-def test_uploads_over_the_size_limit_are_refused_before_parsing():
-    text = "id: x\nnodes: []\n# " + "x" * MAX_FILE_BYTES
-    with pytest.raises(ModelError, match="byte limit"):
-        forecast.model_from_text(text, name="big.yaml")
+@pytest.mark.parametrize(
+    "name, head, comment",
+    [
+        ("big.yaml", "id: x\nnodes: []\n", "# "),
+        ("big.bif", "network x {}\n", "// "),
+        ("big.xml", "<?xml version='1.0'?>\n<BIF VERSION='0.3'><NETWORK><NAME>x</NAME>", "<!-- "),
+    ],
+)
+def test_uploads_over_the_size_limit_are_refused_before_parsing(name, head, comment):
+    """One upload limit for every format (issue 10: a 6 MiB BIF used to be accepted)."""
+    text = head + comment + "x" * MAX_UPLOAD_BYTES
+    with pytest.raises(ModelError, match="5 MiB upload limit"):
+        forecast.model_from_text(text, name=name)
 
 
 def test_the_app_serves_on_localhost_with_an_upload_limit():
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
     assert config["server"]["address"] == "127.0.0.1"
-    assert 0 < config["server"]["maxUploadSize"] <= math.ceil(MAX_FILE_BYTES / 2**20)
+    assert 0 < config["server"]["maxUploadSize"] <= math.ceil(MAX_UPLOAD_BYTES / 2**20)
     from forecast.ui import workspace
 
     assert workspace.MAX_UPLOAD_MB <= config["server"]["maxUploadSize"]
