@@ -18,6 +18,7 @@ YAML is read with a SafeLoader variant (libyaml's C parser when installed) that
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import stat
@@ -29,7 +30,7 @@ from typing import Any
 import yaml
 from yaml.constructor import ConstructorError
 
-from .errors import ForecastError
+from .errors import ForecastError, OutputExistsError
 from .safeio import MAX_FILE_BYTES, MAX_UPLOAD_BYTES, check_size, decode_utf8, read_bytes_bounded
 
 __all__ = [
@@ -212,38 +213,88 @@ def _new_file_mode(target: Path) -> int:
     return 0o666 & ~mask
 
 
-def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], None]) -> Path:
+def atomic_write(
+    path: str | os.PathLike[str], write: Callable[[Path], None], overwrite: bool = True
+) -> Path:
     """Call `write(tmp_path)` and move the result into place only if it succeeded.
 
     A failed export never leaves a half-written file and never clobbers the old one.
+    With ``overwrite=False`` the file is created only if absent, decided at the
+    moment it appears: the finished temporary file is hard-linked to the target
+    name, which fails if anything (a file, a symlink) is there already, so of two
+    racing saves one succeeds and the other gets `OutputExistsError`.
     """
     target = Path(path)
     directory = target.parent if str(target.parent) else Path(".")
     if target.is_dir():
         raise ForecastError(f"cannot write {target}: it is a folder")
+    if not overwrite and os.path.lexists(target):
+        raise OutputExistsError(f"{target} already exists; it was not replaced")
     try:
         directory.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
     except OSError as exc:
-        raise ForecastError(f"cannot write {target}: {exc.strerror or exc}") from None
+        raise ForecastError(f"cannot write {target}: {os_error_reason(exc)}") from None
     os.close(fd)
     tmp_path = Path(tmp)
     try:
         write(tmp_path)
         os.chmod(tmp_path, _new_file_mode(target))
-        os.replace(tmp_path, target)
+        if overwrite:
+            os.replace(tmp_path, target)
+        else:
+            _create_from(tmp_path, target)
+    except OutputExistsError:
+        tmp_path.unlink(missing_ok=True)
+        raise
     except OSError as exc:
         tmp_path.unlink(missing_ok=True)
-        raise ForecastError(f"cannot write {target}: {exc.strerror or exc}") from None
+        raise ForecastError(f"cannot write {target}: {os_error_reason(exc)}") from None
     except BaseException:
         tmp_path.unlink(missing_ok=True)
         raise
     return target
 
 
-def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
-    """Atomically write UTF-8 text."""
+def os_error_reason(exc: OSError) -> str:
+    """Why a write failed, in words (a full disk said plainly)."""
+    if exc.errno == errno.ENOSPC:
+        return "the disk is full (no space left on the device)"
+    if exc.errno == errno.EDQUOT:
+        return "the disk quota is exhausted"
+    return exc.strerror or str(exc)
+
+
+def _create_from(tmp: Path, target: Path) -> None:
+    """Give the finished `tmp` the name `target` only if no such name exists (then drop `tmp`)."""
+    try:
+        os.link(tmp, target)
+    except FileExistsError:
+        raise OutputExistsError(f"{target} already exists; it was not replaced") from None
+    except OSError as exc:
+        if exc.errno not in (
+            errno.EPERM,
+            errno.ENOTSUP,
+            errno.EOPNOTSUPP,
+            errno.EXDEV,
+            errno.EMLINK,
+        ):
+            raise
+        # no hard links here (some network and FAT file systems): claim the name with O_EXCL
+        try:
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            raise OutputExistsError(f"{target} already exists; it was not replaced") from None
+        os.close(fd)
+        os.replace(tmp, target)
+        return
+    tmp.unlink(missing_ok=True)
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str, overwrite: bool = True) -> Path:
+    """Atomically write UTF-8 text (only if the file is absent when ``overwrite=False``)."""
+
     def write(p: Path) -> None:
         p.write_text(text, encoding="utf-8")
 
-    return atomic_write(path, write)
+    return atomic_write(path, write, overwrite)
