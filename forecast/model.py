@@ -21,6 +21,7 @@ from .engine import JunctionTree, solve_fixed
 from .errors import EvidenceError, ForecastError, ModelError
 from .evidence import Evidence, EvidenceItem, Scenario, check_weights, combine
 from .present import Names, cite, humanise
+from .safeio import MAX_FILE_BYTES, read_bytes_bounded
 from .spec import ModelSpec, NodeSpec, compile_cpt, load_spec, spec_from_text, topological_order
 from .words import BANDS, band_index
 
@@ -135,7 +136,7 @@ class Model:
         if self._source_text is not None:
             data = self._source_text.encode("utf-8")
         elif self.path is not None and self.path.exists():
-            data = self.path.read_bytes()
+            data = read_bytes_bounded(self.path, MAX_FILE_BYTES, "model", ModelError)
         else:
             data = self.spec.model_dump_json().encode("utf-8")
         return hashlib.sha256(data).hexdigest()
