@@ -30,6 +30,7 @@ from .formats import write_model_file
 from .journal import history, record, resolve, score
 from .model import Model, load_model, model_from_text
 from .runs import run, timeline
+from .sweep import sweep, sweep_uncertainty
 from .words import words
 
 __all__ = [
@@ -62,6 +63,8 @@ __all__ = [
     "save_scenario",
     "score",
     "sensitivity",
+    "sweep",
+    "sweep_uncertainty",
     "timeline",
     "uncertainty",
     "words",

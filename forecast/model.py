@@ -51,6 +51,10 @@ class Model:
         self._cpts = {n.id: compile_cpt(n, self._by_id) for n in spec.nodes}
         _ = self.tree  # compile now: the memory guard refuses oversized models at load time
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle as the validated spec (recompiled on arrival): how a sweep ships a model to workers."""
+        return (Model, (self.spec, self.path, self.memory_budget, self._source_text))
+
     # ------------------------------------------------------------ metadata
 
     @property
