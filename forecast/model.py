@@ -20,6 +20,7 @@ import pandas as pd
 from .engine import JunctionTree, solve_fixed
 from .errors import EvidenceError, ForecastError, ModelError
 from .evidence import Evidence, EvidenceItem, Scenario, check_weights, combine
+from .memory import resolve_budget
 from .present import Names, cite, humanise
 from .spec import ModelSpec, NodeSpec, compile_cpt, load_spec, spec_from_text, topological_order
 from .words import BANDS, band_index
@@ -42,7 +43,7 @@ class Model:
     ) -> None:
         self.spec = spec
         self.path = Path(path) if path is not None else None
-        self.memory_budget = memory_budget
+        self.memory_budget = resolve_budget(memory_budget)
         self._source_text = source_text
         self._by_id: dict[str, NodeSpec] = {n.id: n for n in spec.nodes}
         self.nodes: list[str] = topological_order(spec)
@@ -478,7 +479,12 @@ def evidence_from_mapping(data: Mapping[str, Any]) -> Evidence:
 
 
 def load_model(path: str | os.PathLike[str], memory_budget: int | None = None) -> Model:
-    """Load a model file: YAML (the project's format), BIF or XMLBIF (by suffix)."""
+    """Load a model file: YAML (the project's format), BIF or XMLBIF (by suffix).
+
+    `memory_budget` (bytes; None: FORECAST_MEMORY_BUDGET, else 1 GiB) bounds both the
+    file's probability tables and the compiled model.
+    """
+    budget = resolve_budget(memory_budget)
     p = Path(path)
     suffix = "".join(p.suffixes[-2:]).lower() if p.suffix == ".gz" else p.suffix.lower()
     if suffix in (
@@ -493,16 +499,17 @@ def load_model(path: str | os.PathLike[str], memory_budget: int | None = None) -
     ):
         from .formats import read_model_file
 
-        spec = read_model_file(p)
-        return Model(spec, p, memory_budget)
-    spec = load_spec(p)
-    return Model(spec, p, memory_budget)
+        spec = read_model_file(p, budget)
+        return Model(spec, p, budget)
+    spec = load_spec(p, budget)
+    return Model(spec, p, budget)
 
 
 def model_from_text(text: str, name: str = "<upload>", memory_budget: int | None = None) -> Model:
     """A model from the text of an uploaded file: YAML, or BIF / XMLBIF when `name` says so."""
     from .formats import format_of, read_model_text
 
+    budget = resolve_budget(memory_budget)
     if format_of(name) is not None:
-        return Model(read_model_text(text, name), None, memory_budget, source_text=text)
-    return Model(spec_from_text(text, name), None, memory_budget, source_text=text)
+        return Model(read_model_text(text, name, budget), None, budget, source_text=text)
+    return Model(spec_from_text(text, name, budget), None, budget, source_text=text)

@@ -24,8 +24,8 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from scipy.special import ndtr
 
-from .engine import format_bytes, memory_budget_from_env
 from .errors import ModelError
+from .memory import cpt_bytes, format_bytes, resolve_budget
 from .yamlio import load_yaml, parse_yaml
 
 TOL = 1e-6
@@ -168,19 +168,23 @@ class ModelSpec(_Strict):
 # ---------------------------------------------------------------- loading
 
 
-def load_spec(path: str | os.PathLike[str]) -> ModelSpec:
-    """Read, validate and check a YAML model file."""
+def load_spec(path: str | os.PathLike[str], memory_budget: int | None = None) -> ModelSpec:
+    """Read, validate and check a YAML model file (tables must fit `memory_budget`)."""
     data = load_yaml(path, "model", ModelError)
-    return spec_from_dict(data, str(path))
+    return spec_from_dict(data, str(path), memory_budget)
 
 
-def spec_from_text(text: str, name: str = "<model>") -> ModelSpec:
+def spec_from_text(text: str, name: str = "<model>", memory_budget: int | None = None) -> ModelSpec:
     """Validate a model given as YAML text (an upload, say)."""
-    return spec_from_dict(parse_yaml(text, name, "model", ModelError), name)
+    return spec_from_dict(parse_yaml(text, name, "model", ModelError), name, memory_budget)
 
 
-def spec_from_dict(data: Any, name: str = "<model>") -> ModelSpec:
-    """Validate raw data; every problem is reported with the file and node it concerns."""
+def spec_from_dict(data: Any, name: str = "<model>", memory_budget: int | None = None) -> ModelSpec:
+    """Validate raw data; every problem is reported with the file and node it concerns.
+
+    `memory_budget` (bytes; None: FORECAST_MEMORY_BUDGET, else 1 GiB) bounds each
+    probability table, checked before the table is built.
+    """
     if not isinstance(data, dict):
         kind = "empty" if data is None else f"a {type(data).__name__}"
         raise ModelError(
@@ -196,7 +200,7 @@ def spec_from_dict(data: Any, name: str = "<model>") -> ModelSpec:
         raise ModelError(_join(name, problems), problems) from None
     except RecursionError:
         raise ModelError(f"{name}: the model is nested too deeply") from None
-    problems = check_spec(spec)
+    problems = check_spec(spec, resolve_budget(memory_budget))
     if problems:
         raise ModelError(_join(name, problems), problems)
     return spec
@@ -288,8 +292,11 @@ def _value_at(data: Any, loc: list[Any]) -> Any:
 # ---------------------------------------------------------------- whole-model checks
 
 
-def check_spec(spec: ModelSpec) -> list[str]:
-    """Cross-references, acyclicity and every CPT; returns a list of problems (empty if valid)."""
+def check_spec(spec: ModelSpec, memory_budget: int) -> list[str]:
+    """Cross-references, acyclicity and every CPT; returns a list of problems (empty if valid).
+
+    A table whose size would pass `memory_budget` (bytes) is a problem, found before it is built.
+    """
     problems: list[str] = []
     ids = [n.id for n in spec.nodes]
     for dup in sorted({i for i in ids if ids.count(i) > 1}):
@@ -318,9 +325,8 @@ def check_spec(spec: ModelSpec) -> list[str]:
         problems.append("cycle: " + " -> ".join(cycle))
         return problems
     by_id = {n.id: n for n in spec.nodes}
-    budget = memory_budget_from_env()
     for n in spec.nodes:
-        too_big = _cpt_too_big(n, by_id, budget)
+        too_big = _cpt_too_big(n, by_id, memory_budget)
         if too_big:
             problems.append(too_big)
             continue
@@ -341,17 +347,11 @@ def check_spec(spec: ModelSpec) -> list[str]:
 
 def _cpt_too_big(node: NodeSpec, nodes: dict[str, NodeSpec], budget: int) -> str | None:
     """A problem if compiling the node's table would exceed the memory budget (checked before allocating)."""
-    combos = math.prod(len(nodes[p].states) for p in node.parents)
-    entries = combos * len(node.states)
-    # the engine holds about four copies of a clique table; a ranked node also builds its parent grid
-    work = (
-        combos * (len(node.parents) + 3 * (len(node.states) + 1))
-        if isinstance(node.cpt, RankedCPT)
-        else 0
-    )
-    need = 8 * max(4 * entries, work)
+    cards = [len(nodes[p].states) for p in node.parents]
+    need = cpt_bytes(cards, len(node.states), isinstance(node.cpt, RankedCPT))
     if need <= budget:
         return None
+    entries = math.prod(cards) * len(node.states)
     return (
         f"node '{node.id}': its probability table would have {entries:,} entries "
         f"({len(node.parents)} parents), over the memory budget of {format_bytes(budget)}; "
