@@ -108,7 +108,7 @@ def evidence_from_args(model: Model, args: argparse.Namespace) -> Evidence:
     likelihood = _once([_parse_weights(x, "likelihood") for x in args.likelihood], "likelihood")
     fixed = _once([_parse_weights(x, "fixed") for x in args.fixed], "fixed")
     scenario = load_scenario(args.scenario) if getattr(args, "scenario", None) else None
-    return model.evidence(scenario, hard, likelihood, fixed)
+    return model.evidence(scenario, hard=hard, likelihood=likelihood, fixed=fixed)
 
 
 def open_model(args: argparse.Namespace) -> Model:

@@ -146,7 +146,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_timeline(args: argparse.Namespace) -> int:
     model = open_model(args)
     items = load_evidence(args.evidence)
-    table = timeline(model, items, target=args.target)
+    table = timeline(model, items, targets=args.target)
     return emit(table, args)
 
 
