@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from .engine import JunctionTree, solve_fixed
-from .errors import EvidenceError
+from .errors import ArgumentError, EvidenceError
 from .evidence import Evidence, EvidenceKeywords, EvidenceLike, combine
 from .model import Model
 
@@ -288,9 +288,7 @@ def parameter_sensitivity(
     probability now), minus, plus, swing = |plus - minus|; sorted by swing.
     """
     node, state = parse_target(model, target)
-    if isinstance(delta, bool) or not isinstance(delta, int | float) or not 0 < float(delta) <= 1:
-        raise EvidenceError(f"delta {delta!r} must be a number above 0 and at most 1")
-    delta = float(delta)
+    delta = ArgumentError.check_fraction("delta", delta)
     ev = model.evidence(scenario, **evidence)
     t_var, t = model.nodes.index(node), model.states(node).index(state)
     base = float(_base(model, ev)[t_var][t])
@@ -680,13 +678,8 @@ def uncertainty(
     draws).  Targets default to Model.default_targets.  Draws under which the
     evidence is impossible are left out (counted in attrs).
     """
-    if isinstance(samples, bool) or not isinstance(samples, int | np.integer) or samples < 2:
-        raise EvidenceError(f"samples {samples!r} must be a whole number of at least 2")
-    if seed is not None and (
-        isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0
-    ):
-        raise EvidenceError(f"seed {seed!r} must be a non-negative whole number")
-    samples = int(samples)
+    samples = ArgumentError.check_whole("samples", samples, 2)
+    seed = None if seed is None else ArgumentError.check_whole("seed", seed, 0)
     ev = model.evidence(scenario, **evidence)
     if targets is None:
         target_nodes = model.default_targets

@@ -8,7 +8,9 @@ from pathlib import Path
 import forecast
 
 DOC = (Path(__file__).resolve().parent.parent / "docs" / "api.md").read_text(encoding="utf-8")
-TABLES = "\n".join(line for line in DOC.splitlines() if line.startswith("| `"))  # the reference rows
+TABLES = "\n".join(
+    line for line in DOC.splitlines() if line.startswith("| `")
+)  # the reference rows
 
 
 def public_names() -> set[str]:

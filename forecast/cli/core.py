@@ -8,7 +8,6 @@ import sys
 import pandas as pd
 
 from ..describe import describe_model
-from ..errors import ForecastError
 from ..evidence import load_evidence, load_scenario
 from ..formats import write_model_file
 from ..runs import run, timeline
@@ -20,6 +19,7 @@ from .common import (
     emit_text,
     evidence_from_args,
     open_model,
+    option_names,
 )
 from .journal import add_record_args, record_forecast, record_scenarios
 
@@ -127,9 +127,10 @@ def cmd_query(args: argparse.Namespace) -> int:
     if args.intervals is not None:
         from ..analysis import uncertainty, with_intervals
 
-        if args.intervals < 1:
-            raise ForecastError("--intervals needs a positive number of draws")
-        intervals = uncertainty(model, args.intervals, args.seed, targets=args.target, scenario=ev)
+        with option_names(samples="--intervals"):
+            intervals = uncertainty(
+                model, args.intervals, args.seed, targets=args.target, scenario=ev
+            )
         table = with_intervals(table, intervals)
     emit(table, args)
     return record_forecast(args, model, ev)
