@@ -20,6 +20,7 @@ from .common import (
     emit_text,
     evidence_from_args,
     open_model,
+    option_names,
 )
 from .journal import add_record_args, record_forecast, record_scenarios
 from .sweep import add_executor_args, run_sweep, wants_sweep
@@ -137,9 +138,10 @@ def cmd_query(args: argparse.Namespace) -> int:
     if args.intervals is not None:
         from ..analysis import uncertainty, with_intervals
 
-        if args.intervals < 1:
-            raise ForecastError("--intervals needs a positive number of draws")
-        intervals = uncertainty(model, args.intervals, args.seed, targets=args.target, scenario=ev)
+        with option_names(samples="--intervals"):
+            intervals = uncertainty(
+                model, args.intervals, args.seed, targets=args.target, scenario=ev
+            )
         table = with_intervals(table, intervals)
     emit(table, args)
     return record_forecast(args, model, ev)
@@ -162,7 +164,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_timeline(args: argparse.Namespace) -> int:
     model = open_model(args)
     items = load_evidence(args.evidence)
-    table = timeline(model, items, target=args.target)
+    table = timeline(model, items, targets=args.target)
     return emit(table, args)
 
 
