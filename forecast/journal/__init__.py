@@ -17,6 +17,7 @@ from __future__ import annotations
 from ..errors import JournalError
 from .backtest import Outcome, backtest, forecast_path, load_reference, load_resolutions
 from .backtest import applicable as backtest_items
+from .compat import sqlite_connection, sqlite_transaction
 from .records import (
     HISTORY_COLUMNS,
     LIVE,
@@ -29,6 +30,7 @@ from .records import (
     default_author,
     history,
     items_as_of,
+    recorded_nodes,
     record,
     record_run,
     resolutions,
@@ -36,6 +38,7 @@ from .records import (
     resolve_version,
     set_setting,
     settings,
+    text,
 )
 from .scoring import (
     BINS,
@@ -66,6 +69,12 @@ from .storage import (
     location,
     schema_version,
 )
+
+# For forecast.elicitation, which shares the journal's SQLite file (see compat.py).
+_connection = sqlite_connection
+_transaction = sqlite_transaction
+_text = text
+_recorded_nodes = recorded_nodes
 
 __all__ = [
     "APPLICATION_ID",

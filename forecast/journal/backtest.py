@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 
 import pandas as pd
 
-from ..errors import EvidenceError, JournalError
+from ..errors import JournalError
 from ..evidence import Evidence, EvidenceItem, Scenario
 from ..model import Model
 from ..yamlio import load_yaml
@@ -138,15 +138,8 @@ def load_reference(model: Model, path: str | os.PathLike[str]) -> dict[str, list
 
 
 def applicable(model: Model, items: Iterable[EvidenceItem]) -> list[EvidenceItem]:
-    """The items that bear on this model's nodes and states."""
-    ok = []
-    for it in items:
-        try:
-            model.check_evidence(Evidence(items=(it,)))
-        except EvidenceError:
-            continue
-        ok.append(it)
-    return ok
+    """The items that bear on this model's nodes and states (Model.applicable_items)."""
+    return list(model.applicable_items(items)[0])
 
 
 def default_dates(

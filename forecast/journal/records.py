@@ -152,7 +152,7 @@ class Entry(NamedTuple):
 
 
 def recorded_nodes(model: Model) -> list[str]:
-    return list(model.outcomes) or list(model.nodes)
+    return list(model.default_targets)
 
 
 def _evidence_json(ev: Evidence, left_out: Sequence[str] = ()) -> dict[str, Any]:
