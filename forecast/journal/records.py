@@ -455,7 +455,12 @@ def read(db: DB, model_id: str | None, author: str | None) -> tuple[list[Raw], d
             f"{where} ORDER BY f.id, p.seq",
             params,
         )
-    return [Raw(int(r[0]), *r[1:7], float(r[7]), *r[8:]) for r in rows], evidence
+    return [_raw(r) for r in rows], evidence
+
+
+def _raw(r: tuple[Any, ...]) -> Raw:
+    t = [str(x) for x in r]
+    return Raw(int(r[0]), t[1], t[2], t[3], t[4], t[5], t[6], float(r[7]), t[8], t[9], t[10], t[11])
 
 
 def history(

@@ -113,9 +113,13 @@ def scored_forecasts(
     """Every forecast with a current resolution it may be scored against, and how many were skipped."""
     rows, _ = read(db, model_id, author)
     res = resolutions(model=model_id, current=True, db=db)
-    current = {
-        (r.model, r.node): (r.state, r.known_on.isoformat(), bool(r.amended))
-        for r in res.itertuples(index=False)
+    current: dict[tuple[str, str], tuple[str, str, bool]] = {
+        (str(r["model"]), str(r["node"])): (
+            str(r["state"]),
+            r["known_on"].isoformat(),
+            bool(r["amended"]),
+        )
+        for r in res.to_dict("records")
     }
     out: list[Scored] = []
     skipped = 0
@@ -210,14 +214,14 @@ def score(
         "combine_versions": combine_versions,
         "amended": sorted({f"{s.raw.model}/{s.raw.node}" for s in found if s.amended}),
     }
-    scores.attrs = dict(meta)
+    scores.attrs.update(meta)
     means = _means(scores)
-    means.attrs = dict(meta)
+    means.attrs.update(meta)
     pairs = [(s.raw.kind, s.raw.author, s.probs, s.outcome) for s in found]
     calibration = _calibration(pairs)
-    calibration.attrs = dict(meta)
+    calibration.attrs.update(meta)
     decomposition = _decompositions(pairs)
-    decomposition.attrs = dict(meta)
+    decomposition.attrs.update(meta)
     return Scores(scores, means, calibration, decomposition)
 
 
@@ -437,10 +441,10 @@ def pool(
     res = resolutions(model=model_id, db=db)
     first_resolved: dict[str, str] = {}
     current: dict[str, tuple[str, str]] = {}
-    for r in res.itertuples(index=False):
-        first_resolved.setdefault(r.node, r.recorded_at.isoformat())
-        if r.current:
-            current[r.node] = (r.state, r.known_on.isoformat())
+    for r in res.to_dict("records"):
+        first_resolved.setdefault(str(r["node"]), r["recorded_at"].isoformat())
+        if r["current"]:
+            current[str(r["node"])] = (str(r["state"]), r["known_on"].isoformat())
     latest: dict[tuple[str, str, str], tuple[list[str], list[float]]] = {}
     for (_, n), group in itertools.groupby(rows, key=lambda r: (r.id, r.node)):
         part = list(group)
@@ -505,9 +509,9 @@ def pool(
                 )
     meta = {"journal": describe(db), "model_id": model_id, "kind": kind}
     forecasts = pd.DataFrame(out_rows, columns=POOL_COLUMNS)
-    forecasts.attrs = dict(meta)
+    forecasts.attrs.update(meta)
     scores = pd.DataFrame(score_rows, columns=POOL_SCORE_COLUMNS)
-    scores.attrs = dict(meta)
+    scores.attrs.update(meta)
     return Pooled(forecasts, scores)
 
 
@@ -534,7 +538,7 @@ EXPONENT_RANGE = (0.05, 20.0)
 
 def fit_exponent(pairs: Sequence[tuple[Sequence[float], int]]) -> float:
     """The log-odds scale a maximising the log score of p_s^a / sum p^a over `pairs`."""
-    from scipy.optimize import minimize_scalar
+    from scipy.optimize import minimize_scalar  # type: ignore[import-untyped]
 
     logs = [np.log(np.maximum(np.asarray(p, dtype=float), LOG_FLOOR)) for p, _ in pairs]
 
