@@ -47,3 +47,11 @@ def pg_server():
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def journal_db(request, tmp_path):
+    """A new journal on each backend: an SQLite file, or a fresh schema on the test PostgreSQL server."""
+    if request.param == "sqlite":
+        return tmp_path / "journal.sqlite3"
+    return request.getfixturevalue("pg_server").url()

@@ -467,3 +467,12 @@ def test_pool_from_the_cli(cli, db):
     assert scores.loc["linear pool", "probability"] == pytest.approx(0.75)
     assert "mean of log-odds, extremised ×2" in scores.index
     assert scores.loc["ann", "brier"] == pytest.approx(2 * 0.1**2)
+
+
+def test_monte_carlo_draws_are_bounded_in_the_library_with_a_message(cli, tiny):
+    from forecast.analysis import MAX_SAMPLES, uncertainty
+
+    code, _, err = cli("query", TINY, "--intervals", "1000000000")
+    assert code == 2 and f"limit of {MAX_SAMPLES:,}" in err and err.count("\n") == 1
+    with pytest.raises(forecast.EvidenceError, match="limit"):
+        uncertainty(tiny, MAX_SAMPLES + 1)
