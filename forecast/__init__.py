@@ -5,6 +5,7 @@ model = forecast.load_model("models/russia_iran.yaml")
 model.posteriors(hard={"assad_question": "negotiated_exit"})
 """
 
+from . import elicitation as elicitation  # the team-elicitation module (docs/api.md)
 from .analysis import (
     explain,
     explain_sequence,
@@ -15,6 +16,7 @@ from .analysis import (
 )
 from .checks import model_warnings
 from .claims import audit, load_claims
+from .ensemble import Ensemble, ensemble
 from .errors import EvidenceError, ForecastError, JournalError, MemoryBudgetError, ModelError
 from .evidence import (
     Evidence,
@@ -30,9 +32,11 @@ from .formats import write_model_file
 from .journal import history, record, resolve, score
 from .model import Model, load_model, model_from_text
 from .runs import evidence_as_of, run, timeline
+from .sweep import sweep, sweep_uncertainty
 from .words import words
 
 __all__ = [
+    "Ensemble",
     "Evidence",
     "EvidenceError",
     "EvidenceItem",
@@ -44,6 +48,7 @@ __all__ = [
     "Scenario",
     "evidence_as_of",
     "audit",
+    "ensemble",
     "explain",
     "explain_sequence",
     "export",
@@ -63,6 +68,8 @@ __all__ = [
     "save_scenario",
     "score",
     "sensitivity",
+    "sweep",
+    "sweep_uncertainty",
     "timeline",
     "uncertainty",
     "words",

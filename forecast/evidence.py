@@ -20,12 +20,12 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from .errors import EvidenceError
-from .names import humanise
+from .errors import EvidenceError, OutputExistsError
+from .present import humanise
 from .yamlio import atomic_write_text, dump_yaml, load_yaml
 
 Weight = Annotated[float, Field(strict=True, allow_inf_nan=False)]
@@ -241,11 +241,15 @@ def save_scenario(
     target = base / f"{name}.yaml"
     if target.resolve().parent != base.resolve():
         raise EvidenceError(f"scenario name {name!r} would be written outside {base}")
+    exists = EvidenceError(
+        f"a scenario named '{name}' already exists; choose another name or allow replacing it"
+    )
     if target.exists() and not overwrite:
-        raise EvidenceError(
-            f"a scenario named '{name}' already exists; choose another name or allow replacing it"
-        )
-    return atomic_write_text(target, scenario.to_yaml())
+        raise exists
+    try:
+        return atomic_write_text(target, scenario.to_yaml(), overwrite=overwrite)
+    except OutputExistsError:  # another save created it meanwhile
+        raise exists from None
 
 
 @dataclass(frozen=True)
@@ -334,6 +338,24 @@ def age_weight(
     if half_life is None:
         return 1.0
     return float(0.5 ** (age / half_life))
+
+
+EvidenceLike = Evidence | Scenario | Mapping[str, Any] | None
+"""What a query accepts as its `scenario`: an Evidence, a Scenario, a mapping with keys
+hard/likelihood/fixed/name/items, or None for no evidence."""
+
+
+class EvidenceKeywords(TypedDict, total=False):
+    """The evidence keywords every query takes besides `scenario` (see Model.evidence).
+
+    Given on top of a scenario, they replace its evidence on the same node.
+    """
+
+    hard: Mapping[str, str] | None
+    likelihood: Mapping[str, Mapping[str, float]] | None
+    fixed: Mapping[str, Mapping[str, float]] | None
+    do: Mapping[str, str] | None
+    as_of: dt.date | None
 
 
 def _fmt_map(m: Mapping[str, float]) -> str:

@@ -14,15 +14,26 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 
 import numpy as np
 import pandas as pd
 
 from .engine import JunctionTree, solve_fixed
-from .errors import EvidenceError, ModelError
-from .evidence import Evidence, EvidenceItem, Scenario, age_weight, check_weights, combine
-from .names import cite, humanise
+from .errors import EvidenceError, ForecastError, ModelError
+from .evidence import (
+    Evidence,
+    EvidenceItem,
+    EvidenceKeywords,
+    EvidenceLike,
+    Scenario,
+    age_weight,
+    check_weights,
+    combine,
+)
+from .memory import resolve_budget
+from .present import Names, cite, humanise
+from .safeio import MAX_FILE_BYTES, read_bytes_bounded
 from .spec import (
     ModelSpec,
     NodeSpec,
@@ -37,8 +48,6 @@ from .words import BANDS, band_index
 
 if TYPE_CHECKING:
     from pgmpy.models import DiscreteBayesianNetwork
-
-EvidenceLike = Evidence | Scenario | Mapping[str, Any] | None
 
 
 class Model:
@@ -55,7 +64,7 @@ class Model:
     ) -> None:
         self.spec = spec
         self.path = Path(path) if path is not None else None
-        self.memory_budget = memory_budget
+        self.memory_budget = resolve_budget(memory_budget)
         self._source_text = source_text
         self._by_id: dict[str, NodeSpec] = {n.id: n for n in spec.nodes}
         # `order`: a topological order to keep (a mutilated copy keeps its original's)
@@ -65,23 +74,32 @@ class Model:
         self._cpts = {n.id: compile_cpt(n, self._by_id) for n in spec.nodes}
         _ = self.tree  # compile now: the memory guard refuses oversized models at load time
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle as the validated spec (recompiled on arrival): how a sweep ships a model to workers."""
+        return (Model, (self.spec, self.path, self.memory_budget, self._source_text))
+
     # ------------------------------------------------------------ metadata
 
     @property
     def id(self) -> str:
+        """The model's id (journal records and file names use it)."""
         return self.spec.id
 
     @property
     def title(self) -> str:
+        """The model's title, else its id."""
         return self.spec.title or self.spec.id
 
     def states(self, node: str) -> list[str]:
+        """The node's state ids, in file order."""
         return list(self.node(node).states)
 
     def parents(self, node: str) -> list[str]:
+        """The node's parents, in the order its probability table's axes follow."""
         return list(self.node(node).parents)
 
     def children(self, node: str) -> list[str]:
+        """The nodes that have `node` as a parent, in topological order."""
         self.node(node)
         return [n for n in self.nodes if node in self._by_id[n].parents]
 
@@ -93,30 +111,54 @@ class Model:
             raise ModelError(f"model '{self.id}' has no node '{node}'") from None
 
     def label(self, node: str) -> str:
+        """The node's label for people, else its id."""
         return self.node(node).display
 
+    @functools.cached_property
+    def names(self) -> Names:
+        """Node, state and source names for people (what every report and screen shows)."""
+        return Names(
+            {n: self._by_id[n].display for n in self.nodes},
+            {n: {st: humanise(st) for st in self._by_id[n].states} for n in self.nodes},
+            {s.id: cite(s) for s in self.spec.sources},
+        )
+
     def state_label(self, node: str, state: str) -> str:
-        """A state's name for people (the id made readable)."""
+        """A state's name for people (the id made readable); an unknown node is an error."""
         self.node(node)
-        return humanise(state)
+        return self.names.state(node, state)
 
     def source_label(self, source_id: str) -> str:
         """A source id as 'author (year)'; unknown ids come back unchanged."""
-        for s in self.spec.sources:
-            if s.id == source_id:
-                return cite(s)
-        return source_id
+        return self.names.source(source_id)
 
     def nodes_with_role(self, role: str) -> list[str]:
+        """The nodes the file gives `role` (driver, intermediate or outcome)."""
         return [n for n in self.nodes if self._by_id[n].role == role]
 
     @property
     def drivers(self) -> list[str]:
+        """The nodes the file marks as drivers (possibly none; see driver_nodes)."""
         return self.nodes_with_role("driver")
 
     @property
     def outcomes(self) -> list[str]:
+        """The nodes the file marks as outcomes (possibly none; see default_targets)."""
         return self.nodes_with_role("outcome")
+
+    @property
+    def default_targets(self) -> list[str]:
+        """What a forecast reports when no targets are given: the outcomes, else the leaves.
+
+        A model that marks no outcome (a network read from BIF, say) is asked about
+        the nodes nothing depends on; the app, the CLI, runs and the journal all use this.
+        """
+        return self.outcomes or [n for n in self.nodes if not self.children(n)]
+
+    @property
+    def driver_nodes(self) -> list[str]:
+        """The nodes an analyst sets first: the drivers, else the roots (nodes without parents)."""
+        return self.drivers or [n for n in self.nodes if not self._by_id[n].parents]
 
     def cpt(self, node: str) -> np.ndarray:
         """The compiled CPT: one axis per parent (in `parents(node)` order), the node's states last."""
@@ -128,7 +170,7 @@ class Model:
         if self._source_text is not None:
             data = self._source_text.encode("utf-8")
         elif self.path is not None and self.path.exists():
-            data = self.path.read_bytes()
+            data = read_bytes_bounded(self.path, MAX_FILE_BYTES, "model", ModelError)
         else:
             data = self.spec.model_dump_json().encode("utf-8")
         return hashlib.sha256(data).hexdigest()
@@ -144,11 +186,7 @@ class Model:
             "horizon": q.horizon if q else "",
             "resolution": {k: dict(v) for k, v in q.resolution.items()} if q else {},
             "model_hash": self.content_hash,
-            "labels": {n: self._by_id[n].display for n in self.nodes},
-            "state_labels": {
-                n: {st: humanise(st) for st in self._by_id[n].states} for n in self.nodes
-            },
-            "source_labels": {s.id: cite(s) for s in self.spec.sources},
+            **self.names.attrs(),
         }
 
     def __repr__(self) -> str:
@@ -158,6 +196,7 @@ class Model:
 
     @functools.cached_property
     def tree(self) -> JunctionTree:
+        """The compiled junction tree (built once, within the memory budget)."""
         cards = [len(self._by_id[n].states) for n in self.nodes]
         parents = [[self._index[p] for p in self._by_id[n].parents] for n in self.nodes]
         cpts = [self._cpts[n] for n in self.nodes]
@@ -277,6 +316,7 @@ class Model:
     def evidence(
         self,
         scenario: EvidenceLike = None,
+        *,
         hard: Mapping[str, str] | None = None,
         likelihood: Mapping[str, Mapping[str, float]] | None = None,
         fixed: Mapping[str, Mapping[str, float]] | None = None,
@@ -286,8 +326,11 @@ class Model:
     ) -> Evidence:
         """Combine and validate evidence against this model.
 
-        `do` adds interventions (see `intervened`); `as_of` sets the forecast date the
-        evidence items are aged to (default: the model's as-of date).
+        Keyword evidence replaces the scenario's on the same node.  Every query takes
+        the same `scenario=` and `hard=`/`likelihood=`/`fixed=`/`do=`/`as_of=` keywords
+        and builds its evidence here.  `do` adds interventions (see `intervened`);
+        `as_of` sets the forecast date the evidence items are aged to (default: the
+        model's as-of date; see `forecast_date`).
         """
         if isinstance(scenario, Mapping):
             scenario = evidence_from_mapping(scenario)
@@ -319,6 +362,32 @@ class Model:
         for it in ev.items:
             states = self._evidence_states(it.node, f"evidence item '{it.id}':")
             check_weights(it.node, states, it.likelihood, f"evidence item '{it.id}': likelihood")
+
+    def applicable_items(
+        self, items: Iterable[EvidenceItem]
+    ) -> tuple[list[EvidenceItem], list[EvidenceItem]]:
+        """Split items into those that bear on this model's nodes (with its states) and the rest."""
+        applicable: list[EvidenceItem] = []
+        other: list[EvidenceItem] = []
+        for it in items:
+            try:
+                self.check_evidence(Evidence(items=(it,)))
+            except EvidenceError:
+                other.append(it)
+            else:
+                applicable.append(it)
+        return applicable, other
+
+    def fitting_scenarios(self, scenarios: Iterable[Scenario]) -> list[Scenario]:
+        """The scenarios whose evidence this model accepts (saved for another model, say, do not)."""
+        fitting = []
+        for s in scenarios:
+            try:
+                self.evidence(s)
+            except ForecastError:
+                continue
+            fitting.append(s)
+        return fitting
 
     def _evidence_states(self, node: str, kind: str) -> list[str]:
         if not isinstance(node, str) or node not in self._by_id:
@@ -381,22 +450,19 @@ class Model:
 
     def posteriors(
         self,
-        hard: Mapping[str, str] | None = None,
-        likelihood: Mapping[str, Mapping[str, float]] | None = None,
-        fixed: Mapping[str, Mapping[str, float]] | None = None,
+        *,
         scenario: EvidenceLike = None,
         targets: Iterable[str] | str | None = None,
-        do: Mapping[str, str] | None = None,
-        as_of: dt.date | None = None,
+        **evidence: Unpack[EvidenceKeywords],
     ) -> pd.DataFrame:
         """Posterior of every target node (all nodes by default) under the evidence.
 
         `do={"node": "state"}` intervenes (graph surgery, see `intervened`) on top of
         the other evidence; `as_of` is the forecast date evidence items are aged to
-        (default: the model's as-of date; later items are not applied).
+        (default: the model's as-of date; later items are then not applied).
         Columns: node, state, probability, words; one row per node and state.
         """
-        ev = self.evidence(scenario, hard, likelihood, fixed, do=do, as_of=as_of)
+        ev = self.evidence(scenario, **evidence)
         table = self.posteriors_batch([ev], targets=targets, names=[ev.name or "current evidence"])
         table = table.drop(columns="scenario").reset_index(drop=True)
         table.attrs = {**table.attrs, "evidence": ev.describe(), "scenario": ev.name}
@@ -614,7 +680,12 @@ def evidence_from_mapping(data: Mapping[str, Any]) -> Evidence:
 
 
 def load_model(path: str | os.PathLike[str], memory_budget: int | None = None) -> Model:
-    """Load a model file: YAML (the project's format), BIF or XMLBIF (by suffix)."""
+    """Load a model file: YAML (the project's format), BIF or XMLBIF (by suffix).
+
+    `memory_budget` (bytes; None: FORECAST_MEMORY_BUDGET, else 1 GiB) bounds both the
+    file's probability tables and the compiled model.
+    """
+    budget = resolve_budget(memory_budget)
     p = Path(path)
     suffix = "".join(p.suffixes[-2:]).lower() if p.suffix == ".gz" else p.suffix.lower()
     if suffix in (
@@ -629,16 +700,17 @@ def load_model(path: str | os.PathLike[str], memory_budget: int | None = None) -
     ):
         from .formats import read_model_file
 
-        spec = read_model_file(p)
-        return Model(spec, p, memory_budget)
-    spec = load_spec(p)
-    return Model(spec, p, memory_budget)
+        spec = read_model_file(p, budget)
+        return Model(spec, p, budget)
+    spec = load_spec(p, budget)
+    return Model(spec, p, budget)
 
 
 def model_from_text(text: str, name: str = "<upload>", memory_budget: int | None = None) -> Model:
     """A model from the text of an uploaded file: YAML, or BIF / XMLBIF when `name` says so."""
     from .formats import format_of, read_model_text
 
+    budget = resolve_budget(memory_budget)
     if format_of(name) is not None:
-        return Model(read_model_text(text, name), None, memory_budget, source_text=text)
-    return Model(spec_from_text(text, name), None, memory_budget, source_text=text)
+        return Model(read_model_text(text, name, budget), None, budget, source_text=text)
+    return Model(spec_from_text(text, name, budget), None, budget, source_text=text)

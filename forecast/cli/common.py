@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import math
 import os
 import sys
+from collections.abc import Iterator
 
 import pandas as pd
 
-from ..errors import EvidenceError, ForecastError
+from ..errors import ArgumentError, EvidenceError, ForecastError
 from ..evidence import Evidence, load_scenario
 from ..export import FORMATS, export, format_for, render
 from ..model import Model, load_model
@@ -23,11 +25,26 @@ def fail(message: str) -> int:
     return 2
 
 
+@contextlib.contextmanager
+def option_names(**options: str) -> Iterator[None]:
+    """Word the library's argument errors with the options the user typed.
+
+    The library checks the values (the CLI passes them on unchecked); a parameter
+    is named by its option, `--NAME` unless `options` maps it (samples="--intervals").
+    """
+    try:
+        yield
+    except ArgumentError as exc:
+        raise exc.renamed(
+            options.get(exc.argument, "--" + exc.argument.replace("_", "-"))
+        ) from None
+
+
 def add_model_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", metavar="MODEL", help="model file (.yaml, .bif or .xmlbif)")
 
 
-def add_evidence_args(parser: argparse.ArgumentParser) -> None:
+def add_evidence_args(parser: argparse.ArgumentParser, as_of: bool = True) -> None:
     g = parser.add_argument_group("evidence")
     g.add_argument(
         "--hard", action="append", default=[], metavar="NODE=STATE", help="NODE is in STATE"
@@ -51,11 +68,17 @@ def add_evidence_args(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="scenario file (keyword evidence replaces it node by node)",
     )
-    add_intervention_args(g)
+    add_intervention_args(g, as_of=as_of)
 
 
-def add_intervention_args(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
-    """--do (graph surgery) and --as-of (the forecast date evidence items are aged to)."""
+def add_intervention_args(
+    parser: argparse.ArgumentParser | argparse._ArgumentGroup, as_of: bool = True
+) -> None:
+    """--do (graph surgery) and --as-of (the forecast date evidence items are aged to).
+
+    Commands that record forecasts get --as-of from the journal options (one option,
+    one meaning), so they pass `as_of=False`.
+    """
     parser.add_argument(
         "--do",
         action="append",
@@ -63,6 +86,8 @@ def add_intervention_args(parser: argparse.ArgumentParser | argparse._ArgumentGr
         metavar="NODE=STATE",
         help="intervene: set NODE to STATE and cut its incoming edges (repeatable)",
     )
+    if not as_of:
+        return
     parser.add_argument(
         "--as-of",
         dest="as_of",
@@ -75,6 +100,8 @@ def interventions_from_args(args: argparse.Namespace) -> tuple[dict[str, str], d
     """The --do pairs and the --as-of date, checked."""
     do = _once([_split_pair(d, "do") for d in getattr(args, "do", [])], "do")
     raw = getattr(args, "as_of", None)
+    if isinstance(raw, list):  # a command whose --as-of lists several dates (backtest)
+        return do, None
     if raw is None:
         return do, None
     try:
@@ -140,7 +167,9 @@ def evidence_from_args(model: Model, args: argparse.Namespace) -> Evidence:
     fixed = _once([_parse_weights(x, "fixed") for x in args.fixed], "fixed")
     scenario = load_scenario(args.scenario) if getattr(args, "scenario", None) else None
     do, as_of = interventions_from_args(args)
-    return model.evidence(scenario, hard, likelihood, fixed, do=do, as_of=as_of)
+    return model.evidence(
+        scenario, hard=hard, likelihood=likelihood, fixed=fixed, do=do, as_of=as_of
+    )
 
 
 def open_model(args: argparse.Namespace) -> Model:
