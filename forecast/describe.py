@@ -69,6 +69,8 @@ def describe_model(model: Model) -> str:
             for node, crit in q.resolution.items():
                 for state, text in crit.items():
                     out.append(f"| `{node}` | `{state}` | {_cell(text)} |")
+    if spec.notes:
+        out += ["", "## Notes", "", spec.notes.strip()]
     out += ["", "## Network", "", mermaid(model), ""]
     out += ["## Nodes", ""]
     for role, title in (

@@ -211,6 +211,7 @@ class ModelSpec(_Strict):
     default_confidence: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 20.0
     sources: list[Source] = Field(default_factory=list)
     nodes: list[NodeSpec] = Field(min_length=1)
+    notes: str = ""  # Markdown: calibration record and modelling notes (forecast describe)
 
     def node(self, node_id: str) -> NodeSpec:
         for n in self.nodes:

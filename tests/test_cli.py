@@ -186,7 +186,15 @@ def test_run_to_file(capsys, tmp_path):
 
 def test_timeline(capsys):
     table = read_csv(ok(capsys, "timeline", TINY, TINY_EVIDENCE, "--format", "csv"))
-    assert list(table.columns) == ["date", "item", "weight", "node", "state", "probability", "words"]
+    assert list(table.columns) == [
+        "date",
+        "item",
+        "weight",
+        "node",
+        "state",
+        "probability",
+        "words",
+    ]
     assert list(dict.fromkeys(table["item"])) == [
         "baseline",
         "wet_pavement",

@@ -518,3 +518,64 @@ def test_a_bad_row_is_one_problem_in_the_form_it_was_given(probabilities, proble
         spec_from_dict(data)
     assert len(info.value.problems) == 1
     assert info.value.problems[0].startswith(f"node 'a': {problem}")
+
+
+# ---------------------------------------------------------------- noisy-OR event nodes
+
+NOISY = """
+id: noisy
+nodes:
+  - id: a
+    states: [x, y]
+    cpt: {rows: [{probabilities: {x: 0.5, y: 0.5}}]}
+  - id: b
+    states: [l, m, h]
+    cpt: {rows: [{probabilities: {l: 0.2, m: 0.3, h: 0.5}}]}
+  - id: e
+    states: ["no", "yes"]
+    parents: [a, b]
+    cpt:
+      type: noisy_or
+      leak: 0.1
+      causes:
+        a: {y: 0.5}
+        b: {m: 0.1, h: 0.2}
+"""
+
+
+def test_noisy_or_rows_follow_the_formula(write_yaml):
+    import itertools
+
+    import numpy as np
+
+    model = forecast.load_model(write_yaml(NOISY))
+    cpt = model.cpt("e")
+    strengths = {"a": {"x": 0.0, "y": 0.5}, "b": {"l": 0.0, "m": 0.1, "h": 0.2}}
+    for i, j in itertools.product(range(2), range(3)):
+        a, b = model.states("a")[i], model.states("b")[j]
+        none = 0.9 * (1 - strengths["a"][a]) * (1 - strengths["b"][b])
+        np.testing.assert_allclose(cpt[i, j], [none, 1 - none], atol=1e-12)
+
+
+def test_noisy_or_with_certain_causes_is_a_logical_or(write_yaml):
+    text = NOISY.replace("leak: 0.1", "leak: 0").replace("{y: 0.5}", "{y: 1}")
+    text = text.replace("{m: 0.1, h: 0.2}", "{h: 1}")
+    model = forecast.load_model(write_yaml(text))
+    cpt = model.cpt("e")
+    assert cpt[0, 0].tolist() == [1.0, 0.0] and cpt[0, 1].tolist() == [1.0, 0.0]
+    assert cpt[1, 0].tolist() == [0.0, 1.0] and cpt[0, 2].tolist() == [0.0, 1.0]
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (("        b: {m: 0.1, h: 0.2}\n", ""), "no cause strengths for parent"),
+        (("{m: 0.1, h: 0.2}", "{m: 0.1, z: 0.2}"), "has no state 'z'"),
+        (("{y: 0.5}", "{y: 1.5}"), "not a probability"),
+        (('states: ["no", "yes"]', 'states: ["no", "maybe", "yes"]'), "two states"),
+        (("        a: {y: 0.5}\n", "        a: {y: 0.5}\n        c: {y: 0.5}\n"), "not a parent"),
+    ],
+)
+def test_noisy_or_errors_name_the_problem(write_yaml, change, message):
+    with pytest.raises(forecast.ModelError, match=message):
+        forecast.load_model(write_yaml(NOISY.replace(*change)))
