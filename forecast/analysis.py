@@ -518,6 +518,11 @@ def _pieces(ev: Evidence) -> list[dict[str, Any]]:
     return out
 
 
+def _with_pieces(n: int) -> str:
+    """'with all 3 pieces of evidence', or 'with its one piece of evidence'."""
+    return "with its one piece of evidence" if n == 1 else f"with all {n} pieces of evidence"
+
+
 def explain(
     model: Model,
     target: str | tuple[str, str],
@@ -563,9 +568,7 @@ def explain(
         f"{node}={state}",
         {"method": "leave one piece out", "log_odds": "natural", "log_odds_clip": LOG_ODDS_CLIP},
     )
-    table.attrs["summary"] = (
-        f"P({node}={state}) = {_percent(p_all)} with all {len(pieces)} pieces of evidence"
-    )
+    table.attrs["summary"] = f"P({node}={state}) = {_percent(p_all)} {_with_pieces(len(pieces))}"
     table.attrs["baseline"] = p_all
     table.attrs["percent_columns"] = ["probability_without"]
     table.attrs["decimals"] = {"delta_log_odds": 3}

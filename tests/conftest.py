@@ -1,11 +1,15 @@
-"""Shared fixtures: the small models in tests/fixtures/ and a helper that writes YAML files."""
+"""Shared fixtures: the small models in tests/fixtures/, a helper that writes YAML files, and
+the one harness that runs the `forecast` command line in-process."""
 
+import contextlib
+import io
 import textwrap
 from pathlib import Path
 
 import pytest
 
 import forecast
+from forecast.cli import main
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
@@ -33,3 +37,31 @@ def write_yaml(tmp_path):
         return path
 
     return write
+
+
+class Cli:
+    """The `forecast` command line run in-process.
+
+    cli(*args) -> (exit status, stdout, stderr); argparse's exits count as statuses.
+    It captures with its own buffers (not capsys), so it also works inside
+    hypothesis tests.  cli.ok(*args) -> stdout, asserting the command succeeded.
+    """
+
+    def __call__(self, *args: object) -> tuple[int, str, str]:
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main([str(a) for a in args])
+            except SystemExit as exc:
+                code = exc.code
+        return code, out.getvalue(), err.getvalue()
+
+    def ok(self, *args: object) -> str:
+        code, out, err = self(*args)
+        assert code == 0, err
+        return out
+
+
+@pytest.fixture
+def cli() -> Cli:
+    return Cli()

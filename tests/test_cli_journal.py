@@ -10,27 +10,11 @@ import pandas as pd
 import pytest
 
 import forecast
-from forecast.cli import main
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 TINY = FIXTURES / "tiny.yaml"
 SCENARIOS = FIXTURES / "tiny_evidence" / "scenarios"
 TODAY = dt.datetime.now(dt.UTC).date().isoformat()
-
-
-@pytest.fixture
-def cli(capsys):
-    """cli(*args) -> (exit code, stdout, stderr)."""
-
-    def run(*args):
-        try:
-            code = main([str(a) for a in args])
-        except SystemExit as exc:  # argparse rejects bad arguments this way
-            code = exc.code
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
 
 
 @pytest.fixture

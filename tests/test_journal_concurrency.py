@@ -5,7 +5,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import forecast
+
+pytestmark = pytest.mark.slow  # several processes; `pytest -m "not slow"` leaves it out
 
 TINY = Path(__file__).resolve().parent / "fixtures" / "tiny.yaml"
 PROCESSES = 4
