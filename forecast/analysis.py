@@ -662,6 +662,11 @@ def _draw_cpt(
     return np.where(total > 0, g / np.where(total > 0, total, 1.0), cpt)
 
 
+# The most Monte Carlo draws one call makes (docs/journal.md, limits): 400 propagations
+# of UNCERTAINTY_CHUNK draws, so a mistyped count is refused instead of running for hours.
+MAX_SAMPLES = 100_000
+
+
 def uncertainty(
     model: Model,
     samples: int = 2000,
@@ -692,6 +697,11 @@ def uncertainty(
         ]
         if not target_nodes:
             raise EvidenceError("no target nodes given")
+    if samples > MAX_SAMPLES:
+        raise EvidenceError(
+            f"{samples:,} Monte Carlo draws is more than the limit of {MAX_SAMPLES:,}; "
+            "a few thousand give stable 90% intervals"
+        )
     base = _base(model, ev)
     rng = np.random.default_rng(seed)
     cpts = [model.cpt(n) for n in model.nodes]

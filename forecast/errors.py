@@ -31,6 +31,10 @@ class JournalError(ForecastError):
     """The forecast journal cannot be read or written."""
 
 
+class OutputExistsError(ForecastError):
+    """An output that must not replace an existing file found one there (perhaps just created by another save)."""
+
+
 class ArgumentError(EvidenceError):
     """A setting of a public function is out of range (`samples=1`, `delta=2`).
 

@@ -30,6 +30,7 @@ from .evidence import (
 )
 from .memory import resolve_budget
 from .present import Names, cite, humanise
+from .safeio import MAX_FILE_BYTES, read_bytes_bounded
 from .spec import ModelSpec, NodeSpec, compile_cpt, load_spec, spec_from_text, topological_order
 from .words import BANDS, band_index
 
@@ -56,6 +57,10 @@ class Model:
         self._index = {n: i for i, n in enumerate(self.nodes)}
         self._cpts = {n.id: compile_cpt(n, self._by_id) for n in spec.nodes}
         _ = self.tree  # compile now: the memory guard refuses oversized models at load time
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle as the validated spec (recompiled on arrival): how a sweep ships a model to workers."""
+        return (Model, (self.spec, self.path, self.memory_budget, self._source_text))
 
     # ------------------------------------------------------------ metadata
 
@@ -149,7 +154,7 @@ class Model:
         if self._source_text is not None:
             data = self._source_text.encode("utf-8")
         elif self.path is not None and self.path.exists():
-            data = self.path.read_bytes()
+            data = read_bytes_bounded(self.path, MAX_FILE_BYTES, "model", ModelError)
         else:
             data = self.spec.model_dump_json().encode("utf-8")
         return hashlib.sha256(data).hexdigest()

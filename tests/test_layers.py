@@ -12,7 +12,8 @@ LOWER = {
     "words": set(),
     "memory": {"errors"},
     "present": {"spec"},  # only for a type hint
-    "yamlio": {"errors"},
+    "safeio": {"errors"},
+    "yamlio": {"errors", "safeio"},
     "spec": {"errors", "memory", "yamlio"},
     "engine": {"errors", "memory"},
     "evidence": {"errors", "present", "yamlio"},
