@@ -117,7 +117,7 @@ def _base(model: Model, ev: Evidence) -> list[np.ndarray]:
 
 def _attrs(
     model: Model, ev: Evidence, kind: str, title: str, target: str, settings: dict[str, Any]
-) -> dict[str, Any]:
+) -> dict[Any, Any]:  # table attrs: pandas types their keys as any hashable
     return {
         **model.metadata(),
         "analysis_kind": kind,

@@ -473,7 +473,9 @@ class JunctionTree:
                 den[c] = np.where(m > 0, m, np.inf)  # distribute divides by it; 0/0 must come out 0
                 if want_logz:
                     logs[c] = np.log(z.reshape(-1))
-            _times(belief, own, e.parent, msg[c].reshape(e.shape_parent))
+            message = msg[c]
+            assert message is not None  # computed above, or kept from the prior pass
+            _times(belief, own, e.parent, message.reshape(e.shape_parent))
         return belief, msg, den, logs, own
 
     def _propagate(
@@ -496,12 +498,13 @@ class JunctionTree:
                 log_scale = sum(np.log(lk.max(axis=1)) for lk in lik.values())
         lik = {v: _scaled(lk) for v, lk in lik.items()}
         if potentials is None and hasattr(self, "_prior_collect"):
-            dirty: set[int] | None = set()
+            touched: set[int] = set()  # cliques on the paths from the evidence to the root
             for v in lik:
                 c = self._home[v]
-                while c >= 0 and c not in dirty:
-                    dirty.add(c)
+                while c >= 0 and c not in touched:
+                    touched.add(c)
                     c = self._parent_of[c]
+            dirty: set[int] | None = touched
             psi: Sequence[np.ndarray] = self._psi
         else:
             dirty = None

@@ -116,7 +116,7 @@ def cmd_nodes(args: argparse.Namespace) -> int:
         for n in model.nodes
     ]
     table = pd.DataFrame(rows)
-    table.attrs = model.metadata()
+    table.attrs.update(model.metadata())
     return emit(table, args)
 
 

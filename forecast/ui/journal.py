@@ -169,14 +169,15 @@ def history_view(model: Model, table: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for fid, group in table.groupby("id", sort=True):
         first = group.iloc[0]
+        fid = int(str(fid))  # the forecast id (pandas types group keys loosely)
         row: dict[str, Any] = {
-            "Forecast": int(fid),
+            "Forecast": fid,
             "Recorded (UTC)": first["recorded_at"].strftime("%Y-%m-%d %H:%M"),
             "Author": first["author"],
         }
         for n, s, p in zip(group["node"], group["state"], group["probability"], strict=True):
             row[model.names.pair(n, s)] = percent(p)
-        found = evidence.get(int(fid))
+        found = evidence.get(fid)
         row["Evidence"] = evidence_summary(
             model, found.get("describe") if isinstance(found, dict) else None
         )

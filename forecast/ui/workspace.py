@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import hashlib
 import importlib
 import logging
@@ -468,7 +469,7 @@ def _node_control(page: Page, node: str) -> NodeControl:
         mode = st.segmented_control(
             f"How to set {model.label(node)}",
             MODES,
-            format_func=MODE_LABELS.get,
+            format_func=MODE_LABELS.__getitem__,
             key=mode_key,
             required=True,
             label_visibility="collapsed",
@@ -709,7 +710,7 @@ def _download_row(label: str, stem: str, make: Callable[[str], bytes], key: str)
     for col, (name, (fmt, mime)) in zip(cols, report.DOWNLOADS.items(), strict=True):
         col.download_button(
             name,
-            data=(lambda f=fmt: make(f)),
+            data=functools.partial(make, fmt),
             file_name=f"{stem}.{fmt}",
             mime=mime,
             key=_key(key, fmt),
