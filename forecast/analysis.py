@@ -468,41 +468,22 @@ def _pieces(ev: Evidence) -> list[dict[str, Any]]:
         return Evidence(d["hard"], d["likelihood"], d["fixed"], ev.items, ev.name)
 
     out: list[dict[str, Any]] = []
-    for n, s in ev.hard.items():
-        out.append(
-            {
-                "item": f"hard:{n}",
-                "kind": "hard",
-                "node": n,
-                "date": None,
-                "title": f"{n} = {s}",
-                "evidence": without("hard", n),
-            }
-        )
-    for n, w in ev.likelihood.items():
-        detail = ", ".join(f"{k}: {x:g}" for k, x in w.items())
-        out.append(
-            {
-                "item": f"likelihood:{n}",
-                "kind": "likelihood",
-                "node": n,
-                "date": None,
-                "title": f"{n} ({detail})",
-                "evidence": without("likelihood", n),
-            }
-        )
-    for n, q in ev.fixed.items():
-        detail = ", ".join(f"{k}: {x:g}" for k, x in q.items())
-        out.append(
-            {
-                "item": f"fixed:{n}",
-                "kind": "fixed",
-                "node": n,
-                "date": None,
-                "title": f"{n} ({detail})",
-                "evidence": without("fixed", n),
-            }
-        )
+    for kind in ("hard", "likelihood", "fixed"):
+        for n, value in getattr(ev, kind).items():
+            if kind == "hard":
+                title = f"{n} = {value}"
+            else:
+                title = f"{n} (" + ", ".join(f"{k}: {x:g}" for k, x in value.items()) + ")"
+            out.append(
+                {
+                    "item": f"{kind}:{n}",
+                    "kind": kind,
+                    "node": n,
+                    "date": None,
+                    "title": title,
+                    "evidence": without(kind, n),
+                }
+            )
     for it in ev.items:
         out.append(
             {
