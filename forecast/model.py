@@ -21,7 +21,7 @@ from .engine import JunctionTree, solve_fixed
 from .errors import EvidenceError, ModelError
 from .evidence import Evidence, EvidenceItem, Scenario, check_weights, combine
 from .names import cite, humanise
-from .spec import ModelSpec, NodeSpec, compile_cpt, load_spec, spec_from_text, topological_order
+from .spec import ModelSpec, NodeSpec, compile_cpt, spec_from_text, topological_order
 from .words import BANDS, band_index
 
 if TYPE_CHECKING:
@@ -434,31 +434,16 @@ def evidence_from_mapping(data: Mapping[str, Any]) -> Evidence:
 
 
 def load_model(path: str | os.PathLike[str], memory_budget: int | None = None) -> Model:
-    """Load a model file: YAML (the project's format), BIF or XMLBIF (by suffix)."""
-    p = Path(path)
-    suffix = "".join(p.suffixes[-2:]).lower() if p.suffix == ".gz" else p.suffix.lower()
-    if suffix in (
-        ".bif",
-        ".xmlbif",
-        ".xml",
-        ".bifxml",
-        ".bif.gz",
-        ".xmlbif.gz",
-        ".xml.gz",
-        ".bifxml.gz",
-    ):
-        from .formats import read_model_file
+    """Load a model file in any supported format (by suffix: forecast.formats.FORMATS)."""
+    from .formats import read_model_file
 
-        spec = read_model_file(p)
-        return Model(spec, p, memory_budget)
-    spec = load_spec(p)
-    return Model(spec, p, memory_budget)
+    return Model(read_model_file(path), Path(path), memory_budget)
 
 
 def model_from_text(text: str, name: str = "<upload>", memory_budget: int | None = None) -> Model:
-    """A model from the text of an uploaded file: YAML, or BIF / XMLBIF when `name` says so."""
-    from .formats import format_of, read_model_text
+    """A model from the text of an uploaded file: `name`'s suffix gives the format; YAML without one."""
+    from .formats import read_model_text
 
-    if format_of(name) is not None:
-        return Model(read_model_text(text, name), None, memory_budget, source_text=text)
-    return Model(spec_from_text(text, name), None, memory_budget, source_text=text)
+    if not Path(name).suffix or name.startswith("<"):
+        return Model(spec_from_text(text, name), None, memory_budget, source_text=text)
+    return Model(read_model_text(text, name), None, memory_budget, source_text=text)

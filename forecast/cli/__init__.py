@@ -8,9 +8,12 @@ status 2; no traceback reaches the user.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
+from typing import TextIO
 
 from ..errors import ForecastError
 from . import common, core
@@ -22,6 +25,32 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         sys.stderr.write(f"{self.prog}: error: {message}\n")
         raise SystemExit(2)
+
+
+@contextlib.contextmanager
+def _format_warnings() -> Iterator[None]:
+    """What a file format could not carry, as 'forecast: warning: ...' lines on stderr."""
+    from ..formats import FormatWarning
+
+    previous = warnings.showwarning
+
+    def show(
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: TextIO | None = None,
+        line: str | None = None,
+    ) -> None:
+        if issubclass(category, FormatWarning):
+            sys.stderr.write(f"forecast: warning: {message}\n")
+        else:
+            previous(message, category, filename, lineno, file, line)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", FormatWarning)
+        warnings.showwarning = show
+        yield
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,7 +77,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        with _format_warnings():
+            return int(args.func(args) or 0)
     except ForecastError as exc:
         return common.fail(str(exc))
     except KeyboardInterrupt:

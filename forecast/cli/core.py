@@ -10,7 +10,7 @@ import pandas as pd
 from ..describe import describe_model
 from ..errors import ForecastError
 from ..evidence import load_evidence, load_scenario
-from ..formats import write_model_file
+from ..formats import WRITABLE, write_model_file
 from ..runs import run, timeline
 from .common import (
     add_evidence_args,
@@ -78,12 +78,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_describe)
 
     p = sub.add_parser(
-        "export-model", help="write the model as BIF or XMLBIF (for GeNIe, Netica, Hugin, pyAgrum)"
+        "export-model",
+        help="write the model as BIF, XMLBIF, Hugin NET or GeNIe XDSL (for GeNIe, Hugin, Netica, pyAgrum)",
     )
     add_model_arg(p)
     p.add_argument(
         "--format",
-        choices=("bif", "xmlbif"),
+        choices=WRITABLE,
         help="file format (default: from the output's suffix)",
     )
     p.add_argument(
