@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import os
 import sys
 import warnings
 from collections.abc import Iterator, Sequence
-from typing import TextIO
 
 from ..errors import ForecastError
+from ..yamlio import os_error_reason
 from . import common, core
 
 COMMAND_MODULES = [core]
@@ -29,28 +30,20 @@ class _Parser(argparse.ArgumentParser):
 
 @contextlib.contextmanager
 def _format_warnings() -> Iterator[None]:
-    """What a file format could not carry, as 'forecast: warning: ...' lines on stderr."""
+    """What a file format could not carry, as 'forecast: warning: ...' lines on stderr.
+
+    Printed once the command has succeeded: a command that fails says only why.
+    """
     from ..formats import FormatWarning
 
-    previous = warnings.showwarning
-
-    def show(
-        message: Warning | str,
-        category: type[Warning],
-        filename: str,
-        lineno: int,
-        file: TextIO | None = None,
-        line: str | None = None,
-    ) -> None:
-        if issubclass(category, FormatWarning):
-            sys.stderr.write(f"forecast: warning: {message}\n")
-        else:
-            previous(message, category, filename, lineno, file, line)
-
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", FormatWarning)
-        warnings.showwarning = show
         yield
+    for w in caught:
+        if issubclass(w.category, FormatWarning):
+            sys.stderr.write(f"forecast: warning: {w.message}\n")
+        else:
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -64,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _modules() -> list:
     modules = list(COMMAND_MODULES)
-    for name in ("analytics", "journal"):
+    for name in ("analytics", "journal", "elicit"):
         try:
             modules.append(__import__(f"{__name__}.{name}", fromlist=["register"]))
         except ModuleNotFoundError as exc:
@@ -85,8 +78,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write("forecast: interrupted\n")
         return 130
     except OSError as exc:
-        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
-        return common.fail(f"{where}{exc.strerror or exc}")
+        full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
+        where = f"{exc.filename}: " if exc.filename else "cannot write the output: " if full else ""
+        return common.fail(f"{where}{os_error_reason(exc)}")
     except MemoryError:
         return common.fail("out of memory; lower FORECAST_MEMORY_BUDGET or simplify the model")
     except Exception as exc:  # a bug, not bad input: still one line, unless debugging

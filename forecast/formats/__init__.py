@@ -14,14 +14,22 @@ from __future__ import annotations
 import gzip
 import importlib
 import os
+import re
 import warnings
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ModelError
+from ..safeio import (
+    MAX_FILE_BYTES,
+    MAX_UPLOAD_BYTES,
+    check_size,
+    decode_utf8,
+    gunzip_bounded,
+    read_bytes_bounded,
+)
 from ..yamlio import atomic_write
 from .network import FormatWarning, Network
 
@@ -45,7 +53,7 @@ __all__ = [
     "write_model_file",
 ]
 
-MAX_INPUT_BYTES = 64 * 1024 * 1024  # after decompression: a guard against gzip bombs
+_GZIP_MAGIC = b"\x1f\x8b"
 
 
 @dataclass(frozen=True)
@@ -112,7 +120,11 @@ def _unsupported(p: Path) -> ModelError:
 
 
 def read_model_file(path: str | os.PathLike[str]) -> ModelSpec:
-    """Read any supported model file into a validated ModelSpec; every problem names the file."""
+    """Read any supported model file into a validated ModelSpec; every problem names the file.
+
+    Files are read through forecast.safeio (regular files only, at most
+    MAX_FILE_BYTES once inflated).
+    """
     p = Path(path)
     key = format_of(p)
     if key is None:
@@ -121,113 +133,68 @@ def read_model_file(path: str | os.PathLike[str]) -> ModelSpec:
         from ..spec import load_spec
 
         return load_spec(p)
-    return read_model_bytes(_read_bytes(p), p, key)
+    fmt = FORMATS[key]
+    raw = read_bytes_bounded(p, MAX_FILE_BYTES, "model", ModelError, decompress=not fmt.binary)
+    return _parse(raw, p, key, MAX_FILE_BYTES)
 
 
 def read_model_text(text: str, name: str) -> ModelSpec:
     """Model text (an uploaded file); `name` gives the format and names it in messages."""
     key = format_of(name)
+    if key is None:
+        raise _unsupported(Path(name))
+    check_size(text, name, "model", ModelError, MAX_UPLOAD_BYTES)
     if key == "yaml":
         from ..spec import spec_from_text
 
         return spec_from_text(text, name)
-    if key is None or FORMATS[key].binary or name.lower().endswith(".gz"):
-        raise (
-            _unsupported(Path(name))
-            if key is None
-            else ModelError(f"{name}: a {FORMATS[key].title} file is binary; upload its bytes")
-        )
-    return read_model_bytes(text.encode("utf-8"), Path(name), key)
+    if FORMATS[key].binary:
+        raise ModelError(f"{name}: a {FORMATS[key].title} file is binary; pass its bytes")
+    return _parse(text.encode("utf-8"), Path(name), key, MAX_UPLOAD_BYTES)
 
 
-def read_model_bytes(
-    data: bytes, name: str | os.PathLike[str], key: str | None = None
-) -> ModelSpec:
-    """Model file contents (gzip-compressed or not) -> ModelSpec; `name` gives the format unless `key` does."""
-    from .build import to_spec
-
+def read_model_bytes(data: bytes, name: str | os.PathLike[str]) -> ModelSpec:
+    """An uploaded file's bytes (gzip-compressed or not); `name`'s suffix gives the format."""
     p = Path(name)
-    key = key or format_of(p)
+    key = format_of(p)
     if key is None:
         raise _unsupported(p)
-    fmt = FORMATS[key]
-    if len(data) > MAX_INPUT_BYTES:
-        raise ModelError(
-            f"{p}: model file is over the {MAX_INPUT_BYTES // (1024 * 1024)} MiB limit"
-        )
+    check_size(data, str(p), "model", ModelError, MAX_UPLOAD_BYTES)
     if key == "yaml":
         from ..spec import spec_from_text
 
-        return spec_from_text(_decode(data, p), str(p))
+        return spec_from_text(decode_utf8(data, str(p), "model", ModelError), str(p))
+    return _parse(data, p, key, MAX_UPLOAD_BYTES)
+
+
+def _parse(data: bytes, p: Path, key: str, limit: int) -> ModelSpec:
+    from .build import to_spec
+
+    fmt = FORMATS[key]
+    if data[:2] == _GZIP_MAGIC:
+        data = gunzip_bounded(data, limit, str(p), "model", ModelError)
+    if not data.strip():
+        raise ModelError(f"{p}: model file is empty")
     parse = _resolve(fmt.reader)
-    if fmt.binary:
-        network: Network = parse(data, str(p))
-    else:
-        if data[:2] == b"\x1f\x8b":
-            data = _gunzip(data, p)
-        network = parse(_decode(data, p), str(p))
+    network: Network = parse(data if fmt.binary else _decode(data, p), str(p))
     return to_spec(network, p)
 
 
-def _read_bytes(p: Path) -> bytes:
-    if not p.exists():
-        raise ModelError(f"{p}: model file not found")
-    if p.is_dir():
-        raise ModelError(f"{p}: expected a model file, found a folder")
-    try:
-        with p.open("rb") as fh:
-            raw = fh.read(MAX_INPUT_BYTES + 1)
-    except OSError as exc:
-        raise ModelError(f"{p}: cannot read model file: {exc.strerror}") from None
-    _check_size(raw, p)
-    return raw
-
-
-def _gunzip(raw: bytes, p: Path) -> bytes:
-    try:
-        d = zlib.decompressobj(wbits=31)
-        data = d.decompress(raw, MAX_INPUT_BYTES + 1)
-        if not d.eof and len(data) <= MAX_INPUT_BYTES:
-            raise ModelError(f"{p}: the gzip data is truncated")
-    except zlib.error as exc:
-        raise ModelError(f"{p}: not a valid gzip file ({exc})") from None
-    _check_size(data, p)
-    return data
-
-
-def _check_size(data: bytes, p: Path) -> None:
-    if len(data) > MAX_INPUT_BYTES:
-        raise ModelError(
-            f"{p}: model file is over the {MAX_INPUT_BYTES // (1024 * 1024)} MiB limit"
-        )
-
-
 def _decode(data: bytes, p: Path) -> str:
-    if not data.strip():
-        raise ModelError(f"{p}: model file is empty")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        # GeNIe and Hugin files are often Latin-1 (the XML declaration says so): honour a declared encoding
-        declared = _declared_encoding(data)
-        if declared:
-            try:
-                text = data.decode(declared)
-            except (LookupError, UnicodeDecodeError):
-                raise ModelError(f"{p}: model file is not valid {declared} text") from None
-        else:
-            raise ModelError(
-                f"{p}: model file is not valid UTF-8 text (byte {exc.start})"
-            ) from None
-    return text.lstrip("\ufeff")
+    """UTF-8; GeNIe's XML files often declare ISO-8859-1, which is honoured."""
+    declared = _declared_encoding(data)
+    if declared and declared.lower().replace("_", "-") not in ("utf-8", "utf8"):
+        try:
+            return data.decode(declared).removeprefix("\ufeff")
+        except (LookupError, UnicodeDecodeError):
+            raise ModelError(f"{p}: model file is not valid {declared} text") from None
+    return decode_utf8(data, str(p), "model", ModelError)
 
 
 def _declared_encoding(data: bytes) -> str | None:
     head = data[:200]
     if not head.startswith(b"<?xml"):
         return None
-    import re
-
     m = re.search(rb"""encoding\s*=\s*["']([A-Za-z0-9_.\-]+)["']""", head)
     return m.group(1).decode("ascii") if m else None
 
