@@ -24,6 +24,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from scipy.special import ndtr
 
+from .canonical import NoisyMaxCPT, compile_noisy_max
 from .engine import format_bytes, memory_budget_from_env
 from .errors import ModelError
 from .yamlio import load_yaml, parse_yaml
@@ -115,7 +116,7 @@ class RankedCPT(_Strict):
         return v
 
 
-CPT = Annotated[TableCPT | RankedCPT, Field(discriminator="type")]
+CPT = Annotated[TableCPT | RankedCPT | NoisyMaxCPT, Field(discriminator="type")]
 
 
 class NodeSpec(_Strict):
@@ -241,7 +242,7 @@ def _describe_pydantic_error(err: Any, data: dict[str, Any]) -> str | None:
     # list positions are shown counting from 1, as "row 2" or "#2"
     field_parts: list[str] = []
     for part in loc:
-        if part in ("table", "ranked") or (
+        if part in ("table", "ranked", "noisy_max") or (
             isinstance(part, str) and part.startswith(("dict[", "list["))
         ):
             continue
@@ -274,7 +275,7 @@ def _value_at(data: Any, loc: list[Any]) -> Any:
     value = data
     for part in loc:
         if isinstance(part, str) and (
-            part in ("table", "ranked") or part.startswith(("dict[", "list["))
+            part in ("table", "ranked", "noisy_max") or part.startswith(("dict[", "list["))
         ):
             continue
         try:
@@ -409,6 +410,10 @@ def compile_cpt(node: NodeSpec, nodes: dict[str, NodeSpec]) -> np.ndarray:
     parents = [nodes[p] for p in node.parents]
     if isinstance(node.cpt, TableCPT):
         return _compile_table(node, parents)
+    if isinstance(node.cpt, NoisyMaxCPT):
+        return compile_noisy_max(
+            node.id, list(node.states), [(p.id, list(p.states)) for p in parents], node.cpt
+        )
     return _compile_ranked(node, parents)
 
 

@@ -78,7 +78,14 @@ FORMATS: dict[str, Format] = {
         Format("dsl", "GeNIe DSL", (".dsl",), "genie:parse_dsl"),
         Format("dne", "Netica DNE", (".dne",), "netica:parse"),
         Format("uai", "UAI", (".uai",), "uai:parse"),
-        Format("rds", "bnlearn RDS", (".rds",), "rds:parse", binary=True, gzip_ok=False),
+        Format(
+            "rds",
+            "bnlearn bn.fit (R)",
+            (".rds", ".rda", ".rdata"),
+            "rds:parse",
+            binary=True,
+            gzip_ok=False,
+        ),
     )
 }
 MODEL_SUFFIXES: tuple[str, ...] = tuple(s for f in FORMATS.values() for s in f.suffixes)

@@ -144,7 +144,7 @@ def _nodes(
             node["cpt"] = {"type": "table", "rows": _rows(v, table, node_ids, state_ids)}
         else:
             assert v.cpt is not None
-            node["cpt"] = _renamed_cpt(v.cpt, node_ids, state_ids)
+            node["cpt"] = _renamed_cpt(v.cpt, by_name, node_ids, state_ids)
         label = v.label or (v.name if node_ids[v.name] != v.name else "")
         if label:
             node["label"] = label
@@ -208,14 +208,19 @@ def _rows(
 
 
 def _renamed_cpt(
-    cpt: dict[str, Any], node_ids: dict[str, str], state_ids: dict[str, list[str]]
+    cpt: dict[str, Any],
+    by_name: dict[str, Variable],
+    node_ids: dict[str, str],
+    state_ids: dict[str, list[str]],
 ) -> dict[str, Any]:
-    """A CPT form's parent references in the project's ids (readers give the names as found)."""
+    """A CPT form's parent and state references in the project's ids (readers give names as found)."""
     out = dict(cpt)
     if "parameters" in out:
-        out["parameters"] = {node_ids.get(k, k): v for k, v in out["parameters"].items()}
-    if "distinguished" in out:
-        out["distinguished"] = {node_ids.get(k, k): v for k, v in out["distinguished"].items()}
+        params = {}
+        for p, block in out["parameters"].items():
+            safe = dict(zip(by_name[p].states, state_ids[p], strict=True))
+            params[node_ids[p]] = {safe.get(s, s): vec for s, vec in block.items()}
+        out["parameters"] = params
     return out
 
 

@@ -23,17 +23,28 @@ _TOKEN = re.compile(
     |[\s\S])""",
     re.VERBOSE,
 )
-PUNCTUATION = frozenset("{}()[];|")
+# the same, with '=' as punctuation (Hugin NET, GeNIe DSL, Netica DNE: never part of a name there)
+_TOKEN_EQ = re.compile(
+    r"""(?:[\s,]+|//[^\n]*|/\*(?:[^*]|\*(?!/))*\*/)
+    |("(?:[^"\\]|\\[\s\S])*"
+    |[{}()\[\];|=]
+    |(?:[^\s{}()\[\];,|="/]|/(?![/*]))(?:[^\s{}()\[\];,|=/]|/(?![/*]))*
+    |[\s\S])""",
+    re.VERBOSE,
+)
+PUNCTUATION = frozenset("{}()[];|=")
 
 
 class Tokens:
     """A token list with a cursor; strings keep their quotes so the parser can tell them apart."""
 
-    def __init__(self, text: str, where: str, hash_comments: bool = False) -> None:
+    def __init__(
+        self, text: str, where: str, hash_comments: bool = False, equals: bool = False
+    ) -> None:
         self.where = where
         if hash_comments:  # Hugin NET: '%' starts a comment outside strings
             text = _strip_percent_comments(text)
-        toks = [t for t in _TOKEN.findall(text) if t]
+        toks = [t for t in (_TOKEN_EQ if equals else _TOKEN).findall(text) if t]
         if '"' in toks:
             raise ModelError(f"{where}: a quoted name or text is not closed (missing '\"')")
         if "/" in toks:
@@ -155,3 +166,131 @@ def _percent_parts(text: str) -> Iterator[str]:
                     line = line[:k]
                     break
         yield line + "\n"
+
+
+# ---------------------------------------------------------------- generic blocks
+
+Value = str | list[str] | list["Entry"]
+Entry = tuple[str, str | list[str] | None, Value]
+
+
+def entries(t: Tokens, inside: bool = False) -> list[Entry]:
+    """`KEY = value ;`, `KEY NAME { ... }`, `KEY { ... }`, `KEY ( header ) { ... }` up to the end
+    (or, when `inside`, up to the '}' closing the block just opened).
+
+    A value is a word or string, a parenthesised list (flattened: nested parentheses
+    are only grouping in these formats), a block, or `WORD { ... }` (Netica's fonts).
+    Iterative, with an explicit stack: nesting depth costs no recursion.
+    """
+    root: list[Entry] = []
+    stack: list[list[Entry]] = [root]
+    while True:
+        if t.done:
+            if len(stack) == 1 and not inside:
+                return root
+            raise t.error("the file ends inside a block (a '}' is missing; truncated?)")
+        tok = t.next()
+        if tok == "}":
+            if len(stack) == 1:
+                if inside:
+                    return root
+                raise t.error("a '}' closes no block")
+            stack.pop()
+            t.accept(";")
+            continue
+        if tok == ";":
+            continue
+        if tok in PUNCTUATION:
+            raise t.error(f"unexpected {show(tok)}")
+        key = unquote(tok)
+        nxt = t.peek()
+        here = stack[-1]
+        if nxt == "=":
+            t.next()
+            v = t.next(f"a value for '{key}'")
+            if v == "(":
+                here.append((key, None, flat(t)))
+                t.accept(";")
+            elif v == "{":
+                block: list[Entry] = []
+                here.append((key, None, block))
+                stack.append(block)
+            elif v in PUNCTUATION:
+                raise t.error(f"'{key} =' is followed by {show(v)}")
+            elif t.peek() == "{":
+                t.next()
+                block = []
+                here.append((key, v, block))
+                stack.append(block)
+            else:
+                here.append((key, None, v))
+                t.accept(";")
+        elif nxt == "{":
+            t.next()
+            block = []
+            here.append((key, None, block))
+            stack.append(block)
+        elif nxt == "(":
+            t.next()
+            header = flat(t)
+            t.expect("{", f" after '{key} (...)'")
+            block = []
+            here.append((key, header, block))
+            stack.append(block)
+        else:
+            name = t.name(f"a name after '{key}'")
+            if name in ("node", "decision", "utility", "function") and t.peek() not in ("{", "="):
+                key, name = f"{key} {name}", t.name(f"a name after '{key} {name}'")
+            t.expect("{", f" after '{key} {name}'")
+            block = []
+            here.append((key, name, block))
+            stack.append(block)
+
+
+def flat(t: Tokens) -> list[str]:
+    """The tokens up to the ')' matching one just consumed, without the inner parentheses."""
+    out: list[str] = []
+    depth = 1
+    toks, i, n = t.toks, t.i, len(t.toks)
+    while i < n:
+        tok = toks[i]
+        i += 1
+        if tok == "(":
+            depth += 1
+        elif tok == ")":
+            depth -= 1
+            if depth == 0:
+                t.i = i
+                return out
+        else:
+            out.append(tok)
+    raise t.error("the file ends inside a '(' list (a ')' is missing; truncated?)")
+
+
+def get(block: list[Entry], key: str, default: Value | None = None) -> Value | None:
+    """The last value given for `key` (case-insensitive), or `default`."""
+    k = key.lower()
+    for e in reversed(block):
+        if e[0].lower() == k:
+            return e[2]
+    return default
+
+
+def text_of(value: Value | None) -> str:
+    if isinstance(value, str):
+        return unquote(value)
+    return ""
+
+
+def words_of(value: Value | None) -> list[str]:
+    if isinstance(value, list):
+        return [unquote(w) for w in value if isinstance(w, str)]
+    if isinstance(value, str):
+        return [unquote(value)]
+    return []
+
+
+def block_of(value: Value | None) -> list[Entry]:
+    if isinstance(value, list) and all(isinstance(e, tuple) for e in value):
+        return value  # type: ignore[return-value]
+    return []
