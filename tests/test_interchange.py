@@ -276,3 +276,14 @@ def test_a_binary_file_gets_no_yaml_error(tmp_path, suffix):
     with pytest.raises(forecast.ModelError) as err:
         read_model_file(path)
     assert "YAML" not in str(err.value) and str(path) in str(err.value)
+
+
+def test_the_formats_package_never_imports_the_model_or_higher_layers():
+    import ast
+
+    higher = {"model", "analysis", "runs", "export", "cli", "ui", "journal", "describe"}
+    for path in (HERE.parent / "forecast" / "formats").glob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.level == 2:
+                assert (node.module or "").split(".")[0] not in higher, path.name

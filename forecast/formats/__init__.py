@@ -126,7 +126,7 @@ def _unsupported(p: Path) -> ModelError:
 # ---------------------------------------------------------------- reading
 
 
-def read_model_file(path: str | os.PathLike[str]) -> ModelSpec:
+def read_model_file(path: str | os.PathLike[str], memory_budget: int | None = None) -> ModelSpec:
     """Read any supported model file into a validated ModelSpec; every problem names the file.
 
     Files are read through forecast.safeio (regular files only, at most
@@ -139,13 +139,13 @@ def read_model_file(path: str | os.PathLike[str]) -> ModelSpec:
     if key == "yaml":
         from ..spec import load_spec
 
-        return load_spec(p)
+        return load_spec(p, memory_budget)
     fmt = FORMATS[key]
     raw = read_bytes_bounded(p, MAX_FILE_BYTES, "model", ModelError, decompress=not fmt.binary)
-    return _parse(raw, p, key, MAX_FILE_BYTES)
+    return _parse(raw, p, key, MAX_FILE_BYTES, memory_budget)
 
 
-def read_model_text(text: str, name: str) -> ModelSpec:
+def read_model_text(text: str, name: str, memory_budget: int | None = None) -> ModelSpec:
     """Model text (an uploaded file); `name` gives the format and names it in messages."""
     key = format_of(name)
     if key is None:
@@ -154,13 +154,15 @@ def read_model_text(text: str, name: str) -> ModelSpec:
     if key == "yaml":
         from ..spec import spec_from_text
 
-        return spec_from_text(text, name)
+        return spec_from_text(text, name, memory_budget)
     if FORMATS[key].binary:
         raise ModelError(f"{name}: a {FORMATS[key].title} file is binary; pass its bytes")
-    return _parse(text.encode("utf-8"), Path(name), key, MAX_UPLOAD_BYTES)
+    return _parse(text.encode("utf-8"), Path(name), key, MAX_UPLOAD_BYTES, memory_budget)
 
 
-def read_model_bytes(data: bytes, name: str | os.PathLike[str]) -> ModelSpec:
+def read_model_bytes(
+    data: bytes, name: str | os.PathLike[str], memory_budget: int | None = None
+) -> ModelSpec:
     """An uploaded file's bytes (gzip-compressed or not); `name`'s suffix gives the format."""
     p = Path(name)
     key = format_of(p)
@@ -170,11 +172,11 @@ def read_model_bytes(data: bytes, name: str | os.PathLike[str]) -> ModelSpec:
     if key == "yaml":
         from ..spec import spec_from_text
 
-        return spec_from_text(decode_utf8(data, str(p), "model", ModelError), str(p))
-    return _parse(data, p, key, MAX_UPLOAD_BYTES)
+        return spec_from_text(decode_utf8(data, str(p), "model", ModelError), str(p), memory_budget)
+    return _parse(data, p, key, MAX_UPLOAD_BYTES, memory_budget)
 
 
-def _parse(data: bytes, p: Path, key: str, limit: int) -> ModelSpec:
+def _parse(data: bytes, p: Path, key: str, limit: int, memory_budget: int | None) -> ModelSpec:
     from .build import to_spec
 
     fmt = FORMATS[key]
@@ -184,7 +186,7 @@ def _parse(data: bytes, p: Path, key: str, limit: int) -> ModelSpec:
         raise ModelError(f"{p}: model file is empty")
     parse = _resolve(fmt.reader)
     network: Network = parse(data if fmt.binary else _decode(data, p), str(p))
-    return to_spec(network, p)
+    return to_spec(network, p, memory_budget)
 
 
 def _decode(data: bytes, p: Path) -> str:

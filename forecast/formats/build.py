@@ -37,13 +37,14 @@ def safe_name(name: str) -> str:
     return _FORBIDDEN.sub("_", name.strip())
 
 
-def to_spec(net: Network, path: Path) -> ModelSpec:
+def to_spec(net: Network, path: Path, memory_budget: int | None = None) -> ModelSpec:
     """Check the network (naming the file in every message), then build and validate the spec."""
     where = str(path)
     check(net, where)
     node_ids, state_ids, renamed = _names(net, where)
     nodes, fixed_rows, worst = _nodes(net, node_ids, state_ids, where)
-    return spec_from_dict(_model_dict(net, path, nodes, fixed_rows, worst, renamed), where)
+    data = _model_dict(net, path, nodes, fixed_rows, worst, renamed)
+    return spec_from_dict(data, where, memory_budget)
 
 
 # ---------------------------------------------------------------- check
