@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .engine import JunctionTree, solve_fixed
-from .errors import EvidenceError, ForecastError, ModelError
+from .errors import EvidenceError, ForecastError, MemoryBudgetError, ModelError
 from .evidence import (
     Evidence,
     EvidenceItem,
@@ -28,10 +28,10 @@ from .evidence import (
     check_weights,
     combine,
 )
-from .memory import resolve_budget
+from .memory import check_memory, resolve_budget
 from .present import Names, cite, humanise
 from .safeio import MAX_FILE_BYTES, read_bytes_bounded
-from .spec import ModelSpec, NodeSpec, compile_cpt, spec_from_text, topological_order
+from .spec import ModelSpec, NodeSpec, compiled_cpt, spec_from_text, topological_order
 from .words import BANDS, band_index
 
 if TYPE_CHECKING:
@@ -55,8 +55,15 @@ class Model:
         self._by_id: dict[str, NodeSpec] = {n.id: n for n in spec.nodes}
         self.nodes: list[str] = topological_order(spec)
         self._index = {n: i for i, n in enumerate(self.nodes)}
-        self._cpts = {n.id: compile_cpt(n, self._by_id) for n in spec.nodes}
-        _ = self.tree  # compile now: the memory guard refuses oversized models at load time
+        self._cpts = {n.id: compiled_cpt(spec, n, self._by_id) for n in spec.nodes}
+        # the memory guard refuses an oversized model now, from the graph alone (no table is built);
+        # the junction tree itself is compiled on the first query
+        cards, parents = self._structure()
+        try:
+            check_memory(cards, parents, self.memory_budget)
+        except MemoryBudgetError as exc:
+            where = str(self.path) if self.path is not None else f"model '{spec.id}'"
+            raise MemoryBudgetError(f"{where}: {exc}") from None
 
     def __reduce__(self) -> tuple[Any, ...]:
         """Pickle as the validated spec (recompiled on arrival): how a sweep ships a model to workers."""
@@ -178,11 +185,15 @@ class Model:
 
     # ------------------------------------------------------------ compilation
 
-    @functools.cached_property
-    def tree(self) -> JunctionTree:
-        """The compiled junction tree (built once, within the memory budget)."""
+    def _structure(self) -> tuple[list[int], list[list[int]]]:
         cards = [len(self._by_id[n].states) for n in self.nodes]
         parents = [[self._index[p] for p in self._by_id[n].parents] for n in self.nodes]
+        return cards, parents
+
+    @functools.cached_property
+    def tree(self) -> JunctionTree:
+        """The compiled junction tree (built on first use, within the memory budget)."""
+        cards, parents = self._structure()
         cpts = [self._cpts[n] for n in self.nodes]
         return JunctionTree(cards, parents, cpts, memory_budget=self.memory_budget)
 

@@ -27,6 +27,7 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    PrivateAttr,
     Tag,
     ValidationError,
     field_validator,
@@ -185,6 +186,8 @@ class ModelSpec(_Strict):
     default_confidence: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 20.0
     sources: list[Source] = Field(default_factory=list)
     nodes: list[NodeSpec] = Field(min_length=1)
+    # the tables compiled while checking (check_spec): a Model reuses them instead of compiling twice
+    _tables: dict[str, np.ndarray] = PrivateAttr(default_factory=dict)
 
     def node(self, node_id: str) -> NodeSpec:
         for n in self.nodes:
@@ -329,7 +332,7 @@ def check_spec(spec: ModelSpec, memory_budget: int) -> list[str]:
             problems.append(too_big)
             continue
         try:
-            compile_cpt(n, by_id)
+            spec._tables[n.id] = compile_cpt(n, by_id)
         except ModelError as exc:
             problems.append(str(exc))
     if spec.question is not None:
@@ -382,6 +385,12 @@ def topological_order(spec: ModelSpec) -> list[str]:
 
 
 # ---------------------------------------------------------------- CPT compilation
+
+
+def compiled_cpt(spec: ModelSpec, node: NodeSpec, nodes: dict[str, NodeSpec]) -> np.ndarray:
+    """The node's table as check_spec compiled it (or compiled now, for a spec built another way)."""
+    table = spec._tables.get(node.id)
+    return compile_cpt(node, nodes) if table is None else table
 
 
 def compile_cpt(node: NodeSpec, nodes: dict[str, NodeSpec]) -> np.ndarray:

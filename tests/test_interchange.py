@@ -287,3 +287,30 @@ def test_the_formats_package_never_imports_the_model_or_higher_layers():
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and node.level == 2:
                 assert (node.module or "").split(".")[0] not in higher, path.name
+
+
+def test_export_model_converts_a_network_whose_junction_tree_would_not_fit(
+    tmp_path, capsys, monkeypatch
+):
+    """A 20 x 20 grid: tiny tables, a junction tree far over a 1 MiB budget."""
+    from forecast.cli import main
+
+    lines = ["network grid {", "}"]
+    n = 20
+    for i in range(n * n):
+        lines.append(f"variable g{i} {{\n  type discrete [ 2 ] {{ lo, hi }};\n}}")
+    for i in range(n):
+        for j in range(n):
+            ps = ([f"g{(i - 1) * n + j}"] if i else []) + ([f"g{i * n + j - 1}"] if j else [])
+            head = f"g{i * n + j}" + (f" | {', '.join(ps)}" if ps else "")
+            rows = "  table " + ", ".join(["0.5"] * 2 ** (len(ps) + 1)) + ";"
+            lines.append(f"probability ( {head} ) {{\n{rows}\n}}")
+    src = tmp_path / "grid.bif"
+    src.write_text("\n".join(lines) + "\n")
+    monkeypatch.setenv("FORECAST_MEMORY_BUDGET", "1MiB")
+    with pytest.raises(forecast.MemoryBudgetError, match=r"grid\.bif: the model needs"):
+        forecast.load_model(src)
+    assert main(["export-model", str(src), "-o", str(tmp_path / "grid.xmlbif")]) == 0
+    capsys.readouterr()
+    again = read_model_file(tmp_path / "grid.xmlbif", junction_tree=False)
+    assert len(again.nodes) == n * n

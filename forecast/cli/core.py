@@ -10,7 +10,7 @@ import pandas as pd
 from ..describe import describe_model
 from ..errors import ForecastError
 from ..evidence import load_evidence, load_scenario
-from ..formats import WRITABLE, write_model_file
+from ..formats import WRITABLE, read_model_file, write_model_file
 from ..runs import run, timeline
 from .common import (
     add_evidence_args,
@@ -175,7 +175,8 @@ def cmd_describe(args: argparse.Namespace) -> int:
 
 
 def cmd_export_model(args: argparse.Namespace) -> int:
-    model = open_model(args)
-    path = write_model_file(model, args.output, args.format)
+    # a conversion: the file is read and checked, but no junction tree is compiled (nor needed)
+    spec = read_model_file(args.model, junction_tree=False)
+    path = write_model_file(spec, args.output, args.format)
     sys.stderr.write(f"wrote {path}\n")
     return 0

@@ -126,8 +126,14 @@ def _unsupported(p: Path) -> ModelError:
 # ---------------------------------------------------------------- reading
 
 
-def read_model_file(path: str | os.PathLike[str], memory_budget: int | None = None) -> ModelSpec:
+def read_model_file(
+    path: str | os.PathLike[str], memory_budget: int | None = None, junction_tree: bool = True
+) -> ModelSpec:
     """Read any supported model file into a validated ModelSpec; every problem names the file.
+
+    With `junction_tree` (the default) a network whose junction tree would not fit
+    `memory_budget` is refused from its structure, before its tables are built;
+    a conversion (export-model) passes False: it needs the tables only.
 
     Files are read through forecast.safeio (regular files only, at most
     MAX_FILE_BYTES once inflated).
@@ -142,7 +148,7 @@ def read_model_file(path: str | os.PathLike[str], memory_budget: int | None = No
         return load_spec(p, memory_budget)
     fmt = FORMATS[key]
     raw = read_bytes_bounded(p, MAX_FILE_BYTES, "model", ModelError, decompress=not fmt.binary)
-    return _parse(raw, p, key, MAX_FILE_BYTES, memory_budget)
+    return _parse(raw, p, key, MAX_FILE_BYTES, memory_budget, junction_tree)
 
 
 def read_model_text(text: str, name: str, memory_budget: int | None = None) -> ModelSpec:
@@ -176,7 +182,14 @@ def read_model_bytes(
     return _parse(data, p, key, MAX_UPLOAD_BYTES, memory_budget)
 
 
-def _parse(data: bytes, p: Path, key: str, limit: int, memory_budget: int | None) -> ModelSpec:
+def _parse(
+    data: bytes,
+    p: Path,
+    key: str,
+    limit: int,
+    memory_budget: int | None,
+    junction_tree: bool = True,
+) -> ModelSpec:
     from .build import to_spec
 
     fmt = FORMATS[key]
@@ -186,7 +199,7 @@ def _parse(data: bytes, p: Path, key: str, limit: int, memory_budget: int | None
         raise ModelError(f"{p}: model file is empty")
     parse = _resolve(fmt.reader)
     network: Network = parse(data if fmt.binary else _decode(data, p), str(p))
-    return to_spec(network, p, memory_budget)
+    return to_spec(network, p, memory_budget, junction_tree)
 
 
 def _decode(data: bytes, p: Path) -> str:

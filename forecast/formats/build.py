@@ -24,12 +24,16 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ModelError
-from ..spec import ModelSpec, spec_from_dict
+from ..canonical import NoisyMaxCPT
+from ..errors import MemoryBudgetError, ModelError
+from ..memory import check_memory, resolve_budget
+from ..spec import ModelSpec, NodeSpec, TableCPT, TableRow, check_spec, spec_from_dict
+from ..spec import _join as join_problems
 from .network import Network, Variable
 
 ROUNDING_TOLERANCE = 1e-3
 _FORBIDDEN = re.compile(r"[\s=:,]")
+_NAME = re.compile(r"[^\s=:,]{1,200}")  # the schema's Name: NAME_PATTERN, at most 200 characters
 _UNNAMED = {"", "unknown", "untitled", "none", "unnamed"}
 
 
@@ -37,14 +41,69 @@ def safe_name(name: str) -> str:
     return _FORBIDDEN.sub("_", name.strip())
 
 
-def to_spec(net: Network, path: Path, memory_budget: int | None = None) -> ModelSpec:
+def to_spec(
+    net: Network, path: Path, memory_budget: int | None = None, junction_tree: bool = True
+) -> ModelSpec:
     """Check the network (naming the file in every message), then build and validate the spec."""
     where = str(path)
     check(net, where)
+    if junction_tree:
+        _fits(net, where, memory_budget)
     node_ids, state_ids, renamed = _names(net, where)
     nodes, fixed_rows, worst = _nodes(net, node_ids, state_ids, where)
     data = _model_dict(net, path, nodes, fixed_rows, worst, renamed)
-    return spec_from_dict(data, where, memory_budget)
+    return _trusted(data, where, memory_budget) or spec_from_dict(data, where, memory_budget)
+
+
+def _trusted(data: dict[str, Any], where: str, memory_budget: int | None) -> ModelSpec | None:
+    """The spec built without pydantic's per-row validation (the reader checked every number and
+    name already: a large network loads several times faster); the whole-model checks still run.
+    None when a name would fail the schema: the caller then validates fully, for the message."""
+    ok = _NAME.fullmatch
+    for d in data["nodes"]:
+        if not ok(d["id"]) or not all(ok(s) for s in d["states"]):
+            return None
+    if not ok(data["id"]):
+        return None
+    nodes = []
+    for d in data["nodes"]:
+        cpt = d["cpt"]
+        if cpt["type"] == "table":
+            form: Any = TableCPT.model_construct(
+                type="table",
+                rows=[
+                    TableRow.model_construct(
+                        when=r.get("when", {}), probabilities=r["probabilities"]
+                    )
+                    for r in cpt["rows"]
+                ],
+            )
+        else:
+            form = NoisyMaxCPT.model_validate(cpt)
+        # every field given: pydantic inspects a default_factory's signature on each use (slow)
+        fields = {
+            "label": "",
+            "description": "",
+            "sources": [],
+            "rationale": "",
+            "confidence": None,
+        }
+        fields.update((k, v) for k, v in d.items() if k != "cpt")
+        nodes.append(NodeSpec.model_construct(cpt=form, **fields))
+    spec = ModelSpec.model_construct(
+        id=data["id"],
+        title=data["title"],
+        description=data["description"],
+        as_of=None,
+        question=None,
+        default_confidence=20.0,
+        sources=[],
+        nodes=nodes,
+    )
+    problems = check_spec(spec, resolve_budget(memory_budget))
+    if problems:
+        raise ModelError(join_problems(where, problems), problems)
+    return spec
 
 
 # ---------------------------------------------------------------- check
@@ -89,6 +148,18 @@ def check(net: Network, where: str) -> None:
             raise ModelError(
                 f"{where}: the table of '{v.name}' has a negative or non-numeric probability"
             )
+
+
+def _fits(net: Network, where: str, memory_budget: int | None) -> None:
+    """The memory guard on the graph alone, before any table is built (an intractable network is
+    refused in the time its structure takes to triangulate)."""
+    index = {v.name: i for i, v in enumerate(net.variables)}
+    cards = [len(v.states) for v in net.variables]
+    parents = [[index[q] for q in v.parents] for v in net.variables]
+    try:
+        check_memory(cards, parents, resolve_budget(memory_budget))
+    except MemoryBudgetError as exc:
+        raise MemoryBudgetError(f"{where}: {exc}") from None
 
 
 # ---------------------------------------------------------------- names

@@ -13,7 +13,7 @@ from typing import Protocol
 
 import numpy as np
 
-from ..spec import ModelSpec, NodeSpec, RankedCPT, compile_cpt, topological_order
+from ..spec import ModelSpec, NodeSpec, RankedCPT, compiled_cpt, topological_order
 
 
 class _HasSpec(Protocol):
@@ -59,7 +59,9 @@ class View:
         """One axis per parent (in `parents(n)` order), the node's states last."""
         if n not in self._cache:
             self._cache[n] = (
-                self._cpt(n) if self._cpt is not None else compile_cpt(self._by_id[n], self._by_id)
+                self._cpt(n)
+                if self._cpt is not None
+                else compiled_cpt(self.spec, self._by_id[n], self._by_id)
             )
         return self._cache[n]
 
