@@ -474,5 +474,6 @@ def test_monte_carlo_draws_are_bounded_in_the_library_with_a_message(cli, tiny):
 
     code, _, err = cli("query", TINY, "--intervals", "1000000000")
     assert code == 2 and f"limit of {MAX_SAMPLES:,}" in err and err.count("\n") == 1
+    assert "--intervals 1000000000" in err  # the option the user typed, not "samples"
     with pytest.raises(forecast.EvidenceError, match="limit"):
         uncertainty(tiny, MAX_SAMPLES + 1)
