@@ -20,6 +20,7 @@ import json
 import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -171,7 +172,7 @@ def cut_off(ev: Evidence, as_of: dt.date) -> tuple[Evidence, list[str]]:
     """The evidence with only the items known on `as_of`, and the ids left out."""
     kept = items_as_of(ev.items, as_of)
     left = [it.id for it in ev.items if it not in kept]
-    return Evidence(ev.hard, ev.likelihood, ev.fixed, tuple(kept), ev.name), left
+    return replace(ev, items=tuple(kept)), left
 
 
 def entries_from_evidence(

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import pandas as pd
@@ -573,7 +574,7 @@ def _backtest_panel(st: Any, model: Model, evidence: Any, versions: pd.DataFrame
         ]
         try:
             ev = model.evidence(evidence)
-            settings = Evidence(ev.hard, ev.likelihood, ev.fixed, (), ev.name)
+            settings = replace(ev, items=())
             table = journal.backtest(model, outcomes, items=ev.items, scenario=settings)
         except ForecastError as exc:
             st.error(str(exc))
