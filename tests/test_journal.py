@@ -790,3 +790,24 @@ def test_read_only_location_reads_but_refuses_to_write(tiny, tmp_path):
     assert "read-only" in out["record_new"]
     assert digest(db) == before
     assert sorted(p.name for p in folder.iterdir()) == ["journal.sqlite3"]
+
+
+def test_history_tab_pools_several_authors(sqlite_db, clock):
+    from streamlit.testing.v1 import AppTest
+
+    tiny = forecast.load_model(TINY)
+    clock("2019-05-01T10:00")
+    for who, p in (("ann", 0.9), ("bob", 0.5)):
+        forecast.record(tiny, fixed_outcome(tiny, p), author=who, db=sqlite_db)
+    clock("2020-02-01T10:00")
+    forecast.resolve(tiny, "outcome", "good", "2020-01-31", db=sqlite_db)
+    app = AppTest.from_function(
+        _history_tab,
+        kwargs={"db_path": str(sqlite_db), "model_path": str(TINY)},
+        default_timeout=60,
+    ).run()
+    assert not app.exception
+    pooled = next(d.value for d in app.dataframe if "forecaster" in d.value.columns)
+    pooled = pooled.set_index("forecaster")
+    assert pooled.loc["linear pool", "probability"] == pytest.approx(0.7)
+    assert pooled.loc["ann", "brier"] == pytest.approx(2 * 0.1**2)

@@ -1,7 +1,11 @@
 """The app's History tab: record the current forecast, resolve outcomes, see the track record.
 
-A thin Streamlit shell over forecast.journal (the CLI and the API use the same
-functions).  The journal file is FORECAST_DB or the user's data folder, as for
+Record (now, or issued as of an earlier day: retrospective), resolve with a
+source (an amendment needs a reason and a confirmation; every version is kept),
+scores of live and retrospective forecasts apart with calibration, Murphy's
+decomposition and out-of-sample recalibration, the pooled forecast of several
+authors, and a backtest chart.  A thin Streamlit shell over forecast.journal
+(the CLI and the API use the same functions).  The journal file is FORECAST_DB or the user's data folder, as for
 the CLI; on a shared server every analyst records into the same file.  Only
 people's words are on screen (labels, readable states); the file's path sits
 in a "details" expander.  Streamlit forgets the widgets of a tab that is not
