@@ -57,7 +57,7 @@ def render(
     count = table["id"].nunique()
     with st.expander(f"All {count} recorded forecast{'s' if count != 1 else ''}"):
         st.dataframe(history_view(model, table), hide_index=True, width="stretch")
-    _resolve_panel(st, model, table, versions, db)
+    versions = _resolve_panel(st, model, table, versions, db)
     _scores(st, model, db)
     _pool_panel(st, model, db)
     _backtest_panel(st, model, evidence, versions)
@@ -212,7 +212,8 @@ def default_known_on(model: Model, today: dt.date) -> dt.date:
 
 def _resolve_panel(
     st: Any, model: Model, table: pd.DataFrame, versions: pd.DataFrame, db: Any
-) -> None:
+) -> pd.DataFrame:
+    """The resolve form; returns the resolution versions as they are after it."""
     st.subheader("Resolve")
     st.caption(
         "When an outcome is known, record what happened: every forecast issued on or before "
@@ -284,7 +285,7 @@ def _resolve_panel(
             )
         except ForecastError as exc:
             st.error(str(exc))
-            return
+            return versions
         what = "Amended" if done.amended and not done.unchanged else "Resolved"
         st.success(
             f"{what}: {model.names.node(node)} — {model.names.state(node, state)}, known on "
@@ -294,6 +295,7 @@ def _resolve_panel(
     if len(versions):
         with st.expander("Every resolution, with its earlier versions"):
             st.dataframe(resolutions_view(model, versions), hide_index=True, width="stretch")
+    return versions
 
 
 def resolutions_view(model: Model, versions: pd.DataFrame) -> pd.DataFrame:
