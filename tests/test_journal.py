@@ -811,3 +811,48 @@ def test_history_tab_pools_several_authors(sqlite_db, clock):
     pooled = pooled.set_index("forecaster")
     assert pooled.loc["linear pool", "probability"] == pytest.approx(0.7)
     assert pooled.loc["ann", "brier"] == pytest.approx(2 * 0.1**2)
+    # a forecast issued after the outcome was known is recorded, and says it will not count
+    app.text_input(key="journal_author").input("Cy")
+    app.button(key="journal_record").click().run()
+    assert "already known before that day: this forecast will not be scored" in (
+        app.success[0].value
+    )
+
+
+def test_postgresql_tests_fail_with_how_to_install_when_the_server_is_missing(tmp_path):
+    """A missing PostgreSQL must fail the journal suite loudly, never let it pass by skipping."""
+    import os
+    import subprocess
+    import sys
+
+    probe = tmp_path / "test_probe.py"
+    probe.write_text("def test_needs_pg(pg_server):\n    pass\n", encoding="utf-8")
+    conftest = Path(__file__).resolve().parent / "conftest.py"
+    (tmp_path / "conftest.py").write_text(conftest.read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "pg.py").write_text(
+        (Path(__file__).resolve().parent / "pg.py").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    empty = tmp_path / "no-postgres"
+    empty.mkdir()
+    env = {**os.environ, "FORECAST_PG_BIN": str(empty), "PATH": "/usr/bin:/bin"}
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:randomly",
+            "-p",
+            "no:cacheprovider",
+            str(probe),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        env=env,
+    )
+    assert proc.returncode != 0
+    assert "apt-get install -y postgresql" in proc.stdout
+    assert "1 error" in proc.stdout and "skipped" not in proc.stdout

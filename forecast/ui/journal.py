@@ -117,7 +117,24 @@ def _record(st: Any, model: Model, evidence: Any, db: Any) -> None:
         return
     st.session_state["journal_note"] = ""
     when = f", issued as of {as_of:%d %B %Y} (retrospective)" if as_of else ""
-    st.session_state["journal_record_message"] = ("ok", f"Recorded forecast {fid}{when}.")
+    issued = as_of or today
+    late = []
+    try:
+        current = journal.resolutions(model=model.id, current=True, db=db)
+        late = [
+            model.names.node(str(r["node"]))
+            for r in current.to_dict("records")
+            if r["known_on"] < issued
+        ]
+    except ForecastError:
+        pass
+    after = (
+        f" {', '.join(late)} was already known before that day: this forecast will not be "
+        "scored on it."
+        if late
+        else ""
+    )
+    st.session_state["journal_record_message"] = ("ok", f"Recorded forecast {fid}{when}.{after}")
 
 
 def history_chart(model: Model, table: pd.DataFrame) -> Any:
