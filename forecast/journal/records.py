@@ -656,6 +656,8 @@ def resolve_version(
 
         def write(c: Conn) -> None:
             out.clear()
+            if c.dialect == "postgresql":  # SQLite's BEGIN IMMEDIATE already serialises writers
+                c.run("SELECT pg_advisory_xact_lock(?)", (storage.PG_LOCK_KEY + 1,))
             row = c.one(
                 "SELECT version, state, known_on FROM resolution_versions"
                 " WHERE model_id = ? AND node = ? ORDER BY version DESC LIMIT 1",
