@@ -710,9 +710,9 @@ def resolutions(
 ) -> pd.DataFrame:
     """Every resolution version (oldest first per node), or only the current ones.
 
-    Columns: model, node, version, state, known_on, current, amended (the
-    current version replaced an earlier one), recorded_at, author, source,
-    reason, before_horizon.
+    Columns: model, node, version, state, known_on, current, amended (this
+    version replaced an earlier one), recorded_at, author, source, reason,
+    before_horizon.
     """
     model_id = model_filter(model)
     with connection(db, create=False, doing="reading resolutions") as conn:
@@ -738,7 +738,7 @@ def resolutions(
                 "state": r[3],
                 "known_on": dt.date.fromisoformat(r[4]),
                 "current": int(r[2]) == int(r[10]),
-                "amended": int(r[10]) > 1,
+                "amended": int(r[2]) > 1,
                 "recorded_at": r[5],
                 "author": r[6],
                 "source": r[7],
