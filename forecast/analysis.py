@@ -697,9 +697,11 @@ def uncertainty(
         if not target_nodes:
             raise EvidenceError("no target nodes given")
     if samples > MAX_SAMPLES:
-        raise EvidenceError(
-            f"{samples:,} Monte Carlo draws is more than the limit of {MAX_SAMPLES:,}; "
-            "a few thousand give stable 90% intervals"
+        raise ArgumentError(
+            "samples",
+            samples,
+            f"is more Monte Carlo draws than the limit of {MAX_SAMPLES:,} "
+            "(a few thousand give stable 90% intervals)",
         )
     base = _base(model, ev)
     rng = np.random.default_rng(seed)
