@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from .canonical import NoisyMaxCPT
 from .claims import audit, claims_path, load_claims
 from .model import Model
-from .spec import NoisyOrCPT, RankedCPT, TableCPT
+from .spec import RankedCPT, TableCPT
 
 
 def _cell(text: str) -> str:
@@ -31,12 +32,18 @@ def _cpt_summary(model: Model, node: str) -> str:
     if isinstance(cpt, RankedCPT):
         weights = ", ".join(f"{p} {w:+g}" for p, w in cpt.weights.items())
         return f"ranked ({cpt.function}; weights {weights}; variance {cpt.variance:g})"
-    if isinstance(cpt, NoisyOrCPT):
+    if isinstance(cpt, NoisyMaxCPT):
+        first = model.states(node)[0]
+
+        def strength(dist: list[float]) -> str:
+            return f"{1 - dist[-1]:.0%}"
+
         causes = "; ".join(
-            f"{p}: " + ", ".join(f"{s} {v:.0%}" for s, v in m.items())
-            for p, m in cpt.causes.items()
+            f"{p}: " + ", ".join(f"{s} {strength(d)}" for s, d in params.items() if d[-1] != 1.0)
+            for p, params in cpt.parameters.items()
         )
-        return f"noisy-OR (base rate {cpt.leak:.0%}; {causes})"
+        leak = strength(cpt.leak) if cpt.leak is not None else "0%"
+        return f"noisy-MAX (P({first}) with no cause: {leak}; causes {causes})"
     assert isinstance(cpt, TableCPT)
     if not model.parents(node):
         probs = model.cpt(node)

@@ -383,13 +383,13 @@ def combine(
             )
     if as_of is not None and not isinstance(as_of, dt.date):
         raise EvidenceError(f"as_of must be a date, not {type(as_of).__name__}")
-    hard = dict(hard or {})
-    do = dict(do or {})
-    likelihood = {k: dict(_as_mapping(k, v, "likelihood")) for k, v in (likelihood or {}).items()}
-    fixed = {k: dict(_as_mapping(k, v, "fixed")) for k, v in (fixed or {}).items()}
-    items = tuple(items)
+    states = dict(hard or {})
+    setting = dict(do or {})
+    weights = {k: dict(_as_mapping(k, v, "likelihood")) for k, v in (likelihood or {}).items()}
+    targets = {k: dict(_as_mapping(k, v, "fixed")) for k, v in (fixed or {}).items()}
+    added = tuple(items)
     if scenario is None:
-        return Evidence(hard, likelihood, fixed, items, do=do, as_of=as_of)
+        return Evidence(states, weights, targets, added, do=setting, as_of=as_of)
     if isinstance(scenario, Scenario):
         base = Evidence(
             dict(scenario.hard),
@@ -409,14 +409,14 @@ def combine(
         raise EvidenceError(
             f"scenario must be a Scenario (see forecast.load_scenario), not {type(scenario).__name__}"
         )
-    override = set(hard) | set(likelihood) | set(fixed) | set(do) | {it.node for it in items}
+    override = set(states) | set(weights) | set(targets) | set(setting) | {it.node for it in added}
     return Evidence(
-        {**{k: v for k, v in base.hard.items() if k not in override}, **hard},
-        {**{k: v for k, v in base.likelihood.items() if k not in override}, **likelihood},
-        {**{k: v for k, v in base.fixed.items() if k not in override}, **fixed},
-        tuple(it for it in base.items if it.node not in override) + items,
+        {**{k: v for k, v in base.hard.items() if k not in override}, **states},
+        {**{k: v for k, v in base.likelihood.items() if k not in override}, **weights},
+        {**{k: v for k, v in base.fixed.items() if k not in override}, **targets},
+        tuple(it for it in base.items if it.node not in override) + added,
         base.name,
-        do={**{k: v for k, v in base.do.items() if k not in override}, **do},
+        do={**{k: v for k, v in base.do.items() if k not in override}, **setting},
         as_of=as_of if as_of is not None else base.as_of,
     )
 
