@@ -21,6 +21,7 @@ them.  Nothing here writes files, so an interrupted run leaves nothing behind.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import replace
 from typing import Any, Unpack
 
 import numpy as np
@@ -483,7 +484,7 @@ def _pieces(ev: Evidence) -> list[dict[str, Any]]:
     def without(kind: str, node: str) -> Evidence:
         d = {k: dict(getattr(ev, k)) for k in ("hard", "likelihood", "fixed")}
         del d[kind][node]
-        return Evidence(d["hard"], d["likelihood"], d["fixed"], ev.items, ev.name)
+        return replace(ev, hard=d["hard"], likelihood=d["likelihood"], fixed=d["fixed"])
 
     out: list[dict[str, Any]] = []
     for kind in ("hard", "likelihood", "fixed"):
@@ -594,20 +595,21 @@ def explain_sequence(
     undated = [p for p in pieces if p["kind"] != "item"]
     dated = sorted((p for p in pieces if p["kind"] == "item"), key=lambda p: (p["date"], p["item"]))
     order = undated + dated
-    steps = [Evidence(name=ev.name)]
+    # interventions and the forecast date hold throughout the sequence
+    steps = [Evidence(name=ev.name, do=dict(ev.do), as_of=model.forecast_date(ev))]
     for p in order:
         prev = steps[-1]
         if p["kind"] == "item":
             item = next(it for it in ev.items if it.id == p["item"])
-            steps.append(
-                Evidence(prev.hard, prev.likelihood, prev.fixed, prev.items + (item,), ev.name)
-            )
+            steps.append(replace(prev, items=prev.items + (item,)))
         else:
             kind = p["kind"]
             value = getattr(ev, kind)[p["node"]]
             d = {k: dict(getattr(prev, k)) for k in ("hard", "likelihood", "fixed")}
             d[kind][p["node"]] = value
-            steps.append(Evidence(d["hard"], d["likelihood"], d["fixed"], prev.items, ev.name))
+            steps.append(
+                replace(prev, hard=d["hard"], likelihood=d["likelihood"], fixed=d["fixed"])
+            )
     t_var, t = model.nodes.index(node), model.states(node).index(state)
     margs, ok = _marginals(model, steps)
     if not ok.all():

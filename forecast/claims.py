@@ -310,10 +310,12 @@ def audit(model: Model, claims: ClaimSet | str | os.PathLike[str] | None = None)
             }
         )
     table = pd.DataFrame(rows, columns=AUDIT_COLUMNS)
-    table.attrs = {
-        **model.metadata(),
-        "analysis": "claims audit: each claim's effect measured on the network (percentage points)",
-        "claims": len(rows),
-        "failed": int((table["verdict"] == "fail").sum()),
-    }
+    table.attrs.update(model.metadata())
+    table.attrs.update(
+        {
+            "analysis": "claims audit: each claim's effect measured on the network (percentage points)",
+            "claims": len(rows),
+            "failed": int((table["verdict"] == "fail").sum()),
+        }
+    )
     return table

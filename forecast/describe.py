@@ -150,8 +150,9 @@ def _claims(model: Model) -> list[str]:
     ]
     for r in table.itertuples():
         out.append(
-            f"| `{r.claim}` | {_cell(r.source)} | {_cell(r.paraphrase)} | {_cell(r.cause)} | "
-            f"{_cell(r.effect)} | {r.mode} | {_cell(r.expected)} | {r.measured:+.1f} | {r.verdict} |"
+            f"| `{r.claim}` | {_cell(str(r.source))} | {_cell(str(r.paraphrase))} | "
+            f"{_cell(str(r.cause))} | {_cell(str(r.effect))} | {r.mode} | {_cell(str(r.expected))} | "
+            f"{r.measured:+.1f} | {r.verdict} |"
         )
     skipped = load_claims(path).not_encoded
     if skipped:

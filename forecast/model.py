@@ -438,7 +438,24 @@ class Model:
     # ------------------------------------------------------------ queries
 
     def marginals(self, evidence: Sequence[Evidence]) -> tuple[list[np.ndarray], np.ndarray]:
-        """Raw posteriors for a batch of validated evidence: (per-node arrays (batch, card), possible)."""
+        """Raw posteriors for a batch of validated evidence: (per-node arrays (batch, card), possible).
+
+        Scenarios with interventions are solved on their mutilated networks (`intervened`).
+        """
+        if any(ev.do for ev in evidence):
+            groups: dict[tuple[tuple[str, str], ...], list[int]] = {}
+            for b, ev in enumerate(evidence):
+                groups.setdefault(tuple(sorted(ev.do.items())), []).append(b)
+            margs = [np.zeros((len(evidence), self.tree.cards[i])) for i in range(len(self.nodes))]
+            ok = np.zeros(len(evidence), dtype=bool)
+            for key, idx in groups.items():
+                sub_m, sub_ok = self.intervened(dict(key)).marginals(
+                    [replace(evidence[i], do={}) for i in idx]
+                )
+                for v in range(len(self.nodes)):
+                    margs[v][idx] = sub_m[v]
+                ok[idx] = sub_ok
+            return margs, ok
         lik, fixed = self._batch_arrays(evidence)
         return solve_fixed(self.tree, lik, fixed, len(evidence), self.nodes)
 

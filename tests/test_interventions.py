@@ -126,3 +126,17 @@ def test_cli_do(capsys):
     assert "rain,no,0.7" in out.replace('"', "")
     assert main(["query", str(FIXTURES / "tiny.yaml"), "--do", "sprinkler"]) == 2
     assert "expected NODE=" in capsys.readouterr().err
+
+
+def test_explain_and_raw_marginals_keep_the_intervention(tiny):
+    """Analyses built on Model.marginals see the mutilated network too."""
+    evs = [tiny.evidence(do={"sprinkler": "on"}), tiny.evidence(hard={"sprinkler": "on"})]
+    margs, ok = tiny.marginals(evs)
+    assert ok.all()
+    rain = tiny.nodes.index("rain")
+    np.testing.assert_allclose(margs[rain][0], brute_force(tiny, do={"sprinkler": "on"})["rain"])
+    np.testing.assert_allclose(margs[rain][1], brute_force(tiny, hard={"sprinkler": "on"})["rain"])
+    table = forecast.explain(tiny, "outcome=good", do={"sprinkler": "on"}, hard={"rain": "yes"})
+    without_rain = tiny.posteriors(do={"sprinkler": "on"}, targets="outcome")
+    row = table.set_index("item").loc["hard:rain"]
+    assert row["probability_without"] == pytest.approx(without_rain["probability"].iloc[0])
