@@ -314,3 +314,21 @@ def test_export_model_converts_a_network_whose_junction_tree_would_not_fit(
     capsys.readouterr()
     again = read_model_file(tmp_path / "grid.xmlbif", junction_tree=False)
     assert len(again.nodes) == n * n
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["mildew", "barley"])
+def test_networks_with_more_than_64_states_load_and_agree_with_pyagrum(name, tmp_path):
+    """No fixed state limit: mildew (100 states) and barley (67) from the bnlearn repository."""
+    import gzip
+
+    path = tmp_path / f"{name}.bif"  # pyAgrum does not read .gz
+    path.write_bytes(gzip.decompress((EXAMPLES / f"{name}.bif.gz").read_bytes()))
+    model = forecast.load_model(path, memory_budget=4 << 30)
+    assert max(len(model.states(n)) for n in model.nodes) > 64
+    bn = gum.loadBN(str(path))
+    ie = gum.LazyPropagation(bn)
+    ie.makeInference()
+    for n, p in posteriors(model).items():
+        # pyAgrum reads BIF numbers in single precision; the rows are rounded: 1e-6
+        np.testing.assert_allclose(p, ie.posterior(n).toarray(), rtol=0, atol=1e-6, err_msg=n)
