@@ -692,7 +692,7 @@ def bnlearn_queries(names: list[str], folder: Path, quick: bool) -> str:
         except Exception:  # noqa: BLE001 - impossible evidence for pyAgrum: draw again next run
             rows.append([name, "(pyAgrum refused the scenario)", "", "", "", ""])
             continue
-        r = 3 if quick else 15
+        r = 3 if quick or len(model.nodes) > 150 else 15
         t_all = median_time(lambda m=model, e=ev: m.marginals([m.evidence(e)]), r)
         t_one = median_time(lambda m=model, t=target, h=hard: m.posteriors(hard=h, targets=[t]), r)
         t_ag = median_time(lambda e=ev, g=ag: g.all_posteriors(e), r)
