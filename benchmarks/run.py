@@ -632,6 +632,13 @@ def _plain_bif(name: str, folder: Path) -> Path:
     return path
 
 
+def _timed_or_failure(fn, repeats: int) -> str:  # noqa: ANN001
+    try:
+        return fmt_time(median_time(fn, repeats, warmup=0))
+    except Exception as exc:  # noqa: BLE001 - another reader's failure is a result here
+        return f"fails ({type(exc).__name__})"
+
+
 def bnlearn_loading(names: list[str], folder: Path, quick: bool) -> str:
     """Opening each BIF file: our reader (parse, check, memory guard) vs pgmpy's and pyAgrum's."""
     import pyagrum as gum
