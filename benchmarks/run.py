@@ -656,15 +656,12 @@ def bnlearn_loading(names: list[str], folder: Path, quick: bool) -> str:
                 pass  # refused from its structure: the time to decide is what is measured
 
         t_ours = median_time(ours, r, warmup=0)
-        t_ag = median_time(lambda p=path: gum.loadBN(str(p)), r, warmup=0)
+        ag = _timed_or_failure(lambda p=path: gum.loadBN(str(p)), r)
         if path.stat().st_size <= PGMPY_MAX_BYTES:
-            t_pg = median_time(lambda p=path: BIFReader(str(p)).get_model(), 1, warmup=0)
-            pg = fmt_time(t_pg)
+            pg = _timed_or_failure(lambda p=path: BIFReader(str(p)).get_model(), 1)
         else:
             pg = "not timed"
-        rows.append(
-            [name, f"{path.stat().st_size / 1024:.0f} KiB", fmt_time(t_ours), pg, fmt_time(t_ag)]
-        )
+        rows.append([name, f"{path.stat().st_size / 1024:.0f} KiB", fmt_time(t_ours), pg, ag])
     return table(
         ["network", "BIF size", "ours: load_model", "pgmpy BIFReader", "pyAgrum loadBN"], rows
     )
