@@ -384,7 +384,8 @@ class Model:
                 + ", ".join(f"'{b}'" for b in bad)
             )
         table = self._table(margs, target_nodes, list(names))
-        table.attrs = {**self.metadata(), "scenarios": list(names)}
+        table.attrs.update(self.metadata())
+        table.attrs["scenarios"] = list(names)
         return table
 
     def _solve(
@@ -451,7 +452,7 @@ class Model:
             states = self._by_id[col].states
             values = frame[col]
             present = values.notna().to_numpy()
-            codes = pd.Index(states, dtype=object).get_indexer(values.astype(object))
+            codes = pd.Index(states, dtype=object).get_indexer(pd.Index(values.astype(object)))
             wrong = present & (codes < 0)
             if wrong.any():
                 row = int(np.flatnonzero(wrong)[0])
