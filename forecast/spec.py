@@ -47,8 +47,8 @@ Prob = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 Role = Literal["driver", "intermediate", "outcome"]
 
 
-def _to_str(value: Any) -> Any:
-    """States and ids written as bare numbers in YAML are still names."""
+def as_name(value: Any) -> Any:
+    """States and ids written as bare numbers in YAML are still names (booleans are not)."""
     if isinstance(value, bool):
         return value
     if isinstance(value, int | float):
@@ -110,12 +110,12 @@ class TableRow(_Strict):
     @field_validator("when", mode="before")
     @classmethod
     def _when_names(cls, v: Any) -> Any:
-        return {str(k): _to_str(s) for k, s in v.items()} if isinstance(v, dict) else v
+        return {str(k): as_name(s) for k, s in v.items()} if isinstance(v, dict) else v
 
     @field_validator("probabilities", mode="before")
     @classmethod
     def _prob_keys(cls, v: Any) -> Any:
-        return {str(_to_str(k)): p for k, p in v.items()} if isinstance(v, dict) else v
+        return {str(as_name(k)): p for k, p in v.items()} if isinstance(v, dict) else v
 
 
 class TableCPT(_Strict):
@@ -139,7 +139,7 @@ class RankedCPT(_Strict):
     def _score_keys(cls, v: Any) -> Any:
         if isinstance(v, dict):
             return {
-                str(k): ({str(_to_str(s)): x for s, x in m.items()} if isinstance(m, dict) else m)
+                str(k): ({str(as_name(s)): x for s, x in m.items()} if isinstance(m, dict) else m)
                 for k, m in v.items()
             }
         return v
@@ -163,7 +163,7 @@ class NodeSpec(_Strict):
     @field_validator("states", "parents", mode="before")
     @classmethod
     def _names(cls, v: Any) -> Any:
-        return [_to_str(x) for x in v] if isinstance(v, list) else v
+        return [as_name(x) for x in v] if isinstance(v, list) else v
 
     @field_validator("cpt", mode="before")
     @classmethod
