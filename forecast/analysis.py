@@ -728,9 +728,11 @@ def uncertainty(
     ev = model.evidence(scenario, **evidence)
     target_nodes = _given_targets(model, targets)
     if samples > MAX_SAMPLES:
-        raise EvidenceError(
-            f"{samples:,} Monte Carlo draws is more than the limit of {MAX_SAMPLES:,}; "
-            "a few thousand give stable 90% intervals"
+        raise ArgumentError(
+            "samples",
+            samples,
+            f"is more Monte Carlo draws than the limit of {MAX_SAMPLES:,} "
+            "(a few thousand give stable 90% intervals)",
         )
     base = _base(model, ev)
     default = model.spec.default_confidence
