@@ -16,14 +16,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from ..analysis import (
-    explain,
-    explain_sequence,
-    indicators,
-    parameter_sensitivity,
-    sensitivity,
-    uncertainty,
-)
+from .. import analysis as forecast_analysis
 from ..errors import ForecastError
 from ..evidence import Evidence
 from ..export import HEADERS, analysis_sections, parent_pairs, readable_table, to_html
@@ -415,8 +408,8 @@ def render(model: Model, evidence: Evidence) -> None:
         key=f"analysis_state_{mk}_{node}",
     )
     target = f"{node}={state}"
-    sens = named(model, sensitivity(model, target, scenario=evidence))
-    ind = named(model, indicators(model, node, scenario=evidence))
+    sens = named(model, forecast_analysis.sensitivity(model, target, scenario=evidence))
+    ind = named(model, forecast_analysis.indicators(model, node, scenario=evidence))
     st.markdown(target_sentence(model, node, state, float(sens.attrs["baseline"])))
     tabs = st.tabs(
         [
@@ -461,7 +454,7 @@ def render(model: Model, evidence: Evidence) -> None:
             if st.toggle("Work it out", key=f"analysis_param_on_{mk}"):
                 params = _cached(
                     ("parameters", mk, ek, target, delta),
-                    lambda p: parameter_sensitivity(
+                    lambda p: forecast_analysis.parameter_sensitivity(
                         model, target, delta, scenario=evidence, progress=p
                     ),
                     "Moving the model's numbers",
@@ -519,8 +512,8 @@ def render(model: Model, evidence: Evidence) -> None:
                 "No evidence is in force: set nodes or apply evidence items on the Forecast tab."
             )
         else:
-            seq = named(model, explain_sequence(model, target, scenario=evidence))
-            exp = named(model, explain(model, target, scenario=evidence))
+            seq = named(model, forecast_analysis.explain_sequence(model, target, scenario=evidence))
+            exp = named(model, forecast_analysis.explain(model, target, scenario=evidence))
             analyses += [seq, exp]
             st.markdown(
                 "How the target's probability moved as the evidence was added "
@@ -562,7 +555,9 @@ def render(model: Model, evidence: Evidence) -> None:
         try:
             unc = _cached(
                 ("uncertainty", mk, ek, samples, seed),
-                lambda p: uncertainty(model, samples, seed, scenario=evidence, progress=p),
+                lambda p: forecast_analysis.uncertainty(
+                    model, samples, seed, scenario=evidence, progress=p
+                ),
                 "Drawing the model's numbers",
             )
         except ForecastError as exc:
