@@ -80,10 +80,8 @@ def range_chart(
     bar_height: int = 16,
     row_height: int | None = None,
     label_limit: int = 260,
-    pad: float | None = None,
 ) -> alt.LayerChart | alt.FacetChart:
     """Bars from `low` to `high` per row of `label`, with the current value as a dashed rule."""
-    zoom_args = {} if pad is None else {"pad": pad}
     bars = (
         alt.Chart(data)
         .mark_bar(color=BLUE, height=bar_height)
@@ -92,7 +90,7 @@ def range_chart(
                 "low:Q",
                 title="Target probability",
                 axis=alt.Axis(format="%"),
-                scale=zoom([*data["low"], *data["high"], baseline], **zoom_args),
+                scale=zoom([*data["low"], *data["high"], baseline]),
             ),
             x2="high:Q",
             y=alt.Y(
@@ -164,7 +162,6 @@ def parameter_chart(data: pd.DataFrame, baseline: float) -> alt.LayerChart | alt
         bar_height=14,
         row_height=24,
         label_limit=320,
-        pad=0.01,
     )
 
 
