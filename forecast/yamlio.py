@@ -259,7 +259,7 @@ def atomic_write(
 def os_error_reason(exc: OSError) -> str:
     """Why a write failed, in words (a full disk said plainly)."""
     if exc.errno == errno.ENOSPC:
-        return "the disk is full (no space left on the device)"
+        return f"{exc.strerror or 'No space left on device'} (the disk is full)"
     if exc.errno == errno.EDQUOT:
         return "the disk quota is exhausted"
     return exc.strerror or str(exc)
