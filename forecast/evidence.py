@@ -25,7 +25,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import EvidenceError, OutputExistsError
-from .names import humanise
+from .present import humanise
 from .yamlio import atomic_write_text, dump_yaml, load_yaml
 
 Weight = Annotated[float, Field(strict=True, allow_inf_nan=False)]
