@@ -23,6 +23,7 @@ from ..errors import ForecastError
 from ..evidence import Evidence, Scenario
 from ..export import KIND_LABELS
 from ..model import Model
+from ..plaintext import md_inline
 from ..present import percent
 from .session import remember, restore
 
@@ -39,7 +40,7 @@ def render(
     try:
         table = journal.history(db, model=model.id)
     except ForecastError as exc:
-        st.error(str(exc))
+        st.error(md_inline(exc))
         _details(st, db)
         return
     st.subheader("Recorded forecasts")
@@ -63,7 +64,8 @@ def _remember(st: Any, key: str) -> None:
 def _details(st: Any, db: Any) -> None:
     with st.expander("Details"):
         st.caption(
-            f"Forecasts are kept in `{journal.journal_path(db)}` (set FORECAST_DB to use another file)."
+            f"Forecasts are kept in {md_inline(journal.journal_path(db))} "
+            "(set FORECAST_DB to use another file)."
         )
 
 
@@ -84,7 +86,7 @@ def _record_panel(st: Any, model: Model, evidence: Any, db: Any) -> None:
         )
         message = st.session_state.pop("journal_record_message", None)
         if message:
-            (st.success if message[0] == "ok" else st.error)(message[1])
+            (st.success if message[0] == "ok" else st.error)(md_inline(message[1]))
     _remember(st, "journal_author")
     _remember(st, "journal_note")
 
@@ -219,10 +221,11 @@ def _resolve_panel(st: Any, model: Model, table: pd.DataFrame, db: Any) -> None:
         try:
             count = journal.resolve(model.id, node, state, day, db=db)
         except ForecastError as exc:
-            st.error(str(exc))
+            st.error(md_inline(exc))
             return
         st.success(
-            f"Resolved: {model.names.node(node)} — {model.names.state(node, state)}, known on "
+            f"Resolved: {md_inline(model.names.node(node))} — "
+            f"{md_inline(model.names.state(node, state))}, known on "
             f"{day:%d %B %Y}; it scores {count} recorded forecast(s)."
         )
 
@@ -311,7 +314,7 @@ def _scores(st: Any, model: Model, db: Any) -> None:
     try:
         result = journal.score(db, model=model.id)
     except ForecastError as exc:
-        st.error(str(exc))
+        st.error(md_inline(exc))
         return
     if result.scores.empty:
         st.info(
