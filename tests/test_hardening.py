@@ -17,6 +17,7 @@ import json
 import math
 import os
 import random
+import re
 import subprocess
 import sys
 import tomllib
@@ -1076,3 +1077,108 @@ def test_a_file_over_the_limit_is_refused_without_reading_it_all(tmp_path, monke
     monkeypatch.setattr(safeio, "_CHUNK", 1 << 20)
     with pytest.raises(ModelError, match="16 MiB limit"):
         forecast.load_model(big)
+
+
+# ---------------------------------------------------------------- untrusted text in the page
+
+PLAIN_OPTIONS = {  # elements whose text Streamlit shows as plain text or data, never as Markdown
+    "vega_lite_chart",
+    "arrow_vega_lite_chart",
+    "table",
+    "dataframe",
+    "arrow_data_frame",
+    "graphviz_chart",
+    "download_button",
+    "selectbox",
+    "multiselect",
+    "select_slider",
+    "file_uploader",
+    "text_input",
+    "text_area",
+    "number_input",
+    "date_input",
+}
+LIVE_MARKUP = re.compile(r"(?<!\\)(!\[|\]\(|<img|<script|<a\b|:red\[|\$x)")
+
+
+def _walk(node):
+    yield node
+    for child in (getattr(node, "children", None) or {}).values():
+        yield from _walk(child)
+
+
+def test_model_evidence_and_scenario_text_is_shown_as_text(monkeypatch, tmp_path):
+    """Markdown images, links, HTML and Streamlit directives from files reach the page escaped."""
+    from conftest import write_hostile_workspace
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("FORECAST_DB", str(tmp_path / "journal.sqlite"))
+    paths = write_hostile_workspace(tmp_path, "http://127.0.0.1:9")
+    monkeypatch.setattr(
+        sys,
+        "argv",
+        ["app.py", "--model", str(paths["model"]), "--evidence", str(paths["evidence"])],
+    )
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    seen = 0
+    for tab in ("Forecast", "Scenarios", "Timeline", "Analysis", "History"):
+        at.session_state["workspace_tab"] = tab
+        at.run()
+        assert not at.exception, [e.message for e in at.exception]
+        for node in _walk(at._tree):
+            if getattr(node, "type", None) in PLAIN_OPTIONS or getattr(node, "proto", None) is None:
+                continue
+            shown = str(node.proto)
+            seen += "beacon" in shown
+            assert not LIVE_MARKUP.search(shown), (tab, node.type, shown[:300])
+        assert not [e.value for e in at.error if "unexpected problem" in e.value]
+    assert seen >= 10  # the hostile text did reach the page, escaped
+
+
+def test_graph_labels_and_titles_cannot_inject_markup_or_attributes(tmp_path):
+    from conftest import write_hostile_workspace
+
+    from forecast.graph import network_dot
+
+    paths = write_hostile_workspace(tmp_path, "http://127.0.0.1:9")
+    model = forecast.load_model(paths["model"])
+    sneaky = model.spec.model_copy(
+        update={
+            "nodes": [
+                n.model_copy(update={"label": 'x"]; evil [URL="http://127.0.0.1:9/u" label="y'})
+                if n.id == "outcome"
+                else n
+                for n in model.spec.nodes
+            ]
+        }
+    )
+    dot = network_dot(forecast.Model(sneaky), forecast.Model(sneaky).posteriors())
+    for label in re.findall(r"label=<(.*?)>, fillcolor", dot):  # HTML-like labels: only our tags
+        assert set(re.findall(r"</?(\w+)", label)) <= {"b", "br", "font"}, label
+    assert "&lt;img" in dot  # the text is there, as text
+    assert "URL=" not in dot.replace('URL=\\"', "").replace("URL=&quot;", "")
+    for line in dot.splitlines():  # every quoted string closes on its line: no attribute breaks out
+        assert len(re.findall(r'(?<!\\)"', line)) % 2 == 0, line
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "![x](http://h/b.png)",
+        "<img src=x>",
+        "[a](b)",
+        ":red[x]",
+        "$x$",
+        "# head",
+        "- item",
+        "1. one",
+    ],
+)
+def test_plaintext_escapes_what_markdown_would_interpret(text):
+    from forecast.plaintext import md, md_inline
+
+    for escaped in (md(text), md_inline(text)):
+        assert escaped != text
+        # removing the backslashes gives the text back: nothing else was changed
+        assert re.sub(r"\\(.)", r"\1", escaped) == text
+    assert md_inline("Will it rain by 2020? my_view") == "Will it rain by 2020? my_view"

@@ -310,9 +310,14 @@ def _about(model: Model) -> None:
             ("Download as BIF", "bif", "bif", "text/plain"),
             ("Download as XMLBIF", "xmlbif", "xmlbif", "application/xml"),
         ):
+            try:
+                data = _interchange(model, model.content_hash, fmt)
+            except ForecastError as exc:  # a name the format cannot hold: say so, keep the page
+                st.caption(f"{label} is not possible: {md_inline(exc)}")
+                continue
             st.download_button(
                 label,
-                _interchange(model, model.content_hash, fmt),
+                data,
                 file_name=f"{stem}.{suffix}",
                 mime=mime,
                 key=f"{model.content_hash[:12]}.export.{fmt}",
