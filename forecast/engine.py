@@ -272,6 +272,17 @@ class JunctionTree:
         self._lock = threading.Lock()
         self._compile_prior()
 
+    def __getstate__(self) -> dict[str, object]:
+        """Picklable (an upload is compiled in a worker process): without the lock and the cache."""
+        state = self.__dict__.copy()
+        state.pop("_lock", None)
+        state["_tables"] = OrderedDict()
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
     # ------------------------------------------------------------ compilation
 
     def _build_tree(self) -> None:

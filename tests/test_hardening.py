@@ -1182,3 +1182,53 @@ def test_plaintext_escapes_what_markdown_would_interpret(text):
         # removing the backslashes gives the text back: nothing else was changed
         assert re.sub(r"\\(.)", r"\1", escaped) == text
     assert md_inline("Will it rain by 2020? my_view") == "Will it rain by 2020? my_view"
+
+
+# ---------------------------------------------------------------- uploads in a worker process
+
+
+def test_an_upload_is_read_in_a_worker_that_is_killed_at_the_time_limit():
+    import multiprocessing as mp
+
+    from forecast.ui.upload import load_upload
+
+    model = load_upload(TINY_TEXT.encode(), "tiny.yaml")  # a compiled Model comes back
+    assert model.id == "tiny" and model.content_hash == forecast.load_model(TINY).content_hash
+    assert not model.posteriors().empty
+    with pytest.raises(ModelError, match=r"longer than 0\.001 s, the limit for uploads"):
+        load_upload(wide_node(12).encode(), "slow.yaml", seconds=0.001)
+    assert [p for p in mp.active_children() if p.is_alive()] == []  # the worker was killed
+
+
+def test_an_upload_that_needs_too_much_memory_stops_the_worker_not_the_server():
+    from forecast.errors import MemoryBudgetError
+    from forecast.ui.upload import load_upload
+
+    with pytest.raises(MemoryBudgetError, match="an upload may use|memory budget") as info:
+        load_upload(wide_node(18).encode(), "wide.yaml", seconds=60, memory=48 << 20)
+    assert "\n" not in str(info.value)
+    with pytest.raises(ModelError, match="duplicate key") as info:  # errors come back as errors
+        load_upload(b"id: a\nid: b\n", "dup.yaml")
+
+
+def test_uploads_are_remembered_per_session_and_only_the_latest():
+    from forecast.ui import upload
+
+    session: dict = {}
+    first = upload.session_model(session, TINY_TEXT.encode(), "tiny.yaml")
+    assert upload.session_model(session, TINY_TEXT.encode(), "tiny.yaml") is first  # no new worker
+    other = TINY_TEXT.replace("id: tiny", "id: tiny2", 1).encode()
+    second = upload.session_model(session, other, "tiny2.yaml")
+    assert second.id == "tiny2"
+    assert list(session) == [upload.SESSION_KEY] and session[upload.SESSION_KEY][1] is second
+    with pytest.raises(ModelError, match="duplicate key"):
+        upload.session_model(session, b"id: a\nid: b\n", "dup.yaml")
+    assert not any(isinstance(v[1], forecast.Model) for v in session.values())  # the old one went
+    other_session: dict = {}
+    assert upload.session_model(other_session, other, "tiny2.yaml") is not second  # not shared
+
+
+def test_the_app_has_no_upload_cache_shared_by_all_sessions():
+    source = (ROOT / "forecast" / "ui" / "workspace.py").read_text(encoding="utf-8")
+    assert "model_from_text" not in source  # uploads go through forecast.ui.upload
+    assert "upload_worker.session_model" in source

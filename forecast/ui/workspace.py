@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import hashlib
 import importlib
 import logging
 import re
@@ -30,10 +29,11 @@ from ..errors import EvidenceError, ForecastError
 from ..evidence import Evidence, EvidenceItem, Scenario, load_evidence, load_scenario, save_scenario
 from ..formats import format_of, model_to_bif, model_to_xmlbif
 from ..graph import network_dot
-from ..model import Model, load_model, model_from_text
+from ..model import Model, load_model
 from ..plaintext import md, md_inline
 from ..present import humanise
 from . import charts, report
+from . import upload as upload_worker
 from .controls import (
     MODE_LABELS,
     MODES,
@@ -94,11 +94,6 @@ def _key(mk: str, *parts: str) -> str:
 @st.cache_resource(show_spinner=False, max_entries=16)
 def _model_from_file(path: str, mtime_ns: int) -> Model:
     return load_model(path)
-
-
-@st.cache_resource(show_spinner=False, max_entries=8)
-def _model_from_upload(digest: str, _text: str, name: str) -> Model:
-    return model_from_text(_text, name)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -274,14 +269,15 @@ def _uploaded_model(upload: Any) -> Model | None:
         )
         return None
     try:
-        text = data.decode("utf-8")
+        data.decode("utf-8")  # a clear message before any work
     except UnicodeDecodeError:
         st.sidebar.error(
             f"{md_inline(upload.name)} is not a UTF-8 text file; upload the model's YAML, BIF or XMLBIF file."
         )
         return None
-    try:
-        return _model_from_upload(hashlib.sha256(data).hexdigest(), text, upload.name)
+    try:  # in a worker process with time and memory limits, kept for this session only
+        with st.spinner(f"Reading {md_inline(upload.name)}…"):
+            return upload_worker.session_model(st.session_state, data, upload.name)
     except ForecastError as exc:
         _show_problems(st.sidebar, f"{md_inline(upload.name)} is not a valid model:", exc)
         return None
