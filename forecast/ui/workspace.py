@@ -57,7 +57,7 @@ UPLOAD_TYPES = ["yaml", "yml", "bif", "xmlbif", "bifxml", "xml"]
 NO_ITEMS = "none"
 LOG = logging.getLogger("forecast.app")
 UNEXPECTED = "The page hit an unexpected problem and stopped"
-TABS = ["Forecast", "Scenarios", "Timeline", "Analysis", "History"]
+TABS = ["Forecast", "Scenarios", "Timeline", "Analysis", "History", "Team"]
 TAB_KEY = "workspace_tab"
 
 
@@ -205,6 +205,7 @@ def _draw(argv: Sequence[str] | None) -> None:
         lambda: _timeline_tab(page),
         lambda: _optional_tab(page, "analysis", "Sensitivity and value-of-information analysis"),
         lambda: _optional_tab(page, "journal", "The forecast journal"),
+        lambda: _optional_tab(page, "elicitation", "Team elicitation"),
     ]
     for tab, draw in zip(tabs[1:], lazy, strict=True):
         if tab.open is not False:
