@@ -425,7 +425,9 @@ def _row_vector(
             )
     total = float(vec.sum())
     if abs(total - 1.0) > TOL:
-        raise ModelError(f"node '{node.id}': {where} sums to {total:.6g}, not 1")
+        raise ModelError(
+            f"node '{node.id}': {where} sums to {total:.15g}, not 1"
+        )  # all digits: never "1, not 1"
     return vec
 
 

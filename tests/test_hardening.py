@@ -1232,3 +1232,57 @@ def test_the_app_has_no_upload_cache_shared_by_all_sessions():
     source = (ROOT / "forecast" / "ui" / "workspace.py").read_text(encoding="utf-8")
     assert "model_from_text" not in source  # uploads go through forecast.ui.upload
     assert "upload_worker.session_model" in source
+
+
+# ---------------------------------------------------------------- numbers that mislead
+
+
+def test_strong_items_that_cancel_out_are_not_impossible(tiny):
+    import datetime
+
+    from forecast.evidence import EvidenceItem
+
+    def item(i: str, no: float, yes: float) -> EvidenceItem:
+        return EvidenceItem(
+            id=i,
+            date=datetime.date(2018, 1, 1),
+            title=i,
+            source="src1",
+            node="rain",
+            likelihood={"no": no, "yes": yes},
+        )
+
+    items = [item(f"a{k}", 1.0, 1e-200) for k in range(4)] + [
+        item(f"b{k}", 1e-200, 1.0) for k in range(4)
+    ]
+    items = [x for pair in zip(items[:4], items[4:], strict=True) for x in pair]
+    table = tiny.posteriors(items=items, targets=["rain"])
+    assert dict(zip(table["state"], table["probability"], strict=True)) == pytest.approx(
+        dict(
+            zip(
+                *[tiny.posteriors(targets=["rain"])[c] for c in ("state", "probability")],
+                strict=True,
+            )
+        )
+    )
+    one_way = tiny.posteriors(items=items[::2], targets=["rain"])  # all four pointing to "no"
+    assert one_way.loc[one_way["state"] == "no", "probability"].item() == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("confidence", [1e-2, 3e-4, 1e-6])
+def test_low_confidence_widens_the_intervals_instead_of_collapsing_them(confidence):
+    from forecast.analysis import uncertainty
+
+    data = copy.deepcopy(TINY_DATA)
+    data["default_confidence"] = confidence
+    model = forecast.model_from_text(yaml.safe_dump(data), "low.yaml")
+    table = uncertainty(model, 2000, 0, targets=["rain"])
+    row = table[table["state"] == "no"].iloc[0]
+    assert row["p95"] - row["p05"] > 0.9, row.to_dict()  # almost anything is possible
+    assert table[["p05", "p50", "p95"]].notna().all().all()
+
+
+def test_a_sum_just_off_one_shows_the_digits_that_differ():
+    text = TINY_TEXT.replace("{no: 0.7, yes: 0.3}", "{no: 0.7, yes: 0.3000015}", 1)
+    with pytest.raises(ModelError, match=r"sums to 1\.0000015, not 1"):
+        forecast.model_from_text(text, "off.yaml")
