@@ -309,7 +309,7 @@ def _new_file_mode(target: Path) -> int:
 
 
 def atomic_write(
-    path: str | os.PathLike[str], write: Callable[[Path], None], overwrite: bool = True
+    path: str | os.PathLike[str], write: Callable[[Path], object], overwrite: bool = True
 ) -> Path:
     """Call `write(tmp_path)` and move the result into place only if it succeeded.
 
