@@ -33,7 +33,6 @@ from pydantic import (
     ValidationError,
     field_validator,
 )
-from scipy.special import ndtr
 
 from .canonical import NoisyMaxCPT, compile_noisy_max
 from .errors import ModelError
@@ -564,6 +563,8 @@ def _compile_ranked(node: NodeSpec, parents: list[NodeSpec]) -> np.ndarray:
     edges = np.linspace(0.0, 1.0, k + 1)
     sigma = math.sqrt(cpt.variance)
     # Normal(mu, sigma) mass in each child interval, renormalised to [0, 1]: the truncated normal
+    from scipy.special import ndtr  # imported here: only ranked nodes need scipy
+
     cdf = ndtr((edges[None, :] - mu.reshape(-1, 1)) / sigma)
     probs = np.clip(np.diff(cdf, axis=1), 0.0, None)
     del cdf

@@ -17,6 +17,7 @@ import datetime as dt
 import functools
 import logging
 import re
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +28,7 @@ import streamlit as st
 
 from ..errors import EvidenceError, ForecastError
 from ..evidence import Evidence, EvidenceItem, Scenario, load_evidence, load_scenario, save_scenario
-from ..formats import MODEL_SUFFIXES, format_of, model_to_text
+from ..formats import MODEL_SUFFIXES, FormatWarning, format_of, model_to_text, not_carried
 from ..graph import network_dot
 from ..model import Model, load_model
 from ..plaintext import md, md_inline
@@ -97,7 +98,9 @@ def _model_from_file(path: str, mtime_ns: int) -> Model:
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _interchange(_model: Model, model_key: str, fmt: str) -> str:
-    return model_to_text(_model, fmt)
+    with warnings.catch_warnings():  # what the format cannot carry is shown beside the buttons
+        warnings.simplefilter("ignore", FormatWarning)
+        return model_to_text(_model, fmt)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -301,10 +304,15 @@ def _about(model: Model) -> None:
                 st.markdown(md_inline(f"- {' — '.join(bits)}" + (f" ({date})" if date else "")))
         st.markdown("**Open it in other tools**")
         st.caption("GeNIe, Netica, Hugin, pyAgrum and bnlearn read these interchange formats.")
+        lost = not_carried(model, "bif")
+        if lost:
+            st.caption("Not in these files: " + "; ".join(lost) + ".")
         stem = re.sub(r"[^\w.-]", "_", model.id)
         for label, fmt, suffix, mime in (
             ("Download as BIF", "bif", "bif", "text/plain"),
             ("Download as XMLBIF", "xmlbif", "xmlbif", "application/xml"),
+            ("Download as Hugin NET", "net", "net", "text/plain"),
+            ("Download as GeNIe XDSL", "xdsl", "xdsl", "application/xml"),
         ):
             try:
                 data = _interchange(model, model.content_hash, fmt)
