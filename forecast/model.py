@@ -282,8 +282,13 @@ class Model:
         lik: dict[int, np.ndarray] = {}
 
         def multiply(node: str, vec: np.ndarray) -> None:
+            # Likelihoods count only as ratios: rescaled so the largest is 1 after each
+            # product, strong items that cancel out (1e-200 one way, then the other, ...)
+            # never underflow to an all-zero vector that would read as "impossible".
             i = self._index[node]
-            lik[i] = lik[i] * vec if i in lik else vec
+            product = lik[i] * vec if i in lik else vec
+            top = product.max()
+            lik[i] = product / top if top > 0 else product
 
         for node, state in ev.hard.items():
             vec = np.zeros(len(self._by_id[node].states))
