@@ -21,6 +21,7 @@ from .engine import JunctionTree, solve_fixed
 from .errors import EvidenceError, ModelError
 from .evidence import Evidence, EvidenceItem, Scenario, check_weights, combine
 from .names import cite, humanise
+from .results import evidence_records
 from .spec import ModelSpec, NodeSpec, compile_cpt, load_spec, spec_from_text, topological_order
 from .words import BANDS, band_index
 
@@ -256,7 +257,7 @@ class Model:
         ev = self.evidence(scenario, hard, likelihood, fixed)
         table = self.posteriors_batch([ev], targets=targets, names=[ev.name or "current evidence"])
         table = table.drop(columns="scenario").reset_index(drop=True)
-        table.attrs = {**table.attrs, "evidence": ev.describe(), "scenario": ev.name}
+        table.attrs = {**table.attrs, "evidence": evidence_records(ev), "scenario": ev.name}
         return table
 
     def posteriors_batch(
