@@ -27,8 +27,10 @@ from .export import export
 from .formats import write_model_file
 from .journal import history, record, resolve, score
 from .model import Model, load_model, model_from_text
+from .reporting import Report, report
 from .runs import run, timeline
 from .words import words
+from .writers import write_report
 
 __all__ = [
     "Evidence",
@@ -39,6 +41,7 @@ __all__ = [
     "MemoryBudgetError",
     "Model",
     "ModelError",
+    "Report",
     "Scenario",
     "explain",
     "explain_sequence",
@@ -52,6 +55,7 @@ __all__ = [
     "model_from_text",
     "parameter_sensitivity",
     "record",
+    "report",
     "resolve",
     "run",
     "save_scenario",
@@ -61,4 +65,5 @@ __all__ = [
     "uncertainty",
     "words",
     "write_model_file",
+    "write_report",
 ]
