@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import analysis, charts
+from . import analysis
 from .errors import EvidenceError, ForecastError
 from .evidence import Evidence, EvidenceItem, Scenario
 from .language import band_text
@@ -63,6 +63,7 @@ class IssueRecord:
     model_modified: dt.datetime | None  # the model file's modification time
     model_hash: str
     scenario: str
+    compared: tuple[str, ...] = ()  # a comparison's further scenarios
 
     def rows(self) -> list[tuple[str, str]]:
         """The record as (field, value) pairs, in reading order."""
@@ -85,6 +86,7 @@ class IssueRecord:
             ("Model", f"{self.model_id} ({version})"),
             ("Model as of", f"{self.as_of:%d %B %Y}" if self.as_of else ""),
             ("Scenario", self.scenario),
+            ("Compared with", "; ".join(self.compared)),
         ]
 
 
@@ -185,10 +187,14 @@ class Chart:
     description: str
 
     def svg(self) -> str:
-        return charts.to_svg(self.spec)
+        from .charts import to_svg
+
+        return to_svg(self.spec)
 
     def png(self) -> bytes:
-        return charts.to_png(self.spec)
+        from .charts import to_png
+
+        return to_png(self.spec)
 
 
 @dataclass(frozen=True)
@@ -312,6 +318,13 @@ def _judgement(
     if not params.empty:
         top_row = params.iloc[0]
         entry = naming.pair(str(top_row["node"]), str(top_row["state"]))
+        when = ", ".join(
+            naming.pair(a, b)
+            for a, _, b in (
+                x.partition("=") for x in str(top_row["parent_states"]).split(", ") if x
+            )
+        )
+        entry += f" when {when}" if when else ""
         hangs = (
             f", and moving the single most influential number ({entry}) by "
             f"{100 * PARAMETER_DELTA:.0f} points shifts it by {100 * swing:.1f} points"
@@ -403,7 +416,9 @@ def _outcome_chart(
             "baseline": [_prob(base, node, s) for s in states],
         }
     )
-    spec = charts.outcome_chart(rows).properties(title=naming.node(node), width=420).to_dict()
+    from .charts import outcome_chart
+
+    spec = outcome_chart(rows).properties(title=naming.node(node), width=420).to_dict()
     return Chart(
         naming.node(node),
         spec,
@@ -448,7 +463,9 @@ def _timeline(
     out = []
     for n in outcomes:
         sub = steps[steps["node"] == n][["step", "when", "title", "state", "probability"]]
-        spec = charts.timeline_chart(sub).properties(title=naming.node(n), width=560).to_dict()
+        from .charts import timeline_chart
+
+        spec = timeline_chart(sub).properties(title=naming.node(n), width=560).to_dict()
         out.append(
             Chart(
                 f"{naming.node(n)}: after each dated item",
@@ -477,21 +494,24 @@ def _evidence_table(ev: Evidence, naming: Naming) -> Table:
     rows = []
     for r in evidence_records(ev):
         shown = naming.evidence(r)
+        setting = (
+            shown["Detail"]
+            if r["kind"] == "hard"
+            else naming.weights(r["node"], r.get("weights") or {}, r["kind"] == "fixed")
+        )
         rows.append(
             (
                 r.get("date", ""),
                 shown["Bears on"],
                 shown["Kind"],
-                str(r.get("title") or shown["Detail"]),
-                naming.weights(r["node"], r.get("weights") or {}, r["kind"] == "fixed")
-                if r["kind"] != "hard"
-                else shown["Detail"],
+                str(r.get("title") or ""),
+                setting,
                 shown["Source"],
             )
         )
     return Table(
         "Evidence used",
-        tuple(Column(h) for h in ("Date", "Bears on", "Kind", "What", "Weights", "Source")),
+        tuple(Column(h) for h in ("Date", "Bears on", "Kind", "Item", "Setting", "Source")),
         tuple(rows),
         "" if rows else "None: the model's own beliefs.",
     )
@@ -681,7 +701,8 @@ def build_report(
         model_version=version,
         model_modified=modified,
         model_hash=model.content_hash,
-        scenario=_scenario_title(scenario, ev) if not compare else ", ".join(names),
+        scenario=_scenario_title(scenario, ev) if not compare else names[0],
+        compared=tuple(names[1:]) if compare else (),
     )
     names_used = {naming.node(n) for n in model.nodes} | {
         naming.state(n, s) for n in model.nodes for s in model.states(n)
@@ -711,7 +732,9 @@ def report(
     """The report model (see build_report); `items` are dated evidence items added to the scenario."""
     if items:
         ev = _evidence_of(model, scenario)
-        scenario_ev = Evidence(ev.hard, ev.likelihood, ev.fixed, ev.items + tuple(items), ev.name)
+        have = {it.id for it in ev.items}
+        extra = tuple(it for it in items if it.id not in have)
+        scenario_ev = Evidence(ev.hard, ev.likelihood, ev.fixed, ev.items + extra, ev.name)
         title = scenario.display if isinstance(scenario, Scenario) else None
         built = build_report(model, scenario_ev, author=author, compare=compare)
         if title:

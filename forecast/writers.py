@@ -134,6 +134,14 @@ def _clean(text: Any) -> str:
     return _CONTROL.sub("", "" if text is None else str(text))
 
 
+def _judged_under(report: Report) -> str:
+    issue = report.issue
+    who = f" by {issue.author}" if issue.author else ""
+    return f"Under: {issue.scenario}. Issued{who} on {issue.issued:%d %B %Y}; evidence up to " + (
+        f"{issue.cutoff:%d %B %Y}." if issue.cutoff else "the model's as-of date."
+    )
+
+
 def _main_tables(report: Report) -> list[Table]:
     return [t for t in report.tables if not t.appendix]
 
@@ -160,6 +168,7 @@ def to_html(report: Report) -> str:
     issue = report.issue
     parts = [html_head(issue.title or "Forecast report"), f"<h1>{esc(issue.title)}</h1>"]
     parts.append("<h2 id='key-judgements'>Key judgements</h2>")
+    parts.append(f"<p>{esc(_judged_under(report))}</p>")
     for j in report.judgements:
         parts.append(
             f"<div class='judgement' data-node='{esc(j.node)}'><h3>{esc(j.outcome)}</h3>"
@@ -219,7 +228,14 @@ def _html_chart(chart: Any) -> str:
 def to_markdown(report: Report) -> str:
     """Markdown, judgements first; every piece of model text escaped (no live HTML, no broken tables)."""
     issue = report.issue
-    lines = [f"# {md_text(issue.title)}", "", "## Key judgements", ""]
+    lines = [
+        f"# {md_text(issue.title)}",
+        "",
+        "## Key judgements",
+        "",
+        md_text(_judged_under(report)),
+        "",
+    ]
     for j in report.judgements:
         lines += [f"### {md_text(j.outcome)}", "", md_text(j.paragraph), ""]
     lines += ["## Issue record", ""]
@@ -311,6 +327,7 @@ def to_xlsx(report: Report) -> bytes:
     sheet.cell(row=row, column=1, value=_cell(report.issue.title)).font = Font(bold=True, size=14)
     row += 2
     sheet.cell(row=row, column=1, value="Key judgements").font = Font(bold=True, size=12)
+    sheet.cell(row=row, column=2, value=_cell(_judged_under(report)))
     row += 1
     for j in report.judgements:
         sheet.cell(row=row, column=1, value=_cell(j.outcome)).font = Font(bold=True)
@@ -415,6 +432,7 @@ def to_docx(report: Report) -> bytes:
     issue = report.issue
     doc.add_heading(_clean(issue.title), level=0)
     doc.add_heading("Key judgements", level=1)
+    doc.add_paragraph(_clean(_judged_under(report)))
     for j in report.judgements:
         doc.add_heading(_clean(j.outcome), level=2)
         doc.add_paragraph(_clean(j.paragraph), style="Normal")

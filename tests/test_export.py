@@ -1,5 +1,6 @@
 """Exports by suffix (.csv .xlsx .md .json .html): valid files, the report's content, atomic writes."""
 
+import html
 import importlib
 import json
 import pathlib
@@ -302,3 +303,57 @@ def test_timeline_and_run_tables_export_in_every_format(tiny, run_table, tmp_pat
         else:
             text = path.read_text(encoding="utf-8")
             assert not re.search(r"\b(nan|nat)\b", text, re.IGNORECASE)
+
+
+def _every_key_table(tiny):
+    """A table whose attrs carry every declared metadata key (forecast.results.KEYS)."""
+    from forecast.analysis import with_intervals
+    from forecast.results import KEYS
+
+    intervals = with_intervals(
+        tiny.posteriors(hard={"rain": "yes"}),
+        forecast.uncertainty(tiny, samples=20, hard={"rain": "yes"}),
+    )
+    table = forecast.explain_sequence(tiny, "outcome=good", hard={"rain": "yes"})
+    table.attrs = {
+        **table.attrs,
+        "interval_settings": intervals.attrs["interval_settings"],
+        "scenario": "Rainy day",
+        "scenarios": ["a", "b"],
+        "target_nodes": ["outcome"],
+        "baseline": 0.5,
+        "target_entropy_bits": 0.9,
+        "seed": 0,
+        "draws_used": 20,
+        "samples": 20,
+    }
+    assert set(KEYS) <= set(table.attrs), sorted(set(KEYS) - set(table.attrs))
+    return table
+
+
+def test_every_writer_renders_every_declared_metadata_key(tiny, tmp_path):
+    from forecast.naming import RENDERERS, Naming
+    from forecast.results import KEYS
+    from forecast.results import __doc__ as declared
+
+    assert set(RENDERERS) == set(KEYS)
+    for key in KEYS:
+        assert key in declared  # documented in the one place keys are declared
+    table = _every_key_table(tiny)
+    naming = Naming.of(table.attrs)
+    shown = naming.header(table.attrs)
+    assert {label for label, _ in RENDERERS.values() if label} <= {label for label, _ in shown}
+    md = forecast.export(table, tmp_path / "t.md").read_text(encoding="utf-8")
+    page = forecast.export(table, tmp_path / "t.html").read_text(encoding="utf-8")
+    book = openpyxl.load_workbook(forecast.export(table, tmp_path / "t.xlsx"))
+    cells = sheet_text(book["Report"])
+    meta = json.loads(forecast.export(table, tmp_path / "t.json").read_text(encoding="utf-8"))
+    for label, text in shown:
+        assert f"**{label}:**" in md and export_module.md_text(text) in md, label
+        assert html.escape(text) in page, label
+        assert label in cells and text in cells, label
+    assert set(KEYS) <= set(meta["metadata"])
+    # no id leaks through a summary: the target is named, the numbers are the analysis's
+    summary = dict(shown)["Summary"]
+    assert "outcome=good" not in summary and summary.startswith("Wet grass: Good")
+    assert "Rain" in md.split("## Evidence used")[1] and "rain" not in summary
