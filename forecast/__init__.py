@@ -5,6 +5,7 @@ model = forecast.load_model("models/russia_iran.yaml")
 model.posteriors(hard={"assad_question": "negotiated_exit"})
 """
 
+from . import elicitation
 from .analysis import (
     explain,
     explain_sequence,
@@ -13,6 +14,7 @@ from .analysis import (
     sensitivity,
     uncertainty,
 )
+from .ensemble import Ensemble, ensemble
 from .errors import EvidenceError, ForecastError, JournalError, MemoryBudgetError, ModelError
 from .evidence import (
     Evidence,
@@ -33,6 +35,7 @@ from .words import words
 from .writers import write_report
 
 __all__ = [
+    "Ensemble",
     "Evidence",
     "EvidenceError",
     "EvidenceItem",
@@ -43,6 +46,8 @@ __all__ = [
     "ModelError",
     "Report",
     "Scenario",
+    "elicitation",
+    "ensemble",
     "explain",
     "explain_sequence",
     "export",

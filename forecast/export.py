@@ -15,7 +15,6 @@ import html
 import io
 import json
 import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +22,22 @@ import numpy as np
 import pandas as pd
 
 from .errors import ForecastError
-from .names import humanise
-from .naming import KIND_LABELS, Naming, generated, percent, points, span
+from .naming import KIND_LABELS, Naming, generated
+from .present import (
+    BLUE,
+    DARK,
+    DOWN,
+    GREY,
+    INTERVAL,
+    UP,
+    Names,
+    clip,
+    humanise,
+    percent,
+    points,
+    span,
+    zoom,
+)
 from .results import evidence_list
 from .safety import md_table, md_text, safe_cell, safe_frame
 from .yamlio import atomic_write
@@ -239,12 +252,6 @@ HEADERS_BY_KIND = {
     "explain_sequence": {"delta_probability": "Change"},
     "indicators": {"state": "If observed"},
 }
-
-
-def namers(attrs: dict[str, Any]) -> tuple[Callable[[str], str], Callable[[str, str], str]]:
-    """(node name, state name) for people: the naming object's two most used methods."""
-    naming = Naming.of(attrs)
-    return naming.node, naming.state
 
 
 def target_name(attrs: dict[str, Any]) -> str:
@@ -584,7 +591,6 @@ def write_xlsx(table: pd.DataFrame, path: Path) -> None:
 
 # ---------------------------------------------------------------- analysis charts (inline SVG, no scripts)
 
-_BLUE, _UP, _DOWN, _GREY, _DARK = "#3567b5", "#2e8b57", "#c0392b", "#9aa5b1", "#1d2430"
 REPORT_ROWS = 25  # rows of an analysis table shown in an HTML report (exports hold them all)
 
 
@@ -610,7 +616,7 @@ def _svg_bars(
     ]
     for i, (label, a, b, text, colour, ticks) in enumerate(rows):
         y = i * row_h + 4
-        short = _clip(label, 52)
+        short = clip(label, 52)
         out.append(
             f"<text x='{label_w - 8}' y='{y + 14}' text-anchor='end'><title>{esc(label)}</title>{esc(short)}</text>"
         )
@@ -620,17 +626,17 @@ def _svg_bars(
         )
         for t in ticks:
             out.append(
-                f"<line x1='{x(t):.1f}' x2='{x(t):.1f}' y1='{y}' y2='{y + row_h - 4}' stroke='{_DARK}' stroke-width='2'/>"
+                f"<line x1='{x(t):.1f}' x2='{x(t):.1f}' y1='{y}' y2='{y + row_h - 4}' stroke='{DARK}' stroke-width='2'/>"
             )
         out.append(f"<text x='{label_w + bar_w + 8}' y='{y + 14}'>{esc(text)}</text>")
     bottom = row_h * len(rows) + 4
     for value, name in marks or []:
         out.append(
-            f"<line x1='{x(value):.1f}' x2='{x(value):.1f}' y1='0' y2='{bottom}' stroke='{_DARK}' stroke-dasharray='4 3'/>"
+            f"<line x1='{x(value):.1f}' x2='{x(value):.1f}' y1='0' y2='{bottom}' stroke='{DARK}' stroke-dasharray='4 3'/>"
             f"<text x='{x(value):.1f}' y='{bottom + 20}' text-anchor='middle'>{esc(name)}</text>"
         )
     out.append(
-        f"<line x1='{label_w}' x2='{label_w + bar_w}' y1='{bottom}' y2='{bottom}' stroke='{_GREY}'/>"
+        f"<line x1='{label_w}' x2='{label_w + bar_w}' y1='{bottom}' y2='{bottom}' stroke='{GREY}'/>"
     )
     for value in (lo, hi):
         anchor = "start" if value == lo else "end"
@@ -641,52 +647,44 @@ def _svg_bars(
     return "".join(out)
 
 
-def _clip(text: str, n: int) -> str:
-    return text if len(text) <= n else text[: n - 1] + "…"
-
-
 def _axis(value: float, caption: str) -> str:
     return f"{value:.3g} bits" if "bits" in caption else percent(value)
-
-
-def _zoom(values: list[float], pad: float = 0.02) -> tuple[float, float]:
-    lo, hi = max(0.0, min(values) - pad), min(1.0, max(values) + pad)
-    return (lo, hi) if hi > lo else (0.0, 1.0)
 
 
 def _chart(table: pd.DataFrame) -> str:
     """The chart of one analysis table (by attrs['analysis_kind']); '' for other tables."""
     kind = table.attrs.get("analysis_kind")
-    name, state_name = namers(table.attrs)
+    names = Names.from_attrs(table.attrs)
+    name, state_name = names.node, names.state
     if table.empty:
         return ""
     if kind == "sensitivity":
         top = table.head(20)
         base = float(table.attrs.get("baseline", top["baseline"].iloc[0]))
         rows = [
-            (name(r.node), r.low, r.high, f"{percent(r.low)} – {percent(r.high)}", _BLUE, [])
+            (name(r.node), r.low, r.high, f"{percent(r.low)} – {percent(r.high)}", BLUE, [])
             for r in top.itertuples()
         ]
-        lo, hi = _zoom([*top["low"], *top["high"], base])
+        lo, hi = zoom([*top["low"], *top["high"], base])
         return _svg_bars(rows, lo, hi, [(base, f"now {percent(base)}")], "tornado")
     if kind == "parameter_sensitivity":
         top = table.head(20)
         base = float(top["base"].iloc[0])
         rows = [
             (
-                f"{_clip(name(r.node), 24)} [{', '.join(state_name(p, s) for p, s in parent_pairs(r.parent_states))}]: "
+                f"{clip(name(r.node), 24)} [{', '.join(state_name(p, s) for p, s in parent_pairs(r.parent_states))}]: "
                 f"{state_name(r.node, r.state)}"
                 if r.parent_states
-                else f"{_clip(name(r.node), 30)}: {state_name(r.node, r.state)}",
+                else f"{clip(name(r.node), 30)}: {state_name(r.node, r.state)}",
                 min(r.minus, r.plus),
                 max(r.minus, r.plus),
                 f"{percent(r.minus)} / {percent(r.plus)}",
-                _BLUE,
+                BLUE,
                 [],
             )
             for r in top.itertuples()
         ]
-        lo, hi = _zoom([*top["minus"], *top["plus"], base])
+        lo, hi = zoom([*top["minus"], *top["plus"], base])
         return _svg_bars(rows, lo, hi, [(base, f"now {percent(base)}")], "parameter tornado")
     if kind == "indicators":
         top = table.drop_duplicates("node").head(20)
@@ -696,7 +694,7 @@ def _chart(table: pd.DataFrame) -> str:
                 0.0,
                 r.mutual_information_bits,
                 f"{r.mutual_information_bits:.3f} bits",
-                _BLUE,
+                BLUE,
                 [],
             )
             for r in top.itertuples()
@@ -714,7 +712,7 @@ def _chart(table: pd.DataFrame) -> str:
                 0.0,
                 r.delta_probability,
                 points(r.delta_probability),
-                _UP if r.delta_probability >= 0 else _DOWN,
+                UP if r.delta_probability >= 0 else DOWN,
                 [],
             )
             for title, r in zip(titles, top.itertuples(), strict=True)
@@ -723,7 +721,7 @@ def _chart(table: pd.DataFrame) -> str:
     if kind == "explain_sequence":
         cum = [float(c) for c in table["cumulative_probability"]]
         titles = list(readable_table(table)[HEADERS["title"]])
-        rows = [("Without evidence", 0.0, cum[0], percent(cum[0]), _GREY, [])]
+        rows = [("Without evidence", 0.0, cum[0], percent(cum[0]), GREY, [])]
         for i in range(1, len(cum)):
             d = cum[i] - cum[i - 1]
             rows.append(
@@ -732,25 +730,20 @@ def _chart(table: pd.DataFrame) -> str:
                     cum[i - 1],
                     cum[i],
                     f"{percent(cum[i])} ({points(d)})",
-                    _UP if d >= 0 else _DOWN,
+                    UP if d >= 0 else DOWN,
                     [],
                 )
             )
-        rows.append(("With all the evidence", 0.0, cum[-1], percent(cum[-1]), _DARK, []))
-        pad = max(
-            0.02, 0.15 * (max(cum) - min(cum))
-        )  # zoomed, so small moves show; the axis says where
-        return _svg_bars(
-            rows, max(0.0, min(cum) - pad), min(1.0, max(cum) + pad), None, "waterfall"
-        )
+        rows.append(("With all the evidence", 0.0, cum[-1], percent(cum[-1]), DARK, []))
+        return _svg_bars(rows, *zoom(cum), None, "waterfall")
     if kind == "uncertainty":
         rows = [
             (
-                f"{_clip(name(r.node), 30)}: {state_name(r.node, r.state)}",
+                f"{clip(name(r.node), 30)}: {state_name(r.node, r.state)}",
                 r.p05,
                 r.p95,
                 f"{percent(r.probability)} ({percent(r.p05)}–{percent(r.p95)})",
-                "#b8c9e8",
+                INTERVAL,
                 [r.p50],
             )
             for r in table.itertuples()

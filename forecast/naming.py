@@ -12,38 +12,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
-from .names import humanise
+from .present import Names, humanise, percent, points, span
 from .results import KEYS, evidence_list
 
-
-def percent(p: float | None) -> str:
-    """A probability for people: '63.8%' ('0.05%' below a tenth of a percent)."""
-    if p is None or (isinstance(p, float) and np.isnan(p)):
-        return ""
-    pct = 100 * float(p)
-    if 0 < abs(pct) < 0.1:
-        return f"{pct:.2f}%"
-    return f"{pct:.1f}%"
-
-
-def points(delta: float | None) -> str:
-    """A change in percentage points, for people: '+4.2 pts', '−0.3 pts', 'no change'."""
-    if delta is None or not np.isfinite(float(delta)):
-        return ""
-    pts = 100 * float(delta)
-    if abs(pts) < 0.05:
-        return "no change"
-    return f"{pts:+.1f} pts".replace("-", "−")
-
-
-def span(width: float | None) -> str:
-    """The width of a range of probabilities: '12.5 pts'."""
-    return "" if width is None or not np.isfinite(float(width)) else f"{100 * float(width):.1f} pts"
+__all__ = ["ANALYSIS_TITLES", "KIND_LABELS", "RENDERERS", "Naming", "percent", "points", "span"]
 
 
 KIND_LABELS = {
@@ -66,12 +41,13 @@ ANALYSIS_TITLES = {
 
 
 @dataclass(frozen=True)
-class Naming:
-    """Names for people, from a table's attrs: the model's labels, else readable ids."""
+class Naming(Names):
+    """forecast.present.Names plus the rendering of every declared metadata key.
 
-    labels: Mapping[str, str] = field(default_factory=dict)
-    state_labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
-    source_labels: Mapping[str, str] = field(default_factory=dict)
+    Node, state and source names come from present.Names (one home for names);
+    this adds what only result metadata needs: targets, evidence records,
+    summaries, settings and the report header.
+    """
 
     @classmethod
     def of(cls, attrs: Mapping[str, Any]) -> Naming:
@@ -80,19 +56,6 @@ class Naming:
             attrs.get("state_labels") or {},
             attrs.get("source_labels") or {},
         )
-
-    def node(self, node: str) -> str:
-        return str(self.labels.get(node) or humanise(node))
-
-    def state(self, node: str, state: str) -> str:
-        own = (self.state_labels.get(node) or {}).get(state)
-        return str(own) if own else humanise(state)
-
-    def pair(self, node: str, state: str) -> str:
-        return f"{self.node(node)}: {self.state(node, state)}"
-
-    def source(self, source: str | None) -> str:
-        return str(self.source_labels.get(source or "", source or ""))
 
     def weights(self, node: str, weights: Mapping[str, float], as_percent: bool = False) -> str:
         """'Muted: 0.5, Acute: 1' (fixed probabilities as percentages)."""
