@@ -256,11 +256,6 @@ def _version(model: Model) -> tuple[str, dt.datetime | None]:
     return (str(version) if version not in (None, "") else "", modified)
 
 
-def _report_outcomes(model: Model) -> list[str]:
-    """The nodes a report judges: the outcomes, else the nodes nothing depends on."""
-    return model.outcomes or [n for n in model.nodes if not model.children(n)]
-
-
 def _prob(table: pd.DataFrame, node: str, state: str) -> float:
     row = table[(table["node"] == node) & (table["state"] == state)]
     return float(row["probability"].iloc[0])
@@ -426,13 +421,21 @@ def _outcome_chart(
     )
 
 
-def _timeline(
-    model: Model, ev: Evidence, outcomes: list[str], naming: Naming
-) -> tuple[pd.DataFrame, list[Chart]]:
-    """The dated items replayed on top of the report's other evidence (the same evidence as its tables)."""
-    base = Evidence(ev.hard, ev.likelihood, ev.fixed, (), ev.name)
-    table = timeline(model, ev.items, target=outcomes, base=base)
-    titles = {it.id: it.title for it in ev.items}
+def timeline_steps(
+    model: Model,
+    items: Sequence[EvidenceItem],
+    base: Evidence | None = None,
+    targets: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """The dated items replayed in date order on top of `base`, labelled for charts and tables.
+
+    Columns: step (0 = before any item), when (axis label), item and title (the
+    item's title), node, outcome (label), state (label), state_id, date,
+    probability.  The app's timeline and every report draw this table.
+    """
+    names = model.names
+    table = timeline(model, items, target=list(targets or model.default_targets), base=base)
+    titles = {it.id: it.title for it in items}
     when: dict[str, str] = {}
     seen: dict[str, int] = {}
     order = list(dict.fromkeys(table["item"]))
@@ -445,26 +448,36 @@ def _timeline(
         text = date.strftime("%d %b %Y")
         seen[text] = seen.get(text, 0) + 1
         when[item] = text if seen[text] == 1 else f"{text} ({seen[text]})"
-    steps = pd.DataFrame(
+    title = table["item"].map(lambda i: titles.get(i, "Before any item"))
+    return pd.DataFrame(
         {
             "step": table["item"].map({it: i for i, it in enumerate(order)}),
             "when": table["item"].map(when),
-            "title": table["item"].map(lambda i: titles.get(i, "Before any item")),
+            "item": title,
+            "title": title,
             "node": table["node"],
+            "outcome": [names.node(n) for n in table["node"]],
             "state": [
-                naming.state(n, s) for n, s in zip(table["node"], table["state"], strict=True)
+                names.state(n, s) for n, s in zip(table["node"], table["state"], strict=True)
             ],
-            "probability": table["probability"],
-            "date": table["date"],
-            "item": table["item"],
             "state_id": table["state"],
+            "date": table["date"],
+            "probability": table["probability"],
         }
     )
+
+
+def _timeline(
+    model: Model, ev: Evidence, outcomes: list[str], naming: Naming
+) -> tuple[pd.DataFrame, list[Chart]]:
+    """The dated items replayed on top of the report's other evidence (the same evidence as its tables)."""
+    from .charts import timeline_chart
+
+    base = Evidence(ev.hard, ev.likelihood, ev.fixed, (), ev.name)
+    steps = timeline_steps(model, ev.items, base=base, targets=outcomes)
     out = []
     for n in outcomes:
         sub = steps[steps["node"] == n][["step", "when", "title", "state", "probability"]]
-        from .charts import timeline_chart
-
         spec = timeline_chart(sub).properties(title=naming.node(n), width=560).to_dict()
         out.append(
             Chart(
@@ -539,7 +552,7 @@ def build_report(
     ev = _evidence_of(model, scenario)
     meta = model.metadata()
     naming = Naming.of(meta)
-    outcomes = _report_outcomes(model)
+    outcomes = model.default_targets
     now = model.posteriors(scenario=ev)
     base = model.posteriors()
     try:
