@@ -10,11 +10,14 @@ syntax in Markdown); numbers are rounded to DATA_DECIMALS so no float noise
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import html
 import io
 import json
 import os
+import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +43,7 @@ from .present import (
 )
 from .results import evidence_list
 from .safety import md_table, md_text, safe_cell, safe_frame
-from .yamlio import atomic_write
+from .yamlio import _new_file_mode, atomic_write, os_error_reason
 
 __all__ = [
     "FORMATS",
@@ -103,9 +106,63 @@ def export(table: pd.DataFrame, path: str | os.PathLike[str], fmt: str | None = 
         )
     fmt = fmt or format_for(path)
     if fmt == "xlsx":
-        return atomic_write(path, lambda p: write_xlsx(table, p))
+        return write_bytes(path, xlsx_bytes(table))
     text = render(table, fmt)
     return atomic_write(path, lambda p: p.write_text(text, encoding="utf-8"))
+
+
+def write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
+    """Put `data` at `path` atomically, with no named temporary file while it is written.
+
+    On Linux the bytes go into an unnamed file (O_TMPFILE) that only gets a name
+    once complete, so a process killed mid-write leaves nothing behind; elsewhere
+    a hidden temporary file is renamed into place.
+    """
+    target = Path(path)
+    if target.is_dir():
+        raise ForecastError(f"cannot write {target}: it is a folder")
+    directory = target.parent if str(target.parent) else Path(".")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        if hasattr(os, "O_TMPFILE"):
+            with contextlib.suppress(OSError):
+                return _write_unnamed(target, directory, data)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.chmod(tmp, _new_file_mode(target))
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise ForecastError(f"cannot write {target}: {os_error_reason(exc)}") from None
+    return target
+
+
+def _write_unnamed(target: Path, directory: Path, data: bytes) -> Path:
+    mode = _new_file_mode(target)
+    fd = os.open(directory, os.O_TMPFILE | os.O_WRONLY, 0o600)
+    try:
+        os.fchmod(fd, mode)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
+        if target.is_symlink() or target.exists():
+            tmp = directory / f".{target.name}.{os.getpid()}.{id(data)}.tmp"
+            os.link(f"/proc/self/fd/{fd}", tmp)  # named only for the instant of the rename
+            try:
+                os.replace(tmp, target)
+            except BaseException:
+                tmp.unlink(missing_ok=True)
+                raise
+        else:
+            os.link(f"/proc/self/fd/{fd}", target)
+    finally:
+        os.close(fd)
+    return target
 
 
 def tidy(table: pd.DataFrame, decimals: int = DATA_DECIMALS) -> pd.DataFrame:
@@ -254,12 +311,12 @@ HEADERS_BY_KIND = {
 }
 
 
-def target_name(attrs: dict[str, Any]) -> str:
+def target_name(attrs: Mapping[Any, Any]) -> str:
     """An analysis target for people: 'Label: State', or the nodes' labels."""
     return Naming.of(attrs).target(attrs)
 
 
-def readable_evidence(attrs: dict[str, Any]) -> pd.DataFrame:
+def readable_evidence(attrs: Mapping[Any, Any]) -> pd.DataFrame:
     """The evidence used, for people: kind, what it bears on, detail and source, named not id'd."""
     naming = Naming.of(attrs)
     rows = []
@@ -341,16 +398,16 @@ def readable_table(table: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def header_lines(attrs: dict[str, Any]) -> list[tuple[str, str]]:
+def header_lines(attrs: Mapping[Any, Any]) -> list[tuple[str, str]]:
     """(field, value) pairs describing where a table came from (see naming.RENDERERS)."""
     return [*Naming.of(attrs).header(attrs), ("Generated", generated())]
 
 
-def evidence_rows(attrs: dict[str, Any]) -> list[dict[str, Any]]:
+def evidence_rows(attrs: Mapping[Any, Any]) -> list[dict[str, Any]]:
     return evidence_list(attrs)
 
 
-def resolution_rows(attrs: dict[str, Any]) -> list[tuple[str, str, str]]:
+def resolution_rows(attrs: Mapping[Any, Any]) -> list[tuple[str, str, str]]:
     return [
         (node, state, text)
         for node, crit in (attrs.get("resolution") or {}).items()
@@ -367,7 +424,7 @@ def parent_pairs(text: str) -> list[tuple[str, str]]:
     )
 
 
-def readable_resolution(attrs: dict[str, Any]) -> list[tuple[str, str, str]]:
+def readable_resolution(attrs: Mapping[Any, Any]) -> list[tuple[str, str, str]]:
     """The resolution criteria as (outcome name, state name, criterion)."""
     naming = Naming.of(attrs)
     return [(naming.node(n), naming.state(n, s), t) for n, s, t in resolution_rows(attrs)]

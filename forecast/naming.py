@@ -50,7 +50,7 @@ class Naming(Names):
     """
 
     @classmethod
-    def of(cls, attrs: Mapping[str, Any]) -> Naming:
+    def of(cls, attrs: Mapping[Any, Any]) -> Naming:
         return cls(
             attrs.get("labels") or {},
             attrs.get("state_labels") or {},
@@ -147,7 +147,7 @@ class Naming(Names):
             f"{humanise(str(k))}: {show(v)}" for k, v in (attrs.get("settings") or {}).items()
         )
 
-    def header(self, attrs: Mapping[str, Any]) -> list[tuple[str, str]]:
+    def header(self, attrs: Mapping[Any, Any]) -> list[tuple[str, str]]:
         """(field, value) pairs describing where a table came from, in RENDERERS order."""
         rows = []
         for key, (label, render) in RENDERERS.items():

@@ -357,7 +357,7 @@ def _judgement(
         if float(group["mutual_information_bits"].iloc[0]) <= 1e-9:
             continue
         effect = (group[col] - p).abs()
-        r = group.loc[effect.idxmax()]
+        r = group.loc[effect.index[int(np.argmax(effect.to_numpy()))]]
         flips = int(np.argmax([float(r[c]) for c in others])) != top
         watch.append(
             Indicator(
@@ -563,12 +563,14 @@ def build_report(
 
     def rows_for(nodes: list[str]) -> tuple[tuple[Any, ...], ...]:
         out = []
-        iv = intervals.set_index(["node", "state"])
+        iv = {
+            (str(r["node"]), str(r["state"])): (float(r["p05"]), float(r["p95"]))
+            for r in intervals.to_dict(orient="records")
+        }
         for n in nodes:
             for s in model.states(n):
                 p, b = _prob(now, n, s), _prob(base, n, s)
-                lo = float(iv.loc[(n, s), "p05"]) if (n, s) in iv.index else None
-                hi = float(iv.loc[(n, s), "p95"]) if (n, s) in iv.index else None
+                lo, hi = iv.get((n, s), (None, None))
                 row: tuple[Any, ...] = (
                     naming.node(n),
                     naming.state(n, s),

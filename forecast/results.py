@@ -167,7 +167,7 @@ def analysis_attrs(
     }
 
 
-def evidence_list(attrs: Mapping[str, Any]) -> list[dict[str, Any]]:
+def evidence_list(attrs: Mapping[Any, Any]) -> list[dict[str, Any]]:
     """The evidence records of a table, flattened over scenarios (each then has 'scenario')."""
     ev = attrs.get("evidence")
     if isinstance(ev, list):
@@ -177,7 +177,7 @@ def evidence_list(attrs: Mapping[str, Any]) -> list[dict[str, Any]]:
     return []
 
 
-def cutoff(attrs: Mapping[str, Any]) -> dt.date | None:
+def cutoff(attrs: Mapping[Any, Any]) -> dt.date | None:
     """The evidence cut-off: the latest date among the evidence items used, if any."""
     dates = [r.get("date") for r in evidence_list(attrs) if r.get("date")]
     return max(dt.date.fromisoformat(str(d)) for d in dates) if dates else None

@@ -12,19 +12,17 @@ half-written or hidden temporary file.
 
 from __future__ import annotations
 
-import contextlib
 import html
 import io
 import json
 import os
 import re
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from .errors import ForecastError
-from .export import SHEET_DECIMALS, html_head, jsonable, tidy, write_rows
+from .export import SHEET_DECIMALS, html_head, jsonable, tidy, write_bytes, write_rows
 from .reporting import Report, Table
 from .safety import md_table, md_text, safe_frame
 
@@ -75,58 +73,6 @@ def report_bytes(report: Report, fmt: str) -> bytes:
 def write_report(report: Report, path: str | os.PathLike[str]) -> Path:
     """Write the report to `path`, the format chosen by its suffix (.docx .xlsx .html .md .csv .json)."""
     return write_bytes(path, report_bytes(report, report_format(path)))
-
-
-def write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
-    """Put `data` at `path` atomically, with no named temporary file while it is written.
-
-    On Linux the bytes go into an unnamed file (O_TMPFILE) that only gets a name
-    once complete, so a process killed mid-write leaves nothing behind; elsewhere
-    a hidden temporary file is renamed into place.
-    """
-    target = Path(path)
-    if target.is_dir():
-        raise ForecastError(f"cannot write {target}: it is a folder")
-    directory = target.parent if str(target.parent) else Path(".")
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        if hasattr(os, "O_TMPFILE"):
-            with contextlib.suppress(OSError):
-                return _write_unnamed(target, directory, data)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-    except OSError as exc:
-        raise ForecastError(f"cannot write {target}: {exc.strerror or exc}") from None
-    return target
-
-
-def _write_unnamed(target: Path, directory: Path, data: bytes) -> Path:
-    fd = os.open(directory, os.O_TMPFILE | os.O_WRONLY, 0o644)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-        os.fsync(fd)
-        if target.is_symlink() or target.exists():
-            tmp = directory / f".{target.name}.{os.getpid()}.{id(data)}.tmp"
-            os.link(f"/proc/self/fd/{fd}", tmp)  # named only for the instant of the rename
-            try:
-                os.replace(tmp, target)
-            except BaseException:
-                tmp.unlink(missing_ok=True)
-                raise
-        else:
-            os.link(f"/proc/self/fd/{fd}", target)
-    finally:
-        os.close(fd)
-    return target
 
 
 def _clean(text: Any) -> str:
@@ -313,8 +259,8 @@ def _rounded(value: Any) -> Any:
 def to_xlsx(report: Report) -> bytes:
     """A workbook: Report (for people, numbers with formats), Data (tidy, ids), Evidence, Bibliography, Charts."""
     import pandas as pd
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font
+    from openpyxl import Workbook  # type: ignore[import-untyped]
+    from openpyxl.styles import Alignment, Font  # type: ignore[import-untyped]
 
     book = Workbook()
     sheet = book.active
@@ -404,7 +350,7 @@ def _xlsx_table(sheet: Any, table: Table, row: int) -> int:
 
 
 def _xlsx_charts(book: Any, report: Report) -> None:
-    from openpyxl.drawing.image import Image
+    from openpyxl.drawing.image import Image  # type: ignore[import-untyped]
 
     if not report.charts:
         return
@@ -463,8 +409,8 @@ def to_docx(report: Report) -> bytes:
             doc.add_picture(io.BytesIO(chart.png()), width=Inches(6.3))
             doc.add_paragraph(_clean(chart.description), style="Caption")
     doc.add_heading("Bibliography", level=1)
-    for c in report.bibliography:
-        doc.add_paragraph(_clean(c.text), style="List Number")
+    for citation in report.bibliography:
+        doc.add_paragraph(_clean(citation.text), style="List Number")
     if _appendix(report):
         doc.add_heading("Appendix", level=1)
         for table in _appendix(report):

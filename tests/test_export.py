@@ -230,11 +230,10 @@ def test_unknown_suffix_is_a_clear_error(table, tmp_path):
 
 
 def test_failed_xlsx_write_leaves_no_file_and_keeps_the_old_one(table, tmp_path, monkeypatch):
-    def broken(t, path):
-        pathlib.Path(path).write_bytes(b"PK half a workbook")
+    def broken(t):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(export_module, "write_xlsx", broken)
+    monkeypatch.setattr(export_module, "xlsx_bytes", broken)
     with pytest.raises(RuntimeError):
         forecast.export(table, tmp_path / "new.xlsx")
     assert list(tmp_path.iterdir()) == []
