@@ -238,12 +238,22 @@ def _evidence_of(model: Model, scenario: EvidenceLike) -> Evidence:
     return model.evidence(scenario) if scenario is not None else Evidence()
 
 
-def _scenario_title(scenario: EvidenceLike, ev: Evidence) -> str:
+def _scenario_title(scenario: EvidenceLike, ev: Evidence, naming: Naming | None = None) -> str:
+    """The scenario for people: its title, else what was set ('Sprinkler: On; 3 dated items')."""
     if isinstance(scenario, Scenario):
         return scenario.display
     if not ev.hard and not ev.likelihood and not ev.fixed and not ev.items:
         return "The model's own beliefs (no evidence)"
-    return ev.name or "Current settings"
+    if ev.name:
+        return ev.name
+    parts = [
+        naming.evidence_title(r) if naming else str(r.get("node"))
+        for r in evidence_records(ev)
+        if r["kind"] != "item"
+    ]
+    if ev.items:
+        parts.append(f"{len(ev.items)} dated item{'s' if len(ev.items) != 1 else ''}")
+    return "Current settings: " + "; ".join(parts)
 
 
 def _version(model: Model) -> tuple[str, dt.datetime | None]:
@@ -600,12 +610,15 @@ def build_report(
     data = data.merge(
         intervals[["node", "state", "p05", "p95"]], on=["node", "state"], how="left", sort=False
     )
-    data.insert(0, "scenario", _scenario_title(scenario, ev))
+    data.insert(0, "scenario", _scenario_title(scenario, ev, naming))
     if compare:
         evs = [ev, *[_evidence_of(model, s) for s in compare]]
         names = list(
             compare_names
-            or [_scenario_title(s, e) for s, e in zip([scenario, *compare], evs, strict=True)]
+            or [
+                _scenario_title(s, e, naming)
+                for s, e in zip([scenario, *compare], evs, strict=True)
+            ]
         )
         if len(set(names)) != len(names):
             names = [f"{i + 1}. {n}" for i, n in enumerate(names)]
@@ -716,7 +729,7 @@ def build_report(
         model_version=version,
         model_modified=modified,
         model_hash=model.content_hash,
-        scenario=_scenario_title(scenario, ev) if not compare else names[0],
+        scenario=_scenario_title(scenario, ev, naming) if not compare else names[0],
         compared=tuple(names[1:]) if compare else (),
     )
     names_used = {naming.node(n) for n in model.nodes} | {
