@@ -5,7 +5,7 @@ model = forecast.load_model("models/russia_iran.yaml")
 model.posteriors(hard={"assad_question": "negotiated_exit"})
 """
 
-from . import elicitation
+from . import elicitation as elicitation  # the team-elicitation module (docs/api.md)
 from .analysis import (
     explain,
     explain_sequence,
@@ -31,6 +31,7 @@ from .journal import history, record, resolve, score
 from .model import Model, load_model, model_from_text
 from .reporting import Report, report
 from .runs import run, timeline
+from .sweep import sweep, sweep_uncertainty
 from .words import words
 from .writers import write_report
 
@@ -46,7 +47,6 @@ __all__ = [
     "ModelError",
     "Report",
     "Scenario",
-    "elicitation",
     "ensemble",
     "explain",
     "explain_sequence",
@@ -66,6 +66,8 @@ __all__ = [
     "save_scenario",
     "score",
     "sensitivity",
+    "sweep",
+    "sweep_uncertainty",
     "timeline",
     "uncertainty",
     "words",

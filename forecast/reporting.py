@@ -23,9 +23,9 @@ import pandas as pd
 
 from . import analysis
 from .errors import EvidenceError, ForecastError
-from .evidence import Evidence, EvidenceItem, Scenario
+from .evidence import Evidence, EvidenceItem, EvidenceLike, Scenario
 from .language import band_text
-from .model import EvidenceLike, Model
+from .model import Model
 from .naming import Naming, percent, points
 from .results import evidence_records
 from .runs import run, side_by_side, timeline
@@ -444,7 +444,7 @@ def timeline_steps(
     probability.  The app's timeline and every report draw this table.
     """
     names = model.names
-    table = timeline(model, items, target=list(targets or model.default_targets), base=base)
+    table = timeline(model, items, list(targets or model.default_targets), scenario=base)
     titles = {it.id: it.title for it in items}
     when: dict[str, str] = {}
     seen: dict[str, int] = {}
