@@ -514,6 +514,15 @@ def test_downloads_are_valid_in_every_format(tiny):
     assert built.judgements[0].paragraph == data["judgements"][0]["paragraph"]
 
 
+def test_the_forecast_tab_offers_every_report_format_with_an_author_field(monkeypatch, tiny):
+    monkeypatch.setenv("FORECAST_AUTHOR", "Env Analyst")
+    at = rerun(start_tiny(monkeypatch))
+    labels = [b.proto.label for b in at.main.get("download_button")]
+    assert labels[:6] == list(report.DOWNLOADS)  # Word, Excel, HTML, Markdown, CSV, JSON
+    field = at.text_input(key=key(tiny, "report_author"))
+    assert field.value == "Env Analyst"  # $FORECAST_AUTHOR fills the field
+
+
 def test_comparison_downloads_carry_the_side_by_side_table(tiny):
     names = ["Model's belief", "Rain"]
     evs = [forecast.Evidence(), tiny.evidence(hard={"rain": "yes"})]
