@@ -540,6 +540,55 @@ def _evidence_table(ev: Evidence, naming: Naming) -> Table:
     )
 
 
+def _timeline_table(
+    steps: pd.DataFrame, outcomes: Sequence[str], model: Model, naming: Naming
+) -> Table:
+    """The timeline as a table: one row per step, one column per outcome state (as the charts)."""
+    pairs = [(n, s) for n in outcomes for s in model.states(n)]
+    by = {
+        (int(r["step"]), str(r["node"]), str(r["state_id"])): float(r["probability"])
+        for r in steps.to_dict(orient="records")
+    }
+    rows = []
+    for step, group in steps.groupby("step", sort=True):
+        first = group.iloc[0]
+        rows.append((first["when"], first["title"], *[by[(int(step), n, s)] for n, s in pairs]))
+    return Table(
+        "Timeline of the dated evidence items",
+        (
+            Column("After"),
+            Column("Item"),
+            *[Column(naming.pair(n, s), "percent") for n, s in pairs],
+        ),
+        tuple(rows),
+        "Each item is added on top of the report's other settings, in date order; "
+        "the last row is the forecast in the tables above.",
+        appendix=True,
+    )
+
+
+def _settings_table(names: Sequence[str], evs: Sequence[Evidence], naming: Naming) -> Table:
+    """What each compared scenario sets, one row each (its dated items counted, not repeated)."""
+    rows = []
+    for name, e in zip(names, evs, strict=True):
+        settings = [naming.evidence_title(r) for r in evidence_records(e) if r["kind"] != "item"]
+        latest = max((it.date for it in e.items), default=None)
+        rows.append(
+            (
+                name,
+                "; ".join(settings) or "Nothing set",
+                len(e.items),
+                latest.isoformat() if latest else "",
+            )
+        )
+    return Table(
+        "What each scenario sets",
+        (Column("Scenario"), Column("Settings"), Column("Dated items"), Column("Latest item")),
+        tuple(rows),
+        appendix=True,
+    )
+
+
 def build_report(
     model: Model,
     scenario: EvidenceLike = None,
@@ -673,30 +722,7 @@ def build_report(
     if ev.items:
         steps, lines = _timeline(model, ev, outcomes, naming)
         chart_list += lines
-        tables.append(
-            Table(
-                "Timeline of the dated evidence items",
-                (
-                    Column("After"),
-                    Column("Item"),
-                    Column("Outcome"),
-                    Column("State"),
-                    Column("Probability", "percent"),
-                ),
-                tuple(
-                    (
-                        r["when"],
-                        r["title"],
-                        naming.node(r["node"]),
-                        r["state"],
-                        float(r["probability"]),
-                    )
-                    for r in steps.to_dict(orient="records")
-                ),
-                "Each item is added on top of the report's other settings, in date order.",
-                appendix=True,
-            )
-        )
+        tables.append(_timeline_table(steps, outcomes, model, naming))
     others = [n for n in model.nodes if n not in outcomes]
     if others:
         tables.append(
@@ -709,6 +735,7 @@ def build_report(
         )
     if long_table is not None:
         tables.append(long_table)
+        tables.append(_settings_table(names, evs, naming))
     version, modified = _version(model)
     q = model.spec.question
     cutoff = max((it.date for it in ev.items), default=None)

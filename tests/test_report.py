@@ -332,3 +332,26 @@ def test_cli_report(tmp_path, capsys, monkeypatch):
 def test_build_report_refuses_what_is_not_a_model():
     with pytest.raises(forecast.ForecastError, match="Model"):
         build_report("models/russia_iran.yaml")  # type: ignore[arg-type]
+
+
+def test_the_timeline_table_ends_at_the_outcome_table_under_a_driver_setting(model, driven):
+    outcomes = next(t for t in driven.tables if t.title == "Outcomes")
+    timeline = next(t for t in driven.tables if t.title.startswith("Timeline"))
+    last = dict(zip([c.header for c in timeline.columns], timeline.rows[-1], strict=True))
+    for row in outcomes.rows:
+        assert last[f"{row[0]}: {row[1]}"] == pytest.approx(row[2])
+    assert timeline.rows[0][1] == "Before any item"
+    # the first row is the driver setting alone, not the model without evidence
+    alone = model.posteriors(hard={"sprinkler": "on"}, targets="outcome")
+    good = float(alone.loc[alone["state"] == "good", "probability"].iloc[0])
+    assert timeline.rows[0][2] == pytest.approx(good)
+
+
+def test_a_comparison_lists_what_each_scenario_sets_once(model):
+    scenarios = [
+        forecast.load_scenario(p) for p in sorted((TINY_EVIDENCE / "scenarios").glob("*.yaml"))
+    ]
+    rep = forecast.report(model, scenarios[0], compare=scenarios[1:])
+    settings = next(t for t in rep.tables if t.title == "What each scenario sets")
+    assert [r[0] for r in settings.rows] == [s.display for s in scenarios]
+    assert settings.rows[0][2] == len(scenarios[0].items)
