@@ -355,3 +355,30 @@ def test_a_comparison_lists_what_each_scenario_sets_once(model):
     settings = next(t for t in rep.tables if t.title == "What each scenario sets")
     assert [r[0] for r in settings.rows] == [s.display for s in scenarios]
     assert settings.rows[0][2] == len(scenarios[0].items)
+
+
+@pytest.mark.slow
+def test_the_default_model_report_in_every_format_obeys_the_language_rules(tmp_path):
+    root = Path(__file__).resolve().parents[1]
+    model = forecast.load_model(root / "models" / "russia_iran.yaml")
+    items = forecast.load_evidence(root / "evidence")
+    rep = forecast.report(
+        model, {"hard": {"us_russia_detente": "broad"}}, items=items, author="A. Analyst"
+    )
+    assert [j.node for j in rep.judgements] == model.default_targets
+    texts = {fmt: report_bytes(rep, fmt) for fmt in ("md", "html", "docx")}
+    document = docx.Document(io.BytesIO(texts["docx"]))
+    words_of = {
+        "md": texts["md"].decode().replace("\\", ""),
+        "html": re.sub(r"<[^>]+>", " ", texts["html"].decode().split("<h2>Issue record")[0]),
+        "docx": "\n".join(p.text for p in document.paragraphs[:12]),
+    }
+    for fmt, text in words_of.items():
+        assert lint(text, rep.names) == [], fmt
+    for j in rep.judgements:
+        assert j.paragraph in words_of["docx"]
+    cited = {it.source for it in items}
+    assert {
+        c.id for c in rep.bibliography[: len(cited & {c.id for c in rep.bibliography})]
+    } <= cited
+    assert all(c.title and c.author for c in rep.bibliography)  # full citations
