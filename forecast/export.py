@@ -33,7 +33,6 @@ from .present import (
     GREY,
     INTERVAL,
     UP,
-    Names,
     clip,
     humanise,
     percent,
@@ -108,7 +107,11 @@ def export(table: pd.DataFrame, path: str | os.PathLike[str], fmt: str | None = 
     if fmt == "xlsx":
         return write_bytes(path, xlsx_bytes(table))
     text = render(table, fmt)
-    return atomic_write(path, lambda p: p.write_text(text, encoding="utf-8"))
+
+    def write_text(p: Path) -> None:
+        p.write_text(text, encoding="utf-8")
+
+    return atomic_write(path, write_text)
 
 
 def write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
@@ -201,7 +204,9 @@ def render(table: pd.DataFrame, fmt: str) -> str:
 
 def jsonable_rows(table: pd.DataFrame) -> list[dict[str, Any]]:
     """The table's rows as JSON-ready dicts (see jsonable)."""
-    return [{k: jsonable(v) for k, v in row.items()} for row in table.to_dict(orient="records")]
+    return [
+        {str(k): jsonable(v) for k, v in row.items()} for row in table.to_dict(orient="records")
+    ]
 
 
 def jsonable(v: Any) -> Any:
@@ -257,7 +262,7 @@ def display_table(table: pd.DataFrame) -> pd.DataFrame:
     out = table.copy()
     naming = Naming.of(table.attrs)
     if "node" in out.columns and table.attrs.get("labels") and "label" not in out.columns:
-        out.insert(out.columns.get_loc("node") + 1, "label", out["node"].map(naming.node))
+        out.insert(list(out.columns).index("node") + 1, "label", out["node"].map(naming.node))
     for col, kind in _column_kinds(table).items():
         out[col] = out[col].map(lambda v, k=kind: _show(v, k))
     for col in out.columns:  # an undated row shows a blank, not "None"
@@ -572,7 +577,7 @@ def write_rows(
     as it prints; probabilities as fractions with a percent format.  Returns
     the next free row.
     """
-    from openpyxl.styles import Font
+    from openpyxl.styles import Font  # type: ignore[import-untyped]
 
     kinds = kinds or {}
     for j, col in enumerate(frame.columns, start=1):
@@ -598,8 +603,8 @@ def xlsx_bytes(table: pd.DataFrame) -> bytes:
     Sheets: Report (header, then the table for people with numbers as numbers),
     Data (tidy, ids, rounded), Evidence (structured, named), Resolution.
     """
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment
+    from openpyxl import Workbook  # type: ignore[import-untyped]
+    from openpyxl.styles import Alignment  # type: ignore[import-untyped]
 
     attrs = table.attrs
     book = Workbook()
@@ -708,19 +713,24 @@ def _axis(value: float, caption: str) -> str:
     return f"{value:.3g} bits" if "bits" in caption else percent(value)
 
 
+def _records(frame: pd.DataFrame) -> list[Any]:
+    """The rows as named tuples (typed loosely: the columns hold numbers and text)."""
+    return list(frame.itertuples())
+
+
 def _chart(table: pd.DataFrame) -> str:
     """The chart of one analysis table (by attrs['analysis_kind']); '' for other tables."""
     kind = table.attrs.get("analysis_kind")
-    names = Names.from_attrs(table.attrs)
+    names = Naming.of(table.attrs)
     name, state_name = names.node, names.state
     if table.empty:
         return ""
     if kind == "sensitivity":
         top = table.head(20)
         base = float(table.attrs.get("baseline", top["baseline"].iloc[0]))
-        rows = [
+        rows: list[tuple[str, float, float, str, str, list[float]]] = [
             (name(r.node), r.low, r.high, f"{percent(r.low)} – {percent(r.high)}", BLUE, [])
-            for r in top.itertuples()
+            for r in _records(top)
         ]
         lo, hi = zoom([*top["low"], *top["high"], base])
         return _svg_bars(rows, lo, hi, [(base, f"now {percent(base)}")], "tornado")
@@ -739,7 +749,7 @@ def _chart(table: pd.DataFrame) -> str:
                 BLUE,
                 [],
             )
-            for r in top.itertuples()
+            for r in _records(top)
         ]
         lo, hi = zoom([*top["minus"], *top["plus"], base])
         return _svg_bars(rows, lo, hi, [(base, f"now {percent(base)}")], "parameter tornado")
@@ -754,7 +764,7 @@ def _chart(table: pd.DataFrame) -> str:
                 BLUE,
                 [],
             )
-            for r in top.itertuples()
+            for r in _records(top)
         ]
         return _svg_bars(
             rows, 0.0, float(top["mutual_information_bits"].max()) or 1.0, None, "bits"
@@ -762,7 +772,7 @@ def _chart(table: pd.DataFrame) -> str:
     if kind == "explain":
         top = table.head(30)
         m = float(top["delta_probability"].abs().max()) or 0.01
-        titles = readable_table(top)[HEADERS["title"]]
+        impact_titles = list(readable_table(top)[HEADERS["title"]])
         rows = [
             (
                 title,
@@ -772,7 +782,7 @@ def _chart(table: pd.DataFrame) -> str:
                 UP if r.delta_probability >= 0 else DOWN,
                 [],
             )
-            for title, r in zip(titles, top.itertuples(), strict=True)
+            for title, r in zip(impact_titles, _records(top), strict=True)
         ]
         return _svg_bars(rows, -m * 1.1, m * 1.1, [(0.0, "")], "evidence impact")
     if kind == "explain_sequence":
@@ -803,7 +813,7 @@ def _chart(table: pd.DataFrame) -> str:
                 INTERVAL,
                 [r.p50],
             )
-            for r in table.itertuples()
+            for r in _records(table)
         ]
         return _svg_bars(rows, 0.0, 1.0, None, "90% intervals; tick: median")
     return ""

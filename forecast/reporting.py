@@ -550,9 +550,10 @@ def _timeline_table(
         for r in steps.to_dict(orient="records")
     }
     rows = []
-    for step, group in steps.groupby("step", sort=True):
+    for _, group in steps.groupby("step", sort=True):
         first = group.iloc[0]
-        rows.append((first["when"], first["title"], *[by[(int(step), n, s)] for n, s in pairs]))
+        step = int(first["step"])
+        rows.append((first["when"], first["title"], *[by[(step, n, s)] for n, s in pairs]))
     return Table(
         "Timeline of the dated evidence items",
         (
