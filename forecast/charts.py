@@ -63,7 +63,8 @@ def outcome_chart(rows: pd.DataFrame, data: alt.Data | None = None) -> alt.Layer
                     x=alt.X(f"{column}:Q", scale=x_scale), y=y
                 )
             )
-    return alt.layer(*layers).properties(height=alt.Step(34))
+    chart: alt.LayerChart = alt.layer(*layers).properties(height=alt.Step(34))  # type: ignore[assignment]
+    return chart
 
 
 @functools.lru_cache(maxsize=64)
