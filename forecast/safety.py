@@ -50,16 +50,20 @@ def safe_row(values: list[Any]) -> list[Any]:
 def md_text(value: Any) -> str:
     """Model text for Markdown: HTML and Markdown syntax (including `|`) escaped, one line.
 
-    `&` becomes `&amp;` so no entity or tag survives; the other specials are
-    backslash-escaped, so links, images and tables cannot be formed.
+    `<` and `>` become entities and an `&` that could start one becomes `&amp;`,
+    so no tag or entity survives; the other specials are backslash-escaped, so
+    links, images and tables cannot be formed.
     """
     if value is None:
         return ""
     if isinstance(value, dt.date):
         return value.isoformat()
     text = " ".join(str(value).split())
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return re.sub(r"([\\`*_\[\]|#!])", r"\\\1", text)
+    text = re.sub(r"&(?=[A-Za-z#])", "&amp;", text)  # no entity survives; a lone '&' is harmless
+    text = text.replace("<", "&lt;").replace(">", "&gt;")
+    text = re.sub(r"([\\`*\[\]|#!])", r"\\\1", text)
+    # '_' inside a word (an id such as us_russia_detente) never starts emphasis; elsewhere it may
+    return re.sub(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])", r"\\_", text)
 
 
 def md_table(rows: list[list[Any]], headers: list[str]) -> str:
