@@ -656,7 +656,7 @@ def build_report(
     data = now.assign(
         baseline=base["probability"].to_numpy(),
         delta_probability=now["probability"].to_numpy() - base["probability"].to_numpy(),
-    )[["node", "state", "probability", "baseline", "delta_probability"]]
+    )[["node", "state", "probability", "words", "baseline", "delta_probability"]]
     data = data.merge(
         intervals[["node", "state", "p05", "p95"]], on=["node", "state"], how="left", sort=False
     )
@@ -707,7 +707,7 @@ def build_report(
             ),
             appendix=True,
         )
-        data = long[["scenario", "node", "state", "probability"]].copy()
+        data = long[["scenario", "node", "state", "probability", "words"]].copy()
     if compare_table is not None:
         tables.append(compare_table)
     tables.append(

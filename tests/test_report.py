@@ -143,6 +143,7 @@ def test_xlsx_percentages_are_numbers_and_nothing_has_float_noise(driven, tmp_pa
 def test_csv_and_json_are_tidy(driven):
     rows = list(csv.DictReader(io.StringIO(report_bytes(driven, "csv").decode())))
     assert {r["node"] for r in rows} == {"rain", "sprinkler", "outcome"}
+    assert list(rows[0])[:5] == ["scenario", "node", "state", "probability", "words"]
     assert all(len(r["probability"].split(".")[-1]) <= 6 for r in rows)
     data = json.loads(report_bytes(driven, "json"))
     assert data["issue"]["author"] == "A. Analyst"
