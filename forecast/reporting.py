@@ -286,12 +286,6 @@ def _confidence(low: float, high: float, swing: float) -> str:
     return "moderate"
 
 
-def _likelihood_phrase(phrase: str) -> str:
-    if phrase in ("almost no chance", "roughly even chance"):
-        return f"to have {'a ' if phrase.startswith('roughly') else ''}{phrase}"
-    return phrase
-
-
 def _judgement(
     model: Model,
     node: str,
@@ -312,16 +306,21 @@ def _judgement(
     params = analysis.parameter_sensitivity(
         model, (node, state), delta=PARAMETER_DELTA, scenario=ev
     )
-    swing = float(params["swing"].iloc[0]) / 2 if not params.empty else 0.0  # ±delta: half the span
+    swing, top_row = 0.0, None
+    if not params.empty:  # the largest move of the answer when one entry moves either way
+        moves = np.maximum(
+            (params["plus"] - params["base"]).abs().to_numpy(),
+            (params["minus"] - params["base"]).abs().to_numpy(),
+        )
+        swing, top_row = float(moves.max()), params.iloc[int(np.argmax(moves))]
     level = _confidence(low, high, swing)
     phrase, band = band_text(p)
     likelihood = (
-        f"For {outcome}, we judge {label} the most likely outcome, "
-        f"{_likelihood_phrase(phrase)} ({band}); the model gives {percent(p)}."
+        f"For {outcome}, we judge {label} the most likely outcome: {phrase} ({band}); "
+        f"the model gives {percent(p)}."
     )
     hangs = ""
-    if not params.empty:
-        top_row = params.iloc[0]
+    if top_row is not None:
         entry = naming.pair(str(top_row["node"]), str(top_row["state"]))
         when = ", ".join(
             naming.pair(a, b)
@@ -347,7 +346,7 @@ def _judgement(
             r = exp.loc[i]
             kind = str(r["kind"])
             record = records.get((kind, str(r["node"]))) if kind != "item" else None
-            title = naming.evidence_title(record) if record else str(r["title"])
+            title = naming.evidence_title(record) if record else f"“{r['title']}”"
             if abs(float(r["delta_probability"])) >= 0.0005:
                 movers.append(Mover(title, float(r["delta_probability"])))
         moved = "; ".join(f"{m.name} ({points(m.change)})" for m in movers)
@@ -764,6 +763,7 @@ def build_report(
         naming.state(n, s) for n in model.nodes for s in model.states(n)
     }
     names_used |= {m.name for j in judgements for m in j.movers}
+    names_used |= {it.title for it in ev.items}
     return Report(
         issue=issue,
         judgements=judgements,
