@@ -441,10 +441,43 @@ def frame_markdown(frame: pd.DataFrame) -> str:
     return md_table(rows, [str(c) for c in frame.columns])
 
 
+def side_by_side_readable(table: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]] | None:
+    """A batch run's table turned for reading (one column per scenario), named; None otherwise."""
+    if not {"scenario", "node", "state", "probability"} <= set(table.columns):
+        return None
+    if table["scenario"].nunique() < 2:
+        return None
+    from .runs import side_by_side
+
+    try:
+        wide = side_by_side(table)
+    except ForecastError:
+        return None
+    naming = Naming.of(table.attrs)
+    out = wide.copy()
+    out["state"] = [naming.state(n, st) for n, st in zip(wide["node"], wide["state"], strict=True)]
+    out["node"] = [naming.node(n) for n in wide["node"]]
+    out = out.rename(columns={"node": HEADERS["node"], "state": HEADERS["state"]})
+    return out, {str(c): "percent" for c in out.columns[2:]}
+
+
+def _side_by_side_text(table: pd.DataFrame) -> pd.DataFrame | None:
+    found = side_by_side_readable(table)
+    if found is None:
+        return None
+    out, kinds = found
+    for col, kind in kinds.items():
+        out[col] = out[col].map(lambda v, k=kind: _show(v, k))
+    return out
+
+
 def to_markdown(table: pd.DataFrame) -> str:
     attrs = table.attrs
     lines = [f"# {md_text(attrs.get('model_title') or 'Forecast')}", ""]
     lines += [f"- **{md_text(k)}:** {md_text(v)}" for k, v in header_lines(attrs)]
+    wide = _side_by_side_text(table)
+    if wide is not None:  # a comparison: the table people read first
+        lines += ["", "## Side by side", "", frame_markdown(wide)]
     res = readable_resolution(attrs)
     if res:
         lines += ["", "## Resolution criteria", ""]
@@ -452,7 +485,8 @@ def to_markdown(table: pd.DataFrame) -> str:
     ev = readable_evidence(attrs)
     lines += ["", "## Evidence used", ""]
     lines += [frame_markdown(ev)] if not ev.empty else ["None (the model's own beliefs)."]
-    lines += ["", "## Results", "", frame_markdown(readable_table(table)), ""]
+    results = "Every row (tidy)" if wide is not None else "Results"
+    lines += ["", f"## {results}", "", frame_markdown(readable_table(table)), ""]
     return "\n".join(lines)
 
 
@@ -494,6 +528,10 @@ def to_html(table: pd.DataFrame, extra_sections: list[tuple[str, str]] | None = 
     parts = [html_head(title), f"<h1>{esc(title)}</h1><dl>"]
     parts += [f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in header_lines(attrs)]
     parts.append("</dl>")
+    wide = _side_by_side_text(table)
+    if wide is not None:  # a comparison: the table people read first
+        parts.append("<h2>Side by side</h2>")
+        parts.append(wide.to_html(index=False, escape=True, border=0))
     res = readable_resolution(attrs)
     if res:
         parts.append("<h2>Resolution criteria</h2><ul>")
@@ -622,6 +660,13 @@ def xlsx_bytes(table: pd.DataFrame) -> bytes:
     for row in sheet.iter_rows(min_row=1, max_row=len(header) + 1):
         for cell in row:
             cell.alignment = Alignment(wrap_text=True, vertical="top")
+    found = side_by_side_readable(table)
+    if found is not None:
+        wide_sheet = book.create_sheet("Side by side", 0)  # first: what people read
+        write_rows(wide_sheet, found[0], 1, found[1])
+        wide_sheet.freeze_panes = "C2"
+        wide_sheet.column_dimensions["A"].width = 40
+        wide_sheet.column_dimensions["B"].width = 28
     data = book.create_sheet("Data")
     write_rows(data, tidy(table, SHEET_DECIMALS), 1)
     data.freeze_panes = "A2"

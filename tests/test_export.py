@@ -356,3 +356,20 @@ def test_every_writer_renders_every_declared_metadata_key(tiny, tmp_path):
     summary = dict(shown)["Summary"]
     assert "outcome=good" not in summary and summary.startswith("Wet grass: Good")
     assert "Rain" in md.split("## Evidence used")[1] and "rain" not in summary
+
+
+def test_a_batch_run_export_puts_the_side_by_side_table_first(run_table, tmp_path):
+    md = forecast.export(run_table, tmp_path / "run.md").read_text(encoding="utf-8")
+    assert md.index("## Side by side") < md.index("## Evidence used") < md.index("## Every row")
+    header = next(
+        line for line in md.split("## Side by side")[1].splitlines() if line.startswith("|")
+    )
+    assert "| Rainy |" in header or "rainy" in header.lower()
+    book = openpyxl.load_workbook(forecast.export(run_table, tmp_path / "run.xlsx"))
+    assert book.sheetnames[0] == "Side by side"
+    values = [c for row in book["Side by side"].iter_rows(min_row=2) for c in row[2:]]
+    assert values and all(
+        isinstance(c.value, int | float) and c.number_format == "0.0%" for c in values
+    )
+    page = forecast.export(run_table, tmp_path / "run.html").read_text(encoding="utf-8")
+    assert page.index("Side by side") < page.index("Evidence used")
