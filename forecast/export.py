@@ -332,6 +332,26 @@ def readable_evidence(attrs: Mapping[Any, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def evidence_for_people(attrs: Mapping[Any, Any]) -> pd.DataFrame:
+    """The evidence used, each piece once: an item shared by several scenarios is listed once,
+    with the scenarios that use it ('every scenario' when all do)."""
+    table = readable_evidence(attrs)
+    if table.empty or "Scenario" not in table.columns:
+        return table
+    names = list(dict.fromkeys(table["Scenario"]))
+    rest = [c for c in table.columns if c != "Scenario"]
+    grouped = table.groupby(rest, sort=False)["Scenario"].agg(list).reset_index()
+    grouped.insert(
+        0,
+        "Scenarios",
+        [
+            "every scenario" if len(who) == len(names) and len(names) > 1 else ", ".join(who)
+            for who in grouped["Scenario"]
+        ],
+    )
+    return grouped.drop(columns=["Scenario"])
+
+
 def _piece_title(
     kind: str, node: str, title: str, records: dict[tuple[str, str], dict[str, Any]], naming: Naming
 ) -> str:
@@ -482,7 +502,7 @@ def to_markdown(table: pd.DataFrame) -> str:
     if res:
         lines += ["", "## Resolution criteria", ""]
         lines += [f"- **{md_text(n)}: {md_text(s)}**: {md_text(t)}" for n, s, t in res]
-    ev = readable_evidence(attrs)
+    ev = evidence_for_people(attrs)
     lines += ["", "## Evidence used", ""]
     lines += [frame_markdown(ev)] if not ev.empty else ["None (the model's own beliefs)."]
     results = "Every row (tidy)" if wide is not None else "Results"
@@ -537,7 +557,7 @@ def to_html(table: pd.DataFrame, extra_sections: list[tuple[str, str]] | None = 
         parts.append("<h2>Resolution criteria</h2><ul>")
         parts += [f"<li><strong>{esc(n)}: {esc(s)}</strong>: {esc(t)}</li>" for n, s, t in res]
         parts.append("</ul>")
-    ev = readable_evidence(attrs)
+    ev = evidence_for_people(attrs)
     parts.append("<h2>Evidence used</h2>")
     parts.append(
         ev.to_html(index=False, escape=True, border=0)
@@ -671,7 +691,7 @@ def xlsx_bytes(table: pd.DataFrame) -> bytes:
     write_rows(data, tidy(table, SHEET_DECIMALS), 1)
     data.freeze_panes = "A2"
     data.auto_filter.ref = data.dimensions
-    evidence = readable_evidence(attrs)
+    evidence = evidence_for_people(attrs)
     write_rows(
         book.create_sheet("Evidence"),
         evidence

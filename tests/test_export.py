@@ -373,3 +373,14 @@ def test_a_batch_run_export_puts_the_side_by_side_table_first(run_table, tmp_pat
     )
     page = forecast.export(run_table, tmp_path / "run.html").read_text(encoding="utf-8")
     assert page.index("Side by side") < page.index("Evidence used")
+
+
+def test_a_comparison_lists_a_shared_evidence_item_once(tiny, tmp_path):
+    items = forecast.load_evidence(TINY_EVIDENCE)
+    evs = [tiny.evidence(items=items), tiny.evidence(hard={"sprinkler": "on"}, items=items)]
+    table = forecast.run(tiny, evs, names=["Items only", "Sprinkler on"])
+    md = forecast.export(table, tmp_path / "c.md").read_text(encoding="utf-8")
+    evidence = md.split("## Evidence used")[1].split("## ")[0]
+    for it in items:
+        assert evidence.count(it.title) == 1
+    assert "every scenario" in evidence and "| Sprinkler on | Definite state |" in evidence
