@@ -117,7 +117,7 @@ class Naming(Names):
             return f"{what}: {percent(p)}; each CPT entry moved by ±{delta:g}, the rest of its row rescaled"
         if kind == "explain" and p is not None:
             n = attrs.get("pieces", 0)
-            pieces = "the one piece of evidence" if n == 1 else f"all {n} pieces of evidence"
+            pieces = "its one piece of evidence" if n == 1 else f"all {n} pieces of evidence"
             return f"{what}: {percent(p)} with {pieces}"
         if kind == "explain_sequence" and p is not None:
             return f"{what}: {percent(attrs.get('prior_probability'))} without evidence, {percent(p)} with it"
