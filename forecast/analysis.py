@@ -123,7 +123,7 @@ def _attrs(
     target: tuple[str, str],
     settings: dict[str, Any],
     **values: Any,
-) -> dict[str, Any]:
+) -> dict[Any, Any]:  # table attrs: pandas types their keys as any hashable
     """Structured metadata (declared in forecast.results); writers put it into words."""
     return analysis_attrs(model.metadata(), ev, kind, target[0], target[1], settings, **values)
 

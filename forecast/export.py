@@ -635,7 +635,7 @@ def write_rows(
     as it prints; probabilities as fractions with a percent format.  Returns
     the next free row.
     """
-    from openpyxl.styles import Font  # type: ignore[import-untyped]
+    from openpyxl.styles import Font
 
     kinds = kinds or {}
     for j, col in enumerate(frame.columns, start=1):
@@ -661,8 +661,8 @@ def xlsx_bytes(table: pd.DataFrame) -> bytes:
     Sheets: Report (header, then the table for people with numbers as numbers),
     Data (tidy, ids, rounded), Evidence (structured, named), Resolution.
     """
-    from openpyxl import Workbook  # type: ignore[import-untyped]
-    from openpyxl.styles import Alignment  # type: ignore[import-untyped]
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment
 
     attrs = table.attrs
     book = Workbook()

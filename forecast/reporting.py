@@ -31,6 +31,7 @@ from .results import evidence_records
 from .runs import run, side_by_side, timeline
 from .words import band_index
 
+MAX_JUDGEMENTS = 12  # outcome questions one report judges (each runs four analyses)
 UNCERTAINTY_DRAWS = 400  # Monte Carlo draws behind each report's intervals (seed 0: reproducible)
 PARAMETER_DELTA = 0.1  # how far a single CPT entry is moved to see how much the answer hangs on it
 TOP = 3  # drivers and indicators named in a judgement
@@ -225,6 +226,7 @@ class Report:
     data: pd.DataFrame = field(compare=False)  # the tidy table for machines (ids, numbers)
     names: tuple[str, ...] = ()  # every model name in the text (the linter masks them)
     comparison: bool = False
+    note: str = ""  # e.g. that only some of many outcome nodes are judged
 
     def text(self) -> str:
         """Every generated sentence of the report, for the language linter."""
@@ -597,12 +599,15 @@ def build_report(
     compare: Sequence[EvidenceLike] = (),
     compare_names: Sequence[str] | None = None,
     issued: dt.datetime | None = None,
+    targets: Sequence[str] | str | None = None,
 ) -> Report:
     """The report on `model` under `scenario` (a Scenario, Evidence or mapping; None: no evidence).
 
     `author` defaults to $FORECAST_AUTHOR.  With `compare` (further scenarios)
     the report is a comparison: the side-by-side table comes first and the
-    long tidy table goes to the appendix and the data.
+    long tidy table goes to the appendix and the data.  `targets` are the
+    questions judged (default Model.default_targets); a report judges at most
+    MAX_JUDGEMENTS of them (each costs a few analyses) and says so.
     """
     if not isinstance(model, Model):
         raise ForecastError(
@@ -611,7 +616,18 @@ def build_report(
     ev = _evidence_of(model, scenario)
     meta = model.metadata()
     naming = Naming.of(meta)
-    outcomes = model.default_targets
+    wanted = [targets] if isinstance(targets, str) else list(targets or model.default_targets)
+    for n in wanted:
+        model.node(n)  # an unknown node is an error naming it
+    if not wanted:
+        raise EvidenceError("no targets given for the report")
+    outcomes = wanted[:MAX_JUDGEMENTS]
+    note = (
+        f"The model has {len(wanted)} outcome nodes; this report judges the first "
+        f"{len(outcomes)} (choose others with targets= or --target)."
+        if len(wanted) > len(outcomes)
+        else ""
+    )
     now = model.posteriors(scenario=ev)
     base = model.posteriors()
     try:
@@ -774,6 +790,7 @@ def build_report(
         data=data.reset_index(drop=True),
         names=tuple(sorted(names_used)),
         comparison=bool(compare),
+        note=note,
     )
 
 
@@ -784,6 +801,7 @@ def report(
     author: str | None = None,
     compare: Sequence[EvidenceLike] = (),
     items: Sequence[EvidenceItem] = (),
+    targets: Sequence[str] | str | None = None,
 ) -> Report:
     """The report model (see build_report); `items` are dated evidence items added to the scenario."""
     if items:
@@ -792,11 +810,11 @@ def report(
         extra = tuple(it for it in items if it.id not in have)
         scenario_ev = Evidence(ev.hard, ev.likelihood, ev.fixed, ev.items + extra, ev.name)
         title = scenario.display if isinstance(scenario, Scenario) else None
-        built = build_report(model, scenario_ev, author=author, compare=compare)
+        built = build_report(model, scenario_ev, author=author, compare=compare, targets=targets)
         if title:
             built = _retitle(built, title)
         return built
-    return build_report(model, scenario, author=author, compare=compare)
+    return build_report(model, scenario, author=author, compare=compare, targets=targets)
 
 
 def _retitle(rep: Report, title: str) -> Report:

@@ -83,9 +83,10 @@ def _clean(text: Any) -> str:
 def _judged_under(report: Report) -> str:
     issue = report.issue
     who = f" by {issue.author}" if issue.author else ""
-    return f"Under: {issue.scenario}. Issued{who} on {issue.issued:%d %B %Y}; evidence up to " + (
+    text = f"Under: {issue.scenario}. Issued{who} on {issue.issued:%d %B %Y}; evidence up to " + (
         f"{issue.cutoff:%d %B %Y}." if issue.cutoff else "the model's as-of date."
     )
+    return f"{text} {report.note}" if report.note else text
 
 
 def _main_tables(report: Report) -> list[Table]:
@@ -259,8 +260,8 @@ def _rounded(value: Any) -> Any:
 def to_xlsx(report: Report) -> bytes:
     """A workbook: Report (for people, numbers with formats), Data (tidy, ids), Evidence, Bibliography, Charts."""
     import pandas as pd
-    from openpyxl import Workbook  # type: ignore[import-untyped]
-    from openpyxl.styles import Alignment, Font  # type: ignore[import-untyped]
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font
 
     book = Workbook()
     sheet = book.active
@@ -350,7 +351,7 @@ def _xlsx_table(sheet: Any, table: Table, row: int) -> int:
 
 
 def _xlsx_charts(book: Any, report: Report) -> None:
-    from openpyxl.drawing.image import Image  # type: ignore[import-untyped]
+    from openpyxl.drawing.image import Image
 
     if not report.charts:
         return

@@ -383,3 +383,19 @@ def test_the_default_model_report_in_every_format_obeys_the_language_rules(tmp_p
         c.id for c in rep.bibliography[: len(cited & {c.id for c in rep.bibliography})]
     } <= cited
     assert all(c.title and c.author for c in rep.bibliography)  # full citations
+
+
+def test_a_report_judges_the_targets_asked_for_and_at_most_a_dozen(model, tmp_path, monkeypatch):
+    rep = forecast.report(model, targets=["sprinkler"])
+    assert [j.node for j in rep.judgements] == ["sprinkler"] and rep.note == ""
+    with pytest.raises(forecast.ForecastError, match="no node 'nope'"):
+        forecast.report(model, targets=["nope"])
+    from forecast import reporting
+
+    monkeypatch.setattr(reporting, "MAX_JUDGEMENTS", 1)
+    rep = forecast.report(model, targets=["outcome", "rain"])
+    assert [j.node for j in rep.judgements] == ["outcome"]
+    assert "judges the first 1" in rep.note and rep.note in to_markdown(rep)
+    out = tmp_path / "r.md"
+    assert main(["report", str(TINY), "--target", "rain", "--output", str(out)]) == 0
+    assert "### Rain" in out.read_text(encoding="utf-8")

@@ -36,6 +36,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--author", metavar="NAME", help="the report's author (default: $FORECAST_AUTHOR)"
     )
     p.add_argument(
+        "--target",
+        action="append",
+        metavar="NODE",
+        help="an outcome to judge (repeatable; default: the model's outcomes)",
+    )
+    p.add_argument(
         "--output",
         "-o",
         required=True,
@@ -51,7 +57,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario) if args.scenario else None
     items = load_evidence(args.evidence) if args.evidence else []
     compare = [load_scenario(f) for f in args.compare]
-    built = report(model, scenario, author=args.author, compare=compare, items=items)
+    built = report(
+        model, scenario, author=args.author, compare=compare, items=items, targets=args.target
+    )
     write_report(built, args.output)
     sys.stderr.write(f"wrote {args.output}\n")
     return 0
