@@ -721,8 +721,11 @@ def write_xlsx(table: pd.DataFrame, path: Path) -> None:
 REPORT_ROWS = 25  # rows of an analysis table shown in an HTML report (exports hold them all)
 
 
+_Bar = tuple[str, float, float, str, str, list[float]]  # label, start, end, text, colour, ticks
+
+
 def _svg_bars(
-    rows: list[tuple[str, float, float, str, str, list[float]]],
+    rows: list[_Bar],
     lo: float,
     hi: float,
     marks: list[tuple[float, str]] | None = None,
@@ -852,13 +855,13 @@ def _chart(table: pd.DataFrame) -> str:
         return _svg_bars(rows, -m * 1.1, m * 1.1, [(0.0, "")], "evidence impact")
     if kind == "explain_sequence":
         cum = [float(c) for c in table["cumulative_probability"]]
-        titles = list(readable_table(table)[HEADERS["title"]])
+        steps = list(readable_table(table)[HEADERS["title"]])
         rows = [("Without evidence", 0.0, cum[0], percent(cum[0]), GREY, [])]
         for i in range(1, len(cum)):
             d = cum[i] - cum[i - 1]
             rows.append(
                 (
-                    f"{i}. {titles[i]}",
+                    f"{i}. {steps[i]}",
                     cum[i - 1],
                     cum[i],
                     f"{percent(cum[i])} ({points(d)})",

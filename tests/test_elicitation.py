@@ -25,8 +25,9 @@ def model():
 
 
 @pytest.fixture
-def db(tmp_path):
-    return tmp_path / "journal.sqlite3"
+def db(journal_db):
+    """The journal on each backend (an SQLite file, a PostgreSQL schema)."""
+    return journal_db
 
 
 def _open(model, db):
