@@ -650,12 +650,35 @@ def explain_sequence(
 def _draw_cpt(
     rng: np.random.Generator, cpt: np.ndarray, confidence: float, batch: int
 ) -> np.ndarray:
-    """`batch` draws of every row from Dirichlet(confidence * row); zero entries stay zero."""
+    """`batch` draws of every row from Dirichlet(confidence * row); zero entries stay zero.
+
+    A Gamma(a) draw with a small shape a is U**(1/a) times a Gamma(a + 1) draw: below
+    a of about 0.01 it underflows to 0, and a row whose every draw underflowed used to
+    keep its point value, so intervals shrank to a point exactly when confidence was
+    lowest.  Rows with a shape under SMALL_SHAPE are drawn again in log space
+    (log Gamma(a + 1) + log(U) / a, normalised with the largest term), which never
+    underflows; other rows use numpy's draws as before (same numbers for a seed).
+    """
     alpha = np.broadcast_to(confidence * cpt, (batch, *cpt.shape))
     g = rng.standard_gamma(alpha)  # shape 0 gives exactly 0
     total = g.sum(axis=-1, keepdims=True)
-    # A row whose every gamma underflowed (all entries tiny) keeps its point value.
-    return np.where(total > 0, g / np.where(total > 0, total, 1.0), cpt)
+    out = g / np.where(total > 0, total, 1.0)
+    small = ((alpha > 0) & (alpha < SMALL_SHAPE)).any(axis=-1)
+    if small.any():
+        a = alpha[small]  # (rows, states)
+        positive = a > 0
+        shape = np.where(positive, a, 1.0)
+        with np.errstate(divide="ignore"):
+            log_g = (
+                np.log(rng.standard_gamma(shape + 1.0)) + np.log(rng.random(shape.shape)) / shape
+            )
+        log_g = np.where(positive, log_g, -np.inf)
+        w = np.exp(log_g - log_g.max(axis=-1, keepdims=True))
+        out[small] = w / w.sum(axis=-1, keepdims=True)
+    return out
+
+
+SMALL_SHAPE = 0.1  # Dirichlet shapes below this are drawn in log space (see _draw_cpt)
 
 
 # The most Monte Carlo draws one call makes (docs/journal.md, limits): 400 propagations

@@ -420,7 +420,7 @@ def check_weights(
     if kind == "fixed":
         total = sum(values)
         if abs(total - 1.0) > 1e-6:
-            raise EvidenceError(f"fixed evidence on '{node}' sums to {total:.6g}, not 1")
+            raise EvidenceError(f"fixed evidence on '{node}' sums to {total:.15g}, not 1")
         if any(v > 1 for v in values):
             raise EvidenceError(f"fixed evidence on '{node}': a probability is above 1")
     elif not any(v > 0 for v in values):

@@ -22,6 +22,7 @@ from ..evidence import Evidence
 from ..export import HEADERS, analysis_sections, parent_pairs, readable_table, to_html
 from ..export import render as render_text
 from ..model import Model
+from ..plaintext import md_inline
 from ..present import BLUE, DARK, DOWN, GREY, INTERVAL, UP, clip, percent
 from ..present import zoom as zoom_range
 from ..words import words
@@ -53,7 +54,7 @@ def named(model: Model, table: pd.DataFrame) -> pd.DataFrame:
 def target_sentence(model: Model, node: str, state: str, probability: float) -> str:
     """'Iran marginalised in Syria: **No** is 63.3% likely (likely) under the current evidence.'"""
     return (
-        f"**{model.label(node)}: {model.state_label(node, state)}** has a probability of "
+        f"**{md_inline(model.label(node))}: {md_inline(model.state_label(node, state))}** has a probability of "
         f"**{percent(probability)}** ({words(probability)}) under the current evidence."
     )
 
@@ -486,7 +487,7 @@ def render(model: Model, evidence: Evidence) -> None:
     with tabs[1]:
         st.markdown(
             f"Nodes not yet observed, ranked by how much observing them would, on average, reduce the "
-            f"uncertainty about **{model.label(node)}** (mutual information, in bits)."
+            f"uncertainty about **{md_inline(model.label(node))}** (mutual information, in bits)."
         )
         if ind.empty:
             st.info("Every other node is already set: nothing left to observe.")
@@ -495,10 +496,10 @@ def render(model: Model, evidence: Evidence) -> None:
             st.altair_chart(indicator_chart(ranking), width="stretch")
             for r in ranking.head(5).to_dict(orient="records"):
                 st.markdown(
-                    f"**{r['rank']}. {r['label']}** — {r['bits']:.3f} bits "
+                    f"**{r['rank']}. {md_inline(r['label'])}** — {r['bits']:.3f} bits "
                     f"({100 * r['share']:.0f}% of the uncertainty)"
                 )
-                st.caption(r["if_observed"])
+                st.caption(md_inline(r["if_observed"]))
             with st.expander("The full ranking"):
                 _table(ind)
                 _download(ind, "this table", f"{stem}_indicators", f"analysis_dl_ind_{mk}")
@@ -558,7 +559,7 @@ def render(model: Model, evidence: Evidence) -> None:
                 "Drawing the model's numbers",
             )
         except ForecastError as exc:
-            st.error(str(exc))
+            st.error(md_inline(exc))
         else:
             unc = named(model, unc)
             analyses.append(unc)
