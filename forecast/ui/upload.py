@@ -159,7 +159,7 @@ def load_upload(
 
 
 def session_model(
-    state: MutableMapping[str, Any], data: bytes, name: str, seconds: float | None = None
+    state: MutableMapping[Any, Any], data: bytes, name: str, seconds: float | None = None
 ) -> Model:
     """The upload's Model, remembered for this session only (the latest upload; earlier ones are dropped)."""
     digest = hashlib.sha256(bytes(data)).hexdigest() + ":" + name
