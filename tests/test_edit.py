@@ -1,0 +1,198 @@
+"""The edit API: every edit validated as load_model validates, references kept, undo exact."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import forecast
+from forecast.edit import EditError, Editor, normalise, phrase_value, suggest_id
+from forecast.evidence import load_evidence, load_scenarios
+from forecast.spec import load_spec
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = ROOT / "tests" / "fixtures" / "tiny.yaml"
+TINY_EV = ROOT / "tests" / "fixtures" / "tiny_evidence"
+
+
+@pytest.fixture
+def ed():
+    return Editor(load_spec(TINY), load_evidence(TINY_EV), load_scenarios(TINY_EV / "scenarios"))
+
+
+def posterior(spec, node, **kw):
+    post = forecast.Model(spec).posteriors(**kw)
+    sub = post[post["node"] == node]
+    return dict(zip(sub["state"], sub["probability"], strict=True))
+
+
+def test_inspect_shows_table_ranked_sources_and_children(ed):
+    rain = ed.inspect("rain")
+    assert rain.children == ["sprinkler", "outcome"]
+    assert rain.sources == [
+        {"id": "src1", "title": "A source", "author": "Someone", "date": "2017-01-01"}
+    ]
+    assert rain.grid.to_dict("list") == {"no": [0.7], "yes": [0.3]}
+    out = ed.inspect("outcome")
+    assert out.kind == "ranked" and out.weights == {"rain": 2.0, "sprinkler": -1.0}
+    assert list(out.grid.columns) == ["rain", "sprinkler", "good", "bad"]
+    assert len(out.grid) == 4
+    np.testing.assert_allclose(out.grid[["good", "bad"]].sum(axis=1), 1.0)
+    sprinkler = ed.cpt_grid("sprinkler", percent=True)
+    assert sprinkler.loc[1, "off"] == pytest.approx(99.0)
+
+
+def test_rename_node_updates_parents_items_scenarios_and_criteria(ed):
+    before = posterior(ed.spec, "outcome")
+    ed.rename_node("rain", "rainfall")
+    spec = ed.spec
+    assert spec.node("sprinkler").parents == ["rainfall"]
+    assert spec.node("outcome").cpt.weights == {"rainfall": 2.0, "sprinkler": -1.0}
+    assert {it.node for it in ed.items} == {"rainfall", "sprinkler"}
+    rainy = ed.draft.scenario("rainy")
+    assert "rainfall" in rainy.hard and "rain" not in rainy.hard
+    assert posterior(spec, "outcome") == pytest.approx(before)
+    ed.rename_state("rainfall", "yes", "wet")
+    assert ed.spec.node("sprinkler").cpt.rows[1].when == {"rainfall": "wet"}
+    assert all("wet" in it.likelihood for it in ed.items if it.node == "rainfall")
+    assert ed.draft.scenario("rainy").hard["rainfall"] == "wet"
+
+
+def test_undo_restores_the_previous_model_exactly(ed):
+    start = ed.draft
+    ed.set_row("rain", {}, {"no": 0.4, "yes": 0.6})
+    ed.add_node("wind", ["calm", "gusty"], role="driver")
+    ed.add_edge("wind", "outcome")
+    assert ed.can_undo and ed.history()[-1] == "add the arrow 'wind' -> 'outcome'"
+    for _ in range(3):
+        ed.undo()
+    assert ed.draft == start and ed.spec == start.spec
+    ed.redo()
+    assert ed.spec.node("rain").cpt.rows[0].probabilities == {"no": 0.4, "yes": 0.6}
+    with pytest.raises(EditError):
+        ed.redo() if not ed.can_redo else (ed.redo(), ed.redo(), ed.redo())
+
+
+def test_at_least_fifty_undos(ed):
+    start = ed.spec
+    for i in range(60):
+        ed.set_row("rain", {}, [0.5 + i / 200, 0.5 - i / 200])
+    for _ in range(60):
+        ed.undo()
+    assert ed.spec == start and not ed.can_undo
+
+
+def test_invalid_row_is_refused_naming_the_row_and_nothing_changes(ed):
+    start = ed.draft
+    with pytest.raises(EditError, match=r"row 2 \(rain=yes\) sums to 1.1"):
+        ed.set_row("sprinkler", {"rain": "yes"}, {"off": 0.6, "on": 0.5})
+    assert ed.draft is start
+    ed.set_row("sprinkler", {"rain": "yes"}, [60, 40], percent=True)
+    assert ed.spec.node("sprinkler").cpt.rows[1].probabilities == [0.6, 0.4]
+
+
+def test_normalise_a_row_from_percentages(ed):
+    grid = ed.cpt_grid("sprinkler", percent=True)
+    grid.loc[0, ["off", "on"]] = [30, 30]
+    with pytest.raises(EditError, match="sums to 0.6"):
+        ed.set_table("sprinkler", grid, percent=True)
+    assert normalise([30, 30]) == [0.5, 0.5]
+    ed.set_row("sprinkler", {"rain": "no"}, normalise([30, 30]))
+    assert ed.spec.node("sprinkler").cpt.rows[0].probabilities == {"off": 0.5, "on": 0.5}
+
+
+def test_a_cycle_is_refused_naming_its_path(ed):
+    with pytest.raises(EditError, match="cycle rain -> .*outcome -> rain"):
+        ed.add_edge("outcome", "rain")
+
+
+def test_new_parent_leaves_the_distribution_and_removing_averages_it_out(ed):
+    ed.add_node("wind", ["calm", "gusty"], role="driver")
+    before = posterior(ed.spec, "sprinkler")
+    ed.add_edge("wind", "sprinkler")
+    assert len(ed.spec.node("sprinkler").cpt.rows) == 4
+    assert posterior(ed.spec, "sprinkler") == pytest.approx(before)
+    ed.remove_edge("rain", "sprinkler")
+    # P(sprinkler) with rain averaged out at its marginal equals the old marginal
+    assert posterior(ed.spec, "sprinkler") == pytest.approx(before, abs=1e-6)
+    ed.remove_edge("wind", "outcome") if "wind" in ed.spec.node("outcome").parents else None
+
+
+def test_states_added_and_deleted_keep_tables_and_evidence_valid(ed):
+    ed.add_state("rain", "storm")
+    assert ed.spec.node("rain").cpt.rows[0].probabilities == {"no": 0.7, "yes": 0.3, "storm": 0.0}
+    assert len(ed.spec.node("sprinkler").cpt.rows) == 3
+    assert all(set(it.likelihood) == {"no", "yes", "storm"} for it in ed.items if it.node == "rain")
+    ed.delete_state("rain", "storm")
+    assert ed.spec.node("rain").states == ["no", "yes"]
+    with pytest.raises(EditError, match="scenario"):
+        ed.delete_state("rain", "yes")  # the rainy scenario sets rain = yes
+
+
+def test_ranked_and_table_forms(ed):
+    generated = ed.cpt_grid("outcome")
+    ed.to_table("outcome")
+    np.testing.assert_allclose(
+        ed.cpt_grid("outcome")[["good", "bad"]], generated[["good", "bad"]], atol=1e-6
+    )
+    ed.to_ranked("outcome", "wmin", {"rain": 1.0, "sprinkler": 3.0}, 0.2)
+    assert ed.inspect("outcome").function == "wmin"
+    with pytest.raises(EditError, match="variance"):
+        ed.set_ranked("outcome", variance=-1)
+    with pytest.raises(EditError, match="needs parents"):
+        ed.to_ranked("rain")
+
+
+def test_delete_node_refuses_when_evidence_uses_it_unless_dropped(ed):
+    with pytest.raises(EditError, match="evidence item"):
+        ed.delete_node("rain")
+    ed.delete_node("rain", drop_evidence=True)
+    assert [n.id for n in ed.spec.nodes] == ["sprinkler", "outcome"]
+    assert all(it.node != "rain" for it in ed.items)
+    assert all("rain" not in s.hard for s in ed.scenarios)
+
+
+def test_ids_must_be_identifiers(ed):
+    with pytest.raises(EditError, match="not a valid id.*'new_node'"):
+        ed.add_node("new node", ["a", "b"])
+    with pytest.raises(EditError, match="already has a node"):
+        ed.add_node("rain", ["a", "b"])
+    assert suggest_id("US–Russia détente") == "us_russia_detente"
+
+
+def test_evidence_items_and_scenarios_checked_like_files(ed):
+    item = {
+        "id": "new_item",
+        "date": "2018-03-03",
+        "title": "t",
+        "source": "src1",
+        "node": "rain",
+        "likelihood": {"no": 1.0},
+    }
+    with pytest.raises(EditError, match="no value for state"):
+        ed.add_item(item)
+    ed.add_item({**item, "likelihood": {"no": 1.0, "yes": 2.0}})
+    assert ed.draft.item("new_item").likelihood == {"no": 1.0, "yes": 2.0}
+    ed.edit_item("new_item", likelihood={"no": 1.0, "yes": 3.0})
+    ed.add_scenario({"name": "mine", "hard": {"rain": "yes"}, "items": ["new_item"]})
+    with pytest.raises(EditError, match="sets node 'rain' to 'maybe'"):
+        ed.edit_scenario("mine", hard={"rain": "maybe"})
+    ed.delete_item("new_item")
+    assert ed.draft.scenario("mine").items == []
+
+
+def test_new_model_from_nothing_and_text_fields():
+    ed = Editor.new("m", "Will it?", "result", ["no", "yes"])
+    ed.add_node("a", ["low", "high"], role="driver")
+    ed.add_edge("a", "result")
+    ed.set_question(horizon="2020-01-01")
+    ed.set_resolution("result", "yes", "It did.")
+    ed.set_source("s1", "A title", "An author", "2017")
+    ed.set_node_text("a", rationale="because", sources=["s1"])
+    with pytest.raises(EditError, match="unknown source id"):
+        ed.set_node_text("a", sources=["nope"])
+    assert ed.spec.question.resolution == {"result": {"yes": "It did."}}
+    assert ed.inspect("a").sources[0]["title"] == "A title"
+    assert phrase_value("likely") == pytest.approx(0.675)
+    assert isinstance(ed.cpt_grid("result"), pd.DataFrame)
