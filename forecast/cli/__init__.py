@@ -35,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _modules() -> list:
     modules = list(COMMAND_MODULES)
-    for name in ("analytics", "journal"):
+    for name in ("analytics", "journal", "diff"):
         try:
             modules.append(__import__(f"{__name__}.{name}", fromlist=["register"]))
         except ModuleNotFoundError as exc:
