@@ -5,6 +5,7 @@ model = forecast.load_model("models/russia_iran.yaml")
 model.posteriors(hard={"assad_question": "negotiated_exit"})
 """
 
+from . import elicitation
 from .analysis import (
     explain,
     explain_sequence,
@@ -13,6 +14,7 @@ from .analysis import (
     sensitivity,
     uncertainty,
 )
+from .ensemble import Ensemble, ensemble
 from .errors import EvidenceError, ForecastError, JournalError, MemoryBudgetError, ModelError
 from .evidence import (
     Evidence,
@@ -31,6 +33,7 @@ from .runs import run, timeline
 from .words import words
 
 __all__ = [
+    "Ensemble",
     "Evidence",
     "EvidenceError",
     "EvidenceItem",
@@ -40,6 +43,8 @@ __all__ = [
     "Model",
     "ModelError",
     "Scenario",
+    "elicitation",
+    "ensemble",
     "explain",
     "explain_sequence",
     "export",

@@ -31,7 +31,7 @@ from ..evidence import Evidence, EvidenceItem, Scenario, load_evidence, load_sce
 from ..formats import format_of, model_to_bif, model_to_xmlbif
 from ..graph import network_dot
 from ..model import Model, load_model, model_from_text
-from ..names import humanise
+from ..present import humanise
 from . import charts, report
 from .controls import (
     MODE_LABELS,
@@ -40,15 +40,12 @@ from .controls import (
     STATE,
     UNSET,
     NodeControl,
-    applicable_items,
     as_of_matching,
     controls_from_scenario,
     default_as_of,
     evidence_from_controls,
     rebalance,
     round_percents,
-    source_label,
-    state_label,
 )
 from .session import remember, restore
 
@@ -59,7 +56,7 @@ UPLOAD_TYPES = ["yaml", "yml", "bif", "xmlbif", "bifxml", "xml"]
 NO_ITEMS = "none"
 LOG = logging.getLogger("forecast.app")
 UNEXPECTED = "The page hit an unexpected problem and stopped"
-TABS = ["Forecast", "Scenarios", "Timeline", "Analysis", "History"]
+TABS = ["Forecast", "Scenarios", "Timeline", "Analysis", "History", "Team"]
 TAB_KEY = "workspace_tab"
 
 
@@ -166,22 +163,9 @@ class Page:
     scenario_problems: list[str] = field(default_factory=list)
     slots: dict[str, Any] = field(default_factory=dict)
 
-    def label(self, node: str, state: str) -> str:
-        return state_label(self.model, node, state)
-
     def belief(self, node: str) -> dict[str, float]:
         sub = self.baseline[self.baseline["node"] == node]
         return dict(zip(sub["state"], sub["probability"], strict=True))
-
-    def fitting_scenarios(self) -> list[Scenario]:
-        ok = []
-        for s in self.scenarios:
-            try:
-                self.model.evidence(s)
-            except ForecastError:
-                continue
-            ok.append(s)
-        return ok
 
 
 # ------------------------------------------------------------------ entry point
@@ -225,6 +209,7 @@ def _draw(argv: Sequence[str] | None) -> None:
         lambda: _timeline_tab(page),
         lambda: _optional_tab(page, "analysis", "Sensitivity and value-of-information analysis"),
         lambda: _optional_tab(page, "journal", "The forecast journal"),
+        lambda: _optional_tab(page, "elicitation", "Team elicitation"),
     ]
     for tab, draw in zip(tabs[1:], lazy, strict=True):
         if tab.open is not False:
@@ -361,7 +346,7 @@ def _header(model: Model) -> None:
                     st.markdown(f"**{name}**")
                     for state, text in crit.items():
                         shown = (
-                            state_label(model, node, state)
+                            model.state_label(node, state)
                             if node in model.nodes
                             else humanise(state)
                         )
@@ -376,7 +361,7 @@ def _load_pools(page: Page) -> None:
             pool = _items(str(folder), _stamp(folder, "*.y*ml"))
         except ForecastError as exc:
             st.warning(f"The evidence items could not be read: {exc}")
-    page.items, others = applicable_items(page.model, pool)
+    page.items, others = page.model.applicable_items(pool)
     page.hidden_items = len(others)
     sfolder = Path(page.args.scenarios)
     if sfolder.is_dir():
@@ -432,7 +417,9 @@ def _fill_estimates(page: Page) -> None:
     for node, slot in page.slots.items():
         pct = round_percents(probs[node])
         states = page.model.states(node)
-        now = " · ".join(f"{page.label(node, s)} {v}%" for s, v in zip(states, pct, strict=True))
+        now = " · ".join(
+            f"{page.model.state_label(node, s)} {v}%" for s, v in zip(states, pct, strict=True)
+        )
         slot.caption(f"Now: {now}")
 
 
@@ -442,7 +429,7 @@ def _drivers_panel(page: Page) -> dict[str, NodeControl]:
         "Leave a node **not set** to keep the model's belief, pick a **definite state**, "
         "or give **your probabilities** (the sliders of a node always add up to 100%)."
     )
-    drivers = model.drivers or [n for n in model.nodes if not model.parents(n)]
+    drivers = model.driver_nodes
     others = [n for n in model.nodes if n not in drivers]
     extra = st.multiselect(
         "Set evidence on other nodes too",
@@ -495,7 +482,7 @@ def _node_control(page: Page, node: str) -> NodeControl:
             state = st.radio(
                 f"State of {model.label(node)}",
                 states,
-                format_func=lambda s: page.label(node, s),
+                format_func=lambda s: page.model.state_label(node, s),
                 key=state_key,
                 horizontal=True,
                 label_visibility="collapsed",
@@ -510,7 +497,7 @@ def _node_control(page: Page, node: str) -> NodeControl:
             percents = {}
             for s in states:
                 percents[s] = st.slider(
-                    page.label(node, s),
+                    page.model.state_label(node, s),
                     min_value=0,
                     max_value=100,
                     step=1,
@@ -574,8 +561,8 @@ def _items_panel(page: Page) -> list[EvidenceItem]:
             on = st.toggle(it.title, key=key)
             favoured = max(it.likelihood, key=lambda s: it.likelihood[s])
             st.caption(
-                f"{it.date:%d %b %Y} · {source_label(model, it.source)} · bears on *{model.label(it.node)}*, "
-                f"pointing towards *{page.label(it.node, favoured)}*"
+                f"{it.date:%d %b %Y} · {model.source_label(it.source)} · bears on *{model.label(it.node)}*, "
+                f"pointing towards *{page.model.state_label(it.node, favoured)}*"
             )
             if it.rationale:
                 st.markdown(f"<small>{_html(it.rationale)}</small>", unsafe_allow_html=True)
@@ -598,10 +585,6 @@ def _apply_as_of(mk: str, dated: list[tuple[str, str]]) -> None:
         st.session_state[_key(mk, "item", item_id)] = chosen != NO_ITEMS and date <= chosen
 
 
-def _outcome_nodes(model: Model) -> list[str]:
-    return model.outcomes or [n for n in model.nodes if not model.children(n)]
-
-
 def _pinned(page: Page) -> tuple[str, pd.DataFrame | None]:
     """The scenario the outcomes are compared with, if any: (name, posterior table)."""
     mk = page.mk
@@ -609,7 +592,7 @@ def _pinned(page: Page) -> tuple[str, pd.DataFrame | None]:
     pinned = st.session_state.get(_key(mk, "pinned"))
     if pinned is not None:
         pins["pinned"] = pinned
-    for s in page.fitting_scenarios():
+    for s in page.model.fitting_scenarios(page.scenarios):
         pins[f"scenario:{s.name}"] = (f"scenario “{s.name}”", page.model.evidence(s))
     options = ["none", *pins]
     choice_key = _key(mk, "compare_with")
@@ -655,7 +638,7 @@ def _outcomes_panel(page: Page) -> None:
     legend = "The dark tick marks the model's belief without evidence"
     legend += f"; the orange tick the {pinned_name}." if pinned is not None else "."
     st.caption(legend)
-    for node in _outcome_nodes(model):
+    for node in model.default_targets:
         rows = report.outcome_rows(model, node, page.current, page.baseline, pinned)
         st.markdown(f"##### {model.label(node)}")
         st.vega_lite_chart(spec=charts.outcome_spec(rows), width="stretch")
@@ -683,7 +666,6 @@ def _network_panel(page: Page) -> None:
         baseline=page.baseline,
         show=show,
         evidence_nodes=page.evidence.nodes(),
-        state_label=page.label,
     )
     st.graphviz_chart(dot, width="stretch")
     st.caption(
@@ -700,7 +682,7 @@ def _report_sections(page: Page) -> list[tuple[str, str]]:
         report.outcome_svg(
             model.label(n), report.outcome_rows(model, n, page.current, page.baseline)
         )
-        for n in _outcome_nodes(model)
+        for n in model.default_targets
     ]
     sections = [
         (
@@ -715,7 +697,7 @@ def _report_sections(page: Page) -> list[tuple[str, str]]:
             return sections
         lines = [
             report.timeline_svg(model.label(n), steps[steps["node"] == n])
-            for n in _outcome_nodes(model)
+            for n in model.default_targets
         ]
         sections.append(("Timeline of the evidence items used", "".join(lines)))
     return sections
@@ -756,7 +738,7 @@ def _downloads(page: Page) -> None:
 def _scenarios_tab(page: Page) -> None:
     mk = page.mk
     problems = page.scenario_problems
-    fitting = page.fitting_scenarios()
+    fitting = page.model.fitting_scenarios(page.scenarios)
     load_col, save_col = st.columns(2, gap="large")
     with load_col:
         st.subheader("Load a scenario")
@@ -807,7 +789,7 @@ def _load_scenario(page: Page, scenario: Scenario) -> None:
             f"Scenario “{scenario.name}” cannot be loaded: {exc}",
         )
         return
-    drivers = model.drivers or [n for n in model.nodes if not model.parents(n)]
+    drivers = model.driver_nodes
     st.session_state[_key(mk, "extra_nodes")] = [
         n for n in model.nodes if n in controls and n not in drivers
     ]
@@ -964,7 +946,7 @@ def _timeline_tab(page: Page) -> None:
     except ForecastError as exc:
         st.error(f"The timeline cannot be drawn: {exc}")
         return
-    for node in _outcome_nodes(model):
+    for node in model.default_targets:
         st.markdown(f"##### {model.label(node)}")
         st.altair_chart(
             charts.timeline_chart(steps[steps["node"] == node]), width="stretch", height=320
