@@ -31,17 +31,20 @@ import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from pydantic import ValidationError
 
-from .errors import EvidenceError, ModelError
+from .diff import ModelDiff, semantic_diff
+from .errors import EvidenceError, ForecastError, ModelError
 from .evidence import EvidenceItem, Scenario, check_weights, resolve_items
 from .model import Model
 from .spec import ModelSpec, NodeSpec, RankedCPT, TableCPT, compile_cpt, find_cycle, spec_from_dict
 from .words import BANDS
+from .writer import YamlFile
 
 IDENT = r"^[A-Za-z_][A-Za-z0-9_]*$"
 HISTORY = 100
@@ -146,6 +149,16 @@ def phrase_value(phrase: str) -> float:
         if name == phrase:
             return {"almost no chance": 0.02, "almost certain": 0.98}.get(name, (lo + hi) / 2)
     raise EditError(f"unknown estimative phrase {phrase!r}; choose one of {[b[0] for b in BANDS]}")
+
+
+def with_cell(values: Sequence[float], index: int, p: float) -> list[float]:
+    """A row with one cell set to `p` and the others rescaled to share the rest in proportion."""
+    if not 0.0 <= p <= 1.0:
+        raise EditError(f"a probability must lie in [0, 1], got {p}")
+    others = [float(v) for i, v in enumerate(values) if i != index]
+    shares = normalise(others) if others else []
+    rest = iter(x * (1.0 - p) for x in shares)
+    return _tidy([p if i == index else next(rest) for i in range(len(values))])
 
 
 def _node_data(data: dict[str, Any], node_id: str) -> dict[str, Any]:
@@ -1196,3 +1209,219 @@ def _keep_order(node: NodeSpec, rows: list[dict[str, Any]]) -> list[dict[str, An
         return rows
     key = {tuple(sorted(r.when.items())): i for i, r in enumerate(node.cpt.rows)}
     return sorted(rows, key=lambda r: key.get(tuple(sorted(r["when"].items())), len(key)))
+
+
+# ------------------------------------------------------------------ opening and saving files
+
+
+@dataclass
+class Workbench:
+    """An Editor tied to the files it came from, so that saving can check and patch them.
+
+    `model_path` is None for a model that has no YAML file yet (a new model, an
+    uploaded BIF file): `save(path=...)` then needs a path.  Evidence items and
+    scenarios that do not fit the model (written for another model) are left
+    alone: they are neither edited nor saved.
+    """
+
+    editor: Editor
+    model_path: Path | None = None
+    evidence_dir: Path | None = None
+    scenario_dir: Path | None = None
+    model_file: YamlFile | None = None
+    item_files: dict[str, YamlFile] = field(default_factory=dict)
+    scenario_files: dict[str, YamlFile] = field(default_factory=dict)
+
+    @property
+    def dirty(self) -> bool:
+        return self.editor.draft != self.editor.base
+
+    def changes(self) -> ModelDiff:
+        """The change summary: the draft against the version opened (or last saved)."""
+        base, now = self.editor.base, self.editor.draft
+        return semantic_diff(
+            base.spec,
+            now.spec,
+            list(base.items),
+            list(now.items),
+            list(base.scenarios),
+            list(now.scenarios),
+        )
+
+    def evidence_changes(self) -> list[str]:
+        """Evidence items and scenarios added, changed or deleted since opening (or saving)."""
+        base, now = self.editor.base, self.editor.draft
+        out = []
+        for kind, old, new, key in (
+            ("evidence item", base.items, now.items, "id"),
+            ("scenario", base.scenarios, now.scenarios, "name"),
+        ):
+            a = {getattr(x, key): x for x in old}
+            b = {getattr(x, key): x for x in new}
+            out += [f"added {kind} '{k}'" for k in b if k not in a]
+            out += [f"deleted {kind} '{k}'" for k in a if k not in b]
+            out += [
+                f"changed {kind} '{k}'" for k in b if k in a and _content(a[k]) != _content(b[k])
+            ]
+        return out
+
+    def save(self, path: str | Path | None = None, overwrite: bool = False) -> list[Path]:
+        """Write the model, then the changed evidence items and scenarios; returns what was written.
+
+        Every file is checked for changes on disk before any is written, so a
+        conflict leaves all of them as they were (FileChangedError).
+        """
+        from .writer import (
+            delete_item,
+            delete_scenario_file,
+            open_yaml,
+            save_item,
+            save_model,
+            save_scenario_file,
+        )
+
+        target = Path(path) if path is not None else self.model_path
+        if target is None:
+            raise EditError(
+                "choose a file name to save this model as (.yaml, in the models folder)"
+            )
+        base, now = self.editor.base, self.editor.draft
+        same_file = self.model_path is not None and target.resolve() == self.model_path.resolve()
+        opened = self.model_file if same_file else None
+        items_a = {x.id: x for x in base.items}
+        items_b = {x.id: x for x in now.items}
+        scen_a = {x.name: x for x in base.scenarios}
+        scen_b = {x.name: x for x in now.scenarios}
+        touched_items = [
+            k for k in {*items_a, *items_b} if _content(items_a.get(k)) != _content(items_b.get(k))
+        ]
+        touched_scen = [
+            k for k in {*scen_a, *scen_b} if _content(scen_a.get(k)) != _content(scen_b.get(k))
+        ]
+        if (touched_items and self.evidence_dir is None) or (
+            touched_scen and self.scenario_dir is None
+        ):
+            raise EditError(
+                "there is no evidence folder to save the evidence items and scenarios to"
+            )
+        if not overwrite:
+            if opened is not None:
+                opened.check_unchanged()
+            for k in touched_items:
+                if k in self.item_files:
+                    self.item_files[k].check_unchanged()
+            for k in touched_scen:
+                if k in self.scenario_files:
+                    self.scenario_files[k].check_unchanged()
+        written: list[Path] = []
+        if now.spec != base.spec or not same_file or opened is None:
+            self.model_file = save_model(
+                now.spec,
+                target,
+                opened=opened,
+                old=base.spec if opened else None,
+                overwrite=overwrite,
+            )
+            self.model_path = target
+            written.append(target)
+        for k in sorted(touched_items):
+            assert self.evidence_dir is not None
+            if k not in items_b:
+                written.append(delete_item(k, self.evidence_dir, self.item_files.get(k)))
+                self.item_files.pop(k, None)
+                continue
+            saved = save_item(
+                items_b[k], self.evidence_dir, self.item_files.get(k), items_a.get(k), overwrite
+            )
+            written.append(saved.path)
+            # other items in the same file now have a new hash too
+            for other, f in list(self.item_files.items()):
+                if f.path == saved.path:
+                    self.item_files[other] = saved
+            self.item_files[k] = saved
+        for k in sorted(touched_scen):
+            assert self.scenario_dir is not None
+            if k not in scen_b:
+                written.append(
+                    delete_scenario_file(k, self.scenario_dir, self.scenario_files.get(k))
+                )
+                self.scenario_files.pop(k, None)
+                continue
+            saved = save_scenario_file(
+                scen_b[k],
+                self.scenario_dir,
+                self.scenario_files.get(k),
+                scen_a.get(k),
+                overwrite or k in self.scenario_files,
+            )
+            self.scenario_files[k] = saved
+            written.append(saved.path)
+        if self.model_path is not None and self.model_file is None:
+            self.model_file = open_yaml(self.model_path)
+        self.editor.mark_saved()
+        return written
+
+
+def _content(x: Any) -> Any:
+    if x is None:
+        return None
+    if isinstance(x, Scenario):
+        return x.model_dump(exclude={"resolved_items"})
+    return x.model_dump() if hasattr(x, "model_dump") else x
+
+
+def open_workbench(
+    model_path: str | Path | None,
+    evidence_dir: str | Path | None = None,
+    scenario_dir: str | Path | None = None,
+    model: Model | None = None,
+) -> Workbench:
+    """Open a model file (or an already loaded model, e.g. an upload) with its evidence for editing."""
+    from .evidence import load_evidence, load_scenario
+    from .writer import item_files, open_yaml
+
+    path = Path(model_path) if model_path is not None else None
+    yaml_path = path if path is not None and path.suffix.lower() in (".yaml", ".yml") else None
+    model_file = open_yaml(yaml_path) if yaml_path is not None else None
+    if model is None:
+        if path is None:
+            raise EditError("give a model file or a loaded model")
+        from .model import load_model
+
+        model = load_model(path)
+    if model_file is not None and model_file.text is not None:
+        from .spec import spec_from_text
+
+        spec = spec_from_text(model_file.text, str(yaml_path))
+    else:
+        spec = model.spec
+    items: list[EvidenceItem] = []
+    files: dict[str, YamlFile] = {}
+    ev = Path(evidence_dir) if evidence_dir is not None else None
+    if ev is not None and ev.is_dir():
+        where = item_files(ev)
+        fitting, _ = Model(spec).applicable_items(load_evidence(ev))
+        items = fitting
+        opened: dict[Path, YamlFile] = {}
+        for it in items:
+            p = where[it.id]
+            files[it.id] = opened.setdefault(p, open_yaml(p))
+    scenarios: list[Scenario] = []
+    sfiles: dict[str, YamlFile] = {}
+    sd = Path(scenario_dir) if scenario_dir is not None else None
+    if sd is not None and sd.is_dir():
+        for f in sorted(sd.glob("*.y*ml")):
+            try:
+                s = load_scenario(f, evidence=items)
+            except ForecastError:
+                continue
+            try:
+                Editor._check_evidence(spec, items, [s], "open")
+            except EditError:
+                continue
+            if f.stem != s.name:
+                continue  # saved under another name: leave it alone
+            scenarios.append(s)
+            sfiles[s.name] = open_yaml(f)
+    editor = Editor(spec, items, scenarios)
+    return Workbench(editor, yaml_path, ev, sd, model_file, files, sfiles)

@@ -196,3 +196,58 @@ def test_new_model_from_nothing_and_text_fields():
     assert ed.inspect("a").sources[0]["title"] == "A title"
     assert phrase_value("likely") == pytest.approx(0.675)
     assert isinstance(ed.cpt_grid("result"), pd.DataFrame)
+
+
+def test_with_cell_fills_a_phrase_and_keeps_the_row_summing_to_one():
+    from forecast.edit import with_cell
+
+    row = with_cell([0.2, 0.3, 0.5], 0, phrase_value("very likely"))
+    assert row[0] == pytest.approx(0.875)
+    assert sum(row) == pytest.approx(1.0)
+    assert row[1] / row[2] == pytest.approx(0.3 / 0.5, rel=1e-4)
+
+
+def test_renaming_a_node_saves_its_evidence_items_and_scenarios(tmp_path):
+    import shutil
+
+    from forecast.edit import open_workbench
+
+    shutil.copy(TINY, tmp_path / "tiny.yaml")
+    shutil.copytree(TINY_EV, tmp_path / "evidence")
+    bench = open_workbench(
+        tmp_path / "tiny.yaml", tmp_path / "evidence", tmp_path / "evidence" / "scenarios"
+    )
+    bench.editor.rename_node("rain", "rainfall")
+    assert any("changed evidence item" in c for c in bench.evidence_changes())
+    written = bench.save()
+    assert tmp_path / "tiny.yaml" in written
+    items = load_evidence(tmp_path / "evidence")
+    assert {it.node for it in items} == {"rainfall", "sprinkler"}
+    rainy = forecast.load_scenario(tmp_path / "evidence" / "scenarios" / "rainy.yaml")
+    assert rainy.hard == {"rainfall": "yes"}
+    spec = load_spec(tmp_path / "tiny.yaml")
+    assert spec.node("sprinkler").parents == ["rainfall"]
+    # the comment at the top of the items file is kept
+    assert (tmp_path / "evidence" / "items.yaml").read_text().startswith("# Dated reports")
+    # a second workbench opened before the save cannot overwrite it silently
+    assert not bench.dirty
+
+
+def test_a_stale_workbench_is_refused_and_nothing_is_written(tmp_path):
+    import shutil
+
+    from forecast.edit import open_workbench
+    from forecast.writer import FileChangedError
+
+    shutil.copy(TINY, tmp_path / "tiny.yaml")
+    shutil.copytree(TINY_EV, tmp_path / "evidence")
+    args = (tmp_path / "tiny.yaml", tmp_path / "evidence", tmp_path / "evidence" / "scenarios")
+    first, second = open_workbench(*args), open_workbench(*args)
+    first.editor.set_row("rain", {}, [0.6, 0.4])
+    first.save()
+    saved = (tmp_path / "tiny.yaml").read_text()
+    second.editor.rename_node("rain", "rainfall")
+    with pytest.raises(FileChangedError, match="changed on disk"):
+        second.save()
+    assert (tmp_path / "tiny.yaml").read_text() == saved
+    assert {it.node for it in load_evidence(tmp_path / "evidence")} == {"rain", "sprinkler"}
