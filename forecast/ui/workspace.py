@@ -32,7 +32,7 @@ from ..formats import format_of, model_to_bif, model_to_xmlbif
 from ..graph import network_dot
 from ..model import Model, load_model, model_from_text
 from ..present import humanise
-from . import charts, report
+from . import charts, report, workshop
 from .controls import (
     MODE_LABELS,
     MODES,
@@ -56,7 +56,7 @@ UPLOAD_TYPES = ["yaml", "yml", "bif", "xmlbif", "bifxml", "xml"]
 NO_ITEMS = "none"
 LOG = logging.getLogger("forecast.app")
 UNEXPECTED = "The page hit an unexpected problem and stopped"
-TABS = ["Forecast", "Scenarios", "Timeline", "Analysis", "History", "Team"]
+TABS = ["Forecast", "Scenarios", "Timeline", "Analysis", "History", "Team", "Model"]
 TAB_KEY = "workspace_tab"
 
 
@@ -188,7 +188,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 def _draw(argv: Sequence[str] | None) -> None:
     args = parse_args(argv)
-    model = _choose_model(args)
+    model = workshop.edited_model(_choose_model(args))  # the Model tab's draft, when edited
     if model is None:
         st.title("Forecast workspace")
         st.info("Choose a model file in the sidebar, or upload one.")
@@ -196,6 +196,7 @@ def _draw(argv: Sequence[str] | None) -> None:
     mk = model.content_hash[:12]
     page = Page(model=model, mk=mk, args=args, baseline=_baseline(model, model.content_hash))
     _load_pools(page)
+    workshop.edited_pools(page)
     _header(model)
 
     # Only the open tab's content runs (on_change="rerun"), except the Forecast tab:
@@ -210,6 +211,7 @@ def _draw(argv: Sequence[str] | None) -> None:
         lambda: _optional_tab(page, "analysis", "Sensitivity and value-of-information analysis"),
         lambda: _optional_tab(page, "journal", "The forecast journal"),
         lambda: _optional_tab(page, "elicitation", "Team elicitation"),
+        lambda: workshop.render(page),
     ]
     for tab, draw in zip(tabs[1:], lazy, strict=True):
         if tab.open is not False:

@@ -1,0 +1,136 @@
+"""The Model tab driven through Streamlit's AppTest: inspect, edit, refuse, undo, save, conflicts."""
+
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import forecast
+from forecast.spec import load_spec
+from forecast.ui.workspace import UNEXPECTED
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = ROOT / "app.py"
+TINY = ROOT / "tests" / "fixtures" / "tiny.yaml"
+TINY_EV = ROOT / "tests" / "fixtures" / "tiny_evidence"
+
+
+@pytest.fixture
+def files(tmp_path, monkeypatch):
+    monkeypatch.setenv("FORECAST_DB", str(tmp_path / "journal.sqlite"))
+    (tmp_path / "models").mkdir()
+    shutil.copy(TINY, tmp_path / "models" / "tiny.yaml")
+    shutil.copytree(TINY_EV, tmp_path / "evidence")
+    return tmp_path
+
+
+def start(monkeypatch, files: Path) -> AppTest:
+    argv = [
+        "app.py",
+        "--model",
+        str(files / "models" / "tiny.yaml"),
+        "--evidence",
+        str(files / "evidence"),
+    ]
+    monkeypatch.setattr(sys, "argv", argv)
+    at = AppTest.from_file(str(APP), default_timeout=90)
+    at.session_state["workspace_tab"] = "Model"
+    return rerun(at)
+
+
+def rerun(at: AppTest) -> AppTest:
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    failures = [e.value for e in at.error if e.value.startswith(UNEXPECTED)]
+    assert not failures, failures
+    return at
+
+
+def press(at: AppTest, key: str) -> AppTest:
+    at.button(key=key).click()
+    return rerun(at)
+
+
+def section(at: AppTest, name: str) -> AppTest:
+    at.radio(key="workshop.section").set_value(name)
+    return rerun(at)
+
+
+def frame_with(at: AppTest, column: str):
+    """The first data frame on the page with this column (plain st.dataframe has no key in AppTest)."""
+    return next(d.value for d in at.dataframe if column in d.value.columns)
+
+
+def outcome_shown(at: AppTest) -> dict[str, str]:
+    frame = frame_with(at, "as opened")
+    col = [c for c in frame.columns if c.startswith("now")][0]
+    return dict(zip(frame["state"], frame[col], strict=True))
+
+
+def test_inspector_shows_the_node_and_follows_a_click(monkeypatch, files):
+    at = start(monkeypatch, files)
+    assert at.selectbox(key="workshop.node").value == "rain"
+    text = " ".join(m.value for m in at.markdown)
+    assert "Someone — A source" in text and "a coin with a bias" in text
+    at.session_state["selected_node"] = "outcome"
+    at = rerun(at)
+    assert at.selectbox(key="workshop.node").value == "outcome"
+    assert any("Ranked node" in m.value for m in at.markdown)
+
+
+def test_refused_edit_is_shown_inline_and_undo_redo(monkeypatch, files):
+    at = start(monkeypatch, files)
+    at = section(at, "Structure")
+    at.text_input(key="workshop.add.id").set_value("bad id")
+    at = press(at, "workshop.add.go")
+    assert any("not a valid id" in e.value for e in at.error)
+    at.text_input(key="workshop.add.id").set_value("wind")
+    at.text_input(key="workshop.add.states").set_value("calm, gusty")
+    at.selectbox(key="workshop.add.role").set_value("driver")
+    at = press(at, "workshop.add.go")
+    assert any("Added the node" in s.value for s in at.success)
+    assert "wind" in at.session_state["edited_model"].nodes
+    at = press(at, "workshop.undo")
+    assert "edited_model" not in at.session_state  # back to the file's model exactly
+    at = press(at, "workshop.redo")
+    assert "wind" in at.session_state["edited_model"].nodes
+
+
+def test_edit_a_row_by_phrase_changes_the_forecast_and_saves(monkeypatch, files):
+    at = start(monkeypatch, files)
+    before = outcome_shown(at)
+    at.selectbox(key="workshop.phrase.words.rain").set_value("very likely")
+    at = press(at, "workshop.phrase.fill.rain")
+    after = outcome_shown(at)
+    assert after != before
+    edited = at.session_state["edited_model"]
+    assert edited.spec.node("rain").cpt.rows[0].probabilities["no"] == pytest.approx(0.875)
+    at = section(at, "Save")
+    assert not frame_with(at, "kind").empty
+    at = press(at, "workshop.save.go")
+    assert any("Saved" in s.value for s in at.success)
+    saved = forecast.load_model(files / "models" / "tiny.yaml")
+    assert saved.spec == edited.spec
+    text = (files / "models" / "tiny.yaml").read_text()
+    assert text.startswith("# A three-node model used by the unit tests")
+
+
+def test_second_session_save_is_refused_with_a_choice(monkeypatch, files):
+    first, second = start(monkeypatch, files), start(monkeypatch, files)
+    for at in (first, second):
+        at.selectbox(key="workshop.phrase.words.rain").set_value("likely")
+    first = press(first, "workshop.phrase.fill.rain")
+    second.selectbox(key="workshop.phrase.words.rain").set_value("unlikely")
+    second = press(second, "workshop.phrase.fill.rain")
+    first = press(section(first, "Save"), "workshop.save.go")
+    saved = (files / "models" / "tiny.yaml").read_text()
+    second = press(section(second, "Save"), "workshop.save.go")
+    assert any("changed on disk" in e.value for e in second.error)
+    assert (files / "models" / "tiny.yaml").read_text() == saved
+    assert any("Choose" in w.value for w in second.warning)
+    second = press(second, "workshop.save.force")
+    assert load_spec(files / "models" / "tiny.yaml").node("rain").cpt.rows[0].probabilities[
+        "no"
+    ] == pytest.approx(0.325)
