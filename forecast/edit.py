@@ -383,6 +383,8 @@ class Editor:
         except EditError as exc:
             raise EditError(f"cannot {label}: {exc}") from None
         draft = Draft(spec, new_items, tuple(resolved))
+        if draft == old:
+            return old  # nothing changed: no undo step
         del self._history[self._pos + 1 :]
         del self._labels[self._pos + 1 :]
         self._history.append(draft)

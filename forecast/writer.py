@@ -58,6 +58,9 @@ FILE_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"
 _AMBIGUOUS = re.compile(
     r"^(?:y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF|null|Null|NULL|~)$"
 )
+# Text fields some schema requires even when empty (an evidence item's source, a question's text):
+# written out as '' rather than dropped like other empty defaults.
+_REQUIRED_TEXT = frozenset({"id", "title", "source", "node", "text"})
 _LOCKS: dict[str, threading.Lock] = {}
 _LOCKS_GUARD = threading.Lock()
 
@@ -179,7 +182,7 @@ def _fresh(value: Any, style_of: Any = None) -> Any:
     if isinstance(value, dict):
         m = CommentedMap()
         for k, v in value.items():
-            if not _empty(v):
+            if not _empty(v) or (v == "" and k in _REQUIRED_TEXT):
                 m[_key(k)] = _fresh(v)
         if m and len(m) <= 8 and all(_short(v) for v in value.values()):
             m.fa.set_flow_style()
@@ -273,7 +276,7 @@ def _patch_map(doc: CommentedMap, old: dict[str, Any], new: dict[str, Any]) -> C
             continue
         if key in old and _plain(old[key]) == _plain(value):
             continue  # a default the file leaves out
-        if key not in old and _empty(value):
+        if key not in old and _empty(value) and not (value == "" and key in _REQUIRED_TEXT):
             continue
         position = 0 if previous is None else list(doc).index(previous) + 1
         doc.insert(position, _key(key), _fresh(value))

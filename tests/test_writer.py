@@ -168,3 +168,11 @@ def test_scenario_edit_changes_only_its_lines(tmp_path):
         ">   assad_question: assad_stays",
     ]
     assert load_scenario(path).hard == {"assad_question": "assad_stays"}
+
+
+def test_required_empty_text_is_kept(tmp_path):
+    item = forecast.EvidenceItem(
+        id="e2", date="2018-01-01", title="", source="", node="n", likelihood={"a": 1, "b": 2}
+    )
+    save_item(item, tmp_path)
+    assert load_evidence(tmp_path) == [item]

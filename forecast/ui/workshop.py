@@ -16,6 +16,7 @@ Session state (shared with the workspace):
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -207,8 +208,9 @@ def _toolbar(bench: Workbench) -> None:
 def _forecast_summary(bench: Workbench) -> None:
     """The outcomes now (issued evidence, else none) next to the version opened or saved."""
     table = _outcome_table(bench)
-    st.markdown("**Forecast with the edited model**")
-    st.dataframe(table, hide_index=True, key="workshop.forecast")
+    box = st.container(key="workshop_forecast")
+    box.markdown("**Forecast with the edited model**")
+    box.table(table.set_index("outcome") if "outcome" in table.columns else table)
 
 
 def _outcome_table(bench: Workbench) -> pd.DataFrame:
@@ -321,7 +323,7 @@ def _table_editor(ed: Editor, view: Any) -> None:
         s: st.column_config.NumberColumn(s, min_value=0.0, max_value=100.0, step=0.1, format="%.1f")
         for s in view.states
     }
-    st.data_editor(
+    st.container(key="workshop_grid").data_editor(
         grid,
         column_config=config,
         disabled=list(view.parents),
@@ -538,7 +540,7 @@ def _structure_panel(bench: Workbench) -> None:
                 "Removed the arrow.",
             )
         st.selectbox(
-            "Role", ROLES, index=ROLES.index(n.role), key=f"workshop.role.{node}.{id(ed.draft)}"
+            "Its role", ROLES, index=ROLES.index(n.role), key=f"workshop.role.{node}.{id(ed.draft)}"
         )
         _button(
             "Change the role",
@@ -731,7 +733,7 @@ def _evidence_panel(bench: Workbench) -> None:
         st.text_input("Id", value=old.id if old else "", key=f"workshop.ev.id.{v}")
         st.date_input(
             "Date",
-            value=old.date if old else (ed.spec.as_of or None),
+            value=old.date if old else (ed.spec.as_of or dt.date.today()),
             key=f"workshop.ev.date.{v}",
             format="YYYY-MM-DD",
         )
