@@ -5,7 +5,7 @@ model = forecast.load_model("models/russia_iran.yaml")
 model.posteriors(hard={"assad_question": "negotiated_exit"})
 """
 
-from . import elicitation
+from . import elicitation as elicitation  # the team-elicitation module (docs/api.md)
 from .analysis import (
     explain,
     explain_sequence,
@@ -30,6 +30,7 @@ from .formats import write_model_file
 from .journal import history, record, resolve, score
 from .model import Model, load_model, model_from_text
 from .runs import run, timeline
+from .sweep import sweep, sweep_uncertainty
 from .words import words
 
 __all__ = [
@@ -43,7 +44,6 @@ __all__ = [
     "Model",
     "ModelError",
     "Scenario",
-    "elicitation",
     "ensemble",
     "explain",
     "explain_sequence",
@@ -62,6 +62,8 @@ __all__ = [
     "save_scenario",
     "score",
     "sensitivity",
+    "sweep",
+    "sweep_uncertainty",
     "timeline",
     "uncertainty",
     "words",

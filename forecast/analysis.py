@@ -20,16 +20,16 @@ them.  Nothing here writes files, so an interrupted run leaves nothing behind.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Unpack
 
 import numpy as np
 import pandas as pd
 
 from .engine import JunctionTree, solve_fixed
-from .errors import EvidenceError
-from .evidence import Evidence, combine
-from .model import EvidenceLike, Model
+from .errors import ArgumentError, EvidenceError
+from .evidence import Evidence, EvidenceKeywords, EvidenceLike, combine
+from .model import Model
 
 Progress = Callable[[int, int], None]
 
@@ -163,10 +163,8 @@ def sensitivity(
     model: Model,
     target: str | tuple[str, str],
     *,
-    hard: Mapping[str, str] | None = None,
-    likelihood: Mapping[str, Mapping[str, float]] | None = None,
-    fixed: Mapping[str, Mapping[str, float]] | None = None,
     scenario: EvidenceLike = None,
+    **evidence: Unpack[EvidenceKeywords],
 ) -> pd.DataFrame:
     """Tornado: the target's probability range as each other node is set to each of its states.
 
@@ -175,7 +173,7 @@ def sensitivity(
     high_state, baseline; sorted by swing, largest first.
     """
     node, state = parse_target(model, target)
-    ev = model.evidence(scenario, hard, likelihood, fixed)
+    ev = model.evidence(scenario, **evidence)
     t = model.states(node).index(state)
     baseline = float(_base(model, ev)[model.nodes.index(node)][t])
     pairs, post, ok = _what_if(model, ev, node)
@@ -277,11 +275,9 @@ def parameter_sensitivity(
     target: str | tuple[str, str],
     delta: float = 0.1,
     *,
-    hard: Mapping[str, str] | None = None,
-    likelihood: Mapping[str, Mapping[str, float]] | None = None,
-    fixed: Mapping[str, Mapping[str, float]] | None = None,
     scenario: EvidenceLike = None,
     progress: Progress | None = None,
+    **evidence: Unpack[EvidenceKeywords],
 ) -> pd.DataFrame:
     """The target's change when each CPT entry is moved by -delta and +delta.
 
@@ -292,10 +288,8 @@ def parameter_sensitivity(
     probability now), minus, plus, swing = |plus - minus|; sorted by swing.
     """
     node, state = parse_target(model, target)
-    if isinstance(delta, bool) or not isinstance(delta, int | float) or not 0 < float(delta) <= 1:
-        raise EvidenceError(f"delta {delta!r} must be a number above 0 and at most 1")
-    delta = float(delta)
-    ev = model.evidence(scenario, hard, likelihood, fixed)
+    delta = ArgumentError.check_fraction("delta", delta)
+    ev = model.evidence(scenario, **evidence)
     t_var, t = model.nodes.index(node), model.states(node).index(state)
     base = float(_base(model, ev)[t_var][t])
     base_cpts = [model.cpt(n)[None] for n in model.nodes]
@@ -380,10 +374,8 @@ def indicators(
     model: Model,
     target: str,
     *,
-    hard: Mapping[str, str] | None = None,
-    likelihood: Mapping[str, Mapping[str, float]] | None = None,
-    fixed: Mapping[str, Mapping[str, float]] | None = None,
     scenario: EvidenceLike = None,
+    **evidence: Unpack[EvidenceKeywords],
 ) -> pd.DataFrame:
     """Indicators to watch: mutual information between the target and each unobserved node.
 
@@ -396,7 +388,7 @@ def indicators(
     information, largest first; states the evidence rules out are left out.
     """
     node = _target_node(model, target)
-    ev = model.evidence(scenario, hard, likelihood, fixed)
+    ev = model.evidence(scenario, **evidence)
     base = _base(model, ev)
     prior_t = base[model.nodes.index(node)]
     h_target = float(-(prior_t[prior_t > 0] * np.log2(prior_t[prior_t > 0])).sum())
@@ -530,10 +522,7 @@ def explain(
     model: Model,
     target: str | tuple[str, str],
     scenario: EvidenceLike = None,
-    *,
-    hard: Mapping[str, str] | None = None,
-    likelihood: Mapping[str, Mapping[str, float]] | None = None,
-    fixed: Mapping[str, Mapping[str, float]] | None = None,
+    **evidence: Unpack[EvidenceKeywords],
 ) -> pd.DataFrame:
     """Each piece of evidence's contribution: the change when it alone is removed.
 
@@ -544,7 +533,7 @@ def explain(
     order the evidence lists them.
     """
     node, state = parse_target(model, target)
-    ev = model.evidence(scenario, hard, likelihood, fixed)
+    ev = model.evidence(scenario, **evidence)
     pieces = _pieces(ev)
     if not pieces:
         raise EvidenceError("nothing to explain: no evidence is in force")
@@ -587,10 +576,7 @@ def explain_sequence(
     model: Model,
     target: str | tuple[str, str],
     scenario: EvidenceLike = None,
-    *,
-    hard: Mapping[str, str] | None = None,
-    likelihood: Mapping[str, Mapping[str, float]] | None = None,
-    fixed: Mapping[str, Mapping[str, float]] | None = None,
+    **evidence: Unpack[EvidenceKeywords],
 ) -> pd.DataFrame:
     """The waterfall: the target's probability as the evidence is added piece by piece.
 
@@ -601,7 +587,7 @@ def explain_sequence(
     the posterior under all the evidence.
     """
     node, state = parse_target(model, target)
-    ev = model.evidence(scenario, hard, likelihood, fixed)
+    ev = model.evidence(scenario, **evidence)
     pieces = _pieces(ev)
     undated = [p for p in pieces if p["kind"] != "item"]
     dated = sorted((p for p in pieces if p["kind"] == "item"), key=lambda p: (p["date"], p["item"]))
@@ -673,17 +659,20 @@ def _draw_cpt(
     return np.where(total > 0, g / np.where(total > 0, total, 1.0), cpt)
 
 
+# The most Monte Carlo draws one call makes (docs/journal.md, limits): 400 propagations
+# of UNCERTAINTY_CHUNK draws, so a mistyped count is refused instead of running for hours.
+MAX_SAMPLES = 100_000
+
+
 def uncertainty(
     model: Model,
     samples: int = 2000,
     seed: int | None = 0,
     *,
     targets: Iterable[str] | str | None = None,
-    hard: Mapping[str, str] | None = None,
-    likelihood: Mapping[str, Mapping[str, float]] | None = None,
-    fixed: Mapping[str, Mapping[str, float]] | None = None,
     scenario: EvidenceLike = None,
     progress: Progress | None = None,
+    **evidence: Unpack[EvidenceKeywords],
 ) -> pd.DataFrame:
     """Intervals on the posteriors from the uncertainty in the elicited numbers.
 
@@ -694,14 +683,9 @@ def uncertainty(
     draws).  Targets default to Model.default_targets.  Draws under which the
     evidence is impossible are left out (counted in attrs).
     """
-    if isinstance(samples, bool) or not isinstance(samples, int | np.integer) or samples < 2:
-        raise EvidenceError(f"samples {samples!r} must be a whole number of at least 2")
-    if seed is not None and (
-        isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0
-    ):
-        raise EvidenceError(f"seed {seed!r} must be a non-negative whole number")
-    samples = int(samples)
-    ev = model.evidence(scenario, hard, likelihood, fixed)
+    samples = ArgumentError.check_whole("samples", samples, 2)
+    seed = None if seed is None else ArgumentError.check_whole("seed", seed, 0)
+    ev = model.evidence(scenario, **evidence)
     if targets is None:
         target_nodes = model.default_targets
     else:
@@ -710,6 +694,11 @@ def uncertainty(
         ]
         if not target_nodes:
             raise EvidenceError("no target nodes given")
+    if samples > MAX_SAMPLES:
+        raise EvidenceError(
+            f"{samples:,} Monte Carlo draws is more than the limit of {MAX_SAMPLES:,}; "
+            "a few thousand give stable 90% intervals"
+        )
     base = _base(model, ev)
     rng = np.random.default_rng(seed)
     cpts = [model.cpt(n) for n in model.nodes]

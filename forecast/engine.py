@@ -27,7 +27,6 @@ from __future__ import annotations
 import functools
 import heapq
 import math
-import os
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -37,59 +36,15 @@ import networkx as nx
 import numpy as np
 
 from .errors import EvidenceError, MemoryBudgetError, ModelError
+from .memory import WORK_FACTOR, format_bytes, resolve_budget
 
-DEFAULT_MEMORY_BUDGET = 1 << 30  # 1 GiB
 FIXED_TOLERANCE = 1e-9
 FIXED_MAX_ITERATIONS = 2000
-_WORK_FACTOR = 4  # clique tables held at once per scenario (psi, belief, temporaries)
 _CHUNK_ENTRIES = 1 << 20  # clique entries per batch chunk: keeps a chunk's tables in cache
 # cost model (in clique-entry operations) for choosing between a direct pass and an evidence table
 _PASS_COST = 12.0  # per clique entry and scenario in a direct pass
 _TABLE_MAX_STATES = 1 << 16  # joint states of the evidence nodes an evidence table may have
 _TABLE_CACHE = 16  # evidence tables kept per compiled tree
-
-
-def memory_budget_from_env() -> int:
-    """`FORECAST_MEMORY_BUDGET` in bytes (suffixes K, M, G, KiB, MiB, GiB allowed)."""
-    raw = os.environ.get("FORECAST_MEMORY_BUDGET", "").strip()
-    if not raw:
-        return DEFAULT_MEMORY_BUDGET
-    return parse_bytes(raw)
-
-
-def parse_bytes(text: str) -> int:
-    """'512MiB' -> 536870912; a clear error for anything else."""
-    units = {
-        "": 1,
-        "b": 1,
-        "k": 1 << 10,
-        "kb": 1 << 10,
-        "kib": 1 << 10,
-        "m": 1 << 20,
-        "mb": 1 << 20,
-        "mib": 1 << 20,
-        "g": 1 << 30,
-        "gb": 1 << 30,
-        "gib": 1 << 30,
-    }
-    t = text.strip().lower()
-    number = t.rstrip("kmgib")
-    unit = t[len(number) :]
-    try:
-        value = float(number)
-    except ValueError:
-        raise MemoryBudgetError(f"memory budget '{text}' is not a size such as 512MiB") from None
-    if unit not in units or not math.isfinite(value) or value <= 0:
-        raise MemoryBudgetError(f"memory budget '{text}' is not a size such as 512MiB")
-    return int(value * units[unit])
-
-
-def format_bytes(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if n < 1024 or unit == "TiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} PiB"  # pragma: no cover
 
 
 class _TooBig(Exception):
@@ -194,9 +149,9 @@ def _plan(
     key_cards = tuple(int(c) for c in cards)
     key_parents = tuple(tuple(int(u) for u in ps) for ps in parents)
     try:
-        cliques = _triangulate(key_cards, key_parents, budget // (8 * _WORK_FACTOR))
+        cliques = _triangulate(key_cards, key_parents, budget // (8 * WORK_FACTOR))
     except _TooBig as big:
-        needed = big.total * 8 * _WORK_FACTOR
+        needed = big.total * 8 * WORK_FACTOR
         need_text, budget_text = format_bytes(needed), format_bytes(budget)
         if need_text == budget_text:  # too close to tell apart when rounded
             need_text, budget_text = f"{needed:,} bytes", f"{budget:,} bytes"
@@ -216,9 +171,9 @@ def check_memory(
     Symbolic only (a triangulation of the graph, stopped as soon as it passes the
     budget), so it is safe and quick to call before any table exists.
     """
-    budget = memory_budget_from_env() if memory_budget is None else int(memory_budget)
+    budget = resolve_budget(memory_budget)
     cliques = _plan(cards, parents, budget)
-    return sum(table_entries(cliques, cards)) * 8 * _WORK_FACTOR
+    return sum(table_entries(cliques, cards)) * 8 * WORK_FACTOR
 
 
 @dataclass(frozen=True)
@@ -246,12 +201,10 @@ class JunctionTree:
     ) -> None:
         self.cards = tuple(int(c) for c in cards)
         self.parents = tuple(tuple(int(u) for u in ps) for ps in parents)
-        self.memory_budget = (
-            memory_budget_from_env() if memory_budget is None else int(memory_budget)
-        )
+        self.memory_budget = resolve_budget(memory_budget)
         self.cliques = _plan(self.cards, self.parents, self.memory_budget)
         sizes = table_entries(self.cliques, self.cards)
-        self.bytes_per_scenario = sum(sizes) * 8 * _WORK_FACTOR
+        self.bytes_per_scenario = sum(sizes) * 8 * WORK_FACTOR
         self.largest_table = max(sizes)
         self.total_entries = sum(sizes)
         self.max_batch = max(1, self.memory_budget // self.bytes_per_scenario)

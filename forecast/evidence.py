@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -302,6 +302,22 @@ class Evidence:
             items=[it.id for it in self.items],
             resolved_items=list(self.items),
         )
+
+
+EvidenceLike = Evidence | Scenario | Mapping[str, Any] | None
+"""What a query accepts as its `scenario`: an Evidence, a Scenario, a mapping with keys
+hard/likelihood/fixed/name/items, or None for no evidence."""
+
+
+class EvidenceKeywords(TypedDict, total=False):
+    """The evidence keywords every query takes besides `scenario` (see Model.evidence).
+
+    Given on top of a scenario, they replace its evidence on the same node.
+    """
+
+    hard: Mapping[str, str] | None
+    likelihood: Mapping[str, Mapping[str, float]] | None
+    fixed: Mapping[str, Mapping[str, float]] | None
 
 
 def _fmt_map(m: Mapping[str, float]) -> str:

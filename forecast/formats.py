@@ -72,7 +72,7 @@ def format_of(path: str | os.PathLike[str]) -> Format | None:
 # ---------------------------------------------------------------- reading
 
 
-def read_model_file(path: str | os.PathLike[str]) -> ModelSpec:
+def read_model_file(path: str | os.PathLike[str], memory_budget: int | None = None) -> ModelSpec:
     """Read a BIF or XMLBIF file (plain or .gz) into a validated ModelSpec.
 
     Every problem is a ModelError whose message names the file.
@@ -88,10 +88,10 @@ def read_model_file(path: str | os.PathLike[str]) -> ModelSpec:
         network = _parse_bif(text, p)
     else:
         network = _parse_xmlbif(text, p)
-    return _to_spec(network, p, fmt)
+    return _to_spec(network, p, fmt, memory_budget)
 
 
-def read_model_text(text: str, name: str) -> ModelSpec:
+def read_model_text(text: str, name: str, memory_budget: int | None = None) -> ModelSpec:
     """Read BIF or XMLBIF text (an uploaded file); `name` gives the format and names it in messages."""
     p = Path(name)
     fmt = format_of(p)
@@ -104,7 +104,7 @@ def read_model_text(text: str, name: str) -> ModelSpec:
     if not text.strip():
         raise ModelError(f"{p}: model file is empty")
     network = _parse_bif(text, p) if fmt == "bif" else _parse_xmlbif(text, p)
-    return _to_spec(network, p, fmt)
+    return _to_spec(network, p, fmt, memory_budget)
 
 
 def _read_text(p: Path) -> str:
@@ -344,7 +344,7 @@ def _safe_name(name: str) -> str:
     return _FORBIDDEN.sub("_", name.strip())
 
 
-def _to_spec(net: _Network, p: Path, fmt: Format) -> ModelSpec:
+def _to_spec(net: _Network, p: Path, fmt: Format, memory_budget: int | None = None) -> ModelSpec:
     where = str(p)
     variables = net.variables
     if not variables:
@@ -481,7 +481,7 @@ def _to_spec(net: _Network, p: Path, fmt: Format) -> ModelSpec:
         "description": " ".join(notes),
         "nodes": nodes,
     }
-    return spec_from_dict(data, where)
+    return spec_from_dict(data, where, memory_budget)
 
 
 # ---------------------------------------------------------------- writing

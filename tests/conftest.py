@@ -33,3 +33,25 @@ def write_yaml(tmp_path):
         return path
 
     return write
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """A throwaway PostgreSQL server for the session (tests/pg.py); fails with how to install it."""
+    import pg
+
+    bindir = pg.find_bin()
+    if bindir is None:
+        pytest.fail(pg.INSTALL_HINT, pytrace=False)
+    server = pg.Server(bindir)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def journal_db(request, tmp_path):
+    """A new journal on each backend: an SQLite file, or a fresh schema on the test PostgreSQL server."""
+    if request.param == "sqlite":
+        return tmp_path / "journal.sqlite3"
+    return request.getfixturevalue("pg_server").url()

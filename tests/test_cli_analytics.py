@@ -225,4 +225,22 @@ def test_query_with_intervals_adds_interval_columns(capsys):
     )
     assert again == out  # the seed makes it reproducible
     code, _, err = run(capsys, "query", TINY, "--intervals", "0")
-    assert code == 2 and err.count("\n") == 1 and "positive number of draws" in err
+    assert code == 2 and err.count("\n") == 1 and "--intervals 0 must be a whole number" in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["query", TINY, "--intervals", "1"], "--intervals 1 must be a whole number of at least 2"),
+        (
+            ["uncertainty", TINY, "--samples", "1"],
+            "--samples 1 must be a whole number of at least 2",
+        ),
+        (["uncertainty", TINY, "--seed", "-1"], "--seed -1 must be a non-negative whole number"),
+    ],
+)
+def test_out_of_range_settings_name_the_option_typed(capsys, argv, said):
+    """The library checks the value and the CLI names its own option (it once said "samples")."""
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert said in err and "samples" not in err.replace("--samples", "")

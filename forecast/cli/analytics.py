@@ -15,7 +15,6 @@ from ..analysis import (
     sensitivity,
     uncertainty,
 )
-from ..errors import EvidenceError
 from ..evidence import load_scenario
 from .common import (
     add_evidence_args,
@@ -24,7 +23,9 @@ from .common import (
     emit,
     evidence_from_args,
     open_model,
+    option_names,
 )
+from .sweep import add_executor_args, run_sweep, wants_sweep
 
 Progress = Callable[[int, int], None]
 
@@ -88,6 +89,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     add_evidence_args(p)
+    add_executor_args(p)
     add_output_args(p)
     p.set_defaults(func=cmd_uncertainty)
 
@@ -117,7 +119,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     model = open_model(args)
     ev = evidence_from_args(model, args)
     if args.parameters:
-        with _progress_bar(args, "CPT entries") as progress:
+        with _progress_bar(args, "CPT entries") as progress, option_names():
             table = parameter_sensitivity(
                 model, args.target, args.delta, scenario=ev, progress=progress
             )
@@ -140,13 +142,11 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 def cmd_uncertainty(args: argparse.Namespace) -> int:
-    if args.samples < 2:
-        raise EvidenceError(f"--samples {args.samples}: give at least 2 draws")
-    if args.seed < 0:
-        raise EvidenceError(f"--seed {args.seed}: give a non-negative number")
     model = open_model(args)
     ev = evidence_from_args(model, args)
-    with _progress_bar(args, "draws") as progress:
+    if wants_sweep(args):
+        return run_sweep(args, model, [ev])
+    with _progress_bar(args, "draws") as progress, option_names():
         table = uncertainty(
             model, args.samples, args.seed, targets=args.target, scenario=ev, progress=progress
         )

@@ -184,7 +184,7 @@ def _feedback(
             "Where you stand": fb["position"],
         }
     )
-    st.dataframe(view, hide_index=True, width="stretch")
+    st.table(view.set_index("Quantity"))  # small, and read as text (not a canvas grid)
     reasons = fb.attrs["reasons"]
     for qid, texts in reasons.items():
         if texts:

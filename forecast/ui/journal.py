@@ -37,7 +37,7 @@ def render(
 
     _record_panel(st, model, evidence, db)
     try:
-        table = journal.history(db, model=model.id)
+        table = journal.history(model=model.id, db=db)
     except ForecastError as exc:
         st.error(str(exc))
         _details(st, db)
@@ -63,7 +63,7 @@ def _remember(st: Any, key: str) -> None:
 def _details(st: Any, db: Any) -> None:
     with st.expander("Details"):
         st.caption(
-            f"Forecasts are kept in `{journal.journal_path(db)}` (set FORECAST_DB to use another file)."
+            f"Forecasts are kept in `{journal.describe(db)}` (set FORECAST_DB to use another file)."
         )
 
 
@@ -297,7 +297,7 @@ def scores_view(model: Model, scores: pd.DataFrame) -> pd.DataFrame:
                 model.names.state(n, s)
                 for n, s in zip(scores["node"], scores["outcome"], strict=True)
             ],
-            "Known on": scores["resolved_on"].astype(str),
+            "Known on": scores["known_on"].astype(str),
             "Probability given to it": [percent(p) for p in scores["probability"]],
             "Brier score": scores["brier"].round(3),
             "Log score": scores["log_score"].round(3),
@@ -309,7 +309,7 @@ def scores_view(model: Model, scores: pd.DataFrame) -> pd.DataFrame:
 def _scores(st: Any, model: Model, db: Any) -> None:
     st.subheader("Scores")
     try:
-        result = journal.score(db, model=model.id)
+        result = journal.score(model=model.id, db=db)
     except ForecastError as exc:
         st.error(str(exc))
         return
@@ -325,7 +325,8 @@ def _scores(st: Any, model: Model, db: Any) -> None:
     st.dataframe(means_view(result.means), hide_index=True, width="stretch")
     left, right = st.columns(2)
     left.markdown("**Calibration**")
-    left.dataframe(calibration_view(result.calibration), hide_index=True, width="stretch")
-    right.altair_chart(calibration_chart(result.calibration), width="stretch")
+    overall = result.calibration[result.calibration["author"] == "(all)"]
+    left.dataframe(calibration_view(overall), hide_index=True, width="stretch")
+    right.altair_chart(calibration_chart(overall), width="stretch")
     with st.expander("Every scored forecast"):
         st.dataframe(scores_view(model, result.scores), hide_index=True, width="stretch")

@@ -280,7 +280,7 @@ def timeline_steps(
     """
     from ..runs import timeline
 
-    table = timeline(model, items, base=base)  # type: ignore[arg-type]
+    table = timeline(model, items, scenario=base)  # type: ignore[arg-type]
     titles = {it.id: it.title for it in items}  # type: ignore[attr-defined]
     order = list(dict.fromkeys(table["item"]))
     step_of = {item: i for i, item in enumerate(order)}
