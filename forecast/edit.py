@@ -841,6 +841,11 @@ class Editor:
         graph = {n.id: list(n.parents) for n in self.spec.nodes}
         graph[child] = graph[child] + [parent]
         cycle = find_cycle(graph)
+        if (
+            cycle and parent in cycle
+        ):  # show it from the new arrow on: parent -> child -> ... -> parent
+            at = cycle.index(parent)
+            cycle = cycle[at:-1] + cycle[:at] + [parent]
         if cycle:
             raise EditError(f"cannot {label}: it would make a cycle {' -> '.join(cycle)}")
         data = self._data()

@@ -40,6 +40,7 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
+from ruamel.yaml.scalarfloat import ScalarFloat
 from ruamel.yaml.scalarstring import (
     DoubleQuotedScalarString,
     FoldedScalarString,
@@ -246,9 +247,29 @@ def _patch(doc: Any, old: Any, new: Any) -> Any:
         return doc
     if isinstance(new, dict) and isinstance(doc, CommentedMap) and isinstance(old, dict):
         return _patch_map(doc, old, new)
-    if isinstance(new, list) and isinstance(doc, CommentedSeq) and isinstance(old, list):
+    if isinstance(new, list) and isinstance(doc, CommentedSeq) and isinstance(old, list) and old:
         return _patch_seq(doc, old, new)
+    if isinstance(doc, ScalarFloat) and isinstance(new, float):
+        return _like_number(doc, new)
     return _fresh(new, style_of=doc)
+
+
+def _like_number(doc: ScalarFloat, new: float) -> Any:
+    """A changed number written with the decimals the file used there (0.50 -> 0.30, not 0.3)."""
+    width, prec = getattr(doc, "_width", None), getattr(doc, "_prec", None)
+    if getattr(doc, "_exp", None) or not isinstance(width, int) or not isinstance(prec, int):
+        return new
+    decimals = width - prec - 1
+    if decimals < 1 or new < 0 or round(new, decimals) != new:
+        return new
+    text = f"{new:.{decimals}f}"
+    return ScalarFloat(
+        new,
+        width=len(text),
+        prec=text.index("."),
+        m_sign=False,
+        m_lead0=getattr(doc, "_m_lead0", 0),
+    )
 
 
 def _doc_key(doc: CommentedMap, key: str) -> Any:

@@ -55,7 +55,7 @@ def test_one_cell_edit_saved_shows_one_row_in_git_diff_and_in_forecast_diff(repo
     ]
     assert changed == [
         "-        - probabilities: {none: 0.50, limited: 0.40, broad: 0.10}",
-        "+        - probabilities: {none: 0.3, limited: 0.6, broad: 0.10}",
+        "+        - probabilities: {none: 0.30, limited: 0.60, broad: 0.10}",
     ]
     assert path.read_text().startswith("# The Russia–Iran relationship, early 2018")
 
