@@ -241,7 +241,7 @@ class Editor:
         self._labels: list[str] = ["opened"]
         self._pos = 0
         self._limit = max(history, 50)
-        self._models: dict[int, Model] = {}
+        self._models: list[tuple[ModelSpec, Model]] = []
         self.base: Draft = draft  # what the change summary compares with (as opened or saved)
 
     @classmethod
@@ -303,12 +303,13 @@ class Editor:
 
     def model(self) -> Model:
         """The current draft compiled (cached per draft)."""
-        key = id(self.draft.spec)
-        if key not in self._models:
-            if len(self._models) > 8:
-                self._models.clear()
-            self._models[key] = Model(self.draft.spec)
-        return self._models[key]
+        spec = self.draft.spec
+        for cached, model in self._models:
+            if cached is spec:
+                return model
+        model = Model(spec)
+        self._models = [*self._models[-7:], (spec, model)]
+        return model
 
     @property
     def can_undo(self) -> bool:

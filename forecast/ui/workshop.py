@@ -215,10 +215,9 @@ def _forecast_summary(bench: Workbench) -> None:
 
 def _outcome_table(bench: Workbench) -> pd.DataFrame:
     ed = bench.editor
-    key = (id(ed.base), id(ed.draft))
     cache = st.session_state.get("workshop.summary")
-    if cache and cache[0] == key:
-        return cache[1]  # type: ignore[no-any-return]
+    if cache and cache[0] is ed.base and cache[1] is ed.draft:
+        return cache[2]  # type: ignore[no-any-return]
     model = ed.model()
     items = issued_items(ed.spec, ed.items)
     base = Model(ed.base.spec)
@@ -246,7 +245,7 @@ def _outcome_table(bench: Workbench) -> pd.DataFrame:
             }
         )
     table = pd.DataFrame(rows)
-    st.session_state["workshop.summary"] = (key, table)
+    st.session_state["workshop.summary"] = (ed.base, ed.draft, table)
     return table
 
 
