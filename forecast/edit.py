@@ -25,6 +25,7 @@ letters, digits or '_' (`suggest_id` makes one from a label).
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import itertools
 import math
@@ -47,6 +48,7 @@ from .words import BANDS
 from .writer import YamlFile
 
 IDENT = r"^[A-Za-z_][A-Za-z0-9_]*$"
+_KEEP: Any = object()  # "leave the claims as they are" in Editor._commit
 HISTORY = 100
 ROLES = ("driver", "intermediate", "outcome")
 RANKED_FUNCTIONS = ("wmean", "wmin", "wmax")
@@ -64,6 +66,7 @@ class Draft:
     spec: ModelSpec
     items: tuple[EvidenceItem, ...] = ()
     scenarios: tuple[Scenario, ...] = ()
+    claims: Any = None  # the model's claims file as plain data (<model>.claims.yaml), if any
 
     def item(self, item_id: str) -> EvidenceItem:
         for it in self.items:
@@ -205,21 +208,72 @@ def _probs(states: list[str], vec: Any, as_list: bool, tidy: bool) -> Any:
     return values if as_list else dict(zip(states, values, strict=True))
 
 
-def _claims_rename(value: Any, old: str, new: str) -> Any:
-    """Node references in extra sections (claims): values under node-like keys."""
-    if isinstance(value, dict):
-        out: dict[str, Any] = {}
-        for k, v in value.items():
-            if k in ("node", "cause", "effect", "target", "parent", "child") and v == old:
-                out[k] = new
-            elif k in ("node", "cause", "effect", "target") and isinstance(v, dict):
-                out[k] = {kk: (new if kk == "node" and vv == old else vv) for kk, vv in v.items()}
-            else:
-                out[k] = _claims_rename(v, old, new)
-        return out
-    if isinstance(value, list):
-        return [_claims_rename(v, old, new) for v in value]
-    return value
+def _claim_list(claims: Any) -> list[dict[str, Any]]:
+    if isinstance(claims, dict) and isinstance(claims.get("claims"), list):
+        return [c for c in claims["claims"] if isinstance(c, dict)]
+    return []
+
+
+def _claims_using(claims: Any, node: str, state: str | None = None) -> list[str]:
+    """Ids of the claims (in a claims file's data) that name `node` (or its `state`)."""
+    used = []
+    for c in _claim_list(claims):
+        cause = c.get("cause") or {}
+        effect = c.get("effect") or {}
+        hard = (c.get("given") or {}).get("hard") or {}
+        do = cause.get("do") or {}
+        if state is None:
+            hit = node in (cause.get("node"), effect.get("node")) or node in do or node in hard
+        else:
+            hit = (
+                (cause.get("node") == node and state in (cause.get("from"), cause.get("to")))
+                or (effect.get("node") == node and effect.get("state") == state)
+                or do.get(node) == state
+                or hard.get(node) == state
+            )
+        if hit:
+            used.append(str(c.get("id", "?")))
+    return used
+
+
+def _claims_renamed(
+    claims: Any, node: str, new_node: str, state: str = "", new_state: str = ""
+) -> Any:
+    """The claims data with a node (or, given `state`, one of its states) renamed."""
+    if not _claim_list(claims):
+        return claims
+    out = copy.deepcopy(claims)
+
+    def st_(n: Any, s: Any) -> Any:
+        return new_state if state and n == node and s == state else s
+
+    for c in _claim_list(out):
+        cause, effect = c.get("cause"), c.get("effect")
+        given = c.get("given") if isinstance(c.get("given"), dict) else None
+        if isinstance(cause, dict):
+            for k in ("from", "to"):
+                if k in cause:
+                    cause[k] = st_(cause.get("node"), cause[k])
+            if isinstance(cause.get("do"), dict):
+                cause["do"] = {k: st_(k, v) for k, v in cause["do"].items()}
+                if not state:
+                    cause["do"] = {
+                        (new_node if k == node else k): v for k, v in cause["do"].items()
+                    }
+            if not state and cause.get("node") == node:
+                cause["node"] = new_node
+        if isinstance(effect, dict):
+            if "state" in effect:
+                effect["state"] = st_(effect.get("node"), effect["state"])
+            if not state and effect.get("node") == node:
+                effect["node"] = new_node
+        if given is not None and isinstance(given.get("hard"), dict):
+            given["hard"] = {k: st_(k, v) for k, v in given["hard"].items()}
+            if not state:
+                given["hard"] = {
+                    (new_node if k == node else k): v for k, v in given["hard"].items()
+                }
+    return out
 
 
 # ------------------------------------------------------------------ the editor
@@ -234,9 +288,10 @@ class Editor:
         items: Iterable[EvidenceItem] = (),
         scenarios: Iterable[Scenario] = (),
         history: int = HISTORY,
+        claims: Any = None,
     ) -> None:
         items = tuple(items)
-        draft = Draft(spec, items, tuple(self._resolved(list(scenarios), items)))
+        draft = Draft(spec, items, tuple(self._resolved(list(scenarios), items)), claims)
         self._history: list[Draft] = [draft]
         self._labels: list[str] = ["opened"]
         self._pos = 0
@@ -366,6 +421,7 @@ class Editor:
         data: dict[str, Any] | None = None,
         items: Sequence[EvidenceItem | dict[str, Any]] | None = None,
         scenarios: Sequence[Scenario | dict[str, Any]] | None = None,
+        claims: Any = _KEEP,
     ) -> Draft:
         old = self.draft
         try:
@@ -383,7 +439,7 @@ class Editor:
             resolved = self._resolved(list(new_scen), new_items)
         except EditError as exc:
             raise EditError(f"cannot {label}: {exc}") from None
-        draft = Draft(spec, new_items, tuple(resolved))
+        draft = Draft(spec, new_items, tuple(resolved), old.claims if claims is _KEEP else claims)
         if draft == old:
             return old  # nothing changed: no undo step
         del self._history[self._pos + 1 :]
@@ -592,12 +648,15 @@ class Editor:
             for s in self.scenarios
             if node_id in s.hard or node_id in s.likelihood or node_id in s.fixed
         ]
-        if (on_items or on_scen) and not drop_evidence:
+        on_claims = _claims_using(self.draft.claims, node_id)
+        if (on_items or on_scen or on_claims) and not drop_evidence:
             what = []
             if on_items:
                 what.append(f"evidence item(s) {on_items}")
             if on_scen:
                 what.append(f"scenario(s) {on_scen}")
+            if on_claims:
+                what.append(f"claim(s) {on_claims}")
             raise EditError(
                 f"cannot {label}: it is used by "
                 + " and ".join(what)
@@ -618,7 +677,15 @@ class Editor:
                 d[k].pop(node_id, None)
             d["items"] = [i for i in d["items"] if i not in dropped]
             scenarios.append(d)
-        return self._commit(label, data, items, scenarios)
+        claims = self.draft.claims
+        if on_claims:
+            claims = copy.deepcopy(claims)
+            claims["claims"] = [
+                c
+                for c in claims["claims"]
+                if not (isinstance(c, dict) and str(c.get("id")) in on_claims)
+            ]
+        return self._commit(label, data, items, scenarios, claims)
 
     def rename_node(self, old: str, new: str) -> Draft:
         """Change a node's id everywhere: parents, tables, evidence items, scenarios, claims."""
@@ -646,9 +713,6 @@ class Editor:
         if data.get("question"):
             res = data["question"]["resolution"]
             data["question"]["resolution"] = {(new if k == old else k): v for k, v in res.items()}
-        for key in list(data):
-            if key == "claims" or key not in ModelSpec.model_fields:
-                data[key] = _claims_rename(data[key], old, new)
         items = [it.model_copy(update={"node": new}) if it.node == old else it for it in self.items]
         scenarios = []
         for s in self.scenarios:
@@ -656,7 +720,8 @@ class Editor:
             for k in ("hard", "likelihood", "fixed"):
                 d[k] = {(new if n == old else n): v for n, v in d[k].items()}
             scenarios.append(d)
-        return self._commit(label, data, items, scenarios)
+        claims = _claims_renamed(self.draft.claims, old, new)
+        return self._commit(label, data, items, scenarios, claims)
 
     def set_role(self, node_id: str, role: str) -> Draft:
         if role not in ROLES:
@@ -776,7 +841,8 @@ class Editor:
                 if node_id in d[k]:
                     d[k][node_id] = ren(d[k][node_id])
             scenarios.append(d)
-        return self._commit(label, data, items, scenarios)
+        claims = _claims_renamed(self.draft.claims, node_id, node_id, old, new)
+        return self._commit(label, data, items, scenarios, claims)
 
     def delete_state(self, node_id: str, state: str) -> Draft:
         n = self._node(node_id)
@@ -788,6 +854,9 @@ class Editor:
             raise EditError(
                 f"cannot {label}: scenario(s) {users} set '{node_id}' to it; change them first"
             )
+        claims = _claims_using(self.draft.claims, node_id, state)
+        if claims:
+            raise EditError(f"cannot {label}: claim(s) {claims} name it; change them first")
         k = n.states.index(state)
         keep = [s for s in n.states if s != state]
         data = self._data()
@@ -1239,6 +1308,7 @@ class Workbench:
     model_file: YamlFile | None = None
     item_files: dict[str, YamlFile] = field(default_factory=dict)
     scenario_files: dict[str, YamlFile] = field(default_factory=dict)
+    claims_file: YamlFile | None = None  # the model's <stem>.claims.yaml, kept in step on renames
 
     @property
     def dirty(self) -> bool:
@@ -1271,6 +1341,8 @@ class Workbench:
             out += [
                 f"changed {kind} '{k}'" for k in b if k in a and _content(a[k]) != _content(b[k])
             ]
+        if base.claims != now.claims and self.claims_file is not None:
+            out.append(f"changed the claims file {self.claims_file.path.name}")
         return out
 
     def save(self, path: str | Path | None = None, overwrite: bool = False) -> list[Path]:
@@ -1321,6 +1393,8 @@ class Workbench:
             for k in touched_scen:
                 if k in self.scenario_files:
                     self.scenario_files[k].check_unchanged()
+            if now.claims != base.claims and self.claims_file is not None:
+                self.claims_file.check_unchanged()
         written: list[Path] = []
         if now.spec != base.spec or not same_file or opened is None:
             self.model_file = save_model(
@@ -1364,6 +1438,9 @@ class Workbench:
             )
             self.scenario_files[k] = saved
             written.append(saved.path)
+        if now.claims != base.claims and self.claims_file is not None and same_file:
+            self.claims_file = self.claims_file.save(base.claims, now.claims, overwrite)
+            written.append(self.claims_file.path)
         if self.model_path is not None and self.model_file is None:
             self.model_file = open_yaml(self.model_path)
         self.editor.mark_saved()
@@ -1431,5 +1508,22 @@ def open_workbench(
                 continue  # saved under another name: leave it alone
             scenarios.append(s)
             sfiles[s.name] = open_yaml(f)
-    editor = Editor(spec, items, scenarios)
-    return Workbench(editor, yaml_path, ev, sd, model_file, files, sfiles)
+    claims_file, claims = _open_claims(yaml_path, spec.id)
+    editor = Editor(spec, items, scenarios, claims=claims)
+    return Workbench(editor, yaml_path, ev, sd, model_file, files, sfiles, claims_file)
+
+
+def _open_claims(model_path: Path | None, model_id: str) -> tuple[YamlFile | None, Any]:
+    """The model's sibling claims file (<stem>.claims.yaml or <id>.claims.yaml), opened, and its data."""
+    from .writer import WriteError, open_yaml
+    from .yamlio import parse_yaml
+
+    if model_path is None:
+        return None, None
+    stem = model_path.name.split(".")[0]
+    for name in (f"{stem}.claims.yaml", f"{model_id}.claims.yaml"):
+        p = model_path.parent / name
+        if p.is_file():
+            opened = open_yaml(p)
+            return opened, parse_yaml(opened.text or "", str(p), "claims", WriteError)
+    return None, None

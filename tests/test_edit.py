@@ -251,3 +251,45 @@ def test_a_stale_workbench_is_refused_and_nothing_is_written(tmp_path):
         second.save()
     assert (tmp_path / "tiny.yaml").read_text() == saved
     assert {it.node for it in load_evidence(tmp_path / "evidence")} == {"rain", "sprinkler"}
+
+
+def test_renames_follow_into_the_claims_file(tmp_path):
+    import shutil
+
+    from forecast.edit import open_workbench
+
+    shutil.copy(TINY, tmp_path / "tiny.yaml")
+    claims = tmp_path / "tiny.claims.yaml"
+    claims.write_text(
+        "# claims about the tiny model\n"
+        "model: tiny\n"
+        "claims:\n"
+        "  - id: c1\n"
+        "    sources: [src1]\n"
+        "    claim: Rain makes the grass wet.\n"
+        "    cause: {node: rain, from: 'no', to: 'yes'}\n"
+        "    effect: {node: outcome, state: bad}\n"
+        "    direction: increase\n"
+        "    given: {hard: {sprinkler: 'off'}}\n"
+        "  - id: c2\n"
+        "    sources: [src1]\n"
+        "    claim: Switching the sprinkler on matters.\n"
+        "    cause: {do: {sprinkler: 'on'}}\n"
+        "    effect: {node: outcome, state: good}\n"
+        "    direction: decrease\n"
+    )
+    bench = open_workbench(tmp_path / "tiny.yaml")
+    ed = bench.editor
+    ed.rename_node("rain", "rainfall")
+    ed.rename_state("sprinkler", "on", "running")
+    with pytest.raises(EditError, match=r"claim\(s\) \['c1'\]"):
+        ed.delete_state("rainfall", "yes")
+    with pytest.raises(EditError, match="claim"):
+        ed.delete_node("sprinkler")
+    written = bench.save()
+    assert claims in written
+    text = claims.read_text()
+    assert text.startswith("# claims about the tiny model\n")
+    assert "cause: {node: rainfall, from: 'no', to: 'yes'}" in text
+    assert "cause: {do: {sprinkler: 'running'}}" in text  # the file's quoting is kept
+    assert "given: {hard: {sprinkler: 'off'}}" in text
