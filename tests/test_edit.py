@@ -293,3 +293,18 @@ def test_renames_follow_into_the_claims_file(tmp_path):
     assert "cause: {node: rainfall, from: 'no', to: 'yes'}" in text
     assert "cause: {do: {sprinkler: 'running'}}" in text  # the file's quoting is kept
     assert "given: {hard: {sprinkler: 'off'}}" in text
+
+
+def test_a_bif_model_is_edited_and_saved_as_yaml(tmp_path):
+    from forecast.edit import open_workbench
+
+    forecast.write_model_file(forecast.load_model(TINY), tmp_path / "tiny.bif")
+    bif = forecast.load_model(tmp_path / "tiny.bif")
+    bench = open_workbench(tmp_path / "tiny.bif", model=bif)
+    assert bench.model_path is None  # a BIF file is not written over: save as YAML
+    bench.editor.set_role(bif.nodes[0], "driver")
+    with pytest.raises(EditError, match="file name"):
+        bench.save()
+    bench.save(tmp_path / "tiny.yaml")
+    again = forecast.load_model(tmp_path / "tiny.yaml")
+    assert again.posteriors().equals(bench.editor.model().posteriors())
