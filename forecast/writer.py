@@ -94,8 +94,7 @@ def safe_child(folder: str | os.PathLike[str], name: str, suffix: str = ".yaml")
 def inside(folder: str | os.PathLike[str], path: str | os.PathLike[str]) -> Path:
     """`path`, refused unless it lies inside `folder` (after resolving links and '..')."""
     base = Path(folder).resolve()
-    target = Path(path)
-    resolved = (target if target.is_absolute() else Path(folder) / target).resolve()
+    resolved = Path(path).resolve()  # a relative path is relative to the working folder, as given
     if base != resolved and base not in resolved.parents:
         raise WriteError(f"{path} is outside {folder}; refusing to write there")
     return resolved
@@ -283,6 +282,20 @@ def _doc_key(doc: CommentedMap, key: str) -> Any:
 
 
 def _patch_map(doc: CommentedMap, old: dict[str, Any], new: dict[str, Any]) -> CommentedMap:
+    gone = [k for k in old if k not in new]
+    came = [k for k in new if k not in old]
+    if gone and len(gone) == len(came) and list(new).index(came[0]) == list(old).index(gone[0]):
+        # keys renamed in place (a renamed node or state): keep each value's node and position
+        for was, now in zip(gone, came, strict=True):
+            dk = _doc_key(doc, was)
+            if dk is None:
+                continue
+            value = _patch(doc[dk], old[was], new[now])
+            at = list(doc).index(dk)
+            del doc[dk]
+            doc.insert(at, _key(now), value)
+        old = {**{k: v for k, v in old.items() if k not in gone}, **{n: new[n] for n in came}}
+        old = {k: old[k] for k in new if k in old}
     for key in [k for k in old if k not in new]:
         dk = _doc_key(doc, key)
         if dk is not None:

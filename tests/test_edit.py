@@ -207,20 +207,22 @@ def test_with_cell_fills_a_phrase_and_keeps_the_row_summing_to_one():
     assert row[1] / row[2] == pytest.approx(0.3 / 0.5, rel=1e-4)
 
 
-def test_renaming_a_node_saves_its_evidence_items_and_scenarios(tmp_path):
+def test_renaming_a_node_saves_its_evidence_items_and_scenarios(tmp_path, monkeypatch):
     import shutil
 
     from forecast.edit import open_workbench
 
     shutil.copy(TINY, tmp_path / "tiny.yaml")
     shutil.copytree(TINY_EV, tmp_path / "evidence")
-    bench = open_workbench(
-        tmp_path / "tiny.yaml", tmp_path / "evidence", tmp_path / "evidence" / "scenarios"
-    )
+    monkeypatch.chdir(tmp_path)  # folders given relative to the working folder, as the app does
+    bench = open_workbench("tiny.yaml", "evidence", "evidence/scenarios")
     bench.editor.rename_node("rain", "rainfall")
     assert any("changed evidence item" in c for c in bench.evidence_changes())
     written = bench.save()
-    assert tmp_path / "tiny.yaml" in written
+    assert Path("tiny.yaml") in written
+    assert sorted(p.name for p in (tmp_path / "evidence").rglob("*.yaml")) == sorted(
+        p.name for p in TINY_EV.rglob("*.yaml")
+    )  # items saved over their own files, nothing new
     items = load_evidence(tmp_path / "evidence")
     assert {it.node for it in items} == {"rainfall", "sprinkler"}
     rainy = forecast.load_scenario(tmp_path / "evidence" / "scenarios" / "rainy.yaml")
