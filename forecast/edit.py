@@ -1183,7 +1183,8 @@ class Editor:
             raise EditError(f"cannot add evidence item '{it.id}': an item with that id exists")
         return self._commit(f"add evidence item '{it.id}'", items=[*self.items, it])
 
-    def edit_item(self, item_id: str, **fields: Any) -> Draft:
+    def edit_item(self, item_id: str, /, **fields: Any) -> Draft:
+        """Change an item's fields (``id=`` renames it, and in the scenarios that apply it)."""
         old = self.draft.item(item_id)
         d = old.model_dump() | fields
         label = f"edit evidence item '{item_id}'"
@@ -1218,7 +1219,8 @@ class Editor:
             raise EditError(f"cannot add scenario '{s.name}': one with that name exists")
         return self._commit(f"add scenario '{s.name}'", scenarios=[*self.scenarios, s])
 
-    def edit_scenario(self, name: str, **fields: Any) -> Draft:
+    def edit_scenario(self, name: str, /, **fields: Any) -> Draft:
+        """Change a scenario's fields (``name=`` renames it)."""
         old = self.draft.scenario(name)
         d = old.model_dump(exclude={"resolved_items"}) | fields
         label = f"edit scenario '{name}'"

@@ -310,3 +310,10 @@ def test_a_bif_model_is_edited_and_saved_as_yaml(tmp_path):
     bench.save(tmp_path / "tiny.yaml")
     again = forecast.load_model(tmp_path / "tiny.yaml")
     assert again.posteriors().equals(bench.editor.model().posteriors())
+
+
+def test_edit_scenario_and_item_accept_their_own_fields(ed):
+    ed.edit_scenario("rainy", name="rainy", title="Rain")
+    assert ed.draft.scenario("rainy").title == "Rain"
+    ed.edit_item("wet_pavement", id="wet_paths")
+    assert ed.draft.item("wet_paths").node == "rain"

@@ -59,6 +59,13 @@ def section(at: AppTest, name: str) -> AppTest:
     return rerun(at)
 
 
+def keyed(elements, prefix: str, suffix: str = ""):
+    """The widget whose key starts with `prefix` (and ends with `suffix`): keys carry a draft version."""
+    return next(
+        e for e in elements if (e.key or "").startswith(prefix) and (e.key or "").endswith(suffix)
+    )
+
+
 def frame_with(at: AppTest, column: str):
     """The first data frame on the page with this column (plain st.dataframe has no key in AppTest)."""
     return next(d.value for d in at.dataframe if column in d.value.columns)
@@ -139,3 +146,46 @@ def test_second_session_save_is_refused_with_a_choice(monkeypatch, files):
     assert load_spec(files / "models" / "tiny.yaml").node("rain").cpt.rows[0].probabilities[
         "no"
     ] == pytest.approx(0.325)
+
+
+def test_text_evidence_scenarios_and_renames_in_the_page(monkeypatch, files):
+    import json
+
+    at = start(monkeypatch, files)
+    at = section(at, "Text")
+    keyed(at.text_input, "workshop.t.title.").set_value("A new title")
+    at = press(at, "workshop.t.go")
+    assert at.session_state["edited_model"].spec.title == "A new title"
+
+    at = section(at, "Evidence")
+    at.selectbox(key="workshop.ev.choice").set_value("wet_pavement")
+    at = rerun(at)
+    keyed(at.number_input, "workshop.ev.w.wet_pavement", ".yes").set_value(3.0)
+    at = press(at, "workshop.ev.edit")
+    assert any("Updated the evidence item" in s.value for s in at.success)
+
+    at = section(at, "Scenarios")
+    at.selectbox(key="workshop.sc.choice").set_value("rainy")
+    at = rerun(at)
+    box = keyed(at.text_area, "workshop.sc.text.rainy")
+    data = json.loads(box.value)
+    data["hard"] = {"rain": "maybe"}
+    box.set_value(json.dumps(data))
+    at = press(at, "workshop.sc.edit")
+    assert any("sets node 'rain' to 'maybe'" in e.value for e in at.error)
+
+    at = section(at, "Structure")
+    at.selectbox(key="workshop.struct.node").set_value("rain")
+    at.text_input(key="workshop.node.rename").set_value("rainfall")
+    at = press(at, "workshop.node.rename.go")
+    assert "rainfall" in at.session_state["edited_model"].nodes
+    at = section(at, "Save")
+    at = press(at, "workshop.save.go")
+    assert any("Saved" in s.value for s in at.success)
+    items = forecast.load_evidence(files / "evidence")
+    assert {it.node for it in items} == {"rainfall", "sprinkler"}
+    assert next(it for it in items if it.id == "wet_pavement").likelihood["yes"] == 3.0
+    assert forecast.load_scenario(files / "evidence" / "scenarios" / "rainy.yaml").hard == {
+        "rainfall": "yes"
+    }
+    assert load_spec(files / "models" / "tiny.yaml").title == "A new title"
