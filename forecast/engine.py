@@ -24,8 +24,6 @@ and batches are cut into chunks that fit.
 
 from __future__ import annotations
 
-import functools
-import heapq
 import math
 import threading
 from collections import OrderedDict
@@ -35,8 +33,17 @@ from dataclasses import dataclass
 import networkx as nx
 import numpy as np
 
-from .errors import EvidenceError, MemoryBudgetError, ModelError
-from .memory import WORK_FACTOR, format_bytes, resolve_budget
+from .errors import EvidenceError, ModelError
+from .memory import (  # the symbolic plan lives with the memory guard, below the engine
+    WORK_FACTOR,
+    _plan,
+    check_memory,
+    resolve_budget,
+    table_entries,
+    triangulate,
+)
+
+__all__ = ["JunctionTree", "check_memory", "solve_fixed", "table_entries", "triangulate"]
 
 FIXED_TOLERANCE = 1e-9
 FIXED_MAX_ITERATIONS = 2000
@@ -45,135 +52,6 @@ _CHUNK_ENTRIES = 1 << 20  # clique entries per batch chunk: keeps a chunk's tabl
 _PASS_COST = 12.0  # per clique entry and scenario in a direct pass
 _TABLE_MAX_STATES = 1 << 16  # joint states of the evidence nodes an evidence table may have
 _TABLE_CACHE = 16  # evidence tables kept per compiled tree
-
-
-class _TooBig(Exception):
-    """Raised inside the triangulation as soon as the tables pass the limit."""
-
-    def __init__(self, largest: int, total: int) -> None:
-        super().__init__()
-        self.largest = largest
-        self.total = total
-
-
-@functools.lru_cache(maxsize=32)
-def _triangulate(
-    cards: tuple[int, ...], parents: tuple[tuple[int, ...], ...], limit: int | None = None
-) -> tuple[tuple[int, ...], ...]:
-    """Greedy min-fill elimination with lazily updated scores (a heap).
-
-    Stops with _TooBig once the clique tables reach `limit` entries in total, so a
-    hopeless model is refused without finishing the elimination.
-    """
-    n = len(cards)
-    adj: list[set[int]] = [set() for _ in range(n)]
-    for child, ps in enumerate(parents):
-        fam = list(ps) + [child]
-        for i in fam:
-            for j in fam:
-                if i != j:
-                    adj[i].add(j)
-    log_card = [math.log(c) for c in cards]
-
-    def score(v: int) -> tuple[int, float]:
-        nb = list(adj[v])
-        fill = 0
-        for a in range(len(nb)):
-            na = adj[nb[a]]
-            for b in range(a + 1, len(nb)):
-                if nb[b] not in na:
-                    fill += 1
-        return fill, log_card[v] + sum(log_card[u] for u in nb)
-
-    current = [score(v) for v in range(n)]
-    heap = [(*current[v], v) for v in range(n)]
-    heapq.heapify(heap)
-    done = [False] * n
-    cliques: list[frozenset[int]] = []
-    containing: list[list[int]] = [[] for _ in range(n)]  # cliques (by index) holding each vertex
-    total = largest = 0
-    while heap:
-        fill, weight, v = heapq.heappop(heap)
-        if done[v] or (fill, weight) != current[v]:
-            continue
-        nb = adj[v]
-        clique = frozenset(nb | {v})
-        size = math.prod(cards[u] for u in clique)
-        if not any(clique <= cliques[i] for i in containing[v]):
-            for u in clique:
-                containing[u].append(len(cliques))
-            cliques.append(clique)
-            total += size
-            largest = max(largest, size)
-            if limit is not None and total > limit:
-                raise _TooBig(largest, total)
-        affected = set(nb)
-        for a in nb:
-            adj[a].update(nb - {a})
-            adj[a].discard(v)
-        for a in nb:
-            affected |= adj[a]
-        done[v] = True
-        adj[v] = set()
-        for u in affected:
-            if not done[u]:
-                current[u] = score(u)
-                heapq.heappush(heap, (*current[u], u))
-    # keep only maximal cliques (an earlier clique may be contained in a later one)
-    maximal = []
-    for i, c in enumerate(cliques):
-        pivot = min(c, key=lambda u: len(containing[u]))
-        if not any(j != i and c < cliques[j] for j in containing[pivot]):
-            maximal.append(c)
-    return tuple(tuple(sorted(c)) for c in maximal)
-
-
-def triangulate(cards: Sequence[int], parents: Sequence[Sequence[int]]) -> list[tuple[int, ...]]:
-    """Maximal cliques of a greedy min-fill (ties: min weight) triangulation of the moral graph.
-
-    Purely symbolic: no tables are touched, so the memory guard can run first.
-    """
-    key_cards = tuple(int(c) for c in cards)
-    key_parents = tuple(tuple(int(u) for u in ps) for ps in parents)
-    return list(_triangulate(key_cards, key_parents))
-
-
-def table_entries(cliques: Sequence[tuple[int, ...]], cards: Sequence[int]) -> list[int]:
-    return [math.prod(cards[v] for v in c) for c in cliques]
-
-
-def _plan(
-    cards: Sequence[int], parents: Sequence[Sequence[int]], budget: int
-) -> list[tuple[int, ...]]:
-    """The cliques, or MemoryBudgetError (naming budget and estimate) once they pass the budget."""
-    key_cards = tuple(int(c) for c in cards)
-    key_parents = tuple(tuple(int(u) for u in ps) for ps in parents)
-    try:
-        cliques = _triangulate(key_cards, key_parents, budget // (8 * WORK_FACTOR))
-    except _TooBig as big:
-        needed = big.total * 8 * WORK_FACTOR
-        need_text, budget_text = format_bytes(needed), format_bytes(budget)
-        if need_text == budget_text:  # too close to tell apart when rounded
-            need_text, budget_text = f"{needed:,} bytes", f"{budget:,} bytes"
-        raise MemoryBudgetError(
-            f"the model needs at least {need_text} for one scenario "
-            f"({big.total:,} clique-table entries or more, the largest {big.largest:,}), over the memory "
-            f"budget of {budget_text}; raise FORECAST_MEMORY_BUDGET or simplify the model"
-        ) from None
-    return list(cliques)
-
-
-def check_memory(
-    cards: Sequence[int], parents: Sequence[Sequence[int]], memory_budget: int | None = None
-) -> int:
-    """Bytes one scenario needs; MemoryBudgetError (naming budget and estimate) if over the budget.
-
-    Symbolic only (a triangulation of the graph, stopped as soon as it passes the
-    budget), so it is safe and quick to call before any table exists.
-    """
-    budget = resolve_budget(memory_budget)
-    cliques = _plan(cards, parents, budget)
-    return sum(table_entries(cliques, cards)) * 8 * WORK_FACTOR
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .engine import JunctionTree, solve_fixed
-from .errors import EvidenceError, ForecastError, ModelError
+from .errors import EvidenceError, ForecastError, MemoryBudgetError, ModelError
 from .evidence import (
     Evidence,
     EvidenceItem,
@@ -28,10 +28,10 @@ from .evidence import (
     check_weights,
     combine,
 )
-from .memory import resolve_budget
+from .memory import check_memory, resolve_budget
 from .present import Names, cite, humanise
 from .safeio import MAX_FILE_BYTES, read_bytes_bounded
-from .spec import ModelSpec, NodeSpec, compile_cpt, load_spec, spec_from_text, topological_order
+from .spec import ModelSpec, NodeSpec, compiled_cpt, spec_from_text, topological_order
 from .words import BANDS, band_index
 
 if TYPE_CHECKING:
@@ -55,8 +55,15 @@ class Model:
         self._by_id: dict[str, NodeSpec] = {n.id: n for n in spec.nodes}
         self.nodes: list[str] = topological_order(spec)
         self._index = {n: i for i, n in enumerate(self.nodes)}
-        self._cpts = {n.id: compile_cpt(n, self._by_id) for n in spec.nodes}
-        _ = self.tree  # compile now: the memory guard refuses oversized models at load time
+        self._cpts = {n.id: compiled_cpt(spec, n, self._by_id) for n in spec.nodes}
+        # the memory guard refuses an oversized model now, from the graph alone (no table is built);
+        # the junction tree itself is compiled on the first query
+        cards, parents = self._structure()
+        try:
+            check_memory(cards, parents, self.memory_budget)
+        except MemoryBudgetError as exc:
+            where = str(self.path) if self.path is not None else f"model '{spec.id}'"
+            raise MemoryBudgetError(f"{where}: {exc}") from None
 
     def __reduce__(self) -> tuple[Any, ...]:
         """Pickle as the validated spec (recompiled on arrival): how a sweep ships a model to workers."""
@@ -178,11 +185,15 @@ class Model:
 
     # ------------------------------------------------------------ compilation
 
-    @functools.cached_property
-    def tree(self) -> JunctionTree:
-        """The compiled junction tree (built once, within the memory budget)."""
+    def _structure(self) -> tuple[list[int], list[list[int]]]:
         cards = [len(self._by_id[n].states) for n in self.nodes]
         parents = [[self._index[p] for p in self._by_id[n].parents] for n in self.nodes]
+        return cards, parents
+
+    @functools.cached_property
+    def tree(self) -> JunctionTree:
+        """The compiled junction tree (built on first use, within the memory budget)."""
+        cards, parents = self._structure()
         cpts = [self._cpts[n] for n in self.nodes]
         return JunctionTree(cards, parents, cpts, memory_budget=self.memory_budget)
 
@@ -503,37 +514,38 @@ def evidence_from_mapping(data: Mapping[str, Any]) -> Evidence:
 
 
 def load_model(path: str | os.PathLike[str], memory_budget: int | None = None) -> Model:
-    """Load a model file: YAML (the project's format), BIF or XMLBIF (by suffix).
+    """Load a model file in any supported format (by suffix: forecast.formats.FORMATS).
 
     `memory_budget` (bytes; None: FORECAST_MEMORY_BUDGET, else 1 GiB) bounds both the
     file's probability tables and the compiled model.
     """
-    budget = resolve_budget(memory_budget)
-    p = Path(path)
-    suffix = "".join(p.suffixes[-2:]).lower() if p.suffix == ".gz" else p.suffix.lower()
-    if suffix in (
-        ".bif",
-        ".xmlbif",
-        ".xml",
-        ".bifxml",
-        ".bif.gz",
-        ".xmlbif.gz",
-        ".xml.gz",
-        ".bifxml.gz",
-    ):
-        from .formats import read_model_file
+    from .formats import read_model_file
 
-        spec = read_model_file(p, budget)
-        return Model(spec, p, budget)
-    spec = load_spec(p, budget)
-    return Model(spec, p, budget)
+    budget = resolve_budget(memory_budget)
+    return Model(read_model_file(path, budget), Path(path), budget)
 
 
 def model_from_text(text: str, name: str = "<upload>", memory_budget: int | None = None) -> Model:
-    """A model from the text of an uploaded file: YAML, or BIF / XMLBIF when `name` says so."""
-    from .formats import format_of, read_model_text
+    """A model from the text of an uploaded file: `name`'s suffix gives the format; YAML without one."""
+    from .formats import read_model_text
 
     budget = resolve_budget(memory_budget)
-    if format_of(name) is not None:
-        return Model(read_model_text(text, name, budget), None, budget, source_text=text)
-    return Model(spec_from_text(text, name, budget), None, budget, source_text=text)
+    if not Path(name).suffix or name.startswith("<"):
+        return Model(spec_from_text(text, name, budget), None, budget, source_text=text)
+    return Model(read_model_text(text, name, budget), None, budget, source_text=text)
+
+
+def model_from_bytes(data: bytes, name: str, memory_budget: int | None = None) -> Model:
+    """A model from an uploaded file's bytes (any supported format, by `name`'s suffix; gzip allowed)."""
+    from .formats import read_model_bytes
+
+    budget = resolve_budget(memory_budget)
+    spec = read_model_bytes(data, name, budget)
+    try:
+        text: str | None = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    model = Model(spec, None, budget, source_text=text)
+    if text is None:
+        model.__dict__["content_hash"] = hashlib.sha256(data).hexdigest()
+    return model

@@ -27,18 +27,19 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    PrivateAttr,
     Tag,
     ValidationError,
     field_validator,
 )
 from scipy.special import ndtr
 
+from .canonical import NoisyMaxCPT, compile_noisy_max
 from .errors import ModelError
 from .memory import cpt_bytes, format_bytes, resolve_budget
 from .yamlio import load_yaml, parse_yaml
 
 TOL = 1e-6
-MAX_STATES = 64
 NAME_PATTERN = r"^[^\s=:,]+$"
 
 Name = Annotated[str, Field(min_length=1, max_length=200, pattern=NAME_PATTERN)]
@@ -144,7 +145,7 @@ class RankedCPT(_Strict):
         return v
 
 
-CPT = Annotated[TableCPT | RankedCPT, Field(discriminator="type")]
+CPT = Annotated[TableCPT | RankedCPT | NoisyMaxCPT, Field(discriminator="type")]
 
 
 class NodeSpec(_Strict):
@@ -152,7 +153,7 @@ class NodeSpec(_Strict):
     label: str = ""
     description: str = ""
     role: Role = "intermediate"
-    states: list[Name] = Field(min_length=2, max_length=MAX_STATES)
+    states: list[Name] = Field(min_length=2)  # no fixed limit: the memory guard bounds the tables
     parents: list[Name] = Field(default_factory=list)
     cpt: CPT
     sources: list[str] = Field(default_factory=list)
@@ -185,6 +186,8 @@ class ModelSpec(_Strict):
     default_confidence: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 20.0
     sources: list[Source] = Field(default_factory=list)
     nodes: list[NodeSpec] = Field(min_length=1)
+    # the tables compiled while checking (check_spec): a Model reuses them instead of compiling twice
+    _tables: dict[str, np.ndarray] = PrivateAttr(default_factory=dict)
 
     def node(self, node_id: str) -> NodeSpec:
         for n in self.nodes:
@@ -237,7 +240,10 @@ def _join(name: str, problems: list[str]) -> str:
     return f"{name}: " + "; ".join(shown) + more
 
 
-UNION_TAGS = {"cpt": ("table", "ranked"), "probabilities": ("dict", "list")}  # field: its tags
+UNION_TAGS = {
+    "cpt": ("table", "ranked", "noisy_max"),
+    "probabilities": ("dict", "list"),
+}  # field: its tags
 
 
 def _describe_pydantic_error(err: Any, data: dict[str, Any]) -> str:
@@ -326,7 +332,7 @@ def check_spec(spec: ModelSpec, memory_budget: int) -> list[str]:
             problems.append(too_big)
             continue
         try:
-            compile_cpt(n, by_id)
+            spec._tables[n.id] = compile_cpt(n, by_id)
         except ModelError as exc:
             problems.append(str(exc))
     if spec.question is not None:
@@ -381,11 +387,21 @@ def topological_order(spec: ModelSpec) -> list[str]:
 # ---------------------------------------------------------------- CPT compilation
 
 
+def compiled_cpt(spec: ModelSpec, node: NodeSpec, nodes: dict[str, NodeSpec]) -> np.ndarray:
+    """The node's table as check_spec compiled it (or compiled now, for a spec built another way)."""
+    table = spec._tables.get(node.id)
+    return compile_cpt(node, nodes) if table is None else table
+
+
 def compile_cpt(node: NodeSpec, nodes: dict[str, NodeSpec]) -> np.ndarray:
     """The full CPT as an array with one axis per parent (in `node.parents` order), child last."""
     parents = [nodes[p] for p in node.parents]
     if isinstance(node.cpt, TableCPT):
         return _compile_table(node, parents)
+    if isinstance(node.cpt, NoisyMaxCPT):
+        return compile_noisy_max(
+            node.id, list(node.states), [(p.id, list(p.states)) for p in parents], node.cpt
+        )
     return _compile_ranked(node, parents)
 
 
@@ -430,50 +446,74 @@ def _row_vector(
 def _compile_table(node: NodeSpec, parents: list[NodeSpec]) -> np.ndarray:
     assert isinstance(node.cpt, TableCPT)
     shape = [len(p.states) for p in parents] + [len(node.states)]
-    table = np.full(shape, np.nan)
-    seen: dict[tuple[int, ...], int] = {}
+    k = len(node.states)
+    combos = math.prod(shape[:-1])
     parent_ids = [p.id for p in parents]
+    wanted = set(parent_ids)
+    index = [{s: i for i, s in enumerate(p.states)} for p in parents]
+    strides = [math.prod(shape[j + 1 : -1]) for j in range(len(parents))]
+    flat = np.full((combos, k), np.nan)
+    seen: dict[int, int] = {}
+    keys: list[int] = []
+    values: list[list[float]] = []
     for r, row in enumerate(node.cpt.rows, start=1):
-        keys = set(row.when)
-        if keys != set(parent_ids):
-            extra = sorted(keys - set(parent_ids))
-            lacking = [p for p in parent_ids if p not in keys]
+        when = row.when
+        if when.keys() != wanted:
+            extra = sorted(set(when) - wanted)
+            lacking = [p for p in parent_ids if p not in when]
             detail = []
             if extra:
                 detail.append(f"names {extra}, which are not parents")
             if lacking:
                 detail.append(f"does not give a state for parent(s) {lacking}")
             raise ModelError(f"node '{node.id}': row {r} " + " and ".join(detail))
-        index = []
-        for p in parents:
-            state = row.when[p.id]
-            if state not in p.states:
+        j = 0
+        for p, ix, stride in zip(parents, index, strides, strict=True):
+            i = ix.get(when[p.id])
+            if i is None:
                 raise ModelError(
-                    f"node '{node.id}': row {r}: parent '{p.id}' has no state '{state}'"
+                    f"node '{node.id}': row {r}: parent '{p.id}' has no state '{when[p.id]}'"
                 )
-            index.append(p.states.index(state))
-        key = tuple(index)
-        if key in seen:
+            j += i * stride
+        if j in seen:
             raise ModelError(
-                f"node '{node.id}': row {r} repeats the combination of row {seen[key]} ({_combo(row.when)})"
+                f"node '{node.id}': row {r} repeats the combination of row {seen[j]} ({_combo(when)})"
             )
-        seen[key] = r
-        table[key] = _row_vector(
-            node, row.probabilities, f"row {r}" + (f" ({_combo(row.when)})" if row.when else "")
-        )
-    n_missing = math.prod(len(p.states) for p in parents) - len(seen)
+        seen[j] = r
+        probs = row.probabilities
+        if isinstance(probs, list) and len(probs) == k:
+            keys.append(j)
+            values.append(probs)
+        else:  # a mapping, or the wrong length: the row-by-row check names the problem
+            flat[j] = _row_vector(node, probs, f"row {r}" + (f" ({_combo(when)})" if when else ""))
+    if values:
+        block = np.asarray(values, dtype=float)
+        bad = ~np.isfinite(block).all(axis=1) | (block < 0).any(axis=1) | (block > 1).any(axis=1)
+        bad |= np.abs(block.sum(axis=1) - 1.0) > TOL
+        if bad.any():
+            first = int(np.flatnonzero(bad)[0])
+            r = seen[keys[first]]
+            row = node.cpt.rows[r - 1]
+            _row_vector(
+                node, row.probabilities, f"row {r}" + (f" ({_combo(row.when)})" if row.when else "")
+            )
+        flat[keys] = block
+    n_missing = combos - len(seen)
     if n_missing:
         # find the first few lazily: never enumerate every combination of a wide table
-        combos = (
-            c for c in itertools.product(*(range(len(p.states)) for p in parents)) if c not in seen
-        )
+        missing = (j for j in range(combos) if j not in seen)
         names = [
-            _combo({p.id: p.states[i] for p, i in zip(parents, combo, strict=True)})
-            for combo in itertools.islice(combos, 3)
+            _combo(
+                {
+                    p.id: p.states[(j // stride) % len(p.states)]
+                    for p, stride in zip(parents, strides, strict=True)
+                }
+            )
+            for j in itertools.islice(missing, 3)
         ]
         more = f" and {n_missing - 3} more" if n_missing > 3 else ""
         raise ModelError(f"node '{node.id}': missing row(s) for {'; '.join(names)}{more}")
-    return table
+    return flat.reshape(shape)
 
 
 def _combo(when: dict[str, str]) -> str:

@@ -14,7 +14,8 @@ LOWER = {
     "present": {"spec"},  # only for a type hint
     "safeio": {"errors"},
     "yamlio": {"errors", "safeio"},
-    "spec": {"errors", "memory", "yamlio"},
+    "canonical": {"errors"},  # CPT forms of our own (noisy-MAX), compiled for spec
+    "spec": {"errors", "memory", "yamlio", "canonical"},
     "engine": {"errors", "memory"},
     "evidence": {"errors", "present", "yamlio"},
 }

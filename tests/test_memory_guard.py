@@ -115,7 +115,7 @@ def test_a_model_whose_junction_tree_is_too_big_is_refused_without_allocating(tm
     message = str(err)
     assert "memory budget of 1.0 GiB" in message
     estimate = re.search(
-        r"needs at least [\d.]+ (KiB|MiB|GiB|TiB) for one scenario \(([\d,]+) clique-table entries",
+        r"needs (?:at least )?[\d.]+ (KiB|MiB|GiB|TiB) for one scenario \(([\d,]+) clique-table entries",
         message,
     )
     assert estimate is not None, message
@@ -221,6 +221,7 @@ def test_an_evidence_table_is_only_built_when_it_fits_the_budget():
     lik = {v: rng.uniform(0.05, 1.0, (batch, roomy.tree.cards[v])) for v in nodes}
     expected, _ = roomy.tree.marginals(lik, batch)
     assert roomy.tree._tables  # the roomy tree answered from a table
+    tight.tree  # compiled on first use: compile it before measuring the query  # noqa: B018
     peak, result = peak_bytes(lambda: tight.tree.marginals(lik, batch))
     margs, ok = result
     assert ok.all()

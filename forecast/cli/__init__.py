@@ -8,10 +8,12 @@ status 2; no traceback reaches the user.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import os
 import sys
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
 
 from ..errors import ForecastError
 from ..yamlio import os_error_reason
@@ -24,6 +26,24 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         sys.stderr.write(f"{self.prog}: error: {message}\n")
         raise SystemExit(2)
+
+
+@contextlib.contextmanager
+def _format_warnings() -> Iterator[None]:
+    """What a file format could not carry, as 'forecast: warning: ...' lines on stderr.
+
+    Printed once the command has succeeded: a command that fails says only why.
+    """
+    from ..formats import FormatWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", FormatWarning)
+        yield
+    for w in caught:
+        if issubclass(w.category, FormatWarning):
+            sys.stderr.write(f"forecast: warning: {w.message}\n")
+        else:
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,7 +70,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        with _format_warnings():
+            return int(args.func(args) or 0)
     except ForecastError as exc:
         return common.fail(str(exc))
     except KeyboardInterrupt:

@@ -10,7 +10,7 @@ import pandas as pd
 from ..describe import describe_model
 from ..errors import ForecastError
 from ..evidence import load_evidence, load_scenario
-from ..formats import write_model_file
+from ..formats import WRITABLE, read_model_file, write_model_file
 from ..runs import run, timeline
 from .common import (
     add_evidence_args,
@@ -89,12 +89,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_describe)
 
     p = sub.add_parser(
-        "export-model", help="write the model as BIF or XMLBIF (for GeNIe, Netica, Hugin, pyAgrum)"
+        "export-model",
+        help="write the model as BIF, XMLBIF, Hugin NET or GeNIe XDSL (for GeNIe, Hugin, Netica, pyAgrum)",
     )
     add_model_arg(p)
     p.add_argument(
         "--format",
-        choices=("bif", "xmlbif"),
+        choices=WRITABLE,
         help="file format (default: from the output's suffix)",
     )
     p.add_argument(
@@ -174,7 +175,8 @@ def cmd_describe(args: argparse.Namespace) -> int:
 
 
 def cmd_export_model(args: argparse.Namespace) -> int:
-    model = open_model(args)
-    path = write_model_file(model, args.output, args.format)
+    # a conversion: the file is read and checked, but no junction tree is compiled (nor needed)
+    spec = read_model_file(args.model, junction_tree=False)
+    path = write_model_file(spec, args.output, args.format)
     sys.stderr.write(f"wrote {path}\n")
     return 0

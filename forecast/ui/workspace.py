@@ -28,9 +28,9 @@ import streamlit as st
 
 from ..errors import EvidenceError, ForecastError
 from ..evidence import Evidence, EvidenceItem, Scenario, load_evidence, load_scenario, save_scenario
-from ..formats import format_of, model_to_bif, model_to_xmlbif
+from ..formats import MODEL_SUFFIXES, format_of, model_to_text
 from ..graph import network_dot
-from ..model import Model, load_model, model_from_text
+from ..model import Model, load_model, model_from_bytes
 from ..present import humanise
 from . import charts, report, workshop
 from .controls import (
@@ -51,8 +51,7 @@ from .session import remember, restore
 
 DEFAULT_MODEL = "models/russia_iran.yaml"
 MAX_UPLOAD_MB = 2
-MODEL_SUFFIXES = (".yaml", ".yml")  # besides BIF and XMLBIF files (forecast.formats.format_of)
-UPLOAD_TYPES = ["yaml", "yml", "bif", "xmlbif", "bifxml", "xml"]
+UPLOAD_TYPES = [s.lstrip(".") for s in MODEL_SUFFIXES]
 NO_ITEMS = "none"
 LOG = logging.getLogger("forecast.app")
 UNEXPECTED = "The page hit an unexpected problem and stopped"
@@ -96,13 +95,13 @@ def _model_from_file(path: str, mtime_ns: int) -> Model:
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
-def _model_from_upload(digest: str, _text: str, name: str) -> Model:
-    return model_from_text(_text, name)
+def _model_from_upload(digest: str, _data: bytes, name: str) -> Model:
+    return model_from_bytes(_data, name)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _interchange(_model: Model, model_key: str, fmt: str) -> str:
-    return model_to_bif(_model) if fmt == "bif" else model_to_xmlbif(_model)
+    return model_to_text(_model, fmt)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -227,9 +226,7 @@ def _model_files(args: argparse.Namespace) -> list[str]:
     folder = Path(args.models)
     if folder.is_dir():
         files += [
-            str(f)
-            for f in sorted(folder.iterdir())
-            if (f.suffix in MODEL_SUFFIXES or format_of(f) is not None) and f.is_file()
+            str(f) for f in sorted(folder.iterdir()) if format_of(f) is not None and f.is_file()
         ]
     seen: set[Path] = set()
     out = []
@@ -247,7 +244,7 @@ def _choose_model(args: argparse.Namespace) -> Model | None:
     files = _model_files(args)
     choice = sb.selectbox("Model file", files, format_func=lambda f: Path(f).name, key="model_file")
     upload = sb.file_uploader(
-        f"…or upload a model file (YAML, BIF or XMLBIF, up to {MAX_UPLOAD_MB} MB)",
+        f"…or upload a model file (YAML, BIF, XMLBIF, NET, XDSL, DSL, DNE, UAI or RDS, up to {MAX_UPLOAD_MB} MB)",
         type=UPLOAD_TYPES,
         max_upload_size=MAX_UPLOAD_MB,
         key="model_upload",
@@ -275,15 +272,17 @@ def _uploaded_model(upload: Any) -> Model | None:
             f"{upload.name} is larger than {MAX_UPLOAD_MB} MB; upload a smaller model file."
         )
         return None
+    if format_of(upload.name) == "yaml":
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            st.sidebar.error(
+                f"{upload.name} is not a UTF-8 text file; upload the model's YAML file "
+                "or a file in one of the interchange formats."
+            )
+            return None
     try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        st.sidebar.error(
-            f"{upload.name} is not a UTF-8 text file; upload the model's YAML, BIF or XMLBIF file."
-        )
-        return None
-    try:
-        return _model_from_upload(hashlib.sha256(data).hexdigest(), text, upload.name)
+        return _model_from_upload(hashlib.sha256(data).hexdigest(), data, upload.name)
     except ForecastError as exc:
         _show_problems(st.sidebar, f"{upload.name} is not a valid model:", exc)
         return None
