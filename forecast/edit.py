@@ -208,6 +208,13 @@ def _probs(states: list[str], vec: Any, as_list: bool, tidy: bool) -> Any:
     return values if as_list else dict(zip(states, values, strict=True))
 
 
+def _table_cpt(
+    spec: ModelSpec, node: dict[str, Any], parents: list[str], array: np.ndarray, tidy: bool
+) -> dict[str, Any]:
+    """An explicit table CPT for a full array (a noisy-MAX node edited structurally becomes one)."""
+    return {"type": "table", "rows": _rows(spec, node, parents, array, tidy)}
+
+
 def _claim_list(claims: Any) -> list[dict[str, Any]]:
     if isinstance(claims, dict) and isinstance(claims.get("claims"), list):
         return [c for c in claims["claims"] if isinstance(c, dict)]
@@ -705,10 +712,14 @@ class Editor:
             if cpt["type"] == "table":
                 for r in cpt["rows"]:
                     r["when"] = {(new if k == old else k): v for k, v in r["when"].items()}
-            else:
+            elif cpt["type"] == "ranked":
                 cpt["weights"] = {(new if k == old else k): v for k, v in cpt["weights"].items()}
                 cpt["parent_scores"] = {
                     (new if k == old else k): v for k, v in cpt["parent_scores"].items()
+                }
+            elif isinstance(cpt.get("parameters"), dict):  # noisy-MAX: per parent
+                cpt["parameters"] = {
+                    (new if k == old else k): v for k, v in cpt["parameters"].items()
                 }
         if data.get("question"):
             res = data["question"]["resolution"]
@@ -742,17 +753,17 @@ class Editor:
         like = n.states[pos - 1] if pos > 0 else n.states[0]  # the neighbour the new state copies
         data = self._data()
         nd = _node_data(data, node_id)
-        if isinstance(n.cpt, TableCPT):
+        if not isinstance(n.cpt, RankedCPT):  # tables and other forms, as tables
             arr = np.insert(self._array(node_id), pos, 0.0, axis=-1)
             nd["states"] = n.states[:pos] + [state] + n.states[pos:]
-            nd["cpt"]["rows"] = _rows(self.spec, nd, list(n.parents), arr, tidy=False)
+            nd["cpt"] = _table_cpt(self.spec, nd, list(n.parents), arr, tidy=False)
         else:
             nd["states"] = n.states[:pos] + [state] + n.states[pos:]
         new_spec_states = nd["states"]
         for child in self._children(node_id):
             cd = _node_data(data, child)
             c = self._node(child)
-            if isinstance(c.cpt, TableCPT):
+            if not isinstance(c.cpt, RankedCPT):
                 axis = c.parents.index(node_id)
                 arr = self._array(child)
                 copy = np.take(arr, [n.states.index(like)], axis=axis)
@@ -764,7 +775,7 @@ class Editor:
                     ],
                     axis=axis,
                 )
-                cd["cpt"]["rows"] = _rows(
+                cd["cpt"] = _table_cpt(
                     _with_states(self.spec, node_id, new_spec_states),
                     cd,
                     list(c.parents),
@@ -824,8 +835,10 @@ class Editor:
                 for r in cd["cpt"]["rows"]:
                     if r["when"].get(node_id) == old:
                         r["when"][node_id] = new
-            elif node_id in cd["cpt"]["parent_scores"]:
+            elif node_id in cd["cpt"].get("parent_scores", {}):
                 cd["cpt"]["parent_scores"][node_id] = ren(cd["cpt"]["parent_scores"][node_id])
+            elif node_id in cd["cpt"].get("parameters", {}):
+                cd["cpt"]["parameters"][node_id] = ren(cd["cpt"]["parameters"][node_id])
         if data.get("question") and node_id in data["question"]["resolution"]:
             data["question"]["resolution"][node_id] = ren(data["question"]["resolution"][node_id])
         items = [
@@ -862,18 +875,18 @@ class Editor:
         data = self._data()
         nd = _node_data(data, node_id)
         nd["states"] = keep
-        if isinstance(n.cpt, TableCPT):
+        if not isinstance(n.cpt, RankedCPT):  # tables and other forms, as tables
             arr = np.delete(self._array(node_id), k, axis=-1)
             flat = arr.reshape(-1, len(keep))
             arr = np.asarray([normalise(r) for r in flat]).reshape(arr.shape)
-            nd["cpt"]["rows"] = _rows(self.spec, nd, list(n.parents), arr, tidy=False)
+            nd["cpt"] = _table_cpt(self.spec, nd, list(n.parents), arr, tidy=False)
         reduced = _with_states(self.spec, node_id, keep)
         for child in self._children(node_id):
             cd = _node_data(data, child)
             c = self._node(child)
-            if isinstance(c.cpt, TableCPT):
+            if not isinstance(c.cpt, RankedCPT):
                 arr = np.delete(self._array(child), k, axis=c.parents.index(node_id))
-                cd["cpt"]["rows"] = _rows(reduced, cd, list(c.parents), arr, False)
+                cd["cpt"] = _table_cpt(reduced, cd, list(c.parents), arr, False)
             elif node_id in c.cpt.parent_scores:
                 cd["cpt"]["parent_scores"][node_id].pop(state, None)
         if data.get("question") and node_id in data["question"]["resolution"]:
@@ -921,11 +934,11 @@ class Editor:
         data = self._data()
         cd = _node_data(data, child)
         cd["parents"] = list(c.parents) + [parent]
-        if isinstance(c.cpt, TableCPT):
+        if not isinstance(c.cpt, RankedCPT):
             arr = self._array(child)
             k = len(self._node(parent).states)
             arr = np.repeat(arr[..., None, :], k, axis=-2)
-            cd["cpt"]["rows"] = _rows(self.spec, cd, cd["parents"], arr, False)
+            cd["cpt"] = _table_cpt(self.spec, cd, cd["parents"], arr, False)
         else:
             cd["cpt"]["weights"][parent] = 1.0
         return self._commit(label, data)
@@ -953,8 +966,7 @@ class Editor:
             return
         weights = self._marginal(parent)
         arr = np.tensordot(self._array(child), weights, axes=([c.parents.index(parent)], [0]))
-        cd["cpt"] = {"type": "table", "rows": []}
-        cd["cpt"]["rows"] = _rows(self.spec, cd, remaining, arr, tidy=True)
+        cd["cpt"] = _table_cpt(self.spec, cd, remaining, arr, tidy=True)
 
     def _marginal(self, node_id: str) -> np.ndarray:
         post = self.model().posteriors(targets=[node_id])
@@ -972,7 +984,9 @@ class Editor:
         """One row of a table node (the combination `when` of parent states)."""
         n = self._node(node_id)
         if not isinstance(n.cpt, TableCPT):
-            raise EditError(f"'{node_id}' is a ranked node; switch it to a table to edit rows")
+            raise EditError(
+                f"'{node_id}' has a {n.cpt.type} table; give it an explicit table to edit rows"
+            )
         values = _values(n, probabilities, percent)
         combo = {str(k): str(v) for k, v in when.items()}
         where = ", ".join(f"{k}={v}" for k, v in combo.items()) or "its only row"
@@ -1092,8 +1106,7 @@ class Editor:
         data = self._data()
         nd = _node_data(data, node_id)
         arr = self._array(node_id)
-        nd["cpt"] = {"type": "table", "rows": []}
-        nd["cpt"]["rows"] = _rows(self.spec, nd, list(n.parents), arr, tidy=True)
+        nd["cpt"] = _table_cpt(self.spec, nd, list(n.parents), arr, tidy=True)
         return self._commit(f"give '{node_id}' an explicit table", data)
 
     # ------------------------------------------------------------ text

@@ -317,3 +317,27 @@ def test_edit_scenario_and_item_accept_their_own_fields(ed):
     assert ed.draft.scenario("rainy").title == "Rain"
     ed.edit_item("wet_pavement", id="wet_paths")
     assert ed.draft.item("wet_paths").node == "rain"
+
+
+def test_noisy_max_nodes_rename_and_become_tables_when_reshaped():
+    model = forecast.load_model(ROOT / "tests" / "fixtures" / "interchange" / "CancerOR2.xdsl")
+    ed = Editor(model.spec)
+    before = forecast.Model(ed.spec).posteriors()
+    ed.rename_node("Smoker", "smoker")
+    ed.rename_state("smoker", "True", "yes")
+    cpt = ed.spec.node("LungCancer").cpt
+    assert cpt.type == "noisy_max" and cpt.parameters["smoker"]["yes"] == [0.61, 0.39]
+    after = forecast.Model(ed.spec).posteriors()
+    np.testing.assert_allclose(after["probability"], before["probability"], atol=1e-12)
+    ed.add_state("smoker", "heavy")
+    assert ed.spec.node("LungCancer").cpt.type == "table"  # reshaped: an explicit table now
+    ed.undo()
+    ed.add_node("asbestos", ["no", "yes"], role="driver")
+    marginal = forecast.Model(ed.spec).posteriors(targets="LungCancer")
+    ed.add_edge("asbestos", "LungCancer")  # the distribution stays as it was, now as a table
+    assert ed.spec.node("LungCancer").cpt.type == "table"
+    np.testing.assert_allclose(
+        forecast.Model(ed.spec).posteriors(targets="LungCancer")["probability"],
+        marginal["probability"],
+        atol=1e-12,
+    )

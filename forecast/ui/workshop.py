@@ -313,6 +313,11 @@ def _grid_key(ed: Editor, node: str) -> str:
 
 def _table_editor(ed: Editor, view: Any) -> None:
     st.markdown("**Probability table** (percent; one row per combination of parent states)")
+    if view.kind != "table":
+        st.caption(
+            f"This node is given in {view.kind.replace('_', '-')} form (as GeNIe wrote it); the grid "
+            "shows the table it generates, and applying an edit gives the node an explicit table."
+        )
     grid = ed.cpt_grid(view.id, percent=True)
     key = _grid_key(ed, view.id)
     config: dict[str, Any] = {
