@@ -341,3 +341,36 @@ def test_noisy_max_nodes_rename_and_become_tables_when_reshaped():
         marginal["probability"],
         atol=1e-12,
     )
+
+
+def test_new_and_deleted_items_and_scenarios_are_written_and_removed(tmp_path):
+    import shutil
+
+    from forecast.edit import open_workbench
+
+    shutil.copy(TINY, tmp_path / "tiny.yaml")
+    shutil.copytree(TINY_EV, tmp_path / "evidence")
+    sc = tmp_path / "evidence" / "scenarios"
+    bench = open_workbench(tmp_path / "tiny.yaml", tmp_path / "evidence", sc)
+    ed = bench.editor
+    ed.add_item(
+        {
+            "id": "dry_soil",
+            "date": "2018-01-15",
+            "title": "Dry soil",
+            "source": "src1",
+            "node": "rain",
+            "likelihood": {"no": 1, "yes": 0.5},
+        }
+    )
+    ed.add_scenario({"name": "dry", "title": "Dry", "hard": {"rain": "no"}, "items": ["dry_soil"]})
+    ed.delete_scenario("analyst_view")
+    ed.delete_item("forecast_dry")  # one of three items in items.yaml: the others stay
+    bench.save()
+    assert (tmp_path / "evidence" / "dry_soil.yaml").exists()
+    assert not (sc / "analyst_view.yaml").exists()
+    dry = forecast.load_scenario(sc / "dry.yaml")
+    assert dry.title == "Dry" and [it.id for it in dry.resolved_items] == ["dry_soil"]
+    ids = {it.id for it in load_evidence(tmp_path / "evidence")}
+    assert ids == {"wet_pavement", "sprinkler_seen", "dry_soil"}
+    assert (tmp_path / "evidence" / "items.yaml").read_text().startswith("# Dated reports")
