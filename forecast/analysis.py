@@ -20,7 +20,7 @@ them.  Nothing here writes files, so an interrupted run leaves nothing behind.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Unpack
 
 import numpy as np
@@ -117,7 +117,7 @@ def _base(model: Model, ev: Evidence) -> list[np.ndarray]:
 
 def _attrs(
     model: Model, ev: Evidence, kind: str, title: str, target: str, settings: dict[str, Any]
-) -> dict[str, Any]:
+) -> dict[Any, Any]:  # table attrs: pandas types their keys as any hashable
     return {
         **model.metadata(),
         "analysis_kind": kind,
@@ -270,6 +270,38 @@ def _solve_with_cpts(
     return solve_fixed(bound, lik, fixed_b, batch, model.nodes)  # type: ignore[arg-type]
 
 
+Entry = tuple[int, int, int]  # a CPT entry: (node index, row, state)
+
+
+def _cpt_entries(model: Model, target: str, ev: Evidence) -> list[Entry]:
+    """Every entry of the CPTs that can move the target; in a two-state row only the first
+    (the second mirrors it)."""
+    return [
+        (model.nodes.index(n), r, s)
+        for n in _relevant_nodes(model, target, ev)
+        for r in range(int(np.prod(model.cpt(n).shape[:-1])))
+        for s in range(len(model.states(n)) if len(model.states(n)) > 2 else 1)
+    ]
+
+
+def _entry_chunks(entries: list[Entry]) -> Iterator[list[Entry]]:
+    """Consecutive entries of one node, at most PARAMETER_CHUNK at a time (one propagation each)."""
+    i = 0
+    while i < len(entries):
+        chunk = [e for e in entries[i : i + PARAMETER_CHUNK] if e[0] == entries[i][0]]
+        i += len(chunk)
+        yield chunk
+
+
+def _moved_tables(flat: np.ndarray, chunk: list[Entry], delta: float) -> np.ndarray:
+    """Two copies of a node's CPT rows per entry: the entry moved down by delta, then up."""
+    tables = np.repeat(flat[None], 2 * len(chunk), axis=0)
+    for j, (_, r, s) in enumerate(chunk):
+        tables[2 * j, r] = _shift_rows(flat[r], s, -delta)
+        tables[2 * j + 1, r] = _shift_rows(flat[r], s, delta)
+    return tables
+
+
 def parameter_sensitivity(
     model: Model,
     target: str | tuple[str, str],
@@ -293,29 +325,15 @@ def parameter_sensitivity(
     t_var, t = model.nodes.index(node), model.states(node).index(state)
     base = float(_base(model, ev)[t_var][t])
     base_cpts = [model.cpt(n)[None] for n in model.nodes]
-    # every (node, row, state) entry of the relevant CPTs; each gives two scenarios (-delta, +delta)
-    entries = [
-        (model.nodes.index(n), r, s)
-        for n in _relevant_nodes(model, node, ev)
-        for r in range(int(np.prod(model.cpt(n).shape[:-1])))
-        for s in range(
-            len(model.states(n)) if len(model.states(n)) > 2 else 1
-        )  # 2 states: one mirrors the other
-    ]
+    entries = _cpt_entries(model, node, ev)
     rows: list[dict[str, Any]] = []
     dropped = 0
     done = 0
-    i = 0
-    while i < len(entries):
-        v = entries[i][0]
-        chunk = [e for e in entries[i : i + PARAMETER_CHUNK] if e[0] == v]
-        i += len(chunk)
+    for chunk in _entry_chunks(entries):
+        v = chunk[0][0]
         cpt = base_cpts[v][0]
         flat = cpt.reshape(-1, cpt.shape[-1])
-        tables = np.repeat(flat[None], 2 * len(chunk), axis=0)
-        for j, (_, r, s) in enumerate(chunk):
-            tables[2 * j, r] = _shift_rows(flat[r], s, -delta)
-            tables[2 * j + 1, r] = _shift_rows(flat[r], s, delta)
+        tables = _moved_tables(flat, chunk, delta)
         cpts = list(base_cpts)
         cpts[v] = tables.reshape(len(tables), *cpt.shape)
         margs, ok = _solve_with_cpts(model, ev, cpts, len(tables))
@@ -468,41 +486,22 @@ def _pieces(ev: Evidence) -> list[dict[str, Any]]:
         return Evidence(d["hard"], d["likelihood"], d["fixed"], ev.items, ev.name)
 
     out: list[dict[str, Any]] = []
-    for n, s in ev.hard.items():
-        out.append(
-            {
-                "item": f"hard:{n}",
-                "kind": "hard",
-                "node": n,
-                "date": None,
-                "title": f"{n} = {s}",
-                "evidence": without("hard", n),
-            }
-        )
-    for n, w in ev.likelihood.items():
-        detail = ", ".join(f"{k}: {x:g}" for k, x in w.items())
-        out.append(
-            {
-                "item": f"likelihood:{n}",
-                "kind": "likelihood",
-                "node": n,
-                "date": None,
-                "title": f"{n} ({detail})",
-                "evidence": without("likelihood", n),
-            }
-        )
-    for n, q in ev.fixed.items():
-        detail = ", ".join(f"{k}: {x:g}" for k, x in q.items())
-        out.append(
-            {
-                "item": f"fixed:{n}",
-                "kind": "fixed",
-                "node": n,
-                "date": None,
-                "title": f"{n} ({detail})",
-                "evidence": without("fixed", n),
-            }
-        )
+    for kind in ("hard", "likelihood", "fixed"):
+        for n, value in getattr(ev, kind).items():
+            if kind == "hard":
+                title = f"{n} = {value}"
+            else:
+                title = f"{n} (" + ", ".join(f"{k}: {x:g}" for k, x in value.items()) + ")"
+            out.append(
+                {
+                    "item": f"{kind}:{n}",
+                    "kind": kind,
+                    "node": n,
+                    "date": None,
+                    "title": title,
+                    "evidence": without(kind, n),
+                }
+            )
     for it in ev.items:
         out.append(
             {
@@ -516,6 +515,11 @@ def _pieces(ev: Evidence) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+def _with_pieces(n: int) -> str:
+    """'with all 3 pieces of evidence', or 'with its one piece of evidence'."""
+    return "with its one piece of evidence" if n == 1 else f"with all {n} pieces of evidence"
 
 
 def explain(
@@ -563,9 +567,7 @@ def explain(
         f"{node}={state}",
         {"method": "leave one piece out", "log_odds": "natural", "log_odds_clip": LOG_ODDS_CLIP},
     )
-    table.attrs["summary"] = (
-        f"P({node}={state}) = {_percent(p_all)} with all {len(pieces)} pieces of evidence"
-    )
+    table.attrs["summary"] = f"P({node}={state}) = {_percent(p_all)} {_with_pieces(len(pieces))}"
     table.attrs["baseline"] = p_all
     table.attrs["percent_columns"] = ["probability_without"]
     table.attrs["decimals"] = {"delta_log_odds": 3}
@@ -695,9 +697,11 @@ def uncertainty(
         if not target_nodes:
             raise EvidenceError("no target nodes given")
     if samples > MAX_SAMPLES:
-        raise EvidenceError(
-            f"{samples:,} Monte Carlo draws is more than the limit of {MAX_SAMPLES:,}; "
-            "a few thousand give stable 90% intervals"
+        raise ArgumentError(
+            "samples",
+            samples,
+            f"is more Monte Carlo draws than the limit of {MAX_SAMPLES:,} "
+            "(a few thousand give stable 90% intervals)",
         )
     base = _base(model, ev)
     rng = np.random.default_rng(seed)

@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import networkx as nx
@@ -351,7 +351,9 @@ class JunctionTree:
                 den[c] = np.where(m > 0, m, np.inf)  # distribute divides by it; 0/0 must come out 0
                 if want_logz:
                     logs[c] = np.log(z.reshape(-1))
-            _times(belief, own, e.parent, msg[c].reshape(e.shape_parent))
+            message = msg[c]
+            assert message is not None  # computed above, or kept from the prior pass
+            _times(belief, own, e.parent, message.reshape(e.shape_parent))
         return belief, msg, den, logs, own
 
     def _propagate(
@@ -374,12 +376,13 @@ class JunctionTree:
                 log_scale = sum(np.log(lk.max(axis=1)) for lk in lik.values())
         lik = {v: _scaled(lk) for v, lk in lik.items()}
         if potentials is None and hasattr(self, "_prior_collect"):
-            dirty: set[int] | None = set()
+            touched: set[int] = set()  # cliques on the paths from the evidence to the root
             for v in lik:
                 c = self._home[v]
-                while c >= 0 and c not in dirty:
-                    dirty.add(c)
+                while c >= 0 and c not in touched:
+                    touched.add(c)
                     c = self._parent_of[c]
+            dirty: set[int] | None = touched
             psi: Sequence[np.ndarray] = self._psi
         else:
             dirty = None
@@ -570,6 +573,40 @@ def _table_key(dims: tuple[int, ...], shared: dict[int, np.ndarray]) -> tuple:
     return (dims, tuple((v, _scaled(_as_rows(shared[v])[:1]).tobytes()) for v in sorted(shared)))
 
 
+_Query = Callable[[dict[int, np.ndarray], int], tuple[list[np.ndarray], np.ndarray]]
+
+
+def _fitting_query(
+    tree: JunctionTree, likelihoods: dict[int, np.ndarray], fixed: dict[int, np.ndarray]
+) -> tuple[_Query, dict[int, np.ndarray]]:
+    """How the fitting rounds get marginals, and the likelihoods they pass each time.
+
+    When the fixed and varying evidence nodes have few joint states, an evidence
+    table answers each round with a matrix product; the likelihoods every scenario
+    shares are then built into the table and drop out.  Otherwise each round is a
+    pass through the tree (or whatever `tree` is: analysis passes stand-ins).
+    """
+    if not isinstance(tree, JunctionTree):
+        return tree.marginals, likelihoods
+    shared = {
+        v: lk
+        for v, lk in likelihoods.items()
+        if v not in fixed and (lk.shape[0] == 1 or _rows_equal(lk))
+    }
+    dims = tuple(sorted(set(fixed) | (set(likelihoods) - set(shared))))
+    table = tree.evidence_table(dims, {v: lk[:1] for v, lk in shared.items()})
+    if table is None:
+        return tree.marginals, likelihoods
+    return table.marginals, {v: lk for v, lk in likelihoods.items() if v not in shared}
+
+
+def _rescaled(lam: np.ndarray, p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """One proportional-fitting step of a virtual likelihood: times target / posterior, max 1."""
+    new = lam * np.divide(q, p, out=np.zeros_like(p), where=p > 0)
+    top = new.max(axis=1, keepdims=True)
+    return new / np.where(top > 0, top, 1.0)
+
+
 def solve_fixed(
     tree: JunctionTree,
     likelihoods: dict[int, np.ndarray],
@@ -593,21 +630,7 @@ def solve_fixed(
     active = {v: ~np.isnan(q[:, 0]) for v, q in fixed.items()}
     targets = {v: np.where(active[v][:, None], q, 0.0) for v, q in fixed.items()}
     lam = {v: np.ones((batch, tree.cards[v])) for v in fixed}
-    query = tree.marginals
-    if isinstance(tree, JunctionTree):
-        shared = {
-            v: lk
-            for v, lk in likelihoods.items()
-            if v not in fixed and (lk.shape[0] == 1 or _rows_equal(lk))
-        }
-        dims = tuple(sorted(set(fixed) | (set(likelihoods) - set(shared))))
-        table = tree.evidence_table(dims, {v: lk[:1] for v, lk in shared.items()})
-        if table is not None:
-            varying = {v: lk for v, lk in likelihoods.items() if v not in shared}
-            likelihoods = varying
-
-            def query(lik: dict[int, np.ndarray], b: int) -> tuple[list[np.ndarray], np.ndarray]:
-                return table.marginals(lik, b)
+    query, likelihoods = _fitting_query(tree, likelihoods, fixed)
 
     def combined() -> dict[int, np.ndarray]:
         out = dict(likelihoods)
@@ -625,11 +648,7 @@ def solve_fixed(
                 raise EvidenceError(
                     f"fixed evidence on '{name}' gives probability to a state the other evidence rules out"
                 )
-            update = np.divide(q, p, out=np.zeros_like(p), where=p > 0)
-            new = lam[v] * update
-            top = new.max(axis=1, keepdims=True)
-            new /= np.where(top > 0, top, 1.0)
-            lam[v] = np.where(act[:, None], new, lam[v])
+            lam[v] = np.where(act[:, None], _rescaled(lam[v], p, q), lam[v])
         margs, ok = query(combined(), batch)
         worst = max(
             float(np.abs(margs[v] - targets[v])[active[v] & ok].max(initial=0.0)) for v in fixed

@@ -121,6 +121,7 @@ def _triangulate(
                 if i != j:
                     adj[i].add(j)
     log_card = [math.log(c) for c in cards]
+    work = 0
 
     def score(v: int) -> tuple[int, float]:
         # fill-in: pairs of neighbours not yet adjacent (set intersections run in C)
@@ -131,7 +132,6 @@ def _triangulate(
         inside = sum(len(adj[a] & nb) for a in nb)  # every edge among the neighbours, twice
         return (k * (k - 1) - inside) // 2, log_card[v] + sum(log_card[u] for u in nb)
 
-    work = 0
     current = [score(v) for v in range(n)]
     heap = [(*current[v], v) for v in range(n)]
     heapq.heapify(heap)

@@ -378,7 +378,8 @@ class Model:
                 + ", ".join(f"'{b}'" for b in bad)
             )
         table = self._table(margs, target_nodes, list(names))
-        table.attrs = {**self.metadata(), "scenarios": list(names)}
+        table.attrs.update(self.metadata())
+        table.attrs["scenarios"] = list(names)
         return table
 
     def _grid_arrays(self, frame: pd.DataFrame) -> tuple[dict[int, np.ndarray], list[str]]:
@@ -400,7 +401,7 @@ class Model:
             states = self._by_id[col].states
             values = frame[col]
             present = values.notna().to_numpy()
-            codes = pd.Index(states, dtype=object).get_indexer(values.astype(object))
+            codes = pd.Index(states, dtype=object).get_indexer(pd.Index(values.astype(object)))
             wrong = present & (codes < 0)
             if wrong.any():
                 row = int(np.flatnonzero(wrong)[0])

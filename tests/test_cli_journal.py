@@ -11,27 +11,11 @@ import pandas as pd
 import pytest
 
 import forecast
-from forecast.cli import main
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 TINY = FIXTURES / "tiny.yaml"
 SCENARIOS = FIXTURES / "tiny_evidence" / "scenarios"
 TODAY = dt.datetime.now(dt.UTC).date().isoformat()
-
-
-@pytest.fixture
-def cli(capsys):
-    """cli(*args) -> (exit code, stdout, stderr)."""
-
-    def run(*args):
-        try:
-            code = main([str(a) for a in args])
-        except SystemExit as exc:  # argparse rejects bad arguments this way
-            code = exc.code
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
 
 
 @pytest.fixture
@@ -474,5 +458,20 @@ def test_monte_carlo_draws_are_bounded_in_the_library_with_a_message(cli, tiny):
 
     code, _, err = cli("query", TINY, "--intervals", "1000000000")
     assert code == 2 and f"limit of {MAX_SAMPLES:,}" in err and err.count("\n") == 1
+    assert "--intervals 1000000000" in err  # the option the user typed, not "samples"
     with pytest.raises(forecast.EvidenceError, match="limit"):
         uncertainty(tiny, MAX_SAMPLES + 1)
+
+
+def test_the_cli_journal_runs_on_postgresql_from_forecast_db(cli, pg_server, monkeypatch):
+    url = pg_server.url()
+    monkeypatch.setenv("FORECAST_DB", url)
+    code, _, err = cli("query", TINY, "--record", "--author", "pg", "--as-of", "2018-01-31")
+    assert code == 0 and err.startswith("recorded forecast 1 in postgresql://postgres@")
+    assert "postgresql" in forecast.journal.describe() and "options" not in err
+    code, out, _ = cli("resolve", TINY, "outcome", "good", "--date", "2020-01-31")
+    assert code == 0 and "it scores 1 recorded forecast" in out
+    code, out, _ = cli("score", "--format", "json")
+    data = json.loads(out)
+    assert [r["kind"] for r in data["scores"]] == ["retrospective"]
+    assert forecast.history(db=url)["author"].iloc[0] == "pg"

@@ -30,14 +30,8 @@ def source_id(p: Path) -> str:
     return p.name
 
 
-def load(path: Path) -> forecast.Model:
-    if not path.exists():
-        pytest.skip(f"{path.name} is not written yet")
-    return _load(path)
-
-
 @functools.cache
-def _load(path: Path) -> forecast.Model:
+def load(path: Path) -> forecast.Model:
     return forecast.load_model(path)  # parsing a BIF takes pgmpy about half a second: once per file
 
 

@@ -615,25 +615,63 @@ def test_history_tab_records_resolves_and_scores(sqlite_db):
     assert "Enter your name" in app.error[0].value and not db.exists()
     app.text_input(key="journal_author").input("Ann")
     app.text_area(key="journal_note").input("from the app")
+    app.date_input(key="journal_as_of").set_value(dt.date(2018, 1, 31))
     app.button[0].click().run()
     assert not app.exception and "Recorded forecast 1" in app.success[0].value
+    assert "retrospective" in app.success[0].value
     table = forecast.history(db=db)
     assert list(table["probability"]) == pytest.approx([0.7, 0.3])
     assert set(table["note"]) == {"from the app"} and set(table["author"]) == {"Ann"}
+    assert set(table["kind"]) == {"retrospective"}
     assert len(app.get("vega_lite_chart")) == 1  # the forecasts-over-time chart
+    # "known on" defaults to the question's horizon, shown beside it
+    assert app.date_input(key="journal_resolve_date").value == dt.date(2020, 1, 31)
+    assert any("Question horizon: 2020-01-31" in c.value for c in app.caption)
     app.selectbox(key="journal_resolve_state").select("good")
     app.button(key="journal_resolve").click().run()
     assert not app.exception and "scores 1" in app.success[0].value
-    means = app.dataframe[1].value
+
+    def frame(column):
+        return next(d.value for d in app.dataframe if column in d.value.columns)
+
+    means = frame("Mean Brier score")
     assert means.iloc[-1]["Mean Brier score"] == pytest.approx(0.18)  # (0.7 - 1)^2 + 0.3^2
+    assert any("retrospective" in m.value for m in app.markdown)  # scored apart, and labelled
     assert len(app.get("vega_lite_chart")) == 2  # plus the calibration chart
+    assert list(frame("Observed frequency")["Forecasts"]) == [1, 1]  # counts per bin
+    assert "Reliability (lower is better)" in [c for d in app.dataframe for c in d.value.columns]
     shown = app.dataframe[0].value  # one row per forecast, outcome states by name
     assert list(shown["Wet grass: Good"]) == ["70.0%"] and list(shown["Author"]) == ["Ann"]
+    assert list(shown["Kind"]) == ["Retrospective"] and list(shown["Issued as of"]) == [
+        "2018-01-31"
+    ]
     assert "Wet grass (analyst's probabilities)" in shown["Evidence"].iloc[0]
     assert str(sqlite_db) not in " ".join(
         m.value for m in app.markdown
     )  # the file's path only in "Details"
     assert any(str(sqlite_db) in c.value for c in app.caption)
+
+    # another answer: a warning, a reason and a confirmation before it is amended
+    app.selectbox(key="journal_resolve_state").select("bad").run()
+    assert "already resolved as Good" in app.warning[0].value
+    app.button(key="journal_resolve").click().run()
+    assert "amend" in app.error[0].value
+    assert list(journal.resolutions(db=db)["state"]) == ["good"]
+    app.text_input(key="journal_resolve_reason").input("the report was wrong")
+    app.checkbox(key="journal_resolve_amend").check().run()
+    app.button(key="journal_resolve").click().run()
+    assert not app.exception and app.success[0].value.startswith("Amended")
+    versions = journal.resolutions(db=db)
+    assert list(versions["state"]) == ["good", "bad"]
+    assert versions["reason"].iloc[1] == "the report was wrong"
+    assert list(frame("Reason")["Version"]) == [1, 2]
+    assert any("was amended" in w.value for w in app.warning)
+
+    # the backtest of the resolved question, with its chart
+    app.button(key="journal_backtest").click().run()
+    assert not app.exception
+    assert len(app.get("vega_lite_chart")) == 3
+    assert "uniform_brier" in frame("uniform_brier").columns
 
 
 def _history_tab_behind_a_switch(db_path, model_path):
@@ -752,3 +790,69 @@ def test_read_only_location_reads_but_refuses_to_write(tiny, tmp_path):
     assert "read-only" in out["record_new"]
     assert digest(db) == before
     assert sorted(p.name for p in folder.iterdir()) == ["journal.sqlite3"]
+
+
+def test_history_tab_pools_several_authors(sqlite_db, clock):
+    from streamlit.testing.v1 import AppTest
+
+    tiny = forecast.load_model(TINY)
+    clock("2019-05-01T10:00")
+    for who, p in (("ann", 0.9), ("bob", 0.5)):
+        forecast.record(tiny, fixed_outcome(tiny, p), author=who, db=sqlite_db)
+    clock("2020-02-01T10:00")
+    forecast.resolve(tiny, "outcome", "good", "2020-01-31", db=sqlite_db)
+    app = AppTest.from_function(
+        _history_tab,
+        kwargs={"db_path": str(sqlite_db), "model_path": str(TINY)},
+        default_timeout=60,
+    ).run()
+    assert not app.exception
+    pooled = next(d.value for d in app.dataframe if "forecaster" in d.value.columns)
+    pooled = pooled.set_index("forecaster")
+    assert pooled.loc["linear pool", "probability"] == pytest.approx(0.7)
+    assert pooled.loc["ann", "brier"] == pytest.approx(2 * 0.1**2)
+    # a forecast issued after the outcome was known is recorded, and says it will not count
+    app.text_input(key="journal_author").input("Cy")
+    app.button(key="journal_record").click().run()
+    assert "already known before that day: this forecast will not be scored" in (
+        app.success[0].value
+    )
+
+
+def test_postgresql_tests_fail_with_how_to_install_when_the_server_is_missing(tmp_path):
+    """A missing PostgreSQL must fail the journal suite loudly, never let it pass by skipping."""
+    import os
+    import subprocess
+    import sys
+
+    probe = tmp_path / "test_probe.py"
+    probe.write_text("def test_needs_pg(pg_server):\n    pass\n", encoding="utf-8")
+    conftest = Path(__file__).resolve().parent / "conftest.py"
+    (tmp_path / "conftest.py").write_text(conftest.read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "pg.py").write_text(
+        (Path(__file__).resolve().parent / "pg.py").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    empty = tmp_path / "no-postgres"
+    empty.mkdir()
+    env = {**os.environ, "FORECAST_PG_BIN": str(empty), "PATH": "/usr/bin:/bin"}
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:randomly",
+            "-p",
+            "no:cacheprovider",
+            str(probe),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        env=env,
+    )
+    assert proc.returncode != 0
+    assert "apt-get install -y postgresql" in proc.stdout
+    assert "1 error" in proc.stdout and "skipped" not in proc.stdout

@@ -9,6 +9,8 @@ import pytest
 
 import forecast
 
+pytestmark = pytest.mark.slow  # several processes; `pytest -m "not slow"` leaves it out
+
 TINY = Path(__file__).resolve().parent / "fixtures" / "tiny.yaml"
 PROCESSES = 4
 RECORDS = 50

@@ -126,3 +126,40 @@ def test_recalibration_is_fitted_only_on_earlier_questions(tiny, journal_db, clo
     p = second["probability"].iloc[0]
     q = p**a1 / (p**a1 + (1 - p) ** a1)
     assert second["recalibrated"].iloc[0] == pytest.approx(q, rel=1e-9)
+
+
+RESOLVER = """
+import sys, forecast
+from forecast import journal
+db, model_path, state = sys.argv[1], sys.argv[2], sys.argv[3]
+model = forecast.load_model(model_path)
+try:
+    journal.resolve(model, "outcome", state, "2020-01-31", db=db)
+    print("resolved")
+except forecast.JournalError as exc:
+    print("refused:", exc)
+"""
+
+
+def test_two_analysts_resolving_at_once_give_one_resolution_and_one_clear_refusal(tiny, journal_db):
+    import subprocess
+    import sys
+
+    db = str(journal_db)
+    forecast.record(tiny, None, author="a", as_of="2018-01-31", db=db)
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", RESOLVER, db, str(TINY), state],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for state in ("good", "bad")
+    ]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [e for _, e in outs]
+    lines = sorted(o.strip() for o, _ in outs)
+    assert lines[0].startswith("refused:") and "already resolved" in lines[0]
+    assert lines[1] == "resolved"
+    versions = journal.resolutions(db=db)
+    assert list(versions["version"]) == [1]

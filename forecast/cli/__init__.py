@@ -17,9 +17,9 @@ from collections.abc import Iterator, Sequence
 
 from ..errors import ForecastError
 from ..yamlio import os_error_reason
-from . import common, core
+from . import analytics, common, core, diff, elicit, journal
 
-COMMAND_MODULES = [core]
+COMMAND_MODULES = [core, analytics, journal, elicit, diff]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -50,20 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="forecast", description="Scenario forecasting with Bayesian networks.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
-    for module in _modules():
+    for module in COMMAND_MODULES:
         module.register(sub)
     return parser
-
-
-def _modules() -> list:
-    modules = list(COMMAND_MODULES)
-    for name in ("analytics", "journal", "elicit", "diff"):
-        try:
-            modules.append(__import__(f"{__name__}.{name}", fromlist=["register"]))
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__name__}.{name}":
-                raise
-    return modules
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -39,6 +39,23 @@ def option_names(**options: str) -> Iterator[None]:
         ) from None
 
 
+def add_targets_arg(
+    parser: argparse.ArgumentParser, help: str = "only these nodes (repeatable)"
+) -> None:
+    """--target NODE, repeatable: the nodes a table reports (the library's `targets`)."""
+    parser.add_argument("--target", action="append", metavar="NODE", help=help)
+
+
+def add_draws_args(
+    parser: argparse.ArgumentParser, draws: str, help: str, default: int | None = None
+) -> None:
+    """The number of Monte Carlo draws (`draws` is the option's name) and --seed."""
+    parser.add_argument(draws, type=int, default=default, metavar="N", help=help)
+    parser.add_argument(
+        "--seed", type=int, default=0, metavar="S", help=f"random seed for {draws} (default 0)"
+    )
+
+
 def add_model_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", metavar="MODEL", help="model file (.yaml, .bif or .xmlbif)")
 

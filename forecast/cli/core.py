@@ -13,9 +13,11 @@ from ..evidence import load_evidence, load_scenario
 from ..formats import WRITABLE, read_model_file, write_model_file
 from ..runs import run, timeline
 from .common import (
+    add_draws_args,
     add_evidence_args,
     add_model_arg,
     add_output_args,
+    add_targets_arg,
     emit,
     emit_text,
     evidence_from_args,
@@ -39,16 +41,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("query", help="posteriors under evidence")
     add_model_arg(p)
     add_evidence_args(p)
-    p.add_argument(
-        "--target", action="append", metavar="NODE", help="only these nodes (repeatable)"
-    )
-    p.add_argument(
+    add_targets_arg(p)
+    add_draws_args(
+        p,
         "--intervals",
-        type=int,
-        metavar="DRAWS",
-        help="add p05/p50/p95 columns from DRAWS Monte Carlo draws of the CPTs (see `forecast uncertainty`)",
+        "add p05/p50/p95 columns from N Monte Carlo draws of the CPTs (see `forecast uncertainty`)",
     )
-    p.add_argument("--seed", type=int, default=0, help="random seed for --intervals (default 0)")
     add_output_args(p)
     add_record_args(p)
     p.set_defaults(func=cmd_query)
@@ -56,17 +54,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="posteriors for several scenario files side by side")
     add_model_arg(p)
     p.add_argument("scenarios", nargs="*", metavar="SCENARIO", help="scenario files")
-    p.add_argument(
-        "--target", action="append", metavar="NODE", help="only these nodes (repeatable)"
-    )
+    add_targets_arg(p)
     p.add_argument("--grid", metavar="FILE.csv", help="a scenario grid: one row per scenario")
-    p.add_argument(
-        "--samples",
-        type=int,
-        metavar="N",
-        help="Monte Carlo: p05/p50/p95 from N draws per scenario",
-    )
-    p.add_argument("--seed", type=int, default=0, help="master seed for --samples (default 0)")
+    add_draws_args(p, "--samples", "Monte Carlo: p05/p50/p95 from N draws per scenario")
     add_executor_args(p)
     add_output_args(p)
     add_record_args(p)
@@ -77,9 +67,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_model_arg(p)
     p.add_argument("evidence", metavar="EVIDENCE", help="evidence item file or folder")
-    p.add_argument(
-        "--target", action="append", metavar="NODE", help="nodes to follow (default: outcomes)"
-    )
+    add_targets_arg(p, "nodes to follow (default: outcomes)")
     add_output_args(p)
     p.set_defaults(func=cmd_timeline)
 
@@ -117,7 +105,7 @@ def cmd_nodes(args: argparse.Namespace) -> int:
         for n in model.nodes
     ]
     table = pd.DataFrame(rows)
-    table.attrs = model.metadata()
+    table.attrs.update(model.metadata())
     return emit(table, args)
 
 

@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -544,12 +545,8 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         ids = [
             journal.record(
                 model,
-                Evidence(
-                    scenario.hard,
-                    scenario.likelihood,
-                    scenario.fixed,
-                    scenario.items + tuple(journal.backtest_items(model, items)),
-                    scenario.name,
+                replace(
+                    scenario, items=scenario.items + tuple(journal.backtest_items(model, items))
                 ),
                 author=args.author or "",
                 note="backtest",

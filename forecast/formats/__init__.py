@@ -111,7 +111,7 @@ def format_of(path: str | os.PathLike[str]) -> str | None:
 
 def _resolve(ref: str) -> Callable[..., Any]:
     module, _, func = ref.partition(":")
-    return getattr(importlib.import_module(f"{__name__}.{module}"), func)  # type: ignore[no-any-return]
+    return getattr(importlib.import_module(f"{__name__}.{module}"), func)
 
 
 def _unsupported(p: Path) -> ModelError:
@@ -245,7 +245,7 @@ def model_to_text(model: Any, key: str) -> str:
     lost = view.not_carried(fmt.title, keeps)
     if lost:
         warnings.warn(describe_loss(fmt.title, lost), FormatWarning, stacklevel=3)
-    return writer(view)  # type: ignore[no-any-return]
+    return writer(view)
 
 
 def model_to_bif(model: Any) -> str:

@@ -81,7 +81,7 @@ def _trusted(data: dict[str, Any], where: str, memory_budget: int | None) -> Mod
         else:
             form = NoisyMaxCPT.model_validate(cpt)
         # every field given: pydantic inspects a default_factory's signature on each use (slow)
-        fields = {
+        fields: dict[str, Any] = {
             "label": "",
             "description": "",
             "sources": [],

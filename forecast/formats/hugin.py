@@ -128,7 +128,7 @@ def _q(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _nested(values: list, depth: int) -> str:  # type: ignore[type-arg]
+def _nested(values: list, depth: int) -> str:
     """Hugin's parenthesised table: one level per parent (first parent outermost), then the states."""
     if depth == 0:
         return "(" + " ".join(map(repr, values)) + ")"

@@ -15,6 +15,7 @@ import datetime as dt
 import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any, NamedTuple
 
 import pandas as pd
@@ -178,7 +179,7 @@ def backtest(
     outcomes = _check_outcomes(model, outcomes)
     pool = applicable(model, items)
     base = model.evidence(scenario)
-    base = Evidence(base.hard, base.likelihood, base.fixed, base.items + tuple(pool), base.name)
+    base = replace(base, items=base.items + tuple(pool))
     today = dt.datetime.now(dt.UTC).date()
     dates = (
         sorted({as_date(d, "as-of date") for d in as_of})

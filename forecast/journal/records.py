@@ -20,6 +20,7 @@ import json
 import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -171,7 +172,7 @@ def cut_off(ev: Evidence, as_of: dt.date) -> tuple[Evidence, list[str]]:
     """The evidence with only the items known on `as_of`, and the ids left out."""
     kept = items_as_of(ev.items, as_of)
     left = [it.id for it in ev.items if it not in kept]
-    return Evidence(ev.hard, ev.likelihood, ev.fixed, tuple(kept), ev.name), left
+    return replace(ev, items=tuple(kept)), left
 
 
 def entries_from_evidence(
@@ -655,6 +656,8 @@ def resolve_version(
 
         def write(c: Conn) -> None:
             out.clear()
+            if c.dialect == "postgresql":  # SQLite's BEGIN IMMEDIATE already serialises writers
+                c.run("SELECT pg_advisory_xact_lock(?)", (storage.PG_LOCK_KEY + 1,))
             row = c.one(
                 "SELECT version, state, known_on FROM resolution_versions"
                 " WHERE model_id = ? AND node = ? ORDER BY version DESC LIMIT 1",
@@ -707,9 +710,9 @@ def resolutions(
 ) -> pd.DataFrame:
     """Every resolution version (oldest first per node), or only the current ones.
 
-    Columns: model, node, version, state, known_on, current, amended (the
-    current version replaced an earlier one), recorded_at, author, source,
-    reason, before_horizon.
+    Columns: model, node, version, state, known_on, current, amended (this
+    version replaced an earlier one), recorded_at, author, source, reason,
+    before_horizon.
     """
     model_id = model_filter(model)
     with connection(db, create=False, doing="reading resolutions") as conn:
@@ -735,7 +738,7 @@ def resolutions(
                 "state": r[3],
                 "known_on": dt.date.fromisoformat(r[4]),
                 "current": int(r[2]) == int(r[10]),
-                "amended": int(r[10]) > 1,
+                "amended": int(r[2]) > 1,
                 "recorded_at": r[5],
                 "author": r[6],
                 "source": r[7],

@@ -234,8 +234,8 @@ def _means(scores: pd.DataFrame) -> pd.DataFrame:
         "brier": ("brier", "mean"),
         "log_score": ("log_score", "mean"),
     }
-    groups = scores.groupby([*keys, "author"], sort=True).agg(**agg).reset_index()  # type: ignore[call-overload]
-    total = scores.groupby(keys, sort=True).agg(**agg).reset_index()  # type: ignore[call-overload]
+    groups = scores.groupby([*keys, "author"], sort=True).agg(**agg).reset_index()
+    total = scores.groupby(keys, sort=True).agg(**agg).reset_index()
     total["author"] = ALL
     out = pd.concat([groups, total], ignore_index=True)
     out["_all"] = out["author"] == ALL
@@ -538,7 +538,7 @@ EXPONENT_RANGE = (0.05, 20.0)
 
 def fit_exponent(pairs: Sequence[tuple[Sequence[float], int]]) -> float:
     """The log-odds scale a maximising the log score of p_s^a / sum p^a over `pairs`."""
-    from scipy.optimize import minimize_scalar  # type: ignore[import-untyped]
+    from scipy.optimize import minimize_scalar
 
     logs = [np.log(np.maximum(np.asarray(p, dtype=float), LOG_FLOOR)) for p, _ in pairs]
 

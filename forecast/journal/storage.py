@@ -349,7 +349,7 @@ def connection(
             conn.close()
 
 
-def schema_version(db: str | os.PathLike[str] | None = None) -> int:
+def schema_version(*, db: str | os.PathLike[str] | None = None) -> int:
     """The journal's schema version (0 if there is no journal yet)."""
     with connection(db, create=False, doing="reading its version") as conn:
         return 0 if conn is None else SCHEMA_VERSION

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import hashlib
-import importlib
 import logging
 import re
 from collections.abc import Callable, Sequence
@@ -32,7 +32,7 @@ from ..formats import MODEL_SUFFIXES, format_of, model_to_text
 from ..graph import network_dot
 from ..model import Model, load_model, model_from_bytes
 from ..present import humanise
-from . import charts, report, workshop
+from . import analysis, charts, elicitation, journal, report, workshop
 from .controls import (
     MODE_LABELS,
     MODES,
@@ -207,9 +207,9 @@ def _draw(argv: Sequence[str] | None) -> None:
     lazy: list[Callable[[], None]] = [
         lambda: _scenarios_tab(page),
         lambda: _timeline_tab(page),
-        lambda: _optional_tab(page, "analysis", "Sensitivity and value-of-information analysis"),
-        lambda: _optional_tab(page, "journal", "The forecast journal"),
-        lambda: _optional_tab(page, "elicitation", "Team elicitation"),
+        lambda: _evidence_tab(page, analysis.render),
+        lambda: _evidence_tab(page, journal.render),
+        lambda: _evidence_tab(page, elicitation.render),
         lambda: workshop.render(page),
     ]
     for tab, draw in zip(tabs[1:], lazy, strict=True):
@@ -469,7 +469,7 @@ def _node_control(page: Page, node: str) -> NodeControl:
         mode = st.segmented_control(
             f"How to set {model.label(node)}",
             MODES,
-            format_func=MODE_LABELS.get,
+            format_func=MODE_LABELS.__getitem__,
             key=mode_key,
             required=True,
             label_visibility="collapsed",
@@ -710,7 +710,7 @@ def _download_row(label: str, stem: str, make: Callable[[str], bytes], key: str)
     for col, (name, (fmt, mime)) in zip(cols, report.DOWNLOADS.items(), strict=True):
         col.download_button(
             name,
-            data=(lambda f=fmt: make(f)),
+            data=functools.partial(make, fmt),
             file_name=f"{stem}.{fmt}",
             mime=mime,
             key=_key(key, fmt),
@@ -964,18 +964,12 @@ def _timeline_tab(page: Page) -> None:
 # ------------------------------------------------------------------ optional tabs
 
 
-def _optional_tab(page: Page, module: str, what: str) -> None:
-    try:
-        mod = importlib.import_module(f"forecast.ui.{module}")
-    except ModuleNotFoundError as exc:
-        if exc.name != f"forecast.ui.{module}":
-            raise
-        st.info(f"{what} is not available in this installation yet.")
-        return
+def _evidence_tab(page: Page, render: Callable[[Model, Evidence], None]) -> None:
+    """A tab that works on the Forecast tab's evidence (analysis, history, team)."""
     if page.evidence is None:
         st.info("Fix the settings on the Forecast tab first.")
         return
     try:
-        mod.render(page.model, page.evidence)
+        render(page.model, page.evidence)
     except ForecastError as exc:
         st.error(str(exc))
