@@ -167,7 +167,7 @@ def with_cell(values: Sequence[float], index: int, p: float) -> list[float]:
 def _node_data(data: dict[str, Any], node_id: str) -> dict[str, Any]:
     for n in data["nodes"]:
         if n["id"] == node_id:
-            return n  # type: ignore[no-any-return]
+            return n
     raise EditError(f"the model has no node '{node_id}'")
 
 

@@ -221,7 +221,7 @@ def _folded(text: str, width: int = 84) -> FoldedScalarString:
             last = i
     if len(text) - start > width and last > start:
         folds.append(last)
-    out.fold_pos = folds  # type: ignore[attr-defined]
+    out.fold_pos = folds
     return out
 
 

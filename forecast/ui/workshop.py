@@ -217,7 +217,7 @@ def _outcome_table(bench: Workbench) -> pd.DataFrame:
     ed = bench.editor
     cache = st.session_state.get("workshop.summary")
     if cache and cache[0] is ed.base and cache[1] is ed.draft:
-        return cache[2]  # type: ignore[no-any-return]
+        return cache[2]
     model = ed.model()
     items = issued_items(ed.spec, ed.items)
     base = Model(ed.base.spec)
