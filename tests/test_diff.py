@@ -78,6 +78,27 @@ def test_one_cell_edit_saved_shows_one_row_in_git_diff_and_in_forecast_diff(repo
     assert f"{rupture_change:+.1f} pts" in out
 
 
+def test_diff_reads_a_git_revision(repo, capsys, monkeypatch):
+    path = repo / "models" / "russia_iran.yaml"
+    opened = open_yaml(path)
+    ed = Editor(load_spec(path))
+    before = ed.spec
+    ed.set_node_text("us_russia_detente", label="Détente between Washington and Moscow")
+    save_model(ed.spec, path, opened=opened, old=before)
+    monkeypatch.chdir(repo)
+    code = main(
+        ["diff", "HEAD:models/russia_iran.yaml", "models/russia_iran.yaml", "--no-evidence"]
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    assert (
+        "us_russia_detente: label: US–Russia détente -> Détente between Washington and Moscow"
+        in out
+    )
+    assert main(["diff", "nosuchrev:models/russia_iran.yaml", "models/russia_iran.yaml"]) == 2
+    assert "git cannot show it" in capsys.readouterr().err
+
+
 def test_diff_tables_no_evidence_issued_and_scenarios():
     items = forecast.load_evidence(TINY_EV)
     scenarios = forecast.load_scenarios(TINY_EV / "scenarios")

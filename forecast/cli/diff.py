@@ -1,16 +1,22 @@
-"""`forecast diff OLD NEW [--scenario FILE]...`: the semantic diff of two model files, for review."""
+"""`forecast diff OLD NEW [--scenario FILE]...`: the semantic diff of two model files, for review.
+
+Either side may be a git revision of a file, `REV:PATH` (as `git show` takes it), so
+`forecast diff HEAD:models/russia_iran.yaml models/russia_iran.yaml` reviews the
+working copy's edits.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 from pathlib import Path
 
 from ..diff import semantic_diff
 from ..errors import ForecastError
 from ..evidence import load_evidence, load_scenario
-from ..model import load_model
+from ..model import Model, load_model, model_from_bytes
 from .common import emit_text
 
 
@@ -19,8 +25,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "diff",
         help="what changed between two model files and what it does to the outcomes",
     )
-    p.add_argument("old", metavar="OLD", help="the model file before the change")
-    p.add_argument("new", metavar="NEW", help="the model file after the change")
+    p.add_argument("old", metavar="OLD", help="the model file before the change (or REV:PATH)")
+    p.add_argument("new", metavar="NEW", help="the model file after the change (or REV:PATH)")
     p.add_argument(
         "--scenario",
         action="append",
@@ -40,7 +46,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    old, new = load_model(args.old), load_model(args.new)
+    old, new = open_model(args.old), open_model(args.new)
     items = []
     folder = args.evidence or ("evidence" if Path("evidence").is_dir() else None)
     if folder and not args.no_evidence:
@@ -68,3 +74,22 @@ def cmd_diff(args: argparse.Namespace) -> int:
     if args.output is None:
         sys.stdout.flush()
     return 0
+
+
+def open_model(arg: str) -> Model:
+    """A model file, or `REV:PATH` read from git when no such file exists."""
+    rev, sep, path = arg.partition(":")
+    if Path(arg).exists() or not sep or not rev or not path:
+        return load_model(arg)
+    try:
+        done = subprocess.run(
+            ["git", "show", f"{rev}:{path}"], capture_output=True, check=False, timeout=60
+        )
+    except FileNotFoundError:
+        raise ForecastError(f"{arg}: no such file, and git is not installed to read it") from None
+    except subprocess.TimeoutExpired:
+        raise ForecastError(f"{arg}: git took too long to answer") from None
+    if done.returncode != 0:
+        reason = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise ForecastError(f"{arg}: no such file, and git cannot show it ({' '.join(reason[:1])})")
+    return model_from_bytes(done.stdout, path)
