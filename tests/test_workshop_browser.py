@@ -233,7 +233,7 @@ def test_build_a_model_from_nothing_save_it_and_reload_it(page, server):
     fill(pg, "Id", "rep1")
     fill(pg, "Title", "A report that B is high")
     choose(pg, "Node it bears on", "b")
-    fill(pg, "high", "4")
+    fill(pg, "high", "3")
     press(pg, "Add the item")
     after = forecast_shown(pg)
     assert after != before
