@@ -139,3 +139,22 @@ def test_no_changes_and_json_output(tmp_path, capsys):
 def test_bad_file_is_one_line(tmp_path, capsys):
     assert main(["diff", str(TINY), str(tmp_path / "missing.yaml")]) == 2
     assert "not found" in capsys.readouterr().err
+
+
+def test_rename_command_updates_the_model_items_and_scenarios(tmp_path, capsys, monkeypatch):
+    (tmp_path / "models").mkdir()
+    shutil.copy(TINY, tmp_path / "models" / "tiny.yaml")
+    shutil.copytree(TINY_EV, tmp_path / "evidence")
+    monkeypatch.chdir(tmp_path)
+    assert main(["rename", "models/tiny.yaml", "rain", "rainfall", "--dry-run"]) == 0
+    assert "dry run" in capsys.readouterr().out
+    assert load_spec(tmp_path / "models" / "tiny.yaml").node("sprinkler").parents == ["rain"]
+    assert main(["rename", "models/tiny.yaml", "rain", "rainfall"]) == 0
+    out = capsys.readouterr().out
+    assert "changed evidence item 'wet_pavement'" in out and "wrote" in out
+    assert load_spec(tmp_path / "models" / "tiny.yaml").node("sprinkler").parents == ["rainfall"]
+    assert {it.node for it in forecast.load_evidence("evidence")} == {"rainfall", "sprinkler"}
+    assert main(["rename", "models/tiny.yaml", "yes", "wet", "--state-of", "rainfall"]) == 0
+    assert forecast.load_scenario("evidence/scenarios/rainy.yaml").hard == {"rainfall": "wet"}
+    assert main(["rename", "models/tiny.yaml", "rainfall", "bad id"]) == 2
+    assert "not a valid id" in capsys.readouterr().err
