@@ -189,3 +189,11 @@ def test_text_evidence_scenarios_and_renames_in_the_page(monkeypatch, files):
         "rainfall": "yes"
     }
     assert load_spec(files / "models" / "tiny.yaml").title == "A new title"
+
+
+def test_the_grid_in_percent_or_probabilities(monkeypatch, files):
+    at = start(monkeypatch, files)
+    assert frame_with(at, "yes")["no"].tolist() == [70.0]
+    at.radio(key="workshop.units").set_value("probabilities")
+    at = rerun(at)
+    assert frame_with(at, "yes")["no"].tolist() == [0.7]

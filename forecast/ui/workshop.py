@@ -312,19 +312,30 @@ def _grid_key(ed: Editor, node: str) -> str:
 
 
 def _table_editor(ed: Editor, view: Any) -> None:
-    st.markdown("**Probability table** (percent; one row per combination of parent states)")
+    percent = (
+        st.radio("Numbers as", ["percent", "probabilities"], horizontal=True, key="workshop.units")
+        == "percent"
+    )
+    whole = 100.0 if percent else 1.0
+    st.markdown("**Probability table** (one row per combination of parent states)")
     if view.kind != "table":
         st.caption(
             f"This node is given in {view.kind.replace('_', '-')} form (as GeNIe wrote it); the grid "
             "shows the table it generates, and applying an edit gives the node an explicit table."
         )
-    grid = ed.cpt_grid(view.id, percent=True)
-    key = _grid_key(ed, view.id)
+    grid = ed.cpt_grid(view.id, percent=percent)
+    key = _grid_key(ed, view.id) + (".pct" if percent else ".p")
     config: dict[str, Any] = {
         p: st.column_config.TextColumn(ed.spec.node(p).display, disabled=True) for p in view.parents
     }
     config |= {
-        s: st.column_config.NumberColumn(s, min_value=0.0, max_value=100.0, step=0.1, format="%.1f")
+        s: st.column_config.NumberColumn(
+            s,
+            min_value=0.0,
+            max_value=whole,
+            step=0.1 if percent else 0.001,
+            format="%.1f" if percent else "%.4f",
+        )
         for s in view.states
     }
     st.container(key="workshop_grid").data_editor(
@@ -335,14 +346,16 @@ def _table_editor(ed: Editor, view: Any) -> None:
         num_rows="fixed",
         key=key,
     )
-    pending = _edited_grid(ed, view.id, key)
+    pending = _edited_grid(ed, view.id, key, percent)
     sums = pending[view.states].astype(float).sum(axis=1)
-    off = [i for i, s in enumerate(sums) if abs(s - 100.0) > 1e-6]
+    off = [i for i, s in enumerate(sums) if abs(s - whole) > 1e-6 * whole]
     if off:
         st.warning(
-            "Rows that do not sum to 100%: "
+            f"Rows that do not sum to {'100%' if percent else '1'}: "
             + "; ".join(
-                _row_name(pending, view.parents, i) + f" ({sums.iloc[i]:.1f}%)" for i in off[:5]
+                _row_name(pending, view.parents, i)
+                + (f" ({sums.iloc[i]:.1f}%)" if percent else f" ({sums.iloc[i]:.4f})")
+                for i in off[:5]
             )
         )
     c1, c2, c3 = st.columns(3)
@@ -350,14 +363,16 @@ def _table_editor(ed: Editor, view: Any) -> None:
         _button(
             "Apply the table",
             f"workshop.apply.{view.id}",
-            lambda: ed.set_table(view.id, _edited_grid(ed, view.id, key), percent=True),
+            lambda: ed.set_table(view.id, _edited_grid(ed, view.id, key, percent), percent=percent),
             f"Applied the table of '{view.id}'.",
         )
     with c2:
         _button(
             "Normalise rows and apply",
             f"workshop.normalise.{view.id}",
-            lambda: ed.set_table(view.id, _normalised(_edited_grid(ed, view.id, key), view.states)),
+            lambda: ed.set_table(
+                view.id, _normalised(_edited_grid(ed, view.id, key, percent), view.states)
+            ),
             f"Normalised and applied the table of '{view.id}'.",
         )
     with c3:
@@ -371,9 +386,9 @@ def _table_editor(ed: Editor, view: Any) -> None:
     _phrase_aid(ed, view, grid)
 
 
-def _edited_grid(ed: Editor, node: str, key: str) -> pd.DataFrame:
+def _edited_grid(ed: Editor, node: str, key: str, percent: bool = True) -> pd.DataFrame:
     """The grid with the data editor's pending edits applied."""
-    grid = ed.cpt_grid(node, percent=True)
+    grid = ed.cpt_grid(node, percent=percent)
     edits = st.session_state.get(key) or {}
     for row, changes in (edits.get("edited_rows") or {}).items():
         for col, value in changes.items():
@@ -419,7 +434,7 @@ def _phrase_aid(ed: Editor, view: Any, grid: pd.DataFrame) -> None:
             i = int(ss[f"workshop.phrase.row.{view.id}"])
             chosen = ss[f"workshop.phrase.state.{view.id}"]
             words = ss[f"workshop.phrase.words.{view.id}"]
-            values = grid.iloc[i][view.states].astype(float).to_numpy() / 100.0
+            values = ed.cpt_grid(view.id).iloc[i][view.states].astype(float).to_numpy()
             new = with_cell(list(values), view.states.index(chosen), phrase_value(words))
             when = {p: str(grid.iloc[i][p]) for p in view.parents}
             ed.set_row(view.id, when, new)
