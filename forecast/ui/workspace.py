@@ -16,6 +16,7 @@ import argparse
 import datetime as dt
 import functools
 import logging
+import os
 import re
 import warnings
 from collections.abc import Callable, Sequence
@@ -33,7 +34,7 @@ from ..graph import network_dot
 from ..model import Model, load_model
 from ..plaintext import md, md_inline
 from ..present import humanise
-from . import analysis, charts, elicitation, journal, report
+from . import analysis, charts, elicitation, journal, report, workshop
 from . import upload as upload_worker
 from .controls import (
     MODE_LABELS,
@@ -57,7 +58,7 @@ UPLOAD_TYPES = [s.lstrip(".") for s in MODEL_SUFFIXES]
 NO_ITEMS = "none"
 LOG = logging.getLogger("forecast.app")
 UNEXPECTED = "The page hit an unexpected problem and stopped"
-TABS = ["Forecast", "Scenarios", "Timeline", "Analysis", "History", "Team"]
+TABS = ["Forecast", "Scenarios", "Timeline", "Analysis", "History", "Team", "Model"]
 TAB_KEY = "workspace_tab"
 
 
@@ -186,7 +187,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 def _draw(argv: Sequence[str] | None) -> None:
     args = parse_args(argv)
-    model = _choose_model(args)
+    model = workshop.edited_model(_choose_model(args))  # the Model tab's draft, when edited
     if model is None:
         st.title("Forecast workspace")
         st.info("Choose a model file in the sidebar, or upload one.")
@@ -194,6 +195,7 @@ def _draw(argv: Sequence[str] | None) -> None:
     mk = model.content_hash[:12]
     page = Page(model=model, mk=mk, args=args, baseline=_baseline(model, model.content_hash))
     _load_pools(page)
+    workshop.edited_pools(page)
     _header(model)
 
     # Only the open tab's content runs (on_change="rerun"), except the Forecast tab:
@@ -208,6 +210,7 @@ def _draw(argv: Sequence[str] | None) -> None:
         lambda: _evidence_tab(page, analysis.render),
         lambda: _evidence_tab(page, journal.render),
         lambda: _evidence_tab(page, elicitation.render),
+        lambda: workshop.render(page),
     ]
     for tab, draw in zip(tabs[1:], lazy, strict=True):
         if tab.open is not False:
@@ -678,35 +681,6 @@ def _network_panel(page: Page) -> None:
     )
 
 
-def _report_sections(page: Page) -> list[tuple[str, str]]:
-    """Inline SVG charts for the HTML report: each outcome's bars and, with items applied, their timeline."""
-    model = page.model
-    assert page.current is not None
-    svgs = [
-        report.outcome_svg(
-            model.label(n), report.outcome_rows(model, n, page.current, page.baseline)
-        )
-        for n in model.default_targets
-    ]
-    sections = [
-        (
-            "Outcome charts",
-            "<p>The dark tick marks the model's belief without evidence.</p>" + "".join(svgs),
-        )
-    ]
-    if page.applied:
-        try:
-            steps = report.timeline_steps(model, page.applied)
-        except ForecastError:
-            return sections
-        lines = [
-            report.timeline_svg(model.label(n), steps[steps["node"] == n])
-            for n in model.default_targets
-        ]
-        sections.append(("Timeline of the evidence items used", "".join(lines)))
-    return sections
-
-
 def _download_row(label: str, stem: str, make: Callable[[str], bytes], key: str) -> None:
     st.markdown(f"**{label}**")
     cols = st.columns(len(report.DOWNLOADS))
@@ -722,16 +696,24 @@ def _download_row(label: str, stem: str, make: Callable[[str], bytes], key: str)
         )
 
 
+def _author(mk: str) -> str:
+    """The report's author: the field on the page, else $FORECAST_AUTHOR."""
+    key = _key(mk, "report_author")
+    restore(key, os.environ.get("FORECAST_AUTHOR", ""))
+    author = st.text_input("Author of the report", key=key, placeholder="Your name")
+    remember(key, author)
+    return str(author or "").strip()
+
+
 def _downloads(page: Page) -> None:
-    model, table = page.model, page.current
-    assert table is not None
+    model, evidence = page.model, page.evidence
+    assert evidence is not None
     st.subheader("Downloads")
+    author = _author(page.mk)
     _download_row(
-        "The current forecast (every node, with the change from the model's belief)",
-        report.file_stem(model, "forecast"),
-        lambda fmt: report.export_bytes(
-            table, fmt, html_sections=_report_sections(page) if fmt == "html" else ()
-        ),
+        "The report: key judgements, issue record, charts and sources (the same file as `forecast report`)",
+        report.file_stem(model, "report"),
+        lambda fmt: report.report_file(model, evidence, fmt, author),
         _key(page.mk, "dl_current"),
     )
 
@@ -908,18 +890,12 @@ def _comparison_panel(page: Page, fitting: list[Scenario]) -> None:
         return
     shown = report.comparison_display(model, table)
     st.dataframe(shown, hide_index=True, width="stretch")
-    md = shown.to_markdown(index=False)
-    html_table = shown.to_html(index=False, border=0, escape=True)
+    evs = [choices[c][1] for c in picked]
+    author = str(st.session_state.get(_key(mk, "report_author")) or "").strip()
     _download_row(
-        "The comparison",
+        "The comparison report: side by side first, the long table in the appendix",
         report.file_stem(model, "comparison"),
-        lambda fmt: report.export_bytes(
-            table,
-            fmt,
-            html_sections=[("Side by side", html_table)],
-            extra_sheets=[("Side by side", shown)],
-            markdown_sections=[("Side by side", md)],
-        ),
+        lambda fmt: report.report_file(model, evs[0], fmt, author, evs[1:], names),
         _key(mk, "dl_compare"),
     )
 
