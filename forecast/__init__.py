@@ -5,17 +5,10 @@ model = forecast.load_model("models/russia_iran.yaml")
 model.posteriors(hard={"assad_question": "negotiated_exit"})
 """
 
-from . import elicitation as elicitation  # the team-elicitation module (docs/api.md)
-from .analysis import (
-    explain,
-    explain_sequence,
-    indicators,
-    parameter_sensitivity,
-    sensitivity,
-    uncertainty,
-)
-from .checks import model_warnings
-from .claims import audit, load_claims
+import importlib as _importlib
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+from typing import Any as _Any
+
 from .ensemble import Ensemble, ensemble
 from .errors import EvidenceError, ForecastError, JournalError, MemoryBudgetError, ModelError
 from .evidence import (
@@ -29,11 +22,62 @@ from .evidence import (
 )
 from .export import export
 from .formats import write_model_file
-from .journal import history, record, resolve, score
 from .model import Model, load_model, model_from_text
+from .reporting import Report, report
 from .runs import evidence_as_of, run, timeline
 from .sweep import sweep, sweep_uncertainty
 from .words import words
+from .writers import write_report
+
+# The heavier parts (the journal's storage and scoring, team elicitation, the analyses) are
+# imported on first use (PEP 562), so a command that does not use them does not pay for them.
+# (Names that are also submodule names, such as `words` or `export`, are imported above: a
+# submodule imported later would otherwise take their place in the package.)
+_LAZY = {
+    "audit": ".claims",
+    "load_claims": ".claims",
+    "model_warnings": ".checks",
+    "elicitation": ".elicitation",
+    "explain": ".analysis",
+    "explain_sequence": ".analysis",
+    "indicators": ".analysis",
+    "parameter_sensitivity": ".analysis",
+    "sensitivity": ".analysis",
+    "uncertainty": ".analysis",
+    "history": ".journal",
+    "record": ".journal",
+    "resolve": ".journal",
+    "score": ".journal",
+}
+
+if _TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerly
+    from . import elicitation as elicitation
+    from .analysis import (
+        explain,
+        explain_sequence,
+        indicators,
+        parameter_sensitivity,
+        sensitivity,
+        uncertainty,
+    )
+    from .checks import model_warnings
+    from .claims import audit, load_claims
+    from .journal import history, record, resolve, score
+
+
+def __getattr__(name: str) -> _Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'forecast' has no attribute '{name}'")
+    mod = _importlib.import_module(module, __name__)
+    value = mod if name == "elicitation" else getattr(mod, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "Ensemble",
@@ -45,10 +89,11 @@ __all__ = [
     "MemoryBudgetError",
     "Model",
     "ModelError",
+    "Report",
     "Scenario",
-    "evidence_as_of",
     "audit",
     "ensemble",
+    "evidence_as_of",
     "explain",
     "explain_sequence",
     "export",
@@ -63,6 +108,7 @@ __all__ = [
     "model_warnings",
     "parameter_sensitivity",
     "record",
+    "report",
     "resolve",
     "run",
     "save_scenario",
@@ -74,4 +120,5 @@ __all__ = [
     "uncertainty",
     "words",
     "write_model_file",
+    "write_report",
 ]

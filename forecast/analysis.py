@@ -31,6 +31,7 @@ from .engine import JunctionTree, solve_fixed
 from .errors import ArgumentError, EvidenceError
 from .evidence import Evidence, EvidenceKeywords, EvidenceLike, combine
 from .model import Model
+from .results import analysis_attrs
 
 Progress = Callable[[int, int], None]
 
@@ -117,17 +118,15 @@ def _base(model: Model, ev: Evidence) -> list[np.ndarray]:
 
 
 def _attrs(
-    model: Model, ev: Evidence, kind: str, title: str, target: str, settings: dict[str, Any]
+    model: Model,
+    ev: Evidence,
+    kind: str,
+    target: tuple[str, str],
+    settings: dict[str, Any],
+    **values: Any,
 ) -> dict[Any, Any]:  # table attrs: pandas types their keys as any hashable
-    return {
-        **model.metadata(),
-        "analysis_kind": kind,
-        "analysis": title,
-        "target": target,
-        "settings": settings,
-        "evidence": ev.describe(),
-        "scenario": ev.name,
-    }
+    """Structured metadata (declared in forecast.results); writers put it into words."""
+    return analysis_attrs(model.metadata(), ev, kind, target[0], target[1], settings, **values)
 
 
 def _log_odds(p: np.ndarray | float) -> np.ndarray:
@@ -151,10 +150,6 @@ def _what_if(
         return [], np.zeros((0, len(model.states(target)))), np.zeros(0, dtype=bool)
     margs, ok = _marginals(model, [_set_node(ev, n, s) for n, s in pairs])
     return pairs, margs[model.nodes.index(target)], ok
-
-
-def _percent(p: float) -> str:
-    return f"{100 * p:.1f}%"
 
 
 # ---------------------------------------------------------------- 1. sensitivity
@@ -203,12 +198,11 @@ def sensitivity(
         model,
         ev,
         "sensitivity",
-        "Sensitivity to each node (tornado)",
-        f"{node}={state}",
+        (node, state),
         {"method": "set each node to each of its states on top of the evidence"},
+        target_probability=baseline,
+        baseline=baseline,
     )
-    table.attrs["summary"] = f"P({node}={state}) = {_percent(baseline)} under the evidence"
-    table.attrs["baseline"] = baseline
     return table
 
 
@@ -370,19 +364,16 @@ def parameter_sensitivity(
         model,
         ev,
         "parameter_sensitivity",
-        "Sensitivity to each CPT entry",
-        f"{node}={state}",
+        (node, state),
         {
             "delta": delta,
             "renormalisation": "proportional",
             "entries_left_out_as_impossible": dropped,
         },
+        target_probability=base,
+        baseline=base,
+        percent_columns=["value", "base", "minus", "plus"],
     )
-    table.attrs["summary"] = (
-        f"P({node}={state}) = {_percent(base)}; each CPT entry moved by ±{delta:g}, rest of its row rescaled"
-    )
-    table.attrs["baseline"] = base
-    table.attrs["percent_columns"] = ["value", "base", "minus", "plus"]
     return table
 
 
@@ -460,18 +451,13 @@ def indicators(
         model,
         ev,
         "indicators",
-        "Indicators to watch (value of information)",
-        node,
+        (node, ""),
         {"measure": "mutual information with the target, in bits", "target_entropy_bits": h_target},
+        target_entropy_bits=h_target,
+        baseline={s: float(p) for s, p in zip(t_states, prior_t, strict=True)},
+        percent_columns=["entropy_share", "state_probability", *t_cols],
+        decimals={"mutual_information_bits": 4},
     )
-    table.attrs["summary"] = (
-        f"{node} now: "
-        + ", ".join(f"{s} {_percent(float(p))}" for s, p in zip(t_states, prior_t, strict=True))
-        + f"; entropy {h_target:.3f} bits"
-    )
-    table.attrs["baseline"] = {s: float(p) for s, p in zip(t_states, prior_t, strict=True)}
-    table.attrs["percent_columns"] = ["entropy_share", "state_probability", *t_cols]
-    table.attrs["decimals"] = {"mutual_information_bits": 4}
     return table
 
 
@@ -480,11 +466,6 @@ def indicators(
 
 def _pieces(ev: Evidence) -> list[dict[str, Any]]:
     """Every piece of evidence in force, with the evidence left when it alone is removed."""
-
-    def without(kind: str, node: str) -> Evidence:
-        d = {k: dict(getattr(ev, k)) for k in ("hard", "likelihood", "fixed")}
-        del d[kind][node]
-        return replace(ev, hard=d["hard"], likelihood=d["likelihood"], fixed=d["fixed"])
 
     out: list[dict[str, Any]] = []
     for kind in ("hard", "likelihood", "fixed"):
@@ -500,7 +481,7 @@ def _pieces(ev: Evidence) -> list[dict[str, Any]]:
                     "node": n,
                     "date": None,
                     "title": title,
-                    "evidence": without(kind, n),
+                    "evidence": ev.without_entry(kind, n),
                 }
             )
     for it in ev.items:
@@ -516,11 +497,6 @@ def _pieces(ev: Evidence) -> list[dict[str, Any]]:
             }
         )
     return out
-
-
-def _with_pieces(n: int) -> str:
-    """'with all 3 pieces of evidence', or 'with its one piece of evidence'."""
-    return "with its one piece of evidence" if n == 1 else f"with all {n} pieces of evidence"
 
 
 def explain(
@@ -564,15 +540,30 @@ def explain(
         model,
         ev,
         "explain",
-        "Evidence impact (each piece left out)",
-        f"{node}={state}",
+        (node, state),
         {"method": "leave one piece out", "log_odds": "natural", "log_odds_clip": LOG_ODDS_CLIP},
+        target_probability=p_all,
+        baseline=p_all,
+        pieces=len(pieces),
+        percent_columns=["probability_without"],
+        decimals={"delta_log_odds": 3},
     )
-    table.attrs["summary"] = f"P({node}={state}) = {_percent(p_all)} {_with_pieces(len(pieces))}"
-    table.attrs["baseline"] = p_all
-    table.attrs["percent_columns"] = ["probability_without"]
-    table.attrs["decimals"] = {"delta_log_odds": 3}
     return table
+
+
+def _cumulative(ev: Evidence, order: list[dict[str, Any]]) -> list[Evidence]:
+    """No evidence, then the pieces of `ev` added one at a time in `order`."""
+    by_id = {it.id: it for it in ev.items}
+    # interventions and the forecast date hold throughout the sequence
+    steps = [Evidence(name=ev.name, do=dict(ev.do), as_of=ev.as_of)]
+    for p in order:
+        prev = steps[-1]
+        if p["kind"] == "item":
+            steps.append(replace(prev, items=prev.items + (by_id[p["item"]],)))
+        else:
+            value = getattr(ev, p["kind"])[p["node"]]
+            steps.append(prev.with_entry(p["kind"], p["node"], value))
+    return steps
 
 
 def explain_sequence(
@@ -595,21 +586,7 @@ def explain_sequence(
     undated = [p for p in pieces if p["kind"] != "item"]
     dated = sorted((p for p in pieces if p["kind"] == "item"), key=lambda p: (p["date"], p["item"]))
     order = undated + dated
-    # interventions and the forecast date hold throughout the sequence
-    steps = [Evidence(name=ev.name, do=dict(ev.do), as_of=model.forecast_date(ev))]
-    for p in order:
-        prev = steps[-1]
-        if p["kind"] == "item":
-            item = next(it for it in ev.items if it.id == p["item"])
-            steps.append(replace(prev, items=prev.items + (item,)))
-        else:
-            kind = p["kind"]
-            value = getattr(ev, kind)[p["node"]]
-            d = {k: dict(getattr(prev, k)) for k in ("hard", "likelihood", "fixed")}
-            d[kind][p["node"]] = value
-            steps.append(
-                replace(prev, hard=d["hard"], likelihood=d["likelihood"], fixed=d["fixed"])
-            )
+    steps = _cumulative(ev, order)
     t_var, t = model.nodes.index(node), model.states(node).index(state)
     margs, ok = _marginals(model, steps)
     if not ok.all():
@@ -634,18 +611,17 @@ def explain_sequence(
         model,
         ev,
         "explain_sequence",
-        "Evidence impact (added in date order)",
-        f"{node}={state}",
+        (node, state),
         {
             "order": "undated entries (hard, likelihood, fixed) first, then items by date",
             "log_odds": "natural",
         },
+        target_probability=float(cum[-1]),
+        prior_probability=float(cum[0]),
+        pieces=len(order),
+        percent_columns=["cumulative_probability"],
+        decimals={"log_odds": 3, "delta_log_odds": 3},
     )
-    table.attrs["summary"] = (
-        f"P({node}={state}): {_percent(float(cum[0]))} without evidence, {_percent(float(cum[-1]))} with it"
-    )
-    table.attrs["percent_columns"] = ["cumulative_probability"]
-    table.attrs["decimals"] = {"log_odds": 3, "delta_log_odds": 3}
     return table
 
 
@@ -655,17 +631,78 @@ def explain_sequence(
 def _draw_cpt(
     rng: np.random.Generator, cpt: np.ndarray, confidence: float, batch: int
 ) -> np.ndarray:
-    """`batch` draws of every row from Dirichlet(confidence * row); zero entries stay zero."""
+    """`batch` draws of every row from Dirichlet(confidence * row); zero entries stay zero.
+
+    A Gamma(a) draw with a small shape a is U**(1/a) times a Gamma(a + 1) draw: below
+    a of about 0.01 it underflows to 0, and a row whose every draw underflowed used to
+    keep its point value, so intervals shrank to a point exactly when confidence was
+    lowest.  Rows with a shape under SMALL_SHAPE are drawn again in log space
+    (log Gamma(a + 1) + log(U) / a, normalised with the largest term), which never
+    underflows; other rows use numpy's draws as before (same numbers for a seed).
+    """
     alpha = np.broadcast_to(confidence * cpt, (batch, *cpt.shape))
     g = rng.standard_gamma(alpha)  # shape 0 gives exactly 0
     total = g.sum(axis=-1, keepdims=True)
-    # A row whose every gamma underflowed (all entries tiny) keeps its point value.
-    return np.where(total > 0, g / np.where(total > 0, total, 1.0), cpt)
+    out = g / np.where(total > 0, total, 1.0)
+    small = ((alpha > 0) & (alpha < SMALL_SHAPE)).any(axis=-1)
+    if small.any():
+        a = alpha[small]  # (rows, states)
+        positive = a > 0
+        shape = np.where(positive, a, 1.0)
+        with np.errstate(divide="ignore"):
+            log_g = (
+                np.log(rng.standard_gamma(shape + 1.0)) + np.log(rng.random(shape.shape)) / shape
+            )
+        log_g = np.where(positive, log_g, -np.inf)
+        w = np.exp(log_g - log_g.max(axis=-1, keepdims=True))
+        out[small] = w / w.sum(axis=-1, keepdims=True)
+    return out
+
+
+SMALL_SHAPE = 0.1  # Dirichlet shapes below this are drawn in log space (see _draw_cpt)
 
 
 # The most Monte Carlo draws one call makes (docs/journal.md, limits): 400 propagations
 # of UNCERTAINTY_CHUNK draws, so a mistyped count is refused instead of running for hours.
 MAX_SAMPLES = 100_000
+
+
+def _given_targets(model: Model, targets: Iterable[str] | str | None) -> list[str]:
+    """The target nodes as given (one id or several), else Model.default_targets."""
+    if targets is None:
+        return model.default_targets
+    nodes = [_target_node(model, t) for t in ([targets] if isinstance(targets, str) else targets)]
+    if not nodes:
+        raise EvidenceError("no target nodes given")
+    return nodes
+
+
+def _posterior_draws(
+    model: Model,
+    ev: Evidence,
+    t_vars: list[int],
+    samples: int,
+    seed: int | None,
+    progress: Progress | None,
+) -> tuple[list[np.ndarray], int]:
+    """Each target's posterior under `samples` Dirichlet draws of every CPT (the possible ones),
+    and how many draws were possible; fixed-size batches keep results independent of memory."""
+    rng = np.random.default_rng(seed)
+    cpts = [model.cpt(n) for n in model.nodes]
+    default = model.spec.default_confidence
+    conf = [model.node(n).confidence or default for n in model.nodes]
+    draws: list[list[np.ndarray]] = [[] for _ in t_vars]
+    used = 0
+    for start in range(0, samples, UNCERTAINTY_CHUNK):
+        batch = min(UNCERTAINTY_CHUNK, samples - start)
+        drawn = [_draw_cpt(rng, c, k, batch) for c, k in zip(cpts, conf, strict=True)]
+        margs, ok = _solve_with_cpts(model, ev, drawn, batch)
+        for j, v in enumerate(t_vars):
+            draws[j].append(margs[v][ok])
+        used += int(ok.sum())
+        if progress is not None:
+            progress(start + batch, samples)
+    return [np.concatenate(d) for d in draws], used
 
 
 def uncertainty(
@@ -690,14 +727,7 @@ def uncertainty(
     samples = ArgumentError.check_whole("samples", samples, 2)
     seed = None if seed is None else ArgumentError.check_whole("seed", seed, 0)
     ev = model.evidence(scenario, **evidence)
-    if targets is None:
-        target_nodes = model.default_targets
-    else:
-        target_nodes = [
-            _target_node(model, t) for t in ([targets] if isinstance(targets, str) else targets)
-        ]
-        if not target_nodes:
-            raise EvidenceError("no target nodes given")
+    target_nodes = _given_targets(model, targets)
     if samples > MAX_SAMPLES:
         raise ArgumentError(
             "samples",
@@ -706,27 +736,13 @@ def uncertainty(
             "(a few thousand give stable 90% intervals)",
         )
     base = _base(model, ev)
-    rng = np.random.default_rng(seed)
-    cpts = [model.cpt(n) for n in model.nodes]
     default = model.spec.default_confidence
-    conf = [model.node(n).confidence or default for n in model.nodes]
     t_vars = [model.nodes.index(n) for n in target_nodes]
-    draws: list[list[np.ndarray]] = [[] for _ in t_vars]
-    used = 0
-    for start in range(0, samples, UNCERTAINTY_CHUNK):
-        batch = min(UNCERTAINTY_CHUNK, samples - start)
-        drawn = [_draw_cpt(rng, c, k, batch) for c, k in zip(cpts, conf, strict=True)]
-        margs, ok = _solve_with_cpts(model, ev, drawn, batch)
-        for j, v in enumerate(t_vars):
-            draws[j].append(margs[v][ok])
-        used += int(ok.sum())
-        if progress is not None:
-            progress(start + batch, samples)
+    draws, used = _posterior_draws(model, ev, t_vars, samples, seed, progress)
     if used == 0:
         raise EvidenceError("the evidence is impossible under every draw of the parameters")
     rows = []
-    for j, (n, v) in enumerate(zip(target_nodes, t_vars, strict=True)):
-        values = np.concatenate(draws[j])
+    for n, v, values in zip(target_nodes, t_vars, draws, strict=True):
         q = np.quantile(values, [0.05, 0.5, 0.95], axis=0)
         for s, name in enumerate(model.states(n)):
             rows.append(
@@ -745,8 +761,7 @@ def uncertainty(
         model,
         ev,
         "uncertainty",
-        "Uncertainty in the numbers (Dirichlet Monte Carlo)",
-        ", ".join(target_nodes),
+        (", ".join(target_nodes), ""),
         {
             "samples": samples,
             "seed": seed,
@@ -755,8 +770,12 @@ def uncertainty(
             "draws_used": used,
             "interval": "5%-95%",
         },
+        target_nodes=list(target_nodes),
+        seed=seed,
+        samples=samples,
+        draws_used=used,
     )
-    table.attrs["summary"] = f"{used} of {samples} draws; 90% intervals"
+    table.attrs["target_node"] = ""  # many nodes: see target_nodes
     return table
 
 

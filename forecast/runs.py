@@ -11,6 +11,7 @@ import pandas as pd
 from .errors import EvidenceError
 from .evidence import Evidence, EvidenceItem, EvidenceLike, Scenario
 from .model import Model
+from .results import evidence_records
 
 
 def run(
@@ -32,7 +33,7 @@ def run(
         raise EvidenceError(f"scenario names must be distinct, got {list(names)}")
     table = model.posteriors_batch(evs, targets=targets, names=names)
     table.attrs["evidence"] = {
-        n: (e.describe() if isinstance(e, Evidence) else [])
+        n: (evidence_records(e) if isinstance(e, Evidence) else [])
         for n, e in zip(names, evs, strict=True)
     }
     return table
@@ -89,8 +90,10 @@ def timeline(
     table.insert(2, "weight", table["scenario"].map(weights).astype("Float64"))
     table = table.rename(columns={"scenario": "item"})
     table.attrs["forecast_date"] = day.isoformat() if day else ""
-    table.attrs["analysis"] = "timeline: the forecast after each dated evidence item, in date order"
-    table.attrs["evidence"] = steps[-1].describe()
+    table.attrs["analysis_kind"] = "timeline"
+    table.attrs["target_nodes"] = [targets] if isinstance(targets, str) else list(targets)
+    table.attrs["evidence"] = evidence_records(steps[-1])
+    table.attrs["scenario"] = start.name
     return table
 
 

@@ -16,19 +16,13 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from ..analysis import (
-    explain,
-    explain_sequence,
-    indicators,
-    parameter_sensitivity,
-    sensitivity,
-    uncertainty,
-)
+from .. import analysis as forecast_analysis
 from ..errors import ForecastError
 from ..evidence import Evidence
 from ..export import HEADERS, analysis_sections, parent_pairs, readable_table, to_html
 from ..export import render as render_text
 from ..model import Model
+from ..plaintext import md_inline
 from ..present import BLUE, DARK, DOWN, GREY, INTERVAL, UP, clip, percent
 from ..present import zoom as zoom_range
 from ..words import words
@@ -60,7 +54,7 @@ def named(model: Model, table: pd.DataFrame) -> pd.DataFrame:
 def target_sentence(model: Model, node: str, state: str, probability: float) -> str:
     """'Iran marginalised in Syria: **No** is 63.3% likely (likely) under the current evidence.'"""
     return (
-        f"**{model.label(node)}: {model.state_label(node, state)}** has a probability of "
+        f"**{md_inline(model.label(node))}: {md_inline(model.state_label(node, state))}** has a probability of "
         f"**{percent(probability)}** ({words(probability)}) under the current evidence."
     )
 
@@ -87,10 +81,8 @@ def range_chart(
     bar_height: int = 16,
     row_height: int | None = None,
     label_limit: int = 260,
-    pad: float | None = None,
 ) -> alt.LayerChart | alt.FacetChart:
     """Bars from `low` to `high` per row of `label`, with the current value as a dashed rule."""
-    zoom_args = {} if pad is None else {"pad": pad}
     bars = (
         alt.Chart(data)
         .mark_bar(color=BLUE, height=bar_height)
@@ -99,7 +91,7 @@ def range_chart(
                 "low:Q",
                 title="Target probability",
                 axis=alt.Axis(format="%"),
-                scale=zoom([*data["low"], *data["high"], baseline], **zoom_args),
+                scale=zoom([*data["low"], *data["high"], baseline]),
             ),
             x2="high:Q",
             y=alt.Y(
@@ -171,7 +163,6 @@ def parameter_chart(data: pd.DataFrame, baseline: float) -> alt.LayerChart | alt
         bar_height=14,
         row_height=24,
         label_limit=320,
-        pad=0.01,
     )
 
 
@@ -415,8 +406,8 @@ def render(model: Model, evidence: Evidence) -> None:
         key=f"analysis_state_{mk}_{node}",
     )
     target = f"{node}={state}"
-    sens = named(model, sensitivity(model, target, scenario=evidence))
-    ind = named(model, indicators(model, node, scenario=evidence))
+    sens = named(model, forecast_analysis.sensitivity(model, target, scenario=evidence))
+    ind = named(model, forecast_analysis.indicators(model, node, scenario=evidence))
     st.markdown(target_sentence(model, node, state, float(sens.attrs["baseline"])))
     tabs = st.tabs(
         [
@@ -461,7 +452,7 @@ def render(model: Model, evidence: Evidence) -> None:
             if st.toggle("Work it out", key=f"analysis_param_on_{mk}"):
                 params = _cached(
                     ("parameters", mk, ek, target, delta),
-                    lambda p: parameter_sensitivity(
+                    lambda p: forecast_analysis.parameter_sensitivity(
                         model, target, delta, scenario=evidence, progress=p
                     ),
                     "Moving the model's numbers",
@@ -496,7 +487,7 @@ def render(model: Model, evidence: Evidence) -> None:
     with tabs[1]:
         st.markdown(
             f"Nodes not yet observed, ranked by how much observing them would, on average, reduce the "
-            f"uncertainty about **{model.label(node)}** (mutual information, in bits)."
+            f"uncertainty about **{md_inline(model.label(node))}** (mutual information, in bits)."
         )
         if ind.empty:
             st.info("Every other node is already set: nothing left to observe.")
@@ -505,10 +496,10 @@ def render(model: Model, evidence: Evidence) -> None:
             st.altair_chart(indicator_chart(ranking), width="stretch")
             for r in ranking.head(5).to_dict(orient="records"):
                 st.markdown(
-                    f"**{r['rank']}. {r['label']}** — {r['bits']:.3f} bits "
+                    f"**{r['rank']}. {md_inline(r['label'])}** — {r['bits']:.3f} bits "
                     f"({100 * r['share']:.0f}% of the uncertainty)"
                 )
-                st.caption(r["if_observed"])
+                st.caption(md_inline(r["if_observed"]))
             with st.expander("The full ranking"):
                 _table(ind)
                 _download(ind, "this table", f"{stem}_indicators", f"analysis_dl_ind_{mk}")
@@ -519,8 +510,8 @@ def render(model: Model, evidence: Evidence) -> None:
                 "No evidence is in force: set nodes or apply evidence items on the Forecast tab."
             )
         else:
-            seq = named(model, explain_sequence(model, target, scenario=evidence))
-            exp = named(model, explain(model, target, scenario=evidence))
+            seq = named(model, forecast_analysis.explain_sequence(model, target, scenario=evidence))
+            exp = named(model, forecast_analysis.explain(model, target, scenario=evidence))
             analyses += [seq, exp]
             st.markdown(
                 "How the target's probability moved as the evidence was added "
@@ -562,11 +553,13 @@ def render(model: Model, evidence: Evidence) -> None:
         try:
             unc = _cached(
                 ("uncertainty", mk, ek, samples, seed),
-                lambda p: uncertainty(model, samples, seed, scenario=evidence, progress=p),
+                lambda p: forecast_analysis.uncertainty(
+                    model, samples, seed, scenario=evidence, progress=p
+                ),
                 "Drawing the model's numbers",
             )
         except ForecastError as exc:
-            st.error(str(exc))
+            st.error(md_inline(exc))
         else:
             unc = named(model, unc)
             analyses.append(unc)

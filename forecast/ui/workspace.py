@@ -15,9 +15,10 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import functools
-import hashlib
 import logging
+import os
 import re
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,11 +29,13 @@ import streamlit as st
 
 from ..errors import EvidenceError, ForecastError
 from ..evidence import Evidence, EvidenceItem, Scenario, load_evidence, load_scenario, save_scenario
-from ..formats import MODEL_SUFFIXES, format_of, model_to_text
+from ..formats import MODEL_SUFFIXES, FormatWarning, format_of, model_to_text, not_carried
 from ..graph import network_dot
-from ..model import Model, load_model, model_from_bytes
+from ..model import Model, load_model
+from ..plaintext import md, md_inline
 from ..present import humanise
-from . import analysis, audit, charts, elicitation, journal, report
+from . import analysis, audit, charts, elicitation, journal, report, workshop
+from . import upload as upload_worker
 from .controls import (
     MODE_LABELS,
     MODES,
@@ -55,7 +58,7 @@ UPLOAD_TYPES = [s.lstrip(".") for s in MODEL_SUFFIXES]
 NO_ITEMS = "none"
 LOG = logging.getLogger("forecast.app")
 UNEXPECTED = "The page hit an unexpected problem and stopped"
-TABS = ["Forecast", "Scenarios", "Timeline", "Analysis", "History", "Team", "Audit"]
+TABS = ["Forecast", "Scenarios", "Timeline", "Analysis", "History", "Team", "Model", "Audit"]
 TAB_KEY = "workspace_tab"
 
 
@@ -94,14 +97,11 @@ def _model_from_file(path: str, mtime_ns: int) -> Model:
     return load_model(path)
 
 
-@st.cache_resource(show_spinner=False, max_entries=8)
-def _model_from_upload(digest: str, _data: bytes, name: str) -> Model:
-    return model_from_bytes(_data, name)
-
-
 @st.cache_data(show_spinner=False, max_entries=16)
 def _interchange(_model: Model, model_key: str, fmt: str) -> str:
-    return model_to_text(_model, fmt)
+    with warnings.catch_warnings():  # what the format cannot carry is shown beside the buttons
+        warnings.simplefilter("ignore", FormatWarning)
+        return model_to_text(_model, fmt)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -180,14 +180,14 @@ def main(argv: Sequence[str] | None = None) -> None:
         ours = type(exc).__module__.startswith("forecast") and isinstance(exc, ValueError)
         st.error(
             UNEXPECTED
-            + (f" ({exc})" if ours else "")
+            + (f" ({md_inline(exc)})" if ours else "")
             + ". Reload the page; if it happens again, please report it (details are in the server's log)."
         )
 
 
 def _draw(argv: Sequence[str] | None) -> None:
     args = parse_args(argv)
-    model = _choose_model(args)
+    model = workshop.edited_model(_choose_model(args))  # the Model tab's draft, when edited
     if model is None:
         st.title("Forecast workspace")
         st.info("Choose a model file in the sidebar, or upload one.")
@@ -195,6 +195,7 @@ def _draw(argv: Sequence[str] | None) -> None:
     mk = model.content_hash[:12]
     page = Page(model=model, mk=mk, args=args, baseline=_baseline(model, model.content_hash))
     _load_pools(page)
+    workshop.edited_pools(page)
     _header(model)
 
     # Only the open tab's content runs (on_change="rerun"), except the Forecast tab:
@@ -209,6 +210,7 @@ def _draw(argv: Sequence[str] | None) -> None:
         lambda: _evidence_tab(page, analysis.render),
         lambda: _evidence_tab(page, journal.render),
         lambda: _evidence_tab(page, elicitation.render),
+        lambda: workshop.render(page),
         lambda: _evidence_tab(page, audit.render),
     ]
     for tab, draw in zip(tabs[1:], lazy, strict=True):
@@ -251,14 +253,14 @@ def _choose_model(args: argparse.Namespace) -> Model | None:
     if upload is not None:
         model = _uploaded_model(upload)
         if model is not None:
-            sb.success(f"Using the uploaded model “{model.title}”.")
+            sb.success(f"Using the uploaded model “{md_inline(model.title)}”.")
             return model
         sb.caption("Showing the model file chosen above instead.")
     try:
         path = Path(choice)
         model = _model_from_file(str(path), path.stat().st_mtime_ns if path.exists() else 0)
     except ForecastError as exc:
-        _show_problems(sb, f"The model file {Path(choice).name} cannot be used:", exc)
+        _show_problems(sb, f"The model file {md_inline(Path(choice).name)} cannot be used:", exc)
         return None
     _about(model)
     return model
@@ -268,7 +270,7 @@ def _uploaded_model(upload: Any) -> Model | None:
     data = upload.getvalue()
     if len(data) > MAX_UPLOAD_MB * 1024 * 1024:
         st.sidebar.error(
-            f"{upload.name} is larger than {MAX_UPLOAD_MB} MB; upload a smaller model file."
+            f"{md_inline(upload.name)} is larger than {MAX_UPLOAD_MB} MB; upload a smaller model file."
         )
         return None
     if format_of(upload.name) == "yaml":
@@ -276,43 +278,54 @@ def _uploaded_model(upload: Any) -> Model | None:
             data.decode("utf-8")
         except UnicodeDecodeError:
             st.sidebar.error(
-                f"{upload.name} is not a UTF-8 text file; upload the model's YAML file "
+                f"{md_inline(upload.name)} is not a UTF-8 text file; upload the model's YAML file "
                 "or a file in one of the interchange formats."
             )
             return None
-    try:
-        return _model_from_upload(hashlib.sha256(data).hexdigest(), data, upload.name)
+    try:  # in a worker process with time and memory limits, kept for this session only
+        with st.spinner(f"Reading {md_inline(upload.name)}…"):
+            return upload_worker.session_model(st.session_state, data, upload.name)
     except ForecastError as exc:
-        _show_problems(st.sidebar, f"{upload.name} is not a valid model:", exc)
+        _show_problems(st.sidebar, f"{md_inline(upload.name)} is not a valid model:", exc)
         return None
 
 
 def _show_problems(where: Any, title: str, exc: ForecastError) -> None:
     problems = getattr(exc, "problems", None) or [str(exc)]
-    where.error(title + "\n" + "\n".join(f"- {p}" for p in problems[:20]))
+    where.error(title + "\n" + "\n".join(f"- {md_inline(p)}" for p in problems[:20]))
 
 
 def _about(model: Model) -> None:
     spec = model.spec
     with st.sidebar.expander("About this model"):
         if spec.description:
-            st.write(spec.description)
+            st.markdown(md(spec.description))
         if spec.sources:
             st.markdown("**Sources**")
             for s in spec.sources:
                 bits = [b for b in (getattr(s, "author", ""), getattr(s, "title", "")) if b]
                 date = getattr(s, "date", None)
-                st.markdown(f"- {' — '.join(bits)}" + (f" ({date})" if date else ""))
+                st.markdown(md_inline(f"- {' — '.join(bits)}" + (f" ({date})" if date else "")))
         st.markdown("**Open it in other tools**")
         st.caption("GeNIe, Netica, Hugin, pyAgrum and bnlearn read these interchange formats.")
+        lost = not_carried(model, "bif")
+        if lost:
+            st.caption("Not in these files: " + "; ".join(lost) + ".")
         stem = re.sub(r"[^\w.-]", "_", model.id)
         for label, fmt, suffix, mime in (
             ("Download as BIF", "bif", "bif", "text/plain"),
             ("Download as XMLBIF", "xmlbif", "xmlbif", "application/xml"),
+            ("Download as Hugin NET", "net", "net", "text/plain"),
+            ("Download as GeNIe XDSL", "xdsl", "xdsl", "application/xml"),
         ):
+            try:
+                data = _interchange(model, model.content_hash, fmt)
+            except ForecastError as exc:  # a name the format cannot hold: say so, keep the page
+                st.caption(f"{label} is not possible: {md_inline(exc)}")
+                continue
             st.download_button(
                 label,
-                _interchange(model, model.content_hash, fmt),
+                data,
                 file_name=f"{stem}.{suffix}",
                 mime=mime,
                 key=f"{model.content_hash[:12]}.export.{fmt}",
@@ -329,28 +342,28 @@ def _readable_date(text: str) -> str:
 
 def _header(model: Model) -> None:
     spec = model.spec
-    st.title(model.title)
+    st.title(md_inline(model.title))
     facts = []
     if spec.as_of:
         facts.append(f"As of **{spec.as_of:%d %B %Y}**")
     if spec.question and spec.question.horizon:
-        facts.append(f"Horizon **{_readable_date(spec.question.horizon)}**")
+        facts.append(f"Horizon **{md_inline(_readable_date(spec.question.horizon))}**")
     if facts:
         st.markdown(" · ".join(facts))
     if spec.question:
-        st.markdown(f"**Question.** {spec.question.text}")
+        st.markdown(f"**Question.** {md_inline(spec.question.text)}")
         if spec.question.resolution:
             with st.expander("Resolution criteria"):
                 for node, crit in spec.question.resolution.items():
                     name = model.label(node) if node in model.nodes else humanise(node)
-                    st.markdown(f"**{name}**")
+                    st.markdown(f"**{md_inline(name)}**")
                     for state, text in crit.items():
                         shown = (
                             model.state_label(node, state)
                             if node in model.nodes
                             else humanise(state)
                         )
-                        st.markdown(f"- *{shown}*: {text}")
+                        st.markdown(f"- *{md_inline(shown)}*: {md_inline(text)}")
 
 
 def _load_pools(page: Page) -> None:
@@ -360,7 +373,7 @@ def _load_pools(page: Page) -> None:
         try:
             pool = _items(str(folder), _stamp(folder, "*.y*ml"))
         except ForecastError as exc:
-            st.warning(f"The evidence items could not be read: {exc}")
+            st.warning(f"The evidence items could not be read: {md_inline(exc)}")
     page.items, others = page.model.applicable_items(pool)
     page.hidden_items = len(others)
     sfolder = Path(page.args.scenarios)
@@ -400,7 +413,7 @@ def _forecast_tab(page: Page) -> None:
         page.problem = str(exc)
     with right:
         if page.problem:
-            st.error(f"These settings cannot be used: {page.problem}")
+            st.error(f"These settings cannot be used: {md_inline(page.problem)}")
             return
         _fill_estimates(page)
         _outcomes_panel(page)
@@ -420,7 +433,7 @@ def _fill_estimates(page: Page) -> None:
         now = " · ".join(
             f"{page.model.state_label(node, s)} {v}%" for s, v in zip(states, pct, strict=True)
         )
-        slot.caption(f"Now: {now}")
+        slot.caption(f"Now: {md_inline(now)}")
 
 
 def _drivers_panel(page: Page) -> dict[str, NodeControl]:
@@ -434,7 +447,7 @@ def _drivers_panel(page: Page) -> dict[str, NodeControl]:
     extra = st.multiselect(
         "Set evidence on other nodes too",
         others,
-        format_func=model.label,
+        format_func=model.label,  # options are plain text, not Markdown
         key=_key(mk, "extra_nodes"),
         placeholder="Choose nodes",
     )
@@ -446,7 +459,7 @@ def _drivers_panel(page: Page) -> dict[str, NodeControl]:
         name = st.session_state.get(_key(mk, "scenario_name"), "the loaded scenario")
         names = ", ".join(model.label(n) for n in lik)
         c1, c2 = st.columns([4, 1], vertical_alignment="center")
-        c1.info(f"Also applied from {name}: reported weights on {names}.")
+        c1.info(f"Also applied from {md_inline(name)}: reported weights on {md_inline(names)}.")
         c2.button(
             "Remove", key=_key(mk, "drop_lik"), on_click=_drop_scenario_likelihood, args=(mk,)
         )
@@ -464,9 +477,9 @@ def _node_control(page: Page, node: str) -> NodeControl:
     mode_key = _key(mk, "mode", node)
     st.session_state.setdefault(mode_key, UNSET)
     with st.container(border=True):
-        st.markdown(f"**{model.label(node)}**", help=spec.description or None)
+        st.markdown(f"**{md_inline(model.label(node))}**", help=md(spec.description) or None)
         mode = st.segmented_control(
-            f"How to set {model.label(node)}",
+            f"How to set {md_inline(model.label(node))}",
             MODES,
             format_func=MODE_LABELS.__getitem__,
             key=mode_key,
@@ -480,9 +493,9 @@ def _node_control(page: Page, node: str) -> NodeControl:
             if st.session_state.get(state_key) not in states:
                 st.session_state[state_key] = max(states, key=lambda s: belief.get(s, 0.0))
             state = st.radio(
-                f"State of {model.label(node)}",
+                f"State of {md_inline(model.label(node))}",
                 states,
-                format_func=lambda s: page.model.state_label(node, s),
+                format_func=lambda s: md_inline(page.model.state_label(node, s)),
                 key=state_key,
                 horizontal=True,
                 label_visibility="collapsed",
@@ -497,7 +510,7 @@ def _node_control(page: Page, node: str) -> NodeControl:
             percents = {}
             for s in states:
                 percents[s] = st.slider(
-                    page.model.state_label(node, s),
+                    md_inline(page.model.state_label(node, s)),
                     min_value=0,
                     max_value=100,
                     step=1,
@@ -558,25 +571,20 @@ def _items_panel(page: Page) -> list[EvidenceItem]:
         key = _key(mk, "item", it.id)
         st.session_state.setdefault(key, False)
         with st.container(border=True):
-            on = st.toggle(it.title, key=key)
+            on = st.toggle(md_inline(it.title), key=key)
             favoured = max(it.likelihood, key=lambda s: it.likelihood[s])
             st.caption(
-                f"{it.date:%d %b %Y} · {model.source_label(it.source)} · bears on *{model.label(it.node)}*, "
-                f"pointing towards *{page.model.state_label(it.node, favoured)}*"
+                f"{it.date:%d %b %Y} · {md_inline(model.source_label(it.source))} · "
+                f"bears on *{md_inline(model.label(it.node))}*, "
+                f"pointing towards *{md_inline(page.model.state_label(it.node, favoured))}*"
             )
             if it.rationale:
-                st.markdown(f"<small>{_html(it.rationale)}</small>", unsafe_allow_html=True)
+                st.caption(md(it.rationale))
         if on:
             applied.append(it)
     if hidden:
         st.caption(f"{hidden} further item(s) bear on nodes this model does not have.")
     return applied
-
-
-def _html(text: str) -> str:
-    import html
-
-    return html.escape(text)
 
 
 def _apply_as_of(mk: str, dated: list[tuple[str, str]]) -> None:
@@ -621,7 +629,7 @@ def _pinned(page: Page) -> tuple[str, pd.DataFrame | None]:
     try:
         return name, page.model.posteriors(scenario=ev)
     except ForecastError as exc:
-        st.warning(f"The {name} cannot be shown: {exc}")
+        st.warning(f"The {md_inline(name)} cannot be shown: {md_inline(exc)}")
         return "", None
 
 
@@ -636,11 +644,11 @@ def _outcomes_panel(page: Page) -> None:
     pinned_name, pinned = _pinned(page)
     assert page.current is not None
     legend = "The dark tick marks the model's belief without evidence"
-    legend += f"; the orange tick the {pinned_name}." if pinned is not None else "."
+    legend += f"; the orange tick the {md_inline(pinned_name)}." if pinned is not None else "."
     st.caption(legend)
     for node in model.default_targets:
         rows = report.outcome_rows(model, node, page.current, page.baseline, pinned)
-        st.markdown(f"##### {model.label(node)}")
+        st.markdown(f"##### {md_inline(model.label(node))}")
         st.vega_lite_chart(spec=charts.outcome_spec(rows), width="stretch")
         st.table(report.outcome_display(rows, pinned_name).set_index("State"))
 
@@ -674,35 +682,6 @@ def _network_panel(page: Page) -> None:
     )
 
 
-def _report_sections(page: Page) -> list[tuple[str, str]]:
-    """Inline SVG charts for the HTML report: each outcome's bars and, with items applied, their timeline."""
-    model = page.model
-    assert page.current is not None
-    svgs = [
-        report.outcome_svg(
-            model.label(n), report.outcome_rows(model, n, page.current, page.baseline)
-        )
-        for n in model.default_targets
-    ]
-    sections = [
-        (
-            "Outcome charts",
-            "<p>The dark tick marks the model's belief without evidence.</p>" + "".join(svgs),
-        )
-    ]
-    if page.applied:
-        try:
-            steps = report.timeline_steps(model, page.applied)
-        except ForecastError:
-            return sections
-        lines = [
-            report.timeline_svg(model.label(n), steps[steps["node"] == n])
-            for n in model.default_targets
-        ]
-        sections.append(("Timeline of the evidence items used", "".join(lines)))
-    return sections
-
-
 def _download_row(label: str, stem: str, make: Callable[[str], bytes], key: str) -> None:
     st.markdown(f"**{label}**")
     cols = st.columns(len(report.DOWNLOADS))
@@ -718,16 +697,24 @@ def _download_row(label: str, stem: str, make: Callable[[str], bytes], key: str)
         )
 
 
+def _author(mk: str) -> str:
+    """The report's author: the field on the page, else $FORECAST_AUTHOR."""
+    key = _key(mk, "report_author")
+    restore(key, os.environ.get("FORECAST_AUTHOR", ""))
+    author = st.text_input("Author of the report", key=key, placeholder="Your name")
+    remember(key, author)
+    return str(author or "").strip()
+
+
 def _downloads(page: Page) -> None:
-    model, table = page.model, page.current
-    assert table is not None
+    model, evidence = page.model, page.evidence
+    assert evidence is not None
     st.subheader("Downloads")
+    author = _author(page.mk)
     _download_row(
-        "The current forecast (every node, with the change from the model's belief)",
-        report.file_stem(model, "forecast"),
-        lambda fmt: report.export_bytes(
-            table, fmt, html_sections=_report_sections(page) if fmt == "html" else ()
-        ),
+        "The report: key judgements, issue record, charts and sources (the same file as `forecast report`)",
+        report.file_stem(model, "report"),
+        lambda fmt: report.report_file(model, evidence, fmt, author),
         _key(page.mk, "dl_current"),
     )
 
@@ -750,11 +737,14 @@ def _scenarios_tab(page: Page) -> None:
             names = [s.name for s in fitting]
             titles = {s.name: s.display for s in fitting}
             chosen = st.selectbox(
-                "Scenario", names, key=_key(mk, "load_choice"), format_func=titles.__getitem__
+                "Scenario",
+                names,
+                key=_key(mk, "load_choice"),
+                format_func=titles.__getitem__,  # options are plain text
             )
             scenario = next(s for s in fitting if s.name == chosen)
             if scenario.description:
-                st.caption(scenario.description)
+                st.caption(md(scenario.description))
             st.button(
                 "Load into the controls",
                 key=_key(mk, "load"),
@@ -764,11 +754,11 @@ def _scenarios_tab(page: Page) -> None:
             )
             message = st.session_state.pop(_key(mk, "load_message"), None)
             if message:
-                (st.success if message[0] == "ok" else st.error)(message[1])
+                (st.success if message[0] == "ok" else st.error)(md_inline(message[1]))
         if problems:
             with st.expander(f"{len(problems)} scenario file(s) could not be read"):
                 for p in problems:
-                    st.markdown(f"- {p}")
+                    st.markdown(f"- {md_inline(p)}")
         others = len(page.scenarios) - len(fitting)
         if others:
             st.caption(f"{others} saved scenario(s) belong to another model and are not listed.")
@@ -841,22 +831,22 @@ def _save_panel(page: Page) -> None:
             scenario = page.evidence.to_scenario(name.strip(), description.strip())
         except ValueError:
             st.error(
-                f"“{name.strip()}” cannot be used as a scenario name: use letters, digits, '_', '-' and '.', "
+                f"“{md_inline(name.strip())}” cannot be used as a scenario name: use letters, digits, '_', '-' and '.', "
                 "starting with a letter or digit (at most 100 characters)."
             )
             return
         try:
             save_scenario(scenario, folder, overwrite=replace)
         except EvidenceError as exc:
-            st.error(str(exc))
+            st.error(md_inline(exc))
         except OSError as exc:
-            st.error(f"The scenario could not be written: {exc.strerror or exc}")
+            st.error(f"The scenario could not be written: {md_inline(exc.strerror or exc)}")
         else:
             st.session_state[_key(mk, "save_message")] = f"Saved scenario “{scenario.name}”."
             st.rerun()
     message = st.session_state.pop(_key(mk, "save_message"), None)
     if message:
-        st.success(message)
+        st.success(md_inline(message))
 
 
 def _comparison_panel(page: Page, fitting: list[Scenario]) -> None:
@@ -897,22 +887,16 @@ def _comparison_panel(page: Page, fitting: list[Scenario]) -> None:
             model, [choices[c][1] for c in picked], names, outcomes_only=scope == "outcomes"
         )
     except ForecastError as exc:
-        st.error(f"The comparison cannot be made: {exc}")
+        st.error(f"The comparison cannot be made: {md_inline(exc)}")
         return
     shown = report.comparison_display(model, table)
     st.dataframe(shown, hide_index=True, width="stretch")
-    md = shown.to_markdown(index=False)
-    html_table = shown.to_html(index=False, border=0, escape=True)
+    evs = [choices[c][1] for c in picked]
+    author = str(st.session_state.get(_key(mk, "report_author")) or "").strip()
     _download_row(
-        "The comparison",
+        "The comparison report: side by side first, the long table in the appendix",
         report.file_stem(model, "comparison"),
-        lambda fmt: report.export_bytes(
-            table,
-            fmt,
-            html_sections=[("Side by side", html_table)],
-            extra_sheets=[("Side by side", shown)],
-            markdown_sections=[("Side by side", md)],
-        ),
+        lambda fmt: report.report_file(model, evs[0], fmt, author, evs[1:], names),
         _key(mk, "dl_compare"),
     )
 
@@ -944,10 +928,10 @@ def _timeline_tab(page: Page) -> None:
     try:
         steps = report.timeline_steps(model, page.items, base=base)
     except ForecastError as exc:
-        st.error(f"The timeline cannot be drawn: {exc}")
+        st.error(f"The timeline cannot be drawn: {md_inline(exc)}")
         return
     for node in model.default_targets:
-        st.markdown(f"##### {model.label(node)}")
+        st.markdown(f"##### {md_inline(model.label(node))}")
         st.altair_chart(
             charts.timeline_chart(steps[steps["node"] == node]), width="stretch", height=320
         )
@@ -971,4 +955,4 @@ def _evidence_tab(page: Page, render: Callable[[Model, Evidence], None]) -> None
     try:
         render(page.model, page.evidence)
     except ForecastError as exc:
-        st.error(str(exc))
+        st.error(md_inline(exc))
