@@ -43,7 +43,14 @@ from .memory import (  # the symbolic plan lives with the memory guard, below th
     triangulate,
 )
 
-__all__ = ["JunctionTree", "check_memory", "solve_fixed", "table_entries", "triangulate"]
+__all__ = [
+    "JunctionTree",
+    "check_memory",
+    "relevant",
+    "solve_fixed",
+    "table_entries",
+    "triangulate",
+]
 
 FIXED_TOLERANCE = 1e-9
 FIXED_MAX_ITERATIONS = 2000
@@ -591,6 +598,22 @@ def _scaled(lk: np.ndarray) -> np.ndarray:
 
 def _table_key(dims: tuple[int, ...], shared: dict[int, np.ndarray]) -> tuple:
     return (dims, tuple((v, _scaled(_as_rows(shared[v])[:1]).tobytes()) for v in sorted(shared)))
+
+
+def relevant(parents: Sequence[Sequence[int]], nodes: Sequence[int]) -> list[int]:
+    """The variables a query on `nodes` (its targets and evidence) depends on: their ancestors.
+
+    Every other variable is barren (no evidence on it or below it, no target): summing it
+    out of its CPT gives 1, so leaving it out changes no posterior of the query.
+    """
+    keep = set()
+    stack = list(nodes)
+    while stack:
+        v = stack.pop()
+        if v not in keep:
+            keep.add(v)
+            stack.extend(parents[v])
+    return sorted(keep)
 
 
 _Query = Callable[[dict[int, np.ndarray], int], tuple[list[np.ndarray], np.ndarray]]

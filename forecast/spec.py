@@ -33,7 +33,6 @@ from pydantic import (
     ValidationError,
     field_validator,
 )
-from scipy.special import ndtr
 
 from .canonical import NoisyMaxCPT, compile_noisy_max
 from .errors import ModelError
@@ -48,8 +47,8 @@ Prob = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 Role = Literal["driver", "intermediate", "outcome"]
 
 
-def _to_str(value: Any) -> Any:
-    """States and ids written as bare numbers in YAML are still names."""
+def as_name(value: Any) -> Any:
+    """States and ids written as bare numbers in YAML are still names (booleans are not)."""
     if isinstance(value, bool):
         return value
     if isinstance(value, int | float):
@@ -111,12 +110,12 @@ class TableRow(_Strict):
     @field_validator("when", mode="before")
     @classmethod
     def _when_names(cls, v: Any) -> Any:
-        return {str(k): _to_str(s) for k, s in v.items()} if isinstance(v, dict) else v
+        return {str(k): as_name(s) for k, s in v.items()} if isinstance(v, dict) else v
 
     @field_validator("probabilities", mode="before")
     @classmethod
     def _prob_keys(cls, v: Any) -> Any:
-        return {str(_to_str(k)): p for k, p in v.items()} if isinstance(v, dict) else v
+        return {str(as_name(k)): p for k, p in v.items()} if isinstance(v, dict) else v
 
 
 class TableCPT(_Strict):
@@ -140,7 +139,7 @@ class RankedCPT(_Strict):
     def _score_keys(cls, v: Any) -> Any:
         if isinstance(v, dict):
             return {
-                str(k): ({str(_to_str(s)): x for s, x in m.items()} if isinstance(m, dict) else m)
+                str(k): ({str(as_name(s)): x for s, x in m.items()} if isinstance(m, dict) else m)
                 for k, m in v.items()
             }
         return v
@@ -164,7 +163,7 @@ class NodeSpec(_Strict):
     @field_validator("states", "parents", mode="before")
     @classmethod
     def _names(cls, v: Any) -> Any:
-        return [_to_str(x) for x in v] if isinstance(v, list) else v
+        return [as_name(x) for x in v] if isinstance(v, list) else v
 
     @field_validator("cpt", mode="before")
     @classmethod
@@ -189,6 +188,14 @@ class ModelSpec(_Strict):
     nodes: list[NodeSpec] = Field(min_length=1)
     # the tables compiled while checking (check_spec): a Model reuses them instead of compiling twice
     _tables: dict[str, np.ndarray] = PrivateAttr(default_factory=dict)
+
+    def __eq__(self, other: object) -> bool:
+        """Equal content, whatever is cached (pydantic would compare the cached arrays and fail)."""
+        if not isinstance(other, ModelSpec):
+            return NotImplemented
+        return self is other or self.__dict__ == other.__dict__
+
+    __hash__ = None  # type: ignore[assignment]  # lists inside: never hashable
 
     def node(self, node_id: str) -> NodeSpec:
         for n in self.nodes:
@@ -564,6 +571,8 @@ def _compile_ranked(node: NodeSpec, parents: list[NodeSpec]) -> np.ndarray:
     edges = np.linspace(0.0, 1.0, k + 1)
     sigma = math.sqrt(cpt.variance)
     # Normal(mu, sigma) mass in each child interval, renormalised to [0, 1]: the truncated normal
+    from scipy.special import ndtr  # imported here: only ranked nodes need scipy
+
     cdf = ndtr((edges[None, :] - mu.reshape(-1, 1)) / sigma)
     probs = np.clip(np.diff(cdf, axis=1), 0.0, None)
     del cdf

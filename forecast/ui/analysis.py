@@ -16,14 +16,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from ..analysis import (
-    explain,
-    explain_sequence,
-    indicators,
-    parameter_sensitivity,
-    sensitivity,
-    uncertainty,
-)
+from .. import analysis as forecast_analysis
 from ..errors import ForecastError
 from ..evidence import Evidence
 from ..export import HEADERS, analysis_sections, parent_pairs, readable_table, to_html
@@ -88,10 +81,8 @@ def range_chart(
     bar_height: int = 16,
     row_height: int | None = None,
     label_limit: int = 260,
-    pad: float | None = None,
 ) -> alt.LayerChart | alt.FacetChart:
     """Bars from `low` to `high` per row of `label`, with the current value as a dashed rule."""
-    zoom_args = {} if pad is None else {"pad": pad}
     bars = (
         alt.Chart(data)
         .mark_bar(color=BLUE, height=bar_height)
@@ -100,7 +91,7 @@ def range_chart(
                 "low:Q",
                 title="Target probability",
                 axis=alt.Axis(format="%"),
-                scale=zoom([*data["low"], *data["high"], baseline], **zoom_args),
+                scale=zoom([*data["low"], *data["high"], baseline]),
             ),
             x2="high:Q",
             y=alt.Y(
@@ -172,7 +163,6 @@ def parameter_chart(data: pd.DataFrame, baseline: float) -> alt.LayerChart | alt
         bar_height=14,
         row_height=24,
         label_limit=320,
-        pad=0.01,
     )
 
 
@@ -416,8 +406,8 @@ def render(model: Model, evidence: Evidence) -> None:
         key=f"analysis_state_{mk}_{node}",
     )
     target = f"{node}={state}"
-    sens = named(model, sensitivity(model, target, scenario=evidence))
-    ind = named(model, indicators(model, node, scenario=evidence))
+    sens = named(model, forecast_analysis.sensitivity(model, target, scenario=evidence))
+    ind = named(model, forecast_analysis.indicators(model, node, scenario=evidence))
     st.markdown(target_sentence(model, node, state, float(sens.attrs["baseline"])))
     tabs = st.tabs(
         [
@@ -462,7 +452,7 @@ def render(model: Model, evidence: Evidence) -> None:
             if st.toggle("Work it out", key=f"analysis_param_on_{mk}"):
                 params = _cached(
                     ("parameters", mk, ek, target, delta),
-                    lambda p: parameter_sensitivity(
+                    lambda p: forecast_analysis.parameter_sensitivity(
                         model, target, delta, scenario=evidence, progress=p
                     ),
                     "Moving the model's numbers",
@@ -520,8 +510,8 @@ def render(model: Model, evidence: Evidence) -> None:
                 "No evidence is in force: set nodes or apply evidence items on the Forecast tab."
             )
         else:
-            seq = named(model, explain_sequence(model, target, scenario=evidence))
-            exp = named(model, explain(model, target, scenario=evidence))
+            seq = named(model, forecast_analysis.explain_sequence(model, target, scenario=evidence))
+            exp = named(model, forecast_analysis.explain(model, target, scenario=evidence))
             analyses += [seq, exp]
             st.markdown(
                 "How the target's probability moved as the evidence was added "
@@ -563,7 +553,9 @@ def render(model: Model, evidence: Evidence) -> None:
         try:
             unc = _cached(
                 ("uncertainty", mk, ek, samples, seed),
-                lambda p: uncertainty(model, samples, seed, scenario=evidence, progress=p),
+                lambda p: forecast_analysis.uncertainty(
+                    model, samples, seed, scenario=evidence, progress=p
+                ),
                 "Drawing the model's numbers",
             )
         except ForecastError as exc:

@@ -17,6 +17,7 @@ import datetime as dt
 import functools
 import logging
 import re
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,12 +28,12 @@ import streamlit as st
 
 from ..errors import EvidenceError, ForecastError
 from ..evidence import Evidence, EvidenceItem, Scenario, load_evidence, load_scenario, save_scenario
-from ..formats import MODEL_SUFFIXES, format_of, model_to_text
+from ..formats import MODEL_SUFFIXES, FormatWarning, format_of, model_to_text, not_carried
 from ..graph import network_dot
 from ..model import Model, load_model
 from ..plaintext import md, md_inline
 from ..present import humanise
-from . import analysis, charts, elicitation, journal, report
+from . import analysis, charts, elicitation, journal, report, workshop
 from . import upload as upload_worker
 from .controls import (
     MODE_LABELS,
@@ -56,7 +57,7 @@ UPLOAD_TYPES = [s.lstrip(".") for s in MODEL_SUFFIXES]
 NO_ITEMS = "none"
 LOG = logging.getLogger("forecast.app")
 UNEXPECTED = "The page hit an unexpected problem and stopped"
-TABS = ["Forecast", "Scenarios", "Timeline", "Analysis", "History", "Team"]
+TABS = ["Forecast", "Scenarios", "Timeline", "Analysis", "History", "Team", "Model"]
 TAB_KEY = "workspace_tab"
 
 
@@ -97,7 +98,9 @@ def _model_from_file(path: str, mtime_ns: int) -> Model:
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _interchange(_model: Model, model_key: str, fmt: str) -> str:
-    return model_to_text(_model, fmt)
+    with warnings.catch_warnings():  # what the format cannot carry is shown beside the buttons
+        warnings.simplefilter("ignore", FormatWarning)
+        return model_to_text(_model, fmt)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -183,7 +186,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 def _draw(argv: Sequence[str] | None) -> None:
     args = parse_args(argv)
-    model = _choose_model(args)
+    model = workshop.edited_model(_choose_model(args))  # the Model tab's draft, when edited
     if model is None:
         st.title("Forecast workspace")
         st.info("Choose a model file in the sidebar, or upload one.")
@@ -191,6 +194,7 @@ def _draw(argv: Sequence[str] | None) -> None:
     mk = model.content_hash[:12]
     page = Page(model=model, mk=mk, args=args, baseline=_baseline(model, model.content_hash))
     _load_pools(page)
+    workshop.edited_pools(page)
     _header(model)
 
     # Only the open tab's content runs (on_change="rerun"), except the Forecast tab:
@@ -205,6 +209,7 @@ def _draw(argv: Sequence[str] | None) -> None:
         lambda: _evidence_tab(page, analysis.render),
         lambda: _evidence_tab(page, journal.render),
         lambda: _evidence_tab(page, elicitation.render),
+        lambda: workshop.render(page),
     ]
     for tab, draw in zip(tabs[1:], lazy, strict=True):
         if tab.open is not False:
@@ -301,10 +306,15 @@ def _about(model: Model) -> None:
                 st.markdown(md_inline(f"- {' — '.join(bits)}" + (f" ({date})" if date else "")))
         st.markdown("**Open it in other tools**")
         st.caption("GeNIe, Netica, Hugin, pyAgrum and bnlearn read these interchange formats.")
+        lost = not_carried(model, "bif")
+        if lost:
+            st.caption("Not in these files: " + "; ".join(lost) + ".")
         stem = re.sub(r"[^\w.-]", "_", model.id)
         for label, fmt, suffix, mime in (
             ("Download as BIF", "bif", "bif", "text/plain"),
             ("Download as XMLBIF", "xmlbif", "xmlbif", "application/xml"),
+            ("Download as Hugin NET", "net", "net", "text/plain"),
+            ("Download as GeNIe XDSL", "xdsl", "xdsl", "application/xml"),
         ):
             try:
                 data = _interchange(model, model.content_hash, fmt)
