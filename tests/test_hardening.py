@@ -1281,3 +1281,23 @@ def test_a_sum_just_off_one_shows_the_digits_that_differ():
     text = TINY_TEXT.replace("{no: 0.7, yes: 0.3}", "{no: 0.7, yes: 0.3000015}", 1)
     with pytest.raises(ModelError, match=r"sums to 1\.0000015, not 1"):
         forecast.model_from_text(text, "off.yaml")
+
+
+def test_a_new_model_saved_while_another_program_creates_the_file_is_refused(
+    tmp_path, monkeypatch, tiny
+):
+    from forecast import writer
+
+    target = tmp_path / "new_model.yaml"
+    real_render = writer.render
+
+    def render_then_someone_else_saves(*args, **kwargs):
+        text = real_render(*args, **kwargs)
+        target.write_text("id: theirs\n", encoding="utf-8")  # another program, meanwhile
+        return text
+
+    monkeypatch.setattr(writer, "render", render_then_someone_else_saves)
+    with pytest.raises(writer.FileChangedError, match="created by someone else meanwhile"):
+        writer.save_model(tiny.spec, target)
+    assert target.read_text(encoding="utf-8") == "id: theirs\n"  # theirs is kept
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["new_model.yaml"]
