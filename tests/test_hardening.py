@@ -1117,7 +1117,9 @@ def test_model_evidence_and_scenario_text_is_shown_as_text(monkeypatch, tmp_path
     )
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     seen = 0
-    for tab in ("Forecast", "Scenarios", "Timeline", "Analysis", "History"):
+    from forecast.ui.workspace import TABS
+
+    for tab in TABS:
         at.session_state["workspace_tab"] = tab
         at.run()
         assert not at.exception, [e.message for e in at.exception]

@@ -184,7 +184,7 @@ def _toolbar(bench: Workbench) -> None:
     where = bench.model_path.name if bench.model_path else "not saved yet"
     n = len(ed.history())
     st.caption(
-        f"Editing **{ed.spec.title or ed.spec.id}** ({where}) — "
+        f"Editing **{md_inline(ed.spec.title or ed.spec.id)}** ({md_inline(where)}) — "
         + (f"{n} edit(s) since opening; " if n else "no edits yet; ")
         + ("unsaved changes." if bench.dirty else "nothing to save.")
     )
