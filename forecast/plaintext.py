@@ -45,3 +45,15 @@ def md_inline(text: Any) -> str:
     """`text` escaped for one line of Markdown (a label, a caption, a list item): whitespace collapsed."""
     s = "" if text is None else str(text)
     return _escape_line(_SPACE.sub(" ", s))
+
+
+def md_frame(table: Any) -> Any:
+    """A copy of a DataFrame for ``st.table``, which renders every text cell, label and header as Markdown."""
+    out = table.copy()
+    for column in out.columns:
+        if out[column].dtype == object or str(out[column].dtype).startswith(("str", "string")):
+            out[column] = [md_inline(v) if isinstance(v, str) else v for v in out[column]]
+    out.index = [md_inline(v) if isinstance(v, str) else v for v in out.index]
+    out.index.name = md_inline(table.index.name) if isinstance(table.index.name, str) else None
+    out.columns = [md_inline(c) if isinstance(c, str) else c for c in out.columns]
+    return out

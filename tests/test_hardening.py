@@ -1080,7 +1080,6 @@ def test_a_file_over_the_limit_is_refused_without_reading_it_all(tmp_path, monke
 PLAIN_OPTIONS = {  # elements whose text Streamlit shows as plain text or data, never as Markdown
     "vega_lite_chart",
     "arrow_vega_lite_chart",
-    "table",
     "dataframe",
     "arrow_data_frame",
     "graphviz_chart",

@@ -41,7 +41,7 @@ from ..edit import (
 from ..errors import ForecastError
 from ..evidence import EvidenceItem
 from ..model import Model
-from ..plaintext import md, md_inline
+from ..plaintext import md, md_frame, md_inline
 from ..words import BANDS
 from ..writer import FileChangedError, safe_child
 
@@ -211,7 +211,7 @@ def _forecast_summary(bench: Workbench) -> None:
     table = _outcome_table(bench)
     box = st.container(key="workshop_forecast")
     box.markdown("**Forecast with the edited model**")
-    box.table(table.set_index("outcome") if "outcome" in table.columns else table)
+    box.table(md_frame(table.set_index("outcome") if "outcome" in table.columns else table))
 
 
 def _outcome_table(bench: Workbench) -> pd.DataFrame:
