@@ -22,14 +22,14 @@ from typing import Any
 _SPECIAL = re.compile(
     r"([\\`*\[\]<>!#|~$^]|:(?=[A-Za-z])|&(?=#?\w+;)|(?<![^\W_])_|_(?![^\W_]))"
 )  # an underscore inside a word (my_view) cannot make emphasis, so it is left alone
-_MARKER = re.compile(r"^([-+=])")  # a list item, a setext underline
-_NUMBERED = re.compile(r"^(\d+)([.)])")  # an ordered list item
+_MARKER = re.compile(r"^([-+])(?=\s|$)|^([-=])(?=[-=\s]*$)")  # a list item; a rule or underline
+_NUMBERED = re.compile(r"^(\d{1,9})([.)])(?=\s|$)")  # an ordered list item ("56.2%" is not)
 _SPACE = re.compile(r"\s+")
 
 
 def _escape_line(line: str) -> str:
     line = _SPECIAL.sub(r"\\\1", line.strip())
-    line = _MARKER.sub(r"\\\1", line)
+    line = _MARKER.sub(lambda m: "\\" + m.group(0), line)
     return _NUMBERED.sub(r"\1\\\2", line)
 
 
