@@ -81,6 +81,7 @@ def _work(conn: Connection, data: bytes, name: str, memory: int) -> None:
         # tables are checked against half the worker's room before they are built, so a
         # table that would not fit is a clear message rather than a MemoryError midway
         budget = min(resolve_budget(None), memory // 2) if memory > 0 else None
+        # any format, by the name's suffix; binary ones (.rds) and Latin-1 GeNIe files included
         conn.send(("ok", model_from_bytes(data, name, memory_budget=budget)))
     except ForecastError as exc:
         conn.send(("error", type(exc).__name__, str(exc), list(exc.problems)))
