@@ -32,7 +32,7 @@ from ..evidence import Evidence, EvidenceItem, Scenario, load_evidence, load_sce
 from ..formats import MODEL_SUFFIXES, FormatWarning, format_of, model_to_text, not_carried
 from ..graph import network_dot
 from ..model import Model, load_model
-from ..plaintext import md, md_inline
+from ..plaintext import md, md_frame, md_inline
 from ..present import humanise
 from . import analysis, audit, charts, elicitation, journal, report, workshop
 from . import upload as upload_worker
@@ -650,7 +650,7 @@ def _outcomes_panel(page: Page) -> None:
         rows = report.outcome_rows(model, node, page.current, page.baseline, pinned)
         st.markdown(f"##### {md_inline(model.label(node))}")
         st.vega_lite_chart(spec=charts.outcome_spec(rows), width="stretch")
-        st.table(report.outcome_display(rows, pinned_name).set_index("State"))
+        st.table(md_frame(report.outcome_display(rows, pinned_name).set_index("State")))
 
 
 def _network_panel(page: Page) -> None:
