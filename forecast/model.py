@@ -328,7 +328,8 @@ class Model:
             rows,
             columns=["item", "date", "node", "age_days", "half_life_days", "weight", "applied"],
         )
-        table.attrs = {**self.metadata(), "forecast_date": day.isoformat() if day else ""}
+        table.attrs.update(self.metadata())
+        table.attrs["forecast_date"] = day.isoformat() if day else ""
         return table
 
     # ------------------------------------------------------------ evidence
@@ -579,7 +580,8 @@ class Model:
             parts.append(part)
         table = pd.concat(parts, ignore_index=True).sort_values("_position", kind="stable")
         table = table.drop(columns="_position").reset_index(drop=True)
-        table.attrs = {**self.metadata(), "scenarios": list(names)}
+        table.attrs.update(self.metadata())
+        table.attrs["scenarios"] = list(names)
         return table
 
     def _solve(
