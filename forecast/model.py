@@ -338,12 +338,8 @@ class Model:
         self,
         scenario: EvidenceLike = None,
         *,
-        hard: Mapping[str, str] | None = None,
-        likelihood: Mapping[str, Mapping[str, float]] | None = None,
-        fixed: Mapping[str, Mapping[str, float]] | None = None,
         items: Iterable[EvidenceItem] = (),
-        do: Mapping[str, str] | None = None,
-        as_of: dt.date | None = None,
+        **keywords: Unpack[EvidenceKeywords],
     ) -> Evidence:
         """Combine and validate evidence against this model.
 
@@ -355,7 +351,7 @@ class Model:
         """
         if isinstance(scenario, Mapping):
             scenario = evidence_from_mapping(scenario)
-        ev = combine(scenario, hard, likelihood, fixed, items, do, as_of)
+        ev = combine(scenario, items=items, **keywords)
         self.check_evidence(ev)
         return ev
 
