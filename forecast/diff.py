@@ -85,6 +85,13 @@ def _short(value: Any, width: int = 60) -> str:
 # ------------------------------------------------------------------ structure and text
 
 
+def _list_changes(old: Sequence[str], new: Sequence[str]) -> list[tuple[str, str]]:
+    """("removed", x) for each x only in `old`, then ("added", x) for each only in `new`."""
+    return [("removed", x) for x in old if x not in new] + [
+        ("added", x) for x in new if x not in old
+    ]
+
+
 def diff_specs(old: ModelSpec, new: ModelSpec) -> pd.DataFrame:
     """One row per change between two specs: model text, sources, nodes, arrows, states, cells."""
     rows: list[dict[str, Any]] = []
@@ -137,18 +144,10 @@ def diff_specs(old: ModelSpec, new: ModelSpec) -> pd.DataFrame:
                 add("arrow", nid, f"added arrow {p} -> {nid}")
             continue
         a, b = na[nid], nb[nid]
-        for p in a.parents:
-            if p not in b.parents:
-                add("arrow", nid, f"removed arrow {p} -> {nid}")
-        for p in b.parents:
-            if p not in a.parents:
-                add("arrow", nid, f"added arrow {p} -> {nid}")
-        for s in a.states:
-            if s not in b.states:
-                add("state", nid, f"removed state {s}")
-        for s in b.states:
-            if s not in a.states:
-                add("state", nid, f"added state {s}")
+        for verb, p in _list_changes(a.parents, b.parents):
+            add("arrow", nid, f"{verb} arrow {p} -> {nid}")
+        for verb, s in _list_changes(a.states, b.states):
+            add("state", nid, f"{verb} state {s}")
         if [s for s in a.states if s in b.states] != [s for s in b.states if s in a.states]:
             add("state", nid, "states reordered", ", ".join(a.states), ", ".join(b.states))
         for f in ("label", "description", "role", "rationale", "confidence"):
