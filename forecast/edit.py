@@ -30,7 +30,7 @@ import datetime as dt
 import itertools
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -787,14 +787,28 @@ class Editor:
                 cd["cpt"]["parent_scores"][node_id] = {
                     s: scores[s] if s != state else scores[like] for s in new_spec_states
                 }
+        items, scenarios = self._remap_evidence(
+            node_id,
+            lambda w: _insert(w, new_spec_states, state, w[like]),
+            lambda f: _insert(f, new_spec_states, state, 0.0),
+        )
+        return self._commit(label, data, items, scenarios)
+
+    def _remap_evidence(
+        self,
+        node_id: str,
+        likelihood: Callable[[dict[str, float]], dict[str, float]],
+        fixed: Callable[[dict[str, float]], dict[str, float]],
+        hard: Mapping[str, str] | None = None,
+    ) -> tuple[list[EvidenceItem], list[dict[str, Any]]]:
+        """The draft's items and scenarios after a change to `node_id`'s states.
+
+        Item and scenario likelihoods go through `likelihood`, fixed distributions through
+        `fixed`, and a hard observation in a state named in `hard` moves to its new name;
+        the state edits share this so evidence on the node never points at a stale state.
+        """
         items = [
-            it.model_copy(
-                update={
-                    "likelihood": _insert(
-                        it.likelihood, new_spec_states, state, it.likelihood[like]
-                    )
-                }
-            )
+            it.model_copy(update={"likelihood": likelihood(it.likelihood)})
             if it.node == node_id
             else it
             for it in self.items
@@ -802,13 +816,14 @@ class Editor:
         scenarios = []
         for s in self.scenarios:
             d = s.model_dump(exclude={"resolved_items"})
+            if hard and d["hard"].get(node_id) in hard:
+                d["hard"][node_id] = hard[d["hard"][node_id]]
             if node_id in d["likelihood"]:
-                w = d["likelihood"][node_id]
-                d["likelihood"][node_id] = _insert(w, new_spec_states, state, w[like])
+                d["likelihood"][node_id] = likelihood(d["likelihood"][node_id])
             if node_id in d["fixed"]:
-                d["fixed"][node_id] = _insert(d["fixed"][node_id], new_spec_states, state, 0.0)
+                d["fixed"][node_id] = fixed(d["fixed"][node_id])
             scenarios.append(d)
-        return self._commit(label, data, items, scenarios)
+        return items, scenarios
 
     def rename_state(self, node_id: str, old: str, new: str) -> Draft:
         n = self._node(node_id)
@@ -841,19 +856,7 @@ class Editor:
                 cd["cpt"]["parameters"][node_id] = ren(cd["cpt"]["parameters"][node_id])
         if data.get("question") and node_id in data["question"]["resolution"]:
             data["question"]["resolution"][node_id] = ren(data["question"]["resolution"][node_id])
-        items = [
-            it.model_copy(update={"likelihood": ren(it.likelihood)}) if it.node == node_id else it
-            for it in self.items
-        ]
-        scenarios = []
-        for s in self.scenarios:
-            d = s.model_dump(exclude={"resolved_items"})
-            if d["hard"].get(node_id) == old:
-                d["hard"][node_id] = new
-            for k in ("likelihood", "fixed"):
-                if node_id in d[k]:
-                    d[k][node_id] = ren(d[k][node_id])
-            scenarios.append(d)
+        items, scenarios = self._remap_evidence(node_id, ren, ren, {old: new})
         claims = _claims_renamed(self.draft.claims, node_id, node_id, old, new)
         return self._commit(label, data, items, scenarios, claims)
 
@@ -891,23 +894,15 @@ class Editor:
                 cd["cpt"]["parent_scores"][node_id].pop(state, None)
         if data.get("question") and node_id in data["question"]["resolution"]:
             data["question"]["resolution"][node_id].pop(state, None)
-        items = [
-            it.model_copy(
-                update={"likelihood": {s: w for s, w in it.likelihood.items() if s != state}}
-            )
-            if it.node == node_id
-            else it
-            for it in self.items
-        ]
-        scenarios = []
-        for s in self.scenarios:
-            d = s.model_dump(exclude={"resolved_items"})
-            if node_id in d["likelihood"]:
-                d["likelihood"][node_id].pop(state, None)
-            if node_id in d["fixed"]:
-                q = {x: v for x, v in d["fixed"][node_id].items() if x != state}
-                d["fixed"][node_id] = dict(zip(q, normalise(list(q.values())), strict=True))
-            scenarios.append(d)
+
+        def drop(m: dict[str, float]) -> dict[str, float]:
+            return {x: v for x, v in m.items() if x != state}
+
+        def renormalised(f: dict[str, float]) -> dict[str, float]:
+            q = drop(f)
+            return dict(zip(q, normalise(list(q.values())), strict=True))
+
+        items, scenarios = self._remap_evidence(node_id, drop, renormalised)
         return self._commit(label, data, items, scenarios)
 
     # ------------------------------------------------------------ edges
