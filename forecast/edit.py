@@ -33,7 +33,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -461,24 +461,11 @@ class Editor:
 
     @staticmethod
     def _item(it: EvidenceItem | dict[str, Any], label: str) -> EvidenceItem:
-        if isinstance(it, EvidenceItem):
-            return it
-        try:
-            return EvidenceItem.model_validate(it)
-        except ValidationError as exc:
-            where = f"evidence item '{it.get('id', '?')}'"
-            raise EditError(f"cannot {label}: {where}: {_first_error(exc)}") from None
+        return _validated(EvidenceItem, it, label, "evidence item", "id")
 
     @staticmethod
     def _scenario(s: Scenario | dict[str, Any], label: str) -> Scenario:
-        if isinstance(s, Scenario):
-            return s
-        try:
-            return Scenario.model_validate(s)
-        except ValidationError as exc:
-            raise EditError(
-                f"cannot {label}: scenario '{s.get('name', '?')}': {_first_error(exc)}"
-            ) from None
+        return _validated(Scenario, s, label, "scenario", "name")
 
     @staticmethod
     def _check_evidence(
@@ -1245,6 +1232,22 @@ class Editor:
 
 
 # ------------------------------------------------------------------ helpers for the edits
+
+
+_Record = TypeVar("_Record", EvidenceItem, Scenario)
+
+
+def _validated(
+    cls: type[_Record], value: _Record | dict[str, Any], label: str, kind: str, key: str
+) -> _Record:
+    """`value` as a `cls`, or an EditError naming the edit, the record (by `key`) and the field."""
+    if isinstance(value, cls):
+        return value
+    try:
+        return cls.model_validate(value)
+    except ValidationError as exc:
+        where = f"{kind} '{value.get(key, '?')}'" if isinstance(value, dict) else kind
+        raise EditError(f"cannot {label}: {where}: {_first_error(exc)}") from None
 
 
 def _first_error(exc: ValidationError) -> str:
