@@ -805,30 +805,42 @@ def _evidence_panel(bench: Workbench) -> None:
             "rationale": ss.get(f"workshop.ev.rat.{v}", ""),
         }
 
+    _record_buttons(
+        "workshop.ev",
+        ("item", "evidence item"),
+        old.id if old else None,
+        lambda: ed.add_item(fields()),
+        lambda i: ed.edit_item(i, **fields()),
+        ed.delete_item,
+        "Deleted the evidence item (and from the scenarios that applied it).",
+    )
+
+
+def _record_buttons(
+    key: str,
+    noun: tuple[str, str],
+    record: str | None,
+    add: Callable[[], Any],
+    edit: Callable[[str], Any],
+    delete: Callable[[str], Any],
+    deleted: str,
+) -> None:
+    """Add (for a new record), or apply and delete (for `record`): the evidence and scenario panels.
+
+    `noun` is the record's name on the buttons and in the messages.
+    """
+    label, name = noun
     b1, b2 = st.columns(2)
     with b1:
-        if old is None:
-            _button(
-                "Add the item",
-                "workshop.ev.add",
-                lambda: ed.add_item(fields()),
-                "Added the evidence item.",
-            )
+        if record is None:
+            _button(f"Add the {label}", f"{key}.add", add, f"Added the {name}.")
         else:
             _button(
-                "Apply the changes",
-                "workshop.ev.edit",
-                lambda: ed.edit_item(old.id, **fields()),
-                "Updated the evidence item.",
+                "Apply the changes", f"{key}.edit", lambda: edit(record), f"Updated the {name}."
             )
     with b2:
-        if old is not None:
-            _button(
-                "Delete the item",
-                "workshop.ev.delete",
-                lambda: ed.delete_item(old.id),
-                "Deleted the evidence item (and from the scenarios that applied it).",
-            )
+        if record is not None:
+            _button(f"Delete the {label}", f"{key}.delete", lambda: delete(record), deleted)
 
 
 def _scenarios_panel(bench: Workbench) -> None:
@@ -874,30 +886,15 @@ def _scenarios_panel(bench: Workbench) -> None:
             raise EditError("the scenario must be a JSON object")
         return value
 
-    b1, b2 = st.columns(2)
-    with b1:
-        if old is None:
-            _button(
-                "Add the scenario",
-                "workshop.sc.add",
-                lambda: ed.add_scenario(parsed()),
-                "Added the scenario.",
-            )
-        else:
-            _button(
-                "Apply the changes",
-                "workshop.sc.edit",
-                lambda: ed.edit_scenario(old.name, **parsed()),
-                "Updated the scenario.",
-            )
-    with b2:
-        if old is not None:
-            _button(
-                "Delete the scenario",
-                "workshop.sc.delete",
-                lambda: ed.delete_scenario(old.name),
-                "Deleted the scenario.",
-            )
+    _record_buttons(
+        "workshop.sc",
+        ("scenario", "scenario"),
+        old.name if old else None,
+        lambda: ed.add_scenario(parsed()),
+        lambda name: ed.edit_scenario(name, **parsed()),
+        ed.delete_scenario,
+        "Deleted the scenario.",
+    )
 
 
 # ------------------------------------------------------------------ saving
