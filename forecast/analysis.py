@@ -110,10 +110,14 @@ def _marginals(model: Model, evs: Sequence[Evidence]) -> tuple[list[np.ndarray],
     return [np.concatenate(parts) for parts in out], ok
 
 
+_IMPOSSIBLE = "the evidence is impossible under the model (probability zero)"
+"""The message when the evidence in force has probability zero under the model."""
+
+
 def _base(model: Model, ev: Evidence) -> list[np.ndarray]:
     margs, ok = _marginals(model, [ev])
     if not ok[0]:
-        raise EvidenceError("the evidence is impossible under the model (probability zero)")
+        raise EvidenceError(_IMPOSSIBLE)
     return [m[0] for m in margs]
 
 
@@ -499,6 +503,36 @@ def _pieces(ev: Evidence) -> list[dict[str, Any]]:
     return out
 
 
+def _explained(
+    model: Model,
+    target: str | tuple[str, str],
+    scenario: EvidenceLike,
+    evidence: EvidenceKeywords,
+) -> tuple[tuple[str, str], tuple[int, int], Evidence, list[dict[str, Any]]]:
+    """What explain and explain_sequence start from: the target (and its node and state
+    indices), the evidence in force and its pieces."""
+    node, state = parse_target(model, target)
+    ev = model.evidence(scenario, **evidence)
+    pieces = _pieces(ev)
+    return (node, state), (model.nodes.index(node), model.states(node).index(state)), ev, pieces
+
+
+_PIECE_COLUMNS = ("item", "kind", "node", "date", "title")
+_PRIOR_STEP: dict[str, Any] = {
+    "item": "prior",
+    "kind": "prior",
+    "node": "",
+    "date": None,
+    "title": "the model without evidence",
+}
+"""Step 0 of the waterfall, in the shape of a piece."""
+
+
+def _piece_columns(pieces: Sequence[dict[str, Any]]) -> dict[str, list[Any]]:
+    """The columns naming each piece, shared by the explain tables."""
+    return {k: [p[k] for p in pieces] for k in _PIECE_COLUMNS}
+
+
 def explain(
     model: Model,
     target: str | tuple[str, str],
@@ -513,24 +547,17 @@ def explain(
     delta_log_odds (natural log-odds, likewise), probability_without; in the
     order the evidence lists them.
     """
-    node, state = parse_target(model, target)
-    ev = model.evidence(scenario, **evidence)
-    pieces = _pieces(ev)
+    (node, state), (t_var, t), ev, pieces = _explained(model, target, scenario, evidence)
     if not pieces:
         raise EvidenceError("nothing to explain: no evidence is in force")
-    t_var, t = model.nodes.index(node), model.states(node).index(state)
     margs, ok = _marginals(model, [ev] + [p["evidence"] for p in pieces])
     if not ok[0]:
-        raise EvidenceError("the evidence is impossible under the model (probability zero)")
+        raise EvidenceError(_IMPOSSIBLE)
     p_all = float(margs[t_var][0, t])
     p_without = margs[t_var][1:, t]
     table = pd.DataFrame(
         {
-            "item": [p["item"] for p in pieces],
-            "kind": [p["kind"] for p in pieces],
-            "node": [p["node"] for p in pieces],
-            "date": [p["date"] for p in pieces],
-            "title": [p["title"] for p in pieces],
+            **_piece_columns(pieces),
             "delta_probability": p_all - p_without,
             "delta_log_odds": _log_odds(p_all) - _log_odds(p_without),
             "probability_without": p_without,
@@ -580,27 +607,20 @@ def explain_sequence(
     (change from the previous step), log_odds, delta_log_odds.  The last step is
     the posterior under all the evidence.
     """
-    node, state = parse_target(model, target)
-    ev = model.evidence(scenario, **evidence)
-    pieces = _pieces(ev)
+    (node, state), (t_var, t), ev, pieces = _explained(model, target, scenario, evidence)
     undated = [p for p in pieces if p["kind"] != "item"]
     dated = sorted((p for p in pieces if p["kind"] == "item"), key=lambda p: (p["date"], p["item"]))
     order = undated + dated
     steps = _cumulative(ev, order)
-    t_var, t = model.nodes.index(node), model.states(node).index(state)
     margs, ok = _marginals(model, steps)
     if not ok.all():
-        raise EvidenceError("the evidence is impossible under the model (probability zero)")
+        raise EvidenceError(_IMPOSSIBLE)
     cum = margs[t_var][:, t]
     lo = _log_odds(cum)
     table = pd.DataFrame(
         {
             "step": np.arange(len(steps)),
-            "item": ["prior"] + [p["item"] for p in order],
-            "kind": ["prior"] + [p["kind"] for p in order],
-            "node": [""] + [p["node"] for p in order],
-            "date": [None] + [p["date"] for p in order],
-            "title": ["the model without evidence"] + [p["title"] for p in order],
+            **_piece_columns([_PRIOR_STEP, *order]),
             "cumulative_probability": cum,
             "delta_probability": np.concatenate([[0.0], np.diff(cum)]),
             "log_odds": lo,
