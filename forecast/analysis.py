@@ -195,9 +195,7 @@ def sensitivity(
                 "baseline": baseline,
             }
         )
-    columns = ["node", "low", "high", "swing", "low_state", "high_state", "baseline"]
-    table = pd.DataFrame(rows, columns=columns)
-    table = table.sort_values("swing", ascending=False, kind="stable").reset_index(drop=True)
+    table = _by_swing(rows, ["node", "low", "high", "swing", "low_state", "high_state", "baseline"])
     table.attrs = _attrs(
         model,
         ev,
@@ -208,6 +206,12 @@ def sensitivity(
         baseline=baseline,
     )
     return table
+
+
+def _by_swing(rows: list[dict[str, Any]], columns: list[str]) -> pd.DataFrame:
+    """The rows as a table, largest swing first (ties keep their order): the tornado's order."""
+    table = pd.DataFrame(rows, columns=columns)
+    return table.sort_values("swing", ascending=False, kind="stable").reset_index(drop=True)
 
 
 def _shift_rows(rows: np.ndarray, state: int, delta: float) -> np.ndarray:
@@ -361,9 +365,9 @@ def parameter_sensitivity(
         done += len(chunk)
         if progress is not None:
             progress(done, len(entries))
-    columns = ["node", "parent_states", "state", "value", "base", "minus", "plus", "swing"]
-    table = pd.DataFrame(rows, columns=columns)
-    table = table.sort_values("swing", ascending=False, kind="stable").reset_index(drop=True)
+    table = _by_swing(
+        rows, ["node", "parent_states", "state", "value", "base", "minus", "plus", "swing"]
+    )
     table.attrs = _attrs(
         model,
         ev,
