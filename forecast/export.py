@@ -89,12 +89,17 @@ CSP = (
 
 
 def format_for(path: str | os.PathLike[str]) -> str:
+    return format_by_suffix(path, FORMATS, "export")
+
+
+def format_by_suffix(path: str | os.PathLike[str], formats: Mapping[str, str], what: str) -> str:
+    """The format `path`'s suffix names in `formats`, or a ForecastError listing the choices."""
     suffix = Path(path).suffix.lower()
-    if suffix not in FORMATS:
+    if suffix not in formats:
         raise ForecastError(
-            f"{path}: unknown export format '{suffix}'; use one of {', '.join(FORMATS)}"
+            f"{path}: unknown {what} format '{suffix}'; use one of {', '.join(formats)}"
         )
-    return FORMATS[suffix]
+    return formats[suffix]
 
 
 def export(table: pd.DataFrame, path: str | os.PathLike[str], fmt: str | None = None) -> Path:

@@ -22,7 +22,15 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ForecastError
-from .export import SHEET_DECIMALS, html_head, jsonable, tidy, write_bytes, write_rows
+from .export import (
+    SHEET_DECIMALS,
+    format_by_suffix,
+    html_head,
+    jsonable,
+    tidy,
+    write_bytes,
+    write_rows,
+)
 from .reporting import Report, Table
 from .safety import md_table, md_text, safe_frame
 
@@ -47,12 +55,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def report_format(path: str | os.PathLike[str]) -> str:
-    suffix = Path(path).suffix.lower()
-    if suffix not in REPORT_FORMATS:
-        raise ForecastError(
-            f"{path}: unknown report format '{suffix}'; use one of {', '.join(REPORT_FORMATS)}"
-        )
-    return REPORT_FORMATS[suffix]
+    return format_by_suffix(path, REPORT_FORMATS, "report")
 
 
 def report_bytes(report: Report, fmt: str) -> bytes:
