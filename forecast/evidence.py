@@ -17,7 +17,7 @@ import datetime as dt
 import math
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Annotated, Any, TypedDict
@@ -217,6 +217,35 @@ def load_scenarios(folder: str | os.PathLike[str]) -> list[Scenario]:
     return sorted((load_scenario(f) for f in files), key=lambda s: s.name)
 
 
+def file_in(
+    folder: str | os.PathLike[str],
+    name: Any,
+    suffix: str,
+    error: Callable[[str], Exception],
+    *,
+    who: str,
+    bad: str,
+    forbid: str | None = None,
+) -> Path:
+    """`folder/name+suffix`, or `error` when `name` is not a plain name (SCENARIO_NAME, and
+    without `forbid`) or the file would land outside `folder`: the one check every writer
+    of a named file makes (`who` names the name in the messages, `bad` says what is wrong)."""
+    if (
+        not isinstance(name, str)
+        or not re.fullmatch(SCENARIO_NAME, name)
+        or (forbid is not None and forbid in name)
+    ):
+        raise error(
+            f"{who} {bad}: use up to 100 letters, digits, '_', '-' or '.', "
+            "starting with a letter or digit"
+        )
+    base = Path(folder)
+    target = base / f"{name}{suffix}"
+    if target.resolve().parent != base.resolve():
+        raise error(f"{who} would be written outside {base}")
+    return target
+
+
 def save_scenario(
     scenario: Scenario, folder: str | os.PathLike[str], overwrite: bool = False
 ) -> Path:
@@ -228,15 +257,9 @@ def save_scenario(
     if not isinstance(scenario, Scenario):
         raise EvidenceError(f"save_scenario needs a Scenario, not {type(scenario).__name__}")
     name = scenario.name
-    if not isinstance(name, str) or not re.fullmatch(SCENARIO_NAME, name):
-        raise EvidenceError(
-            f"scenario name {name!r} is not allowed: use up to 100 letters, digits, '_', '-' or '.', "
-            "starting with a letter or digit"
-        )
-    base = Path(folder)
-    target = base / f"{name}.yaml"
-    if target.resolve().parent != base.resolve():
-        raise EvidenceError(f"scenario name {name!r} would be written outside {base}")
+    target = file_in(
+        folder, name, ".yaml", EvidenceError, who=f"scenario name {name!r}", bad="is not allowed"
+    )
     exists = EvidenceError(
         f"a scenario named '{name}' already exists; choose another name or allow replacing it"
     )

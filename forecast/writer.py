@@ -49,11 +49,10 @@ from ruamel.yaml.scalarstring import (
 from ruamel.yaml.util import load_yaml_guess_indent
 
 from .errors import ForecastError, OutputExistsError
-from .evidence import EvidenceItem, Scenario
+from .evidence import EvidenceItem, Scenario, file_in
 from .spec import ModelSpec
 from .yamlio import atomic_write_text, read_text
 
-FILE_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"
 # Plain scalars that YAML 1.1 readers (PyYAML's default, many tools) take for booleans or null:
 # always quote them in new text so the file means the same everywhere.
 _AMBIGUOUS = re.compile(
@@ -79,16 +78,15 @@ class FileChangedError(WriteError):
 
 def safe_child(folder: str | os.PathLike[str], name: str, suffix: str = ".yaml") -> Path:
     """`folder/name+suffix`, refusing names that are not plain file names or would leave `folder`."""
-    if not isinstance(name, str) or not re.fullmatch(FILE_NAME, name) or ".." in name:
-        raise WriteError(
-            f"{name!r} cannot be used as a file name: use up to 100 letters, digits, '_', '-' "
-            "or '.', starting with a letter or digit"
-        )
-    base = Path(folder)
-    target = base / f"{name}{suffix}"
-    if target.resolve().parent != base.resolve():
-        raise WriteError(f"{name!r} would be written outside {base}")
-    return target
+    return file_in(
+        folder,
+        name,
+        suffix,
+        WriteError,
+        who=repr(name),
+        bad="cannot be used as a file name",
+        forbid="..",
+    )
 
 
 def inside(folder: str | os.PathLike[str], path: str | os.PathLike[str]) -> Path:
