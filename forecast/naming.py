@@ -51,11 +51,8 @@ class Naming(Names):
 
     @classmethod
     def of(cls, attrs: Mapping[Any, Any]) -> Naming:
-        return cls(
-            attrs.get("labels") or {},
-            attrs.get("state_labels") or {},
-            attrs.get("source_labels") or {},
-        )
+        """The naming a result table's attrs carry (the same reading as `Names.from_attrs`)."""
+        return cls.from_attrs(attrs)
 
     def weights(self, node: str, weights: Mapping[str, float], as_percent: bool = False) -> str:
         """'Muted: 0.5, Acute: 1' (fixed probabilities as percentages)."""

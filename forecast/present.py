@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 import numpy as np
 
@@ -62,7 +62,7 @@ class Names:
     sources: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
-    def from_attrs(cls, attrs: Mapping[Any, Any]) -> Names:
+    def from_attrs(cls, attrs: Mapping[Any, Any]) -> Self:
         return cls(
             attrs.get("labels") or {},
             attrs.get("state_labels") or {},
