@@ -16,7 +16,7 @@ import datetime as dt
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import numpy as np
 import pandas as pd
@@ -591,6 +591,14 @@ def _settings_table(names: Sequence[str], evs: Sequence[Evidence], naming: Namin
     )
 
 
+class ReportOptions(TypedDict, total=False):
+    """The report keywords `report` passes on to `build_report` (see there)."""
+
+    author: str | None
+    compare: Sequence[EvidenceLike]
+    targets: Sequence[str] | str | None
+
+
 def build_report(
     model: Model,
     scenario: EvidenceLike = None,
@@ -798,10 +806,8 @@ def report(
     model: Model,
     scenario: EvidenceLike = None,
     *,
-    author: str | None = None,
-    compare: Sequence[EvidenceLike] = (),
     items: Sequence[EvidenceItem] = (),
-    targets: Sequence[str] | str | None = None,
+    **options: Unpack[ReportOptions],
 ) -> Report:
     """The report model (see build_report); `items` are dated evidence items added to the scenario."""
     if items:
@@ -810,11 +816,11 @@ def report(
         extra = tuple(it for it in items if it.id not in have)
         scenario_ev = Evidence(ev.hard, ev.likelihood, ev.fixed, ev.items + extra, ev.name)
         title = scenario.display if isinstance(scenario, Scenario) else None
-        built = build_report(model, scenario_ev, author=author, compare=compare, targets=targets)
+        built = build_report(model, scenario_ev, **options)
         if title:
             built = _retitle(built, title)
         return built
-    return build_report(model, scenario, author=author, compare=compare, targets=targets)
+    return build_report(model, scenario, **options)
 
 
 def _retitle(rep: Report, title: str) -> Report:
