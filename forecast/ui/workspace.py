@@ -33,7 +33,7 @@ from ..graph import network_dot
 from ..model import Model, load_model
 from ..plaintext import md, md_inline
 from ..present import humanise
-from . import analysis, charts, elicitation, journal, report
+from . import analysis, charts, elicitation, journal, report, workshop
 from . import upload as upload_worker
 from .controls import (
     MODE_LABELS,
@@ -57,7 +57,7 @@ UPLOAD_TYPES = [s.lstrip(".") for s in MODEL_SUFFIXES]
 NO_ITEMS = "none"
 LOG = logging.getLogger("forecast.app")
 UNEXPECTED = "The page hit an unexpected problem and stopped"
-TABS = ["Forecast", "Scenarios", "Timeline", "Analysis", "History", "Team"]
+TABS = ["Forecast", "Scenarios", "Timeline", "Analysis", "History", "Team", "Model"]
 TAB_KEY = "workspace_tab"
 
 
@@ -186,7 +186,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 def _draw(argv: Sequence[str] | None) -> None:
     args = parse_args(argv)
-    model = _choose_model(args)
+    model = workshop.edited_model(_choose_model(args))  # the Model tab's draft, when edited
     if model is None:
         st.title("Forecast workspace")
         st.info("Choose a model file in the sidebar, or upload one.")
@@ -194,6 +194,7 @@ def _draw(argv: Sequence[str] | None) -> None:
     mk = model.content_hash[:12]
     page = Page(model=model, mk=mk, args=args, baseline=_baseline(model, model.content_hash))
     _load_pools(page)
+    workshop.edited_pools(page)
     _header(model)
 
     # Only the open tab's content runs (on_change="rerun"), except the Forecast tab:
@@ -208,6 +209,7 @@ def _draw(argv: Sequence[str] | None) -> None:
         lambda: _evidence_tab(page, analysis.render),
         lambda: _evidence_tab(page, journal.render),
         lambda: _evidence_tab(page, elicitation.render),
+        lambda: workshop.render(page),
     ]
     for tab, draw in zip(tabs[1:], lazy, strict=True):
         if tab.open is not False:
