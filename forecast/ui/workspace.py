@@ -16,6 +16,7 @@ import argparse
 import datetime as dt
 import functools
 import logging
+import os
 import re
 import warnings
 from collections.abc import Callable, Sequence
@@ -680,35 +681,6 @@ def _network_panel(page: Page) -> None:
     )
 
 
-def _report_sections(page: Page) -> list[tuple[str, str]]:
-    """Inline SVG charts for the HTML report: each outcome's bars and, with items applied, their timeline."""
-    model = page.model
-    assert page.current is not None
-    svgs = [
-        report.outcome_svg(
-            model.label(n), report.outcome_rows(model, n, page.current, page.baseline)
-        )
-        for n in model.default_targets
-    ]
-    sections = [
-        (
-            "Outcome charts",
-            "<p>The dark tick marks the model's belief without evidence.</p>" + "".join(svgs),
-        )
-    ]
-    if page.applied:
-        try:
-            steps = report.timeline_steps(model, page.applied)
-        except ForecastError:
-            return sections
-        lines = [
-            report.timeline_svg(model.label(n), steps[steps["node"] == n])
-            for n in model.default_targets
-        ]
-        sections.append(("Timeline of the evidence items used", "".join(lines)))
-    return sections
-
-
 def _download_row(label: str, stem: str, make: Callable[[str], bytes], key: str) -> None:
     st.markdown(f"**{label}**")
     cols = st.columns(len(report.DOWNLOADS))
@@ -724,16 +696,24 @@ def _download_row(label: str, stem: str, make: Callable[[str], bytes], key: str)
         )
 
 
+def _author(mk: str) -> str:
+    """The report's author: the field on the page, else $FORECAST_AUTHOR."""
+    key = _key(mk, "report_author")
+    restore(key, os.environ.get("FORECAST_AUTHOR", ""))
+    author = st.text_input("Author of the report", key=key, placeholder="Your name")
+    remember(key, author)
+    return str(author or "").strip()
+
+
 def _downloads(page: Page) -> None:
-    model, table = page.model, page.current
-    assert table is not None
+    model, evidence = page.model, page.evidence
+    assert evidence is not None
     st.subheader("Downloads")
+    author = _author(page.mk)
     _download_row(
-        "The current forecast (every node, with the change from the model's belief)",
-        report.file_stem(model, "forecast"),
-        lambda fmt: report.export_bytes(
-            table, fmt, html_sections=_report_sections(page) if fmt == "html" else ()
-        ),
+        "The report: key judgements, issue record, charts and sources (the same file as `forecast report`)",
+        report.file_stem(model, "report"),
+        lambda fmt: report.report_file(model, evidence, fmt, author),
         _key(page.mk, "dl_current"),
     )
 
@@ -910,18 +890,12 @@ def _comparison_panel(page: Page, fitting: list[Scenario]) -> None:
         return
     shown = report.comparison_display(model, table)
     st.dataframe(shown, hide_index=True, width="stretch")
-    md = shown.to_markdown(index=False)
-    html_table = shown.to_html(index=False, border=0, escape=True)
+    evs = [choices[c][1] for c in picked]
+    author = str(st.session_state.get(_key(mk, "report_author")) or "").strip()
     _download_row(
-        "The comparison",
+        "The comparison report: side by side first, the long table in the appendix",
         report.file_stem(model, "comparison"),
-        lambda fmt: report.export_bytes(
-            table,
-            fmt,
-            html_sections=[("Side by side", html_table)],
-            extra_sheets=[("Side by side", shown)],
-            markdown_sections=[("Side by side", md)],
-        ),
+        lambda fmt: report.report_file(model, evs[0], fmt, author, evs[1:], names),
         _key(mk, "dl_compare"),
     )
 
