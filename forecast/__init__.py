@@ -5,6 +5,7 @@ model = forecast.load_model("models/russia_iran.yaml")
 model.posteriors(hard={"assad_question": "negotiated_exit"})
 """
 
+from . import elicitation
 from .analysis import (
     explain,
     explain_sequence,
@@ -13,6 +14,7 @@ from .analysis import (
     sensitivity,
     uncertainty,
 )
+from .ensemble import Ensemble, ensemble
 from .errors import EvidenceError, ForecastError, JournalError, MemoryBudgetError, ModelError
 from .evidence import (
     Evidence,
@@ -28,9 +30,11 @@ from .formats import write_model_file
 from .journal import history, record, resolve, score
 from .model import Model, load_model, model_from_text
 from .runs import run, timeline
+from .sweep import sweep, sweep_uncertainty
 from .words import words
 
 __all__ = [
+    "Ensemble",
     "Evidence",
     "EvidenceError",
     "EvidenceItem",
@@ -40,6 +44,8 @@ __all__ = [
     "Model",
     "ModelError",
     "Scenario",
+    "elicitation",
+    "ensemble",
     "explain",
     "explain_sequence",
     "export",
@@ -57,6 +63,8 @@ __all__ = [
     "save_scenario",
     "score",
     "sensitivity",
+    "sweep",
+    "sweep_uncertainty",
     "timeline",
     "uncertainty",
     "words",

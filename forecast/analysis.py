@@ -691,7 +691,7 @@ def uncertainty(
     node's own (equivalent sample size) or the model's default; the posteriors are
     recomputed for every draw, in batches on one compiled tree.  Columns: node,
     state, probability (the point posterior), p05, p50, p95 (quantiles over the
-    draws).  Targets default to the outcome nodes.  Draws under which the
+    draws).  Targets default to Model.default_targets.  Draws under which the
     evidence is impossible are left out (counted in attrs).
     """
     if isinstance(samples, bool) or not isinstance(samples, int | np.integer) or samples < 2:
@@ -703,7 +703,7 @@ def uncertainty(
     samples = int(samples)
     ev = model.evidence(scenario, hard, likelihood, fixed)
     if targets is None:
-        target_nodes = model.outcomes or list(model.nodes)
+        target_nodes = model.default_targets
     else:
         target_nodes = [
             _target_node(model, t) for t in ([targets] if isinstance(targets, str) else targets)

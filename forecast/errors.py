@@ -29,3 +29,7 @@ class MemoryBudgetError(ModelError):
 
 class JournalError(ForecastError):
     """The forecast journal cannot be read or written."""
+
+
+class OutputExistsError(ForecastError):
+    """An output that must not replace an existing file found one there (perhaps just created by another save)."""

@@ -24,8 +24,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from .errors import EvidenceError
-from .names import humanise
+from .errors import EvidenceError, OutputExistsError
+from .present import humanise
 from .yamlio import atomic_write_text, dump_yaml, load_yaml
 
 Weight = Annotated[float, Field(strict=True, allow_inf_nan=False)]
@@ -235,11 +235,15 @@ def save_scenario(
     target = base / f"{name}.yaml"
     if target.resolve().parent != base.resolve():
         raise EvidenceError(f"scenario name {name!r} would be written outside {base}")
+    exists = EvidenceError(
+        f"a scenario named '{name}' already exists; choose another name or allow replacing it"
+    )
     if target.exists() and not overwrite:
-        raise EvidenceError(
-            f"a scenario named '{name}' already exists; choose another name or allow replacing it"
-        )
-    return atomic_write_text(target, scenario.to_yaml())
+        raise exists
+    try:
+        return atomic_write_text(target, scenario.to_yaml(), overwrite=overwrite)
+    except OutputExistsError:  # another save created it meanwhile
+        raise exists from None
 
 
 def _scenario_file(name: str, folder: str | os.PathLike[str]) -> Path:

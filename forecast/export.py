@@ -12,7 +12,6 @@ import html
 import json
 import os
 import re
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,21 @@ import numpy as np
 import pandas as pd
 
 from .errors import ForecastError
-from .names import humanise
+from .present import (
+    BLUE,
+    DARK,
+    DOWN,
+    GREY,
+    INTERVAL,
+    UP,
+    Names,
+    clip,
+    humanise,
+    percent,
+    points,
+    span,
+    zoom,
+)
 from .yamlio import atomic_write
 
 FORMATS = {
@@ -99,29 +112,6 @@ def jsonable(v: Any) -> Any:
     return v
 
 
-def percent(p: float) -> str:
-    if p is None or (isinstance(p, float) and np.isnan(p)):
-        return ""
-    pct = 100 * float(p)
-    if 0 < abs(pct) < 0.1:
-        return f"{pct:.2f}%"
-    return f"{pct:.1f}%"
-
-
-def points(delta: float) -> str:
-    """A change in percentage points, for people: '+4.2 pts', '−0.3 pts', 'no change'."""
-    if delta is None or not np.isfinite(float(delta)):
-        return ""
-    pts = 100 * float(delta)
-    if abs(pts) < 0.05:
-        return "no change"
-    return f"{pts:+.1f} pts".replace("-", "−")
-
-
-def _span(width: float) -> str:
-    return "" if width is None or not np.isfinite(float(width)) else f"{100 * float(width):.1f} pts"
-
-
 def display_table(table: pd.DataFrame) -> pd.DataFrame:
     """Labels next to ids, percentages instead of fractions and changes in points (the terminal's view)."""
     out = table.copy()
@@ -137,7 +127,7 @@ def display_table(table: pd.DataFrame) -> pd.DataFrame:
         if col in POINTS_COLUMNS:
             out[col] = out[col].map(points)
         elif col in SPAN_COLUMNS:
-            out[col] = out[col].map(_span)
+            out[col] = out[col].map(span)
         elif col in percent_columns:
             out[col] = out[col].map(percent)
     for col, digits in table.attrs.get("decimals", {}).items():  # e.g. bits, log-odds
@@ -201,39 +191,20 @@ HEADERS_BY_KIND = {
 }
 
 
-def namers(attrs: dict[str, Any]) -> tuple[Callable[[str], str], Callable[[str, str], str]]:
-    """(node name, state name) for people, from a table's attrs: the model's labels, else readable ids.
-
-    `attrs["labels"]` (node labels) comes with every table the model makes; an app may add
-    `attrs["state_labels"]` ({node: {state: label}}) and `attrs["source_labels"]`.
-    """
-    labels = attrs.get("labels") or {}
-    state_labels = attrs.get("state_labels") or {}
-
-    def node_name(node: str) -> str:
-        return str(labels.get(node) or humanise(node))
-
-    def state_name(node: str, state: str) -> str:
-        own = (state_labels.get(node) or {}).get(state)
-        return str(own) if own else humanise(state)
-
-    return node_name, state_name
-
-
 def target_name(attrs: dict[str, Any]) -> str:
     """An analysis target ('node=state', a node, or 'a, b') for people: 'Label: State'."""
     target = str(attrs.get("target") or "")
-    node_name, state_name = namers(attrs)
+    names = Names.from_attrs(attrs)
     if "=" in target:
         node, _, state = target.partition("=")
-        return f"{node_name(node.strip())}: {state_name(node.strip(), state.strip())}"
-    return ", ".join(node_name(n.strip()) for n in target.split(",") if n.strip())
+        return names.pair(node.strip(), state.strip())
+    return ", ".join(names.node(n.strip()) for n in target.split(",") if n.strip())
 
 
 def readable_summary(attrs: dict[str, Any]) -> str:
     """An analysis summary with node and state ids replaced by their names."""
     text = str(attrs.get("summary") or "")
-    node_name, state_name = namers(attrs)
+    names = Names.from_attrs(attrs)
     labels = attrs.get("labels") or {}
     base = attrs.get("baseline")
     if (
@@ -242,29 +213,24 @@ def readable_summary(attrs: dict[str, Any]) -> str:
         and attrs.get("target")
     ):
         node = str(attrs["target"])
-        now = ", ".join(f"{state_name(node, s)} {percent(p)}" for s, p in base.items())
+        now = ", ".join(f"{names.state(node, s)} {percent(p)}" for s, p in base.items())
         rest = text.split(";", 1)[1].strip() if ";" in text else ""
-        return f"{node_name(node)} now: {now}" + (f"; {rest}" if rest else "")
+        return f"{names.node(node)} now: {now}" + (f"; {rest}" if rest else "")
 
     def pair(m: re.Match[str]) -> str:
         node, state = m.group(1), m.group(2)
-        return f"{node_name(node)}: {state_name(node, state)}" if node in labels else m.group(0)
+        return names.pair(node, state) if node in labels else m.group(0)
 
     return re.sub(r"\b([A-Za-z0-9][\w.-]*)=([A-Za-z0-9][\w.-]*)\b", pair, text)
 
 
 def readable_settings(attrs: dict[str, Any]) -> str:
     """An analysis's settings in words: 'Delta: 0.2; Node confidence: Kurdish question 10' (JSON keeps them exact)."""
-    labels = attrs.get("labels") or {}
+    names = Names.from_attrs(attrs)
 
     def show(value: Any) -> str:
         if isinstance(value, dict):
-            return (
-                ", ".join(
-                    f"{labels.get(k) or humanise(str(k))} {show(v)}" for k, v in value.items()
-                )
-                or "none"
-            )
+            return ", ".join(f"{names.node(str(k))} {show(v)}" for k, v in value.items()) or "none"
         if isinstance(value, float):
             return f"{value:g}"
         return str(value)
@@ -274,9 +240,7 @@ def readable_settings(attrs: dict[str, Any]) -> str:
     )
 
 
-def _weights(
-    node: str, detail: str, state_name: Callable[[str, str], str], as_percent: bool = False
-) -> str:
+def _weights(node: str, detail: str, names: Names, as_percent: bool = False) -> str:
     """'muted: 0.5, acute: 1' -> 'Muted: 0.5, Acute: 1' (states named; probabilities as percentages)."""
     parts = []
     for part in str(detail).split(", "):
@@ -287,25 +251,22 @@ def _weights(
             shown = percent(float(value)) if as_percent else value
         except ValueError:
             shown = value
-        parts.append(f"{state_name(node, state)}: {shown}")
+        parts.append(f"{names.state(node, state)}: {shown}")
     return ", ".join(parts)
 
 
-def _evidence_detail(
-    kind: str, node: str, detail: str, state_name: Callable[[str, str], str]
-) -> str:
+def _evidence_detail(kind: str, node: str, detail: str, names: Names) -> str:
     if kind == "hard":
-        return state_name(node, str(detail))
+        return names.state(node, str(detail))
     if kind in ("likelihood", "fixed"):
-        return _weights(node, detail, state_name, as_percent=kind == "fixed")
+        return _weights(node, detail, names, as_percent=kind == "fixed")
     m = re.match(r"^(.*) \(([^()]*)\)$", str(detail))  # an item: 'date title (weights)'
-    return f"{m.group(1)} ({_weights(node, m.group(2), state_name)})" if m else str(detail)
+    return f"{m.group(1)} ({_weights(node, m.group(2), names)})" if m else str(detail)
 
 
 def readable_evidence(attrs: dict[str, Any]) -> pd.DataFrame:
     """The evidence used, for people: kind, what it bears on, detail and source, named not id'd."""
-    node_name, state_name = namers(attrs)
-    sources = attrs.get("source_labels") or {}
+    names = Names.from_attrs(attrs)
     rows = []
     for r in evidence_rows(attrs):
         kind, node = str(r.get("kind", "")), str(r.get("node", ""))
@@ -313,9 +274,9 @@ def readable_evidence(attrs: dict[str, Any]) -> pd.DataFrame:
         row.update(
             {
                 "Kind": KIND_LABELS.get(kind, kind),
-                "Bears on": node_name(node) if node else "",
-                "Detail": _evidence_detail(kind, node, str(r.get("detail", "")), state_name),
-                "Source": str(sources.get(r.get("source"), r.get("source") or "")),
+                "Bears on": names.node(node) if node else "",
+                "Detail": _evidence_detail(kind, node, str(r.get("detail", "")), names),
+                "Source": names.source(str(r.get("source") or "")),
             }
         )
         rows.append(row)
@@ -326,7 +287,7 @@ def _piece_title(
     kind: str, node: str, title: str, details: dict[tuple[str, str], str], attrs: dict[str, Any]
 ) -> str:
     """An analysis row's piece of evidence named for people (hard, likelihood and fixed pieces carry ids)."""
-    node_name, state_name = namers(attrs)
+    names = Names.from_attrs(attrs)
     if kind == "prior":
         return "The model without evidence"
     if kind not in ("hard", "likelihood", "fixed"):
@@ -334,10 +295,10 @@ def _piece_title(
     detail = details.get((kind, node), "")
     if kind == "hard":
         state = detail or title.rpartition(" = ")[2]
-        return f"{node_name(node)}: {state_name(node, state)}"
+        return names.pair(node, state)
     what = "reported weights" if kind == "likelihood" else "analyst's probabilities"
-    shown = _weights(node, detail, state_name, as_percent=kind == "fixed") if detail else ""
-    return f"{node_name(node)}, {what}" + (f" ({shown})" if shown else "")
+    shown = _weights(node, detail, names, as_percent=kind == "fixed") if detail else ""
+    return f"{names.node(node)}, {what}" + (f" ({shown})" if shown else "")
 
 
 def readable_table(table: pd.DataFrame) -> pd.DataFrame:
@@ -348,7 +309,7 @@ def readable_table(table: pd.DataFrame) -> pd.DataFrame:
     """
     attrs = table.attrs
     kind = str(attrs.get("analysis_kind") or "")
-    node_name, state_name = namers(attrs)
+    names = Names.from_attrs(attrs)
     out = display_table(table)
     if "label" in out.columns and "label" not in table.columns:
         out = out.drop(columns=["label"])
@@ -357,12 +318,12 @@ def readable_table(table: pd.DataFrame) -> pd.DataFrame:
         for col in ("state", "low_state", "high_state"):
             if col in out.columns:
                 out[col] = [
-                    state_name(n, s) if isinstance(s, str) and s else ""
+                    names.state(n, s) if isinstance(s, str) and s else ""
                     for n, s in zip(nodes, table[col], strict=True)
                 ]
     if "parent_states" in out.columns:
         out["parent_states"] = [
-            ", ".join(f"{node_name(p)}: {state_name(p, s)}" for p, s in parent_pairs(text))
+            ", ".join(names.pair(p, s) for p, s in parent_pairs(text))
             for text in table["parent_states"]
         ]
     if {"kind", "title", "node"} <= set(table.columns):
@@ -377,21 +338,18 @@ def readable_table(table: pd.DataFrame) -> pd.DataFrame:
         out["kind"] = [KIND_LABELS.get(str(k), str(k)) for k in table["kind"]]
         out = out.drop(columns=["item"], errors="ignore")  # ids; the title names the piece
     if "source" in out.columns:
-        sources = attrs.get("source_labels") or {}
-        out["source"] = [
-            str(sources.get(s, s)) if isinstance(s, str) else "" for s in table["source"]
-        ]
+        out["source"] = [names.source(s) if isinstance(s, str) else "" for s in table["source"]]
     if nodes is not None:
-        out["node"] = [node_name(n) if n else "" for n in nodes]
+        out["node"] = [names.node(n) if n else "" for n in nodes]
     headers = {**HEADERS, **HEADERS_BY_KIND.get(kind, {})}
-    names = {}
+    shown_as = {}
     for col in out.columns:
         if kind == "indicators" and isinstance(col, str) and "=" in col:
             node, _, state = col.partition("=")
-            names[col] = f"{node_name(node)}: {state_name(node, state)}"
+            shown_as[col] = names.pair(node, state)
         else:
-            names[col] = headers.get(str(col), humanise(str(col)))
-    return out.rename(columns=names)
+            shown_as[col] = headers.get(str(col), humanise(str(col)))
+    return out.rename(columns=shown_as)
 
 
 def header_lines(attrs: dict[str, Any]) -> list[tuple[str, str]]:
@@ -451,8 +409,8 @@ def parent_pairs(text: str) -> list[tuple[str, str]]:
 
 def readable_resolution(attrs: dict[str, Any]) -> list[tuple[str, str, str]]:
     """The resolution criteria as (outcome name, state name, criterion)."""
-    node_name, state_name = namers(attrs)
-    return [(node_name(n), state_name(n, s), t) for n, s, t in resolution_rows(attrs)]
+    names = Names.from_attrs(attrs)
+    return [(names.node(n), names.state(n, s), t) for n, s, t in resolution_rows(attrs)]
 
 
 def to_markdown(table: pd.DataFrame) -> str:
@@ -580,7 +538,6 @@ def write_xlsx(table: pd.DataFrame, path: Path) -> None:
 
 # ---------------------------------------------------------------- analysis charts (inline SVG, no scripts)
 
-_BLUE, _UP, _DOWN, _GREY, _DARK = "#3567b5", "#2e8b57", "#c0392b", "#9aa5b1", "#1d2430"
 REPORT_ROWS = 25  # rows of an analysis table shown in an HTML report (exports hold them all)
 
 
@@ -606,7 +563,7 @@ def _svg_bars(
     ]
     for i, (label, a, b, text, colour, ticks) in enumerate(rows):
         y = i * row_h + 4
-        short = _clip(label, 52)
+        short = clip(label, 52)
         out.append(
             f"<text x='{label_w - 8}' y='{y + 14}' text-anchor='end'><title>{esc(label)}</title>{esc(short)}</text>"
         )
@@ -616,17 +573,17 @@ def _svg_bars(
         )
         for t in ticks:
             out.append(
-                f"<line x1='{x(t):.1f}' x2='{x(t):.1f}' y1='{y}' y2='{y + row_h - 4}' stroke='{_DARK}' stroke-width='2'/>"
+                f"<line x1='{x(t):.1f}' x2='{x(t):.1f}' y1='{y}' y2='{y + row_h - 4}' stroke='{DARK}' stroke-width='2'/>"
             )
         out.append(f"<text x='{label_w + bar_w + 8}' y='{y + 14}'>{esc(text)}</text>")
     bottom = row_h * len(rows) + 4
     for value, name in marks or []:
         out.append(
-            f"<line x1='{x(value):.1f}' x2='{x(value):.1f}' y1='0' y2='{bottom}' stroke='{_DARK}' stroke-dasharray='4 3'/>"
+            f"<line x1='{x(value):.1f}' x2='{x(value):.1f}' y1='0' y2='{bottom}' stroke='{DARK}' stroke-dasharray='4 3'/>"
             f"<text x='{x(value):.1f}' y='{bottom + 20}' text-anchor='middle'>{esc(name)}</text>"
         )
     out.append(
-        f"<line x1='{label_w}' x2='{label_w + bar_w}' y1='{bottom}' y2='{bottom}' stroke='{_GREY}'/>"
+        f"<line x1='{label_w}' x2='{label_w + bar_w}' y1='{bottom}' y2='{bottom}' stroke='{GREY}'/>"
     )
     for value in (lo, hi):
         anchor = "start" if value == lo else "end"
@@ -637,52 +594,44 @@ def _svg_bars(
     return "".join(out)
 
 
-def _clip(text: str, n: int) -> str:
-    return text if len(text) <= n else text[: n - 1] + "…"
-
-
 def _axis(value: float, caption: str) -> str:
     return f"{value:.3g} bits" if "bits" in caption else percent(value)
-
-
-def _zoom(values: list[float], pad: float = 0.02) -> tuple[float, float]:
-    lo, hi = max(0.0, min(values) - pad), min(1.0, max(values) + pad)
-    return (lo, hi) if hi > lo else (0.0, 1.0)
 
 
 def _chart(table: pd.DataFrame) -> str:
     """The chart of one analysis table (by attrs['analysis_kind']); '' for other tables."""
     kind = table.attrs.get("analysis_kind")
-    name, state_name = namers(table.attrs)
+    names = Names.from_attrs(table.attrs)
+    name, state_name = names.node, names.state
     if table.empty:
         return ""
     if kind == "sensitivity":
         top = table.head(20)
         base = float(table.attrs.get("baseline", top["baseline"].iloc[0]))
         rows = [
-            (name(r.node), r.low, r.high, f"{percent(r.low)} – {percent(r.high)}", _BLUE, [])
+            (name(r.node), r.low, r.high, f"{percent(r.low)} – {percent(r.high)}", BLUE, [])
             for r in top.itertuples()
         ]
-        lo, hi = _zoom([*top["low"], *top["high"], base])
+        lo, hi = zoom([*top["low"], *top["high"], base])
         return _svg_bars(rows, lo, hi, [(base, f"now {percent(base)}")], "tornado")
     if kind == "parameter_sensitivity":
         top = table.head(20)
         base = float(top["base"].iloc[0])
         rows = [
             (
-                f"{_clip(name(r.node), 24)} [{', '.join(state_name(p, s) for p, s in parent_pairs(r.parent_states))}]: "
+                f"{clip(name(r.node), 24)} [{', '.join(state_name(p, s) for p, s in parent_pairs(r.parent_states))}]: "
                 f"{state_name(r.node, r.state)}"
                 if r.parent_states
-                else f"{_clip(name(r.node), 30)}: {state_name(r.node, r.state)}",
+                else f"{clip(name(r.node), 30)}: {state_name(r.node, r.state)}",
                 min(r.minus, r.plus),
                 max(r.minus, r.plus),
                 f"{percent(r.minus)} / {percent(r.plus)}",
-                _BLUE,
+                BLUE,
                 [],
             )
             for r in top.itertuples()
         ]
-        lo, hi = _zoom([*top["minus"], *top["plus"], base])
+        lo, hi = zoom([*top["minus"], *top["plus"], base])
         return _svg_bars(rows, lo, hi, [(base, f"now {percent(base)}")], "parameter tornado")
     if kind == "indicators":
         top = table.drop_duplicates("node").head(20)
@@ -692,7 +641,7 @@ def _chart(table: pd.DataFrame) -> str:
                 0.0,
                 r.mutual_information_bits,
                 f"{r.mutual_information_bits:.3f} bits",
-                _BLUE,
+                BLUE,
                 [],
             )
             for r in top.itertuples()
@@ -710,7 +659,7 @@ def _chart(table: pd.DataFrame) -> str:
                 0.0,
                 r.delta_probability,
                 points(r.delta_probability),
-                _UP if r.delta_probability >= 0 else _DOWN,
+                UP if r.delta_probability >= 0 else DOWN,
                 [],
             )
             for title, r in zip(titles, top.itertuples(), strict=True)
@@ -719,7 +668,7 @@ def _chart(table: pd.DataFrame) -> str:
     if kind == "explain_sequence":
         cum = [float(c) for c in table["cumulative_probability"]]
         titles = list(readable_table(table)[HEADERS["title"]])
-        rows = [("Without evidence", 0.0, cum[0], percent(cum[0]), _GREY, [])]
+        rows = [("Without evidence", 0.0, cum[0], percent(cum[0]), GREY, [])]
         for i in range(1, len(cum)):
             d = cum[i] - cum[i - 1]
             rows.append(
@@ -728,25 +677,20 @@ def _chart(table: pd.DataFrame) -> str:
                     cum[i - 1],
                     cum[i],
                     f"{percent(cum[i])} ({points(d)})",
-                    _UP if d >= 0 else _DOWN,
+                    UP if d >= 0 else DOWN,
                     [],
                 )
             )
-        rows.append(("With all the evidence", 0.0, cum[-1], percent(cum[-1]), _DARK, []))
-        pad = max(
-            0.02, 0.15 * (max(cum) - min(cum))
-        )  # zoomed, so small moves show; the axis says where
-        return _svg_bars(
-            rows, max(0.0, min(cum) - pad), min(1.0, max(cum) + pad), None, "waterfall"
-        )
+        rows.append(("With all the evidence", 0.0, cum[-1], percent(cum[-1]), DARK, []))
+        return _svg_bars(rows, *zoom(cum), None, "waterfall")
     if kind == "uncertainty":
         rows = [
             (
-                f"{_clip(name(r.node), 30)}: {state_name(r.node, r.state)}",
+                f"{clip(name(r.node), 30)}: {state_name(r.node, r.state)}",
                 r.p05,
                 r.p95,
                 f"{percent(r.probability)} ({percent(r.p05)}–{percent(r.p95)})",
-                "#b8c9e8",
+                INTERVAL,
                 [r.p50],
             )
             for r in table.itertuples()

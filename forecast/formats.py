@@ -32,13 +32,13 @@ import math
 import os
 import re
 import xml.etree.ElementTree as ET
-import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from .errors import ModelError
+from .safeio import MAX_FILE_BYTES, MAX_UPLOAD_BYTES, check_size, read_text_bounded
 from .spec import MAX_STATES, ModelSpec, spec_from_dict
 from .yamlio import atomic_write
 
@@ -47,7 +47,7 @@ if TYPE_CHECKING:
 
 Format = Literal["bif", "xmlbif"]
 
-MAX_INPUT_BYTES = 64 * 1024 * 1024  # after decompression: a guard against gzip bombs
+MAX_INPUT_BYTES = MAX_FILE_BYTES  # after decompression: the one file limit (forecast.safeio)
 ROUNDING_TOLERANCE = 1e-3
 _FORBIDDEN = re.compile(r"[\s=:,]")
 _BIF_UNSAFE = re.compile(r"[{}()\[\];|\"'\\]|//|/\*|\*/")
@@ -99,10 +99,7 @@ def read_model_text(text: str, name: str) -> ModelSpec:
         raise ModelError(
             f"{p}: not a BIF or XMLBIF file name (expected .bif, .xmlbif, .bifxml or .xml)"
         )
-    if len(text) > MAX_INPUT_BYTES:
-        raise ModelError(
-            f"{p}: model file is over the {MAX_INPUT_BYTES // (1024 * 1024)} MiB limit"
-        )
+    check_size(text, str(p), "model", ModelError, MAX_UPLOAD_BYTES)
     text = text.lstrip("\ufeff")
     if not text.strip():
         raise ModelError(f"{p}: model file is empty")
@@ -111,36 +108,11 @@ def read_model_text(text: str, name: str) -> ModelSpec:
 
 
 def _read_text(p: Path) -> str:
-    if not p.exists():
-        raise ModelError(f"{p}: model file not found")
-    if p.is_dir():
-        raise ModelError(f"{p}: expected a model file, found a folder")
-    try:
-        with p.open("rb") as fh:
-            raw = fh.read(MAX_INPUT_BYTES + 1)
-    except OSError as exc:
-        raise ModelError(f"{p}: cannot read model file: {exc.strerror}") from None
-    if raw[:2] == b"\x1f\x8b":
-        try:
-            d = zlib.decompressobj(wbits=31)
-            data = d.decompress(raw, MAX_INPUT_BYTES + 1)
-            if not d.eof and len(data) <= MAX_INPUT_BYTES:
-                raise ModelError(f"{p}: the gzip data is truncated")
-        except zlib.error as exc:
-            raise ModelError(f"{p}: not a valid gzip file ({exc})") from None
-    else:
-        data = raw
-    if len(data) > MAX_INPUT_BYTES:
-        raise ModelError(
-            f"{p}: model file is over the {MAX_INPUT_BYTES // (1024 * 1024)} MiB limit"
-        )
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ModelError(f"{p}: model file is not valid UTF-8 text (byte {exc.start})") from None
+    """The file's text: a regular file, at most MAX_FILE_BYTES once inflated (forecast.safeio)."""
+    text = read_text_bounded(p, MAX_FILE_BYTES, "model", ModelError, decompress=True)
     if not text.strip():
         raise ModelError(f"{p}: model file is empty")
-    return text.lstrip("\ufeff")
+    return text
 
 
 class _Network:

@@ -11,19 +11,20 @@ from __future__ import annotations
 
 import html
 import textwrap
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 import networkx as nx
 import pandas as pd
 
 from .errors import ForecastError
 from .model import Model
+from .present import ORANGE, Names, points, whole_percent
 
 SHOW = ("probability", "change")
 ROLE_FILL = {"driver": "#e7eef9", "intermediate": "#f3f4f6", "outcome": "#fdf0d5"}
 CHANGE_FULL = 0.30  # a node whose distribution moved this much (or more) gets the strongest shade
 _WHITE = (255, 255, 255)
-_ORANGE = (232, 89, 12)
+_ORANGE = tuple(int(ORANGE[i : i + 2], 16) for i in (1, 3, 5))
 
 
 def _by_node(table: pd.DataFrame) -> dict[str, dict[str, float]]:
@@ -50,22 +51,6 @@ def shade(amount: float) -> str:
     return "#{:02x}{:02x}{:02x}".format(*rgb)
 
 
-def _pct(p: float) -> str:
-    pct = round(100 * p, 7)  # float noise: a certain state shows 100%, not ">99%"
-    if 0 < pct < 0.5:
-        return "&lt;1%"
-    if 99.5 < pct < 100:
-        return "&gt;99%"
-    return f"{pct:.0f}%"
-
-
-def _pts(d: float) -> str:
-    pts = 100 * d
-    if abs(pts) < 0.05:
-        return "±0"
-    return f"{pts:+.1f} pts"
-
-
 def _esc(text: str) -> str:
     return html.escape(text, quote=True)
 
@@ -80,7 +65,7 @@ def network_dot(
     baseline: pd.DataFrame | None = None,
     show: str = "probability",
     evidence_nodes: Iterable[str] = (),
-    state_label: Callable[[str, str], str] | None = None,
+    names: Names | None = None,
     rankdir: str = "LR",
 ) -> str:
     """DOT text of the model's network.
@@ -90,7 +75,8 @@ def network_dot(
     lists its states' probabilities; with show="change" the change in
     percentage points against the baseline.  Either way, nodes are shaded by
     how far they moved from the baseline (when one is given); nodes carrying
-    evidence get a heavy outline, outcome nodes a double one.
+    evidence get a heavy outline, outcome nodes a double one.  States are
+    named by `names` (the model's own names by default).
     """
     if show not in SHOW:
         raise ForecastError(f"unknown graph mode '{show}'; use one of {', '.join(SHOW)}")
@@ -101,7 +87,7 @@ def network_dot(
     if show == "change" and base is None:
         raise ForecastError("showing changes needs a baseline table")
     marked = set(evidence_nodes)
-    name_of = state_label or (lambda _node, state: state)
+    names = names or model.names
 
     lines = [
         "digraph network {",
@@ -121,10 +107,10 @@ def network_dot(
             if p_node is None or state not in p_node:
                 continue
             if show == "change":
-                value = _pts(p_node[state] - (b_node or {}).get(state, 0.0))
+                value = points(p_node[state] - (b_node or {}).get(state, 0.0))
             else:
-                value = _pct(p_node[state])
-            rows.append(f"{_esc(name_of(node, state))} {value}")
+                value = whole_percent(p_node[state])
+            rows.append(f"{_esc(names.state(node, state))} {_esc(value)}")
         body = "<br/>".join(rows)
         label = (
             f"<<b>{title}</b>" + (f'<br/><font point-size="10">{body}</font>' if body else "") + ">"

@@ -398,7 +398,7 @@ class _Entry(NamedTuple):
 
 
 def _recorded_nodes(model: Model) -> list[str]:
-    return list(model.outcomes) or list(model.nodes)
+    return model.default_targets
 
 
 def _evidence_json(ev: Evidence) -> dict[str, Any]:

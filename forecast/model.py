@@ -18,9 +18,10 @@ import numpy as np
 import pandas as pd
 
 from .engine import JunctionTree, solve_fixed
-from .errors import EvidenceError, ModelError
+from .errors import EvidenceError, ForecastError, ModelError
 from .evidence import Evidence, EvidenceItem, Scenario, check_weights, combine
-from .names import cite, humanise
+from .present import Names, cite, humanise
+from .safeio import MAX_FILE_BYTES, read_bytes_bounded
 from .spec import ModelSpec, NodeSpec, compile_cpt, load_spec, spec_from_text, topological_order
 from .words import BANDS, band_index
 
@@ -49,6 +50,10 @@ class Model:
         self._index = {n: i for i, n in enumerate(self.nodes)}
         self._cpts = {n.id: compile_cpt(n, self._by_id) for n in spec.nodes}
         _ = self.tree  # compile now: the memory guard refuses oversized models at load time
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle as the validated spec (recompiled on arrival): how a sweep ships a model to workers."""
+        return (Model, (self.spec, self.path, self.memory_budget, self._source_text))
 
     # ------------------------------------------------------------ metadata
 
@@ -80,28 +85,50 @@ class Model:
     def label(self, node: str) -> str:
         return self.node(node).display
 
+    @functools.cached_property
+    def names(self) -> Names:
+        """Node, state and source names for people (what every report and screen shows)."""
+        return Names(
+            {n: self._by_id[n].display for n in self.nodes},
+            {n: {st: humanise(st) for st in self._by_id[n].states} for n in self.nodes},
+            {s.id: cite(s) for s in self.spec.sources},
+        )
+
     def state_label(self, node: str, state: str) -> str:
-        """A state's name for people (the id made readable)."""
+        """A state's name for people (the id made readable); an unknown node is an error."""
         self.node(node)
-        return humanise(state)
+        return self.names.state(node, state)
 
     def source_label(self, source_id: str) -> str:
         """A source id as 'author (year)'; unknown ids come back unchanged."""
-        for s in self.spec.sources:
-            if s.id == source_id:
-                return cite(s)
-        return source_id
+        return self.names.source(source_id)
 
     def nodes_with_role(self, role: str) -> list[str]:
         return [n for n in self.nodes if self._by_id[n].role == role]
 
     @property
     def drivers(self) -> list[str]:
+        """The nodes the file marks as drivers (possibly none; see driver_nodes)."""
         return self.nodes_with_role("driver")
 
     @property
     def outcomes(self) -> list[str]:
+        """The nodes the file marks as outcomes (possibly none; see default_targets)."""
         return self.nodes_with_role("outcome")
+
+    @property
+    def default_targets(self) -> list[str]:
+        """What a forecast reports when no targets are given: the outcomes, else the leaves.
+
+        A model that marks no outcome (a network read from BIF, say) is asked about
+        the nodes nothing depends on; the app, the CLI, runs and the journal all use this.
+        """
+        return self.outcomes or [n for n in self.nodes if not self.children(n)]
+
+    @property
+    def driver_nodes(self) -> list[str]:
+        """The nodes an analyst sets first: the drivers, else the roots (nodes without parents)."""
+        return self.drivers or [n for n in self.nodes if not self._by_id[n].parents]
 
     def cpt(self, node: str) -> np.ndarray:
         """The compiled CPT: one axis per parent (in `parents(node)` order), the node's states last."""
@@ -113,7 +140,7 @@ class Model:
         if self._source_text is not None:
             data = self._source_text.encode("utf-8")
         elif self.path is not None and self.path.exists():
-            data = self.path.read_bytes()
+            data = read_bytes_bounded(self.path, MAX_FILE_BYTES, "model", ModelError)
         else:
             data = self.spec.model_dump_json().encode("utf-8")
         return hashlib.sha256(data).hexdigest()
@@ -129,11 +156,7 @@ class Model:
             "horizon": q.horizon if q else "",
             "resolution": {k: dict(v) for k, v in q.resolution.items()} if q else {},
             "model_hash": self.content_hash,
-            "labels": {n: self._by_id[n].display for n in self.nodes},
-            "state_labels": {
-                n: {st: humanise(st) for st in self._by_id[n].states} for n in self.nodes
-            },
-            "source_labels": {s.id: cite(s) for s in self.spec.sources},
+            **self.names.attrs(),
         }
 
     def __repr__(self) -> str:
@@ -184,6 +207,32 @@ class Model:
         for it in ev.items:
             states = self._evidence_states(it.node, f"evidence item '{it.id}':")
             check_weights(it.node, states, it.likelihood, f"evidence item '{it.id}': likelihood")
+
+    def applicable_items(
+        self, items: Iterable[EvidenceItem]
+    ) -> tuple[list[EvidenceItem], list[EvidenceItem]]:
+        """Split items into those that bear on this model's nodes (with its states) and the rest."""
+        applicable: list[EvidenceItem] = []
+        other: list[EvidenceItem] = []
+        for it in items:
+            try:
+                self.check_evidence(Evidence(items=(it,)))
+            except EvidenceError:
+                other.append(it)
+            else:
+                applicable.append(it)
+        return applicable, other
+
+    def fitting_scenarios(self, scenarios: Iterable[Scenario]) -> list[Scenario]:
+        """The scenarios whose evidence this model accepts (saved for another model, say, do not)."""
+        fitting = []
+        for s in scenarios:
+            try:
+                self.evidence(s)
+            except ForecastError:
+                continue
+            fitting.append(s)
+        return fitting
 
     def _evidence_states(self, node: str, kind: str) -> list[str]:
         if not isinstance(node, str) or node not in self._by_id:

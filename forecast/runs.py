@@ -44,7 +44,7 @@ def timeline(
 ) -> pd.DataFrame:
     """Replay dated items in date order: the target posteriors after each one.
 
-    Targets default to the model's outcome nodes.  The first rows (item
+    Targets default to the model's outcomes (Model.default_targets).  The first rows (item
     ``baseline``, no date) show the forecast before any item; each later row
     adds one item on top of all earlier ones.  Columns: date, item, node, state,
     probability, words.
@@ -67,7 +67,7 @@ def timeline(
         model.check_evidence(ev)
     for it in ordered:
         model.check_evidence(Evidence(items=(it,)))
-    targets = target if target is not None else (model.outcomes or model.nodes)
+    targets = target if target is not None else model.default_targets
     labels = ["baseline"] + [it.id for it in ordered]
     table = model.posteriors_batch(steps, targets=targets, names=labels)
     dates = {"baseline": None, **{it.id: it.date for it in ordered}}

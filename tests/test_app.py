@@ -44,11 +44,6 @@ def evidence_dir(tmp_path):
     return folder
 
 
-@pytest.fixture
-def tiny():
-    return forecast.load_model(TINY)
-
-
 @pytest.fixture(autouse=True)
 def private_journal(monkeypatch, tmp_path):
     """The History tab records into a journal file; keep it inside the test's folder."""
@@ -80,7 +75,7 @@ def expected(model: forecast.Model, node: str, **evidence) -> dict[str, str]:
     """What the page should show for `node`, computed with the API."""
     table = model.posteriors(targets=[node], **evidence)
     return {
-        controls.state_label(model, node, s): percent(p)
+        model.state_label(node, s): percent(p)
         for s, p in zip(table["state"], table["probability"], strict=True)
     }
 
@@ -194,7 +189,7 @@ def test_toggling_an_item_changes_the_outcomes(monkeypatch, tiny):
     after = shown(at)
     assert after != before
     assert after == {
-        controls.state_label(tiny, "outcome", s): percent(p)
+        tiny.state_label("outcome", s): percent(p)
         for s, p in zip(want["state"], want["probability"], strict=True)
     }
 
@@ -456,13 +451,13 @@ def test_round_percents_sum_exactly():
 
 
 def test_labels_are_readable(tiny):
-    from forecast.names import humanise
+    from forecast.present import humanise
 
     assert humanise("marriage_of_convenience") == "Marriage of convenience"
     assert humanise("US_led") == "US led"
-    assert controls.state_label(tiny, "outcome", "good") == "Good"
-    assert controls.source_label(tiny, "src1") == "Someone (2017)"
-    assert controls.source_label(tiny, "not_a_source") == "not_a_source"
+    assert tiny.state_label("outcome", "good") == "Good"
+    assert tiny.source_label("src1") == "Someone (2017)"
+    assert tiny.source_label("not_a_source") == "not_a_source"
 
 
 def test_controls_round_trip_through_a_scenario(tiny):

@@ -8,14 +8,6 @@ import pytest
 import forecast
 from forecast.errors import ForecastError
 from forecast.graph import movement, network_dot, shade
-from forecast.ui.controls import state_label
-
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
-
-
-@pytest.fixture
-def tiny():
-    return forecast.load_model(FIXTURES / "tiny.yaml")
 
 
 def node_block(dot: str, node: str) -> str:
@@ -29,7 +21,7 @@ def fill(dot: str, node: str) -> str:
 
 
 def test_every_node_and_edge_is_drawn_with_labels(tiny):
-    dot = network_dot(tiny, tiny.posteriors(), state_label=lambda n, s: state_label(tiny, n, s))
+    dot = network_dot(tiny, tiny.posteriors())
     assert dot.startswith("digraph") and dot.rstrip().endswith("}")
     for node in tiny.nodes:
         assert f"<b>{tiny.label(node)}</b>" in node_block(dot, node)
@@ -43,11 +35,11 @@ def test_every_node_and_edge_is_drawn_with_labels(tiny):
 
 def test_probabilities_shown_match_the_posteriors(tiny):
     post = tiny.posteriors(hard={"rain": "yes"})
-    dot = network_dot(tiny, post, state_label=lambda n, s: state_label(tiny, n, s))
+    dot = network_dot(tiny, post)
     for node, state, p in zip(post["node"], post["state"], post["probability"], strict=True):
-        text = f"{state_label(tiny, node, state)} {100 * p:.0f}%"
+        text = f"{tiny.state_label(node, state)} {100 * p:.0f}%"
         if 0 < 100 * p < 0.5:
-            text = f"{state_label(tiny, node, state)} &lt;1%"
+            text = f"{tiny.state_label(node, state)} &lt;1%"
         assert text in node_block(dot, node)
 
 
@@ -58,7 +50,7 @@ def test_change_mode_and_shading_follow_the_evidence(tiny):
     b = base.set_index(["node", "state"])["probability"]
     p = post.set_index(["node", "state"])["probability"]
     delta = 100 * (p[("outcome", "good")] - b[("outcome", "good")])
-    assert f"good {delta:+.1f} pts" in node_block(dot, "outcome")
+    assert f"Good {delta:+.1f} pts".replace("-", "−") in node_block(dot, "outcome")
     # rain moved furthest (from 30% to certain); every moved node is shaded, more for more movement
     moves = {
         n: movement(
@@ -76,7 +68,8 @@ def test_no_evidence_leaves_every_node_unshaded(tiny):
     base = tiny.posteriors()
     dot = network_dot(tiny, base, baseline=base, show="change")
     assert all(fill(dot, n) == "#ffffff" for n in tiny.nodes)
-    assert dot.count("±0") == sum(len(tiny.states(n)) for n in tiny.nodes)
+    # the same wording for a zero change as the reports and the app (it said "±0" here)
+    assert dot.count("no change") == sum(len(tiny.states(n)) for n in tiny.nodes)
 
 
 def test_shade_deepens_with_movement():

@@ -31,7 +31,8 @@ import forecast
 from forecast.cli import main
 from forecast.errors import EvidenceError, ForecastError, ModelError
 from forecast.evidence import save_scenario
-from forecast.yamlio import MAX_FILE_BYTES, parse_yaml
+from forecast.safeio import MAX_FILE_BYTES, MAX_UPLOAD_BYTES
+from forecast.yamlio import parse_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -801,16 +802,25 @@ def test_scenario_saving_stays_in_the_folder_and_never_clobbers(tmp_path, tiny):
         save_scenario(ev.to_scenario("wet.v2"), folder)
 
 
-def test_uploads_over_the_size_limit_are_refused_before_parsing():
-    text = "id: x\nnodes: []\n# " + "x" * MAX_FILE_BYTES
-    with pytest.raises(ModelError, match="byte limit"):
-        forecast.model_from_text(text, name="big.yaml")
+@pytest.mark.parametrize(
+    "name, head, comment",
+    [
+        ("big.yaml", "id: x\nnodes: []\n", "# "),
+        ("big.bif", "network x {}\n", "// "),
+        ("big.xml", "<?xml version='1.0'?>\n<BIF VERSION='0.3'><NETWORK><NAME>x</NAME>", "<!-- "),
+    ],
+)
+def test_uploads_over_the_size_limit_are_refused_before_parsing(name, head, comment):
+    """One upload limit for every format (issue 10: a 6 MiB BIF used to be accepted)."""
+    text = head + comment + "x" * MAX_UPLOAD_BYTES
+    with pytest.raises(ModelError, match="5 MiB upload limit"):
+        forecast.model_from_text(text, name=name)
 
 
 def test_the_app_serves_on_localhost_with_an_upload_limit():
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
     assert config["server"]["address"] == "127.0.0.1"
-    assert 0 < config["server"]["maxUploadSize"] <= math.ceil(MAX_FILE_BYTES / 2**20)
+    assert 0 < config["server"]["maxUploadSize"] <= math.ceil(MAX_UPLOAD_BYTES / 2**20)
     from forecast.ui import workspace
 
     assert workspace.MAX_UPLOAD_MB <= config["server"]["maxUploadSize"]
@@ -847,3 +857,222 @@ def test_make_app_listens_on_localhost_unless_told_otherwise(tmp_path):
         pytest.skip("make is not installed")
     assert _make_app_address(tmp_path / "a", None) == "address=127.0.0.1"
     assert _make_app_address(tmp_path / "b", "0.0.0.0") == "address=0.0.0.0"
+
+
+# ---------------------------------------------------------------- second round (issue 17)
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("id: a\nid: b\nnodes: []\n", r"line 2.*duplicate key 'id' \(first given on line 1\)"),
+        (
+            TINY_TEXT.replace("    label: Rain\n", "    label: Rain\n    label: Snow\n", 1),
+            "duplicate key 'label'",
+        ),
+        (
+            TINY_TEXT.replace("{no: 0.7, yes: 0.3}", "{no: 0.7, yes: 0.3, no: 0.1}", 1),
+            "duplicate key 'no'",
+        ),
+        ("id: x\nnodes: !!binary aGVsbG8=\n", r"tag '!!binary' is not allowed"),
+        ("id: x\nnodes: !!set {a, b}\n", r"tag '!!set' is not allowed"),
+        ("id: x\ntitle: !shout hello\nnodes: []\n", r"tag '!shout' is not allowed"),
+        ("id: x\nas_of: !!timestamp 2017-01-01\nnodes: []\n", r"tag '!!timestamp'"),
+    ],
+)
+def test_strict_yaml_refuses_duplicates_and_tags(text, message):
+    with pytest.raises(ModelError, match=message) as info:
+        forecast.model_from_text(text, name="m.yaml")
+    assert "\n" not in str(info.value)
+
+
+def test_dates_stay_text_except_where_a_date_is_expected(tmp_path):
+    data = copy.deepcopy(TINY_DATA)
+    data["nodes"][0]["label"] = "2017-03-01"  # a label that looks like a date stays a label
+    data["nodes"][0]["states"] = ["2017-03-01", "later"]
+    data["nodes"][0]["cpt"] = {"rows": [{"probabilities": {"2017-03-01": 0.7, "later": 0.3}}]}
+    data["nodes"][1]["cpt"]["rows"][0]["when"] = {"rain": "2017-03-01"}
+    data["nodes"][1]["cpt"]["rows"][1]["when"] = {"rain": "later"}
+    data["nodes"][2]["cpt"]["parent_scores"] = {}
+    text = yaml.safe_dump(data, sort_keys=False).replace("'2017-03-01'", "2017-03-01")
+    model = forecast.model_from_text(text, name="m.yaml")
+    assert model.node("rain").label == "2017-03-01"
+    assert model.node("rain").states[0] == "2017-03-01"
+    assert str(model.spec.as_of) == "2018-01-31"  # a date where the schema wants one
+
+
+def _save_race(folder: Path, tiny) -> list[str]:
+    import threading
+
+    barrier = threading.Barrier(2)
+    results: list[str] = []
+
+    def save(value: str) -> None:
+        scenario = tiny.evidence(hard={"rain": value}).to_scenario("race")
+        barrier.wait()
+        try:
+            save_scenario(scenario, folder)
+            results.append(f"saved {value}")
+        except EvidenceError as exc:
+            assert "already exists" in str(exc)
+            results.append("refused")
+
+    threads = [threading.Thread(target=save, args=(v,)) for v in ("yes", "no")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+def test_racing_do_not_overwrite_saves_give_one_success_and_one_refusal(
+    tmp_path, tiny, monkeypatch
+):
+    import forecast.yamlio as yamlio
+
+    # widen the window between the existence check and the move into place, as a slow disk would
+    real_chmod = os.chmod
+
+    def slow_chmod(*args, **kwargs):
+        import time
+
+        time.sleep(0.01)
+        return real_chmod(*args, **kwargs)
+
+    monkeypatch.setattr(yamlio.os, "chmod", slow_chmod)
+    for trial in range(15):
+        folder = tmp_path / f"t{trial}"
+        folder.mkdir()
+        results = _save_race(folder, tiny)
+        assert sorted(r.split()[0] for r in results) == ["refused", "saved"], results
+        saved = next(r for r in results if r.startswith("saved")).split()[1]
+        assert forecast.load_scenario(folder / "race.yaml").hard == {"rain": saved}
+        assert sorted(p.name for p in folder.iterdir()) == ["race.yaml"]  # no temporary files left
+
+
+def test_create_if_absent_refuses_a_symlink_or_file_that_appeared(tmp_path):
+    from forecast.errors import OutputExistsError
+    from forecast.yamlio import atomic_write_text
+
+    target = tmp_path / "out.txt"
+    target.symlink_to(tmp_path / "elsewhere.txt")  # dangling: still a name that is taken
+    with pytest.raises(OutputExistsError, match="already exists"):
+        atomic_write_text(target, "x", overwrite=False)
+    assert not (tmp_path / "elsewhere.txt").exists()
+    target.unlink()
+    atomic_write_text(target, "first", overwrite=False)
+    with pytest.raises(OutputExistsError):
+        atomic_write_text(target, "second", overwrite=False)
+    assert target.read_text() == "first"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.txt"]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["query", TINY, "--output", "{d}/out.csv"],
+        ["query", TINY, "--output", "{d}/out.xlsx"],
+        ["query", TINY, "--output", "{d}/out.html"],
+        ["describe", TINY, "--output", "{d}/out.md"],
+        ["export-model", TINY, "--output", "{d}/out.bif"],
+    ],
+)
+def test_a_full_disk_is_one_clear_line_and_leaves_nothing(args, tmp_path, monkeypatch):
+    import errno
+
+    import openpyxl
+
+    def full(*_args, **_kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(Path, "write_text", full)
+    monkeypatch.setattr(Path, "write_bytes", full)
+    monkeypatch.setattr(openpyxl.Workbook, "save", full)
+    code, _, err = run_cli(*[str(a).format(d=tmp_path) for a in args])
+    assert_one_line_error(code, err)
+    assert "the disk is full" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_full_disk_on_standard_output_is_one_clear_line():
+    if not Path("/dev/full").exists():
+        pytest.skip("no /dev/full on this system")
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run(
+            [sys.executable, "-m", "forecast.cli", "query", str(TINY)],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            timeout=120,
+        )
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and "the disk is full" in proc.stderr, proc.stderr
+
+
+def test_readers_open_only_regular_files(tmp_path):
+    """A symlink to /dev/zero is refused, not read until memory runs out; a FIFO does not hang."""
+    folder = tmp_path / "evidence"
+    folder.mkdir()
+    (folder / "zero.yaml").symlink_to("/dev/zero")
+    with pytest.raises(EvidenceError, match="device; only regular files"):
+        forecast.load_evidence(folder)
+    (folder / "zero.yaml").unlink()
+    os.mkfifo(folder / "pipe.yaml")
+    with pytest.raises(EvidenceError, match="FIFO"):
+        forecast.load_evidence(folder)
+    with pytest.raises(EvidenceError, match="FIFO"):
+        forecast.load_scenario(folder / "pipe.yaml")
+    os.mkfifo(tmp_path / "model.bif")
+    with pytest.raises(ModelError, match="FIFO"):
+        forecast.load_model(tmp_path / "model.bif")
+    (tmp_path / "model.yaml").symlink_to("/dev/zero")
+    with pytest.raises(ModelError, match="device"):
+        forecast.load_model(tmp_path / "model.yaml")
+
+
+def test_a_fifo_swapped_in_after_the_check_does_not_hang(tmp_path, monkeypatch):
+    """The open is non-blocking and the descriptor is checked again."""
+    import forecast.safeio as safeio
+
+    path = tmp_path / "item.yaml"
+    os.mkfifo(path)
+    real_stat = os.stat
+    monkeypatch.setattr(
+        safeio.os,
+        "stat",
+        lambda p, *a, **k: real_stat(TINY) if str(p) == str(path) else real_stat(p),
+    )
+    with pytest.raises(EvidenceError, match="FIFO"):
+        forecast.load_evidence(path)
+
+
+def test_gzip_is_capped_while_inflating(tmp_path):
+    import gzip
+
+    from forecast.safeio import read_bytes_bounded
+
+    bomb = tmp_path / "bomb.bif.gz"
+    bomb.write_bytes(gzip.compress(b" " * (MAX_FILE_BYTES + 1)))
+    with pytest.raises(ModelError, match="limit when decompressed"):
+        forecast.load_model(bomb)
+    two = tmp_path / "two.gz"
+    two.write_bytes(gzip.compress(b"a" * 60) + gzip.compress(b"b" * 60))
+    assert read_bytes_bounded(two, 120, decompress=True) == b"a" * 60 + b"b" * 60
+    with pytest.raises(ForecastError, match="limit when decompressed"):
+        read_bytes_bounded(two, 119, decompress=True)
+    cut = tmp_path / "cut.gz"
+    cut.write_bytes(gzip.compress(b"x" * 1000)[:-12])
+    with pytest.raises(ForecastError, match="truncated"):
+        read_bytes_bounded(cut, 10_000, decompress=True)
+
+
+def test_a_file_over_the_limit_is_refused_without_reading_it_all(tmp_path, monkeypatch):
+    import forecast.safeio as safeio
+
+    big = tmp_path / "big.yaml"
+    with big.open("wb") as fh:
+        fh.truncate(MAX_FILE_BYTES * 4)  # sparse: costs no disk
+    monkeypatch.setattr(safeio, "_CHUNK", 1 << 20)
+    with pytest.raises(ModelError, match="16 MiB limit"):
+        forecast.load_model(big)

@@ -8,11 +8,13 @@ status 2; no traceback reaches the user.
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import sys
 from collections.abc import Sequence
 
 from ..errors import ForecastError
+from ..yamlio import os_error_reason
 from . import common, core
 
 COMMAND_MODULES = [core]
@@ -35,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _modules() -> list:
     modules = list(COMMAND_MODULES)
-    for name in ("analytics", "journal"):
+    for name in ("analytics", "journal", "elicit"):
         try:
             modules.append(__import__(f"{__name__}.{name}", fromlist=["register"]))
         except ModuleNotFoundError as exc:
@@ -55,8 +57,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write("forecast: interrupted\n")
         return 130
     except OSError as exc:
-        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
-        return common.fail(f"{where}{exc.strerror or exc}")
+        full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
+        where = f"{exc.filename}: " if exc.filename else "cannot write the output: " if full else ""
+        return common.fail(f"{where}{os_error_reason(exc)}")
     except MemoryError:
         return common.fail("out of memory; lower FORECAST_MEMORY_BUDGET or simplify the model")
     except Exception as exc:  # a bug, not bad input: still one line, unless debugging

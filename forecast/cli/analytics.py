@@ -25,6 +25,7 @@ from .common import (
     evidence_from_args,
     open_model,
 )
+from .sweep import add_executor_args, run_sweep, wants_sweep
 
 Progress = Callable[[int, int], None]
 
@@ -88,6 +89,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     add_evidence_args(p)
+    add_executor_args(p)
     add_output_args(p)
     p.set_defaults(func=cmd_uncertainty)
 
@@ -146,6 +148,8 @@ def cmd_uncertainty(args: argparse.Namespace) -> int:
         raise EvidenceError(f"--seed {args.seed}: give a non-negative number")
     model = open_model(args)
     ev = evidence_from_args(model, args)
+    if wants_sweep(args):
+        return run_sweep(args, model, [ev])
     with _progress_bar(args, "draws") as progress:
         table = uncertainty(
             model, args.samples, args.seed, targets=args.target, scenario=ev, progress=progress

@@ -22,6 +22,7 @@ from .common import (
     open_model,
 )
 from .journal import add_record_args, record_forecast, record_scenarios
+from .sweep import add_executor_args, run_sweep, wants_sweep
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -53,10 +54,19 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("run", help="posteriors for several scenario files side by side")
     add_model_arg(p)
-    p.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="scenario files")
+    p.add_argument("scenarios", nargs="*", metavar="SCENARIO", help="scenario files")
     p.add_argument(
         "--target", action="append", metavar="NODE", help="only these nodes (repeatable)"
     )
+    p.add_argument("--grid", metavar="FILE.csv", help="a scenario grid: one row per scenario")
+    p.add_argument(
+        "--samples",
+        type=int,
+        metavar="N",
+        help="Monte Carlo: p05/p50/p95 from N draws per scenario",
+    )
+    p.add_argument("--seed", type=int, default=0, help="master seed for --samples (default 0)")
+    add_executor_args(p)
     add_output_args(p)
     add_record_args(p)
     p.set_defaults(func=cmd_run)
@@ -138,6 +148,12 @@ def cmd_query(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     model = open_model(args)
     scenarios = [load_scenario(s) for s in args.scenarios]
+    if wants_sweep(args, run_options=True):
+        if args.record:
+            raise ForecastError("--record works without --executor, --grid or --samples")
+        return run_sweep(args, model, list(scenarios))
+    if not scenarios:
+        raise ForecastError("give at least one scenario file (or --grid FILE.csv)")
     table = run(model, scenarios, targets=args.target)
     emit(table, args)
     return record_scenarios(args, model, scenarios)

@@ -26,13 +26,14 @@ from ..analysis import (
 )
 from ..errors import ForecastError
 from ..evidence import Evidence
-from ..export import HEADERS, analysis_sections, parent_pairs, percent, readable_table, to_html
+from ..export import HEADERS, analysis_sections, parent_pairs, readable_table, to_html
 from ..export import render as render_text
 from ..model import Model
+from ..present import BLUE, DARK, DOWN, GREY, INTERVAL, UP, clip, percent
+from ..present import zoom as zoom_range
 from ..words import words
 from .report import name_attrs
 
-BLUE, UP, DOWN, GREY, DARK = "#3567b5", "#2e8b57", "#c0392b", "#9aa5b1", "#1d2430"
 TOP = 15  # rows shown in charts
 AXIS_ROOM = 70  # pixels under the rows for the axis and its title
 
@@ -44,10 +45,7 @@ def chart_height(rows: int, step: int = 26) -> int:
 
 def zoom(values: list[float], pad: float = 0.02) -> alt.Scale:
     """An x scale over the range the bars span (a little wider), so small differences show."""
-    lo, hi = min(values), max(values)
-    margin = max(pad, 0.15 * (hi - lo))
-    lo, hi = max(0.0, lo - margin), min(1.0, hi + margin)
-    return alt.Scale(domain=[lo, hi] if hi > lo else [0.0, 1.0], zero=False)
+    return alt.Scale(domain=list(zoom_range(values, pad)), zero=False)
 
 
 # ------------------------------------------------------------------ chart data (pure)
@@ -65,10 +63,6 @@ def target_sentence(model: Model, node: str, state: str, probability: float) -> 
         f"**{model.label(node)}: {model.state_label(node, state)}** has a probability of "
         f"**{percent(probability)}** ({words(probability)}) under the current evidence."
     )
-
-
-def _clip(text: str, n: int) -> str:
-    return text if len(text) <= n else text[: n - 1] + "…"
 
 
 def tornado_data(model: Model, table: pd.DataFrame, top: int = TOP) -> pd.DataFrame:
@@ -249,7 +243,7 @@ def waterfall_data(seq: pd.DataFrame) -> pd.DataFrame:
         rows.append(
             {
                 "order": i,
-                "label": _clip(f"{i}. {label}", 80),
+                "label": clip(f"{i}. {label}", 80),
                 "start": cum[i - 1],
                 "end": cum[i],
                 "change": "up" if cum[i] >= cum[i - 1] else "down",
@@ -312,7 +306,7 @@ def interval_chart(data: pd.DataFrame) -> alt.LayerChart:
     y = alt.Y("label:N", sort=list(data["label"]), title=None, axis=alt.Axis(labelLimit=320))
     scale = alt.Scale(domain=[0, 1])
     base = alt.Chart(data)
-    bar = base.mark_bar(color="#b8c9e8", height=14).encode(
+    bar = base.mark_bar(color=INTERVAL, height=14).encode(
         x=alt.X(
             "p05:Q",
             scale=scale,
@@ -408,7 +402,7 @@ def render(model: Model, evidence: Evidence) -> None:
     evidence = evidence if evidence is not None else Evidence()
     mk = model.content_hash[:12]
     ek = evidence_key(evidence)
-    outcomes = model.outcomes or list(model.nodes)
+    outcomes = model.default_targets
     nodes = outcomes + [n for n in model.nodes if n not in outcomes]
     c1, c2 = st.columns(2)
     node = c1.selectbox("Target", nodes, format_func=model.label, key=f"analysis_target_{mk}")

@@ -9,18 +9,17 @@ from typing import Any
 import altair as alt
 import pandas as pd
 
-BAR = "#3567b5"
-BASELINE = "#1d2430"
-PINNED = "#e8590c"
+from ..present import BLUE, DARK, ORANGE, PALETTE, percent
+
+BAR, BASELINE, PINNED = BLUE, DARK, ORANGE
 DATA_NAME = "outcome"
-PALETTE = ["#3567b5", "#e8590c", "#2b8a3e", "#862e9c", "#c92a2a", "#0b7285", "#5c940d", "#a61e4d"]
 
 
 def outcome_data(rows: pd.DataFrame) -> pd.DataFrame:
     """The rows an outcome chart draws: adds the bar label and where to put it."""
     data = rows.copy()
     data["text"] = [
-        f"{100 * p:.1f}%  {w}" for p, w in zip(data["probability"], data["words"], strict=True)
+        f"{percent(p)}  {w}" for p, w in zip(data["probability"], data["words"], strict=True)
     ]
     marks = [c for c in ("probability", "baseline", "pinned") if c in data.columns]
     data["text_at"] = data[marks].max(axis=1)

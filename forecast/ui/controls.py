@@ -2,7 +2,7 @@
 
 Pure functions (no Streamlit) so the app stays a thin shell and the rules are
 unit-tested: the three modes of a node's control, sliders that always sum to
-100%, labels for people, and the round trip between controls and scenarios.
+100%, and the round trip between controls and scenarios.
 """
 
 from __future__ import annotations
@@ -28,11 +28,6 @@ class NodeControl:
     mode: str = UNSET
     state: str | None = None
     percents: Mapping[str, float] = field(default_factory=dict)
-
-
-def state_label(model: Model, node: str, state: str) -> str:
-    """A state's name for people (see Model.state_label)."""
-    return model.state_label(node, state)
 
 
 def round_percents(probs: Sequence[float], total: int = 100) -> list[int]:
@@ -128,27 +123,6 @@ def controls_from_scenario(
         pct = round_percents([dist[s] for s in states])
         controls[node] = NodeControl(PROBABILITIES, percents=dict(zip(states, pct, strict=True)))
     return controls, [it.id for it in ev.items], {n: dict(w) for n, w in ev.likelihood.items()}
-
-
-def applicable_items(
-    model: Model, items: Iterable[EvidenceItem]
-) -> tuple[list[EvidenceItem], list[EvidenceItem]]:
-    """Split items into those that bear on this model's nodes (with its states) and the rest."""
-    ok: list[EvidenceItem] = []
-    other: list[EvidenceItem] = []
-    for it in items:
-        try:
-            model.check_evidence(Evidence(items=(it,)))
-        except EvidenceError:
-            other.append(it)
-        else:
-            ok.append(it)
-    return ok, other
-
-
-def source_label(model: Model, source: str) -> str:
-    """An item's source for people: 'author (year)' (see Model.source_label)."""
-    return model.source_label(source)
 
 
 def default_as_of(model: Model, items: Iterable[EvidenceItem]) -> str | None:

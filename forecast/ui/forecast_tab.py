@@ -17,8 +17,8 @@ import streamlit as st
 
 from ..errors import EvidenceError, ForecastError
 from ..evidence import Evidence, EvidenceItem
-from ..export import percent
 from ..model import Model
+from ..present import percent
 from . import charts, network, report
 from .controls import (
     PROBABILITIES,
@@ -29,7 +29,6 @@ from .controls import (
     evidence_from_controls,
     rebalance,
     shown_percents,
-    source_label,
 )
 
 if TYPE_CHECKING:
@@ -173,7 +172,7 @@ def _live(page: Page) -> None:
 
 
 def outcome_nodes(model: Model) -> list[str]:
-    return model.outcomes or [n for n in model.nodes if not model.children(n)]
+    return model.default_targets
 
 
 def _status(page: Page) -> None:
@@ -229,7 +228,7 @@ def _pinned(page: Page) -> tuple[str, pd.DataFrame | None]:
     pinned = st.session_state.get(_key(mk, "pinned"))
     if pinned is not None:
         pins["pinned"] = pinned
-    for s in page.fitting_scenarios():
+    for s in page.model.fitting_scenarios(page.scenarios):
         pins[f"scenario:{s.name}"] = (f"scenario “{s.display}”", page.model.evidence(s))
     options = ["none", *pins]
     choice_key = _key(mk, "compare_with")
@@ -286,7 +285,7 @@ def _belief(page: Page, node: str) -> dict[str, float]:
 
 def _drivers_panel(page: Page) -> None:
     model = page.model
-    drivers = model.drivers or [n for n in model.nodes if not model.parents(n)]
+    drivers = model.driver_nodes
     st.caption(
         "Press a state to know it for certain (press it again to undo), or move a slider to give "
         "your own probabilities; the sliders start at the current belief. Any other node: click "
@@ -422,7 +421,7 @@ def _items_panel(page: Page) -> None:
                 f"{model.state_label(it.node, s)}: {w:g}" for s, w in it.likelihood.items()
             )
             st.caption(
-                f"{it.date:%d %b %Y} · {source_label(model, it.source)} · bears on "
+                f"{it.date:%d %b %Y} · {model.source_label(it.source)} · bears on "
                 f"*{model.label(it.node)}* (weights {weights})"
             )
             if it.rationale:

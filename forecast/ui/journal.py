@@ -21,9 +21,9 @@ import pandas as pd
 from .. import journal
 from ..errors import ForecastError
 from ..evidence import Evidence, Scenario
-from ..export import KIND_LABELS, percent
+from ..export import KIND_LABELS
 from ..model import Model
-from .controls import state_label
+from ..present import percent
 from .session import remember, restore
 
 
@@ -108,22 +108,13 @@ def _record(st: Any, model: Model, evidence: Any, db: Any) -> None:
     st.session_state["journal_record_message"] = ("ok", f"Recorded forecast {fid}.")
 
 
-def _outcome_name(model: Model, node: str) -> str:
-    return model.label(node) if node in model.nodes else node
-
-
-def _state_name(model: Model, node: str, state: str) -> str:
-    return state_label(model, node, state) if node in model.nodes else state
-
-
 def history_chart(model: Model, table: pd.DataFrame) -> Any:
     """Each outcome state's recorded probability over time (one line per node and state)."""
     import altair as alt
 
     data = table.copy()
     data["series"] = [
-        f"{_outcome_name(model, n)}: {_state_name(model, n, s)}"
-        for n, s in zip(data["node"], data["state"], strict=True)
+        model.names.pair(n, s) for n, s in zip(data["node"], data["state"], strict=True)
     ]
     data["recorded_at"] = data["recorded_at"].dt.tz_convert(None)
     return (
@@ -164,11 +155,9 @@ def evidence_summary(model: Model, rows: Any) -> str:
         if kind == "item":
             items += 1
         elif kind == "hard":
-            parts.append(
-                f"{_outcome_name(model, node)}: {_state_name(model, node, str(row.get('detail', '')))}"
-            )
+            parts.append(model.names.pair(node, str(row.get("detail", ""))))
         else:
-            parts.append(f"{_outcome_name(model, node)} ({KIND_LABELS.get(kind, kind).lower()})")
+            parts.append(f"{model.names.node(node)} ({KIND_LABELS.get(kind, kind).lower()})")
     if items:
         parts.append(f"{items} evidence item{'s' if items != 1 else ''}")
     return " · ".join(parts) or "none (the model's own belief)"
@@ -186,7 +175,7 @@ def history_view(model: Model, table: pd.DataFrame) -> pd.DataFrame:
             "Author": first["author"],
         }
         for n, s, p in zip(group["node"], group["state"], group["probability"], strict=True):
-            row[f"{_outcome_name(model, n)}: {_state_name(model, n, s)}"] = percent(p)
+            row[model.names.pair(n, s)] = percent(p)
         found = evidence.get(int(fid))
         row["Evidence"] = evidence_summary(
             model, found.get("describe") if isinstance(found, dict) else None
@@ -211,9 +200,7 @@ def _resolve_panel(st: Any, model: Model, table: pd.DataFrame, db: Any) -> None:
     if st.session_state.get(node_key) not in nodes:
         st.session_state[node_key] = nodes[0]
     c1, c2, c3 = st.columns(3)
-    node = c1.selectbox(
-        "Outcome", nodes, format_func=lambda n: _outcome_name(model, n), key=node_key
-    )
+    node = c1.selectbox("Outcome", nodes, format_func=model.names.node, key=node_key)
     states = list(dict.fromkeys(table.loc[table["node"] == node, "state"]))
     restore(state_key, states[0])
     if st.session_state.get(state_key) not in states:
@@ -221,7 +208,7 @@ def _resolve_panel(st: Any, model: Model, table: pd.DataFrame, db: Any) -> None:
     state = c2.selectbox(
         "What happened",
         states,
-        format_func=lambda s: _state_name(model, node, s),
+        format_func=lambda s: model.names.state(node, s),
         key=state_key,
     )
     restore(day_key, dt.datetime.now(dt.UTC).date())
@@ -235,7 +222,7 @@ def _resolve_panel(st: Any, model: Model, table: pd.DataFrame, db: Any) -> None:
             st.error(str(exc))
             return
         st.success(
-            f"Resolved: {_outcome_name(model, node)} — {_state_name(model, node, state)}, known on "
+            f"Resolved: {model.names.node(node)} — {model.names.state(node, state)}, known on "
             f"{day:%d %B %Y}; it scores {count} recorded forecast(s)."
         )
 
@@ -305,9 +292,9 @@ def scores_view(model: Model, scores: pd.DataFrame) -> pd.DataFrame:
             "Forecast": scores["id"].astype(int),
             "Recorded (UTC)": scores["recorded_at"].dt.strftime("%Y-%m-%d %H:%M"),
             "Author": scores["author"],
-            "Outcome": [_outcome_name(model, n) for n in scores["node"]],
+            "Outcome": [model.names.node(n) for n in scores["node"]],
             "What happened": [
-                _state_name(model, n, s)
+                model.names.state(n, s)
                 for n, s in zip(scores["node"], scores["outcome"], strict=True)
             ],
             "Known on": scores["resolved_on"].astype(str),

@@ -21,9 +21,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from ..export import percent, points
 from ..graph import NODE_WIDTH, ROW_HEIGHT, TITLE_HEIGHT, node_height, positions
 from ..model import Model
+from ..present import percent, points
 
 ROLE_FILL = {"driver": "#eef3fb", "intermediate": "#f6f7f9", "outcome": "#fdf3e1"}
 BAR, TICK, SET, SELECTED = "#3567b5", "#1d2430", "#1d3557", "#e8590c"

@@ -17,11 +17,11 @@ import pandas as pd
 
 from ..errors import ForecastError
 from ..evidence import Evidence
-from ..export import percent, points, render, to_html, write_xlsx
+from ..export import render, to_html, write_xlsx
 from ..model import Model
+from ..present import BLUE, DARK, PALETTE, TRACK, percent, points
 from ..runs import run, side_by_side
 from ..words import words
-from .controls import state_label
 
 DOWNLOADS: dict[str, tuple[str, str]] = {
     "CSV": ("csv", "text/csv"),
@@ -30,7 +30,6 @@ DOWNLOADS: dict[str, tuple[str, str]] = {
     "JSON": ("json", "application/json"),
     "HTML": ("html", "text/html"),
 }
-_PALETTE = ["#3567b5", "#e8590c", "#2b8a3e", "#862e9c", "#c92a2a", "#0b7285", "#5c940d", "#a61e4d"]
 
 
 # ------------------------------------------------------------------ tables
@@ -38,8 +37,8 @@ _PALETTE = ["#3567b5", "#e8590c", "#2b8a3e", "#862e9c", "#c92a2a", "#0b7285", "#
 
 def name_attrs(model: Model) -> dict[str, dict[str, Any]]:
     """State and source names for a table's attrs (reports then show no ids)."""
-    meta = model.metadata()
-    return {"state_labels": meta["state_labels"], "source_labels": meta["source_labels"]}
+    names = model.names.attrs()
+    return {"state_labels": names["state_labels"], "source_labels": names["source_labels"]}
 
 
 def current_table(model: Model, evidence: Evidence, baseline: pd.DataFrame) -> pd.DataFrame:
@@ -79,7 +78,7 @@ def outcome_rows(
         raise ForecastError(f"no posterior for '{node}'")
     rows = pd.DataFrame(
         {
-            "state": [state_label(model, node, s) for s in states],
+            "state": [model.state_label(node, s) for s in states],
             "probability": now,
             "words": [words(p) for p in now],
         }
@@ -115,7 +114,7 @@ def comparison(
     model: Model, scenarios: Sequence[Evidence], names: Sequence[str], outcomes_only: bool = True
 ) -> pd.DataFrame:
     """Several scenarios' posteriors (forecast.run's tidy table), outcome nodes or all nodes."""
-    targets = (model.outcomes or None) if outcomes_only else None
+    targets = model.default_targets if outcomes_only else None
     table = run(model, list(scenarios), targets=targets, names=list(names))
     table.attrs.update(name_attrs(model))
     return table
@@ -128,7 +127,7 @@ def comparison_display(model: Model, table: pd.DataFrame) -> pd.DataFrame:
         {
             "Node": [model.label(n) for n in wide["node"]],
             "State": [
-                state_label(model, n, s) for n, s in zip(wide["node"], wide["state"], strict=True)
+                model.state_label(n, s) for n, s in zip(wide["node"], wide["state"], strict=True)
             ],
         }
     )
@@ -197,16 +196,16 @@ def outcome_svg(title: str, rows: pd.DataFrame) -> str:
         p = max(0.0, min(1.0, float(row.probability)))
         parts.append(f'<text x="0" y="{y + 16}" font-size="13">{_esc(row.state)}</text>')
         parts.append(
-            f'<rect x="{label_w}" y="{y + 3}" width="{bar_w}" height="18" fill="#e8edf5"/>'
+            f'<rect x="{label_w}" y="{y + 3}" width="{bar_w}" height="18" fill="{TRACK}"/>'
         )
         parts.append(
-            f'<rect x="{label_w}" y="{y + 3}" width="{bar_w * p:.1f}" height="18" fill="#3567b5"/>'
+            f'<rect x="{label_w}" y="{y + 3}" width="{bar_w * p:.1f}" height="18" fill="{BLUE}"/>'
         )
         base = getattr(row, "baseline", None)
         if base is not None and pd.notna(base):
             x = label_w + bar_w * max(0.0, min(1.0, float(base)))
             parts.append(
-                f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{y}" y2="{y + 24}" stroke="#1d2430" stroke-width="2"/>'
+                f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{y}" y2="{y + 24}" stroke="{DARK}" stroke-width="2"/>'
             )
         parts.append(
             f'<text x="{label_w + bar_w + 8}" y="{y + 16}" font-size="12">{_esc(percent(p))} {_esc(row.words)}</text>'
@@ -247,7 +246,7 @@ def timeline_svg(title: str, steps: pd.DataFrame) -> str:
         )
     legend_x = 0.0
     for i, state in enumerate(states):
-        colour = _PALETTE[i % len(_PALETTE)]
+        colour = PALETTE[i % len(PALETTE)]
         sub = steps[steps["state"] == state].sort_values("step")
         pts = " ".join(
             f"{x(s):.1f},{y(p):.1f}" for s, p in zip(sub["step"], sub["probability"], strict=True)
@@ -304,7 +303,7 @@ def timeline_steps(
             "node": table["node"],
             "outcome": [model.label(n) for n in table["node"]],
             "state": [
-                state_label(model, n, s) for n, s in zip(table["node"], table["state"], strict=True)
+                model.state_label(n, s) for n, s in zip(table["node"], table["state"], strict=True)
             ],
             "probability": table["probability"],
         }

@@ -39,14 +39,12 @@ from ..evidence import (
 )
 from ..formats import format_of, model_to_bif, model_to_xmlbif
 from ..model import Model, load_model, model_from_text
-from ..names import humanise
+from ..present import humanise
 from . import charts, forecast_tab, report
 from .controls import (
     NodeControl,
-    applicable_items,
     evidence_from_controls,
     settings_from_scenario,
-    state_label,
 )
 from .session import remember, restore
 
@@ -166,22 +164,9 @@ class Page:
     scenario_problems: list[str] = field(default_factory=list)
     slots: dict[str, Any] = field(default_factory=dict)
 
-    def label(self, node: str, state: str) -> str:
-        return state_label(self.model, node, state)
-
     def belief(self, node: str) -> dict[str, float]:
         sub = self.baseline[self.baseline["node"] == node]
         return dict(zip(sub["state"], sub["probability"], strict=True))
-
-    def fitting_scenarios(self) -> list[Scenario]:
-        ok = []
-        for s in self.scenarios:
-            try:
-                self.model.evidence(s)
-            except ForecastError:
-                continue
-            ok.append(s)
-        return ok
 
 
 # ------------------------------------------------------------------ entry point
@@ -358,7 +343,7 @@ def _header(model: Model) -> None:
                     st.markdown(f"**{name}**")
                     for state, text in crit.items():
                         shown = (
-                            state_label(model, node, state)
+                            model.state_label(node, state)
                             if node in model.nodes
                             else humanise(state)
                         )
@@ -373,7 +358,7 @@ def _load_pools(page: Page) -> None:
             pool = _items(str(folder), _stamp(folder, "*.y*ml"))
         except ForecastError as exc:
             st.warning(f"The evidence items could not be read: {exc}")
-    page.items, others = applicable_items(page.model, pool)
+    page.items, others = page.model.applicable_items(pool)
     page.hidden_items = len(others)
     sfolder = Path(page.args.scenarios)
     if sfolder.is_dir():
@@ -391,7 +376,7 @@ def _forecast_tab(page: Page) -> None:
 
 
 def _outcome_nodes(model: Model) -> list[str]:
-    return forecast_tab.outcome_nodes(model)
+    return model.default_targets
 
 
 # ------------------------------------------------------------------ scenarios tab
@@ -400,7 +385,7 @@ def _outcome_nodes(model: Model) -> list[str]:
 def _scenarios_tab(page: Page) -> None:
     mk = page.mk
     problems = page.scenario_problems
-    fitting = page.fitting_scenarios()
+    fitting = page.model.fitting_scenarios(page.scenarios)
     load_col, save_col = st.columns(2, gap="large")
     with load_col:
         st.subheader("Load a scenario")
@@ -670,7 +655,7 @@ def _timeline_tab(page: Page) -> None:
     except ForecastError as exc:
         st.error(f"The timeline cannot be drawn: {exc}")
         return
-    for node in _outcome_nodes(model):
+    for node in model.default_targets:
         st.markdown(f"##### {model.label(node)}")
         st.altair_chart(
             charts.timeline_chart(steps[steps["node"] == node]), width="stretch", height=320
@@ -719,4 +704,5 @@ TABS: list[tuple[str, Callable[[Page], None]]] = [
         ),
     ),
     ("History", lambda page: _optional_tab(page, "journal", "The forecast journal")),
+    ("Team", lambda page: _optional_tab(page, "elicitation", "Team elicitation")),
 ]
