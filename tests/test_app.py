@@ -96,6 +96,13 @@ def slider(at: AppTest, model: forecast.Model, node: str, state: str, where: str
     return at.slider(key=key(model, where, "pct", node, state))
 
 
+def open_items(at: AppTest, model: forecast.Model) -> AppTest:
+    """Open the Forecast tab's "Evidence items" panel (only the open panel is drawn)."""
+    label = next(t.label for t in at.tabs if t.label.startswith("Evidence items"))
+    at.session_state[key(model, "side_tab")] = label
+    return rerun(at)
+
+
 def open_tab(at: AppTest, label: str) -> AppTest:
     """Switch tabs as a click would: only the open tab's content is drawn (besides the Forecast tab)."""
     at.session_state["workspace_tab"] = label
@@ -181,6 +188,7 @@ def test_toggling_an_item_changes_the_outcomes(monkeypatch, tiny):
     at = start_tiny(monkeypatch)
     before = shown(at)
     # the tiny items are dated after the model's as-of date, so none is applied at first
+    open_items(at, tiny)
     assert not at.toggle(key=key(tiny, "item", "sprinkler_seen")).value
     at.toggle(key=key(tiny, "item", "sprinkler_seen")).set_value(True)
     rerun(at)
@@ -200,6 +208,7 @@ def test_switching_items_keeps_every_tab_label(monkeypatch, tiny):
     at = start_tiny(monkeypatch)
     before = [t.label for t in at.tabs]
     assert not any("1 of" in c.value for c in at.caption)
+    open_items(at, tiny)
     at.toggle(key=key(tiny, "item", "sprinkler_seen")).set_value(True)
     rerun(at)
     assert [t.label for t in at.tabs] == before
@@ -216,6 +225,7 @@ def test_switching_items_keeps_every_tab_label(monkeypatch, tiny):
 
 def test_as_of_date_applies_items_up_to_that_day(monkeypatch, tiny):
     at = start_tiny(monkeypatch)
+    open_items(at, tiny)
     at.select_slider(key=key(tiny, "asof")).set_value("2018-02-15")
     rerun(at)
     state = {
@@ -241,6 +251,7 @@ def test_default_opens_with_items_known_at_the_as_of_date(monkeypatch, tmp_path,
         encoding="utf-8",
     )
     at = start_tiny(monkeypatch, folder)
+    open_items(at, tiny)
     assert at.toggle(key=key(tiny, "item", "early")).value
     assert not at.toggle(key=key(tiny, "item", "late")).value
     assert shown(at) == expected(tiny, "outcome", likelihood={"rain": {"no": 0.3, "yes": 1.0}})
@@ -278,6 +289,7 @@ def test_impossible_evidence_shows_a_message_not_a_traceback(monkeypatch):
 
 def test_model_without_evidence_folder_works(monkeypatch, tmp_path):
     at = start(monkeypatch, "--model", str(TINY), "--evidence", str(tmp_path / "missing"))
+    open_items(at, forecast.load_model(TINY))
     assert "no dated evidence items" in " ".join(i.value for i in at.info)
     assert at.table
 
@@ -289,9 +301,10 @@ def test_save_and_load_a_scenario_round_trips(monkeypatch, tiny, evidence_dir):
     at = start_tiny(monkeypatch, evidence_dir)
     slider(at, tiny, "rain", "no").set_value(25)
     rerun(at)
+    press(at, tiny, "sprinkler", "on")
+    open_items(at, tiny)
     at.toggle(key=key(tiny, "item", "wet_pavement")).set_value(True)
     rerun(at)
-    press(at, tiny, "sprinkler", "on")
     saved_view = shown(at)
     open_tab(at, "Scenarios")
     at.text_input(key=key(tiny, "save_title")).input("My view of the garden")
@@ -319,11 +332,12 @@ def test_save_and_load_a_scenario_round_trips(monkeypatch, tiny, evidence_dir):
     assert shown(fresh) == saved_view
     assert slider(fresh, tiny, "rain", "no").value == 25
     assert fresh.button(key=key(tiny, "drv", "state", "sprinkler", "on")).proto.type == "primary"
-    assert fresh.toggle(key=key(tiny, "item", "wet_pavement")).value
     status = " ".join(m.value for m in fresh.markdown)
     assert "Scenario: **My view of the garden**" in status and "modified" not in status
     press(fresh, tiny, "rain", "yes")
     assert "modified" in " ".join(m.value for m in fresh.markdown)
+    open_items(fresh, tiny)
+    assert fresh.toggle(key=key(tiny, "item", "wet_pavement")).value
 
 
 def test_loading_a_scenario_with_weights_keeps_them(monkeypatch, tiny, evidence_dir):
@@ -560,6 +574,7 @@ def test_loading_a_scenario_sets_the_as_of_control_to_its_items(monkeypatch, tin
     at.button(key=key(tiny, "load")).click()
     rerun(at)
     open_tab(at, "Forecast")
+    open_items(at, tiny)
     assert at.select_slider(key=key(tiny, "asof")).value == "2018-02-15"
     assert at.toggle(key=key(tiny, "item", "sprinkler_seen")).value
     assert not at.toggle(key=key(tiny, "item", "forecast_dry")).value

@@ -152,16 +152,21 @@ def _live(page: Page) -> None:
     with left:
         _outcomes_panel(page)
     with right:
+        # only the open one is drawn: 36 item cards cost the browser more than the numbers
         drivers_tab, items_tab = st.tabs(
             [
                 "Drivers",
                 f"Evidence items ({len(page.items)})" if page.items else "Evidence items",
-            ]
+            ],
+            key=_key(mk, "side_tab"),
+            on_change="rerun",
         )
-        with drivers_tab:
-            _drivers_panel(page)
-        with items_tab:
-            _items_panel(page)
+        if drivers_tab.open is not False:
+            with drivers_tab:
+                _drivers_panel(page)
+        if items_tab.open is not False:
+            with items_tab:
+                _items_panel(page)
     _network_panel(page, net_key)
     _selected_panel(page)
     if page.current is not None and not page.problem:
@@ -218,7 +223,8 @@ def _outcomes_panel(page: Page) -> None:
         rows = report.outcome_rows(model, node, page.current, page.baseline, pinned)
         st.markdown(f"##### {model.label(node)}")
         st.vega_lite_chart(spec=charts.outcome_spec(rows), width="stretch")
-        st.table(report.outcome_display(rows, pinned_name).set_index("State"))
+        with st.expander("The numbers, with the change"):
+            st.table(report.outcome_display(rows, pinned_name).set_index("State"))
 
 
 def _pinned(page: Page) -> tuple[str, pd.DataFrame | None]:
