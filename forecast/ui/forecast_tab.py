@@ -9,6 +9,7 @@ tab (the header, sidebar, file scans and other tabs stay as they are).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from .workspace import Page
 
 SELECTED = "selected_node"  # read by other tabs (the model workshop) too
+LIVE_FRAGMENT, NETWORK_FRAGMENT = "forecast_live", "forecast_network"
 NO_ITEMS = "none"
 HELP = {
     "not set": "The model works the node out from everything else that is set.",
@@ -137,7 +139,7 @@ def render(page: Page) -> None:
     _live(page)
 
 
-@st.fragment
+@st.fragment(key=LIVE_FRAGMENT)
 def _live(page: Page) -> None:
     model, mk = page.model, page.mk
     chosen = settings(mk)
@@ -473,6 +475,12 @@ def _network_panel(page: Page, net_key: str) -> None:
             else ""
         )
     )
+    _network_view(page, net_key)
+
+
+@st.fragment(key=NETWORK_FRAGMENT)
+def _network_view(page: Page, net_key: str) -> None:
+    """The drawing in a fragment of its own (see `_network_changed`)."""
     chosen = settings(page.mk)
     hard = {n: c.state for n, c in chosen.controls.items() if c.mode == STATE and c.state}
     nodes, edges, _ = network.elements(
@@ -484,7 +492,28 @@ def _network_panel(page: Page, net_key: str) -> None:
         selected=st.session_state.get(SELECTED),
         per_row=network.per_row(page.model),
     )
-    network.draw(net_key, nodes, edges, height=network.height(page.model))
+    network.draw(
+        net_key,
+        nodes,
+        edges,
+        height=network.height(page.model),
+        on_change=functools.partial(_network_changed, page.model, page.mk, net_key),
+    )
+
+
+def _network_changed(model: Model, mk: str, net_key: str) -> None:
+    """The component reported: a click reruns the tab; its "I took the new nodes" only itself.
+
+    React Flow reports back each time it takes new nodes; rerunning the whole
+    tab for that would redraw everything twice per change.
+    """
+    click = network.pending_click(net_key, network.click_map(model))
+    if click is None:
+        st.rerun(NETWORK_FRAGMENT)
+    st.session_state[SELECTED] = click.node
+    if click.state is not None:
+        settings(mk).toggle_state(click.node, click.state)
+    st.rerun(LIVE_FRAGMENT)
 
 
 def _selected_panel(page: Page) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import html
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -154,6 +154,11 @@ def elements(
                 "type": "default",
                 "sourcePosition": "bottom",
                 "targetPosition": "top",
+                "hidden": False,
+                "selected": False,
+                "dragging": False,
+                "resizing": False,
+                "zIndex": 0,
                 "draggable": False,
                 "selectable": False,
                 "connectable": False,
@@ -185,6 +190,11 @@ def elements(
                     "type": "default",
                     "sourcePosition": "bottom",
                     "targetPosition": "top",
+                    "hidden": False,
+                    "selected": False,
+                    "dragging": False,
+                    "resizing": False,
+                    "zIndex": 1,
                     "draggable": False,
                     "selectable": False,
                     "connectable": False,
@@ -201,10 +211,19 @@ def elements(
             "source": p,
             "target": n,
             "type": "default",
+            "markerStart": {},
             "markerEnd": {"type": "arrowclosed", "color": "#7b8494"},
-            "style": {"stroke": "#9aa3b2", "strokeWidth": 1.4},
-            "focusable": False,
+            "hidden": False,
+            "animated": False,
+            "selected": False,
             "deletable": False,
+            "focusable": False,
+            "zIndex": 0,
+            "label": "",
+            "labelStyle": {},
+            "labelShowBg": False,
+            "labelBgStyle": {},
+            "style": {"stroke": "#9aa3b2", "strokeWidth": 1.4},
         }
         for n in model.nodes
         for p in model.parents(n)
@@ -237,37 +256,57 @@ def height(model: Model) -> int:
 # ------------------------------------------------------------------ Streamlit
 
 
-def _flow() -> Any:
-    from streamlit_flow import streamlit_flow  # type: ignore[import-untyped]  # only the page needs it
-
-    return streamlit_flow
-
-
-def pending_click(key: str, clicks: Mapping[str, Click]) -> Click | None:
-    """The click the component reported since the last run, if any (each click is used once)."""
+def _fresh(key: str) -> Mapping[str, Any] | None:
+    """The component's value when it is newer than the last one looked at, else None."""
     value = st.session_state.get(key)
     if not isinstance(value, Mapping):
         return None
     stamp = value.get("timestamp")
-    seen_key = f"{key}.seen"
-    if stamp is None or st.session_state.get(seen_key) == stamp:
+    if stamp is None or st.session_state.get(f"{key}.seen") == stamp:
         return None
-    st.session_state[seen_key] = stamp
-    st.session_state[f"{key}.browser_time"] = stamp
+    return value
+
+
+def has_pending_click(key: str) -> bool:
+    """True when the component reported a click on a node or state that nobody has used yet."""
+    value = _fresh(key)
+    return value is not None and isinstance(value.get("selectedId"), str)
+
+
+def pending_click(key: str, clicks: Mapping[str, Click]) -> Click | None:
+    """The click the component reported since the last run, if any (each click is used once).
+
+    The component also reports after it took new nodes (with no selection); that
+    report is marked as seen and ignored.
+    """
+    value = _fresh(key)
+    if value is None:
+        return None
+    st.session_state[f"{key}.seen"] = value.get("timestamp")
+    st.session_state[f"{key}.browser_time"] = value.get("timestamp")
     chosen = value.get("selectedId")
     return clicks.get(chosen) if isinstance(chosen, str) else None
 
 
+LAYOUT = {"elkOptions": {"elk.algorithm": "org.eclipse.elk.fixed"}}  # streamlit-flow's ManualLayout
+
+
 def draw(
-    key: str, nodes: list[dict[str, Any]], edges: list[dict[str, Any]], height: int = 640
+    key: str,
+    nodes: list[dict[str, Any]],
+    edges: list[dict[str, Any]],
+    height: int = 640,
+    on_change: Callable[[], None] | None = None,
 ) -> None:
-    """Show the network; new content is sent only when it changed (React Flow keeps zoom and pan)."""
-    from streamlit_flow.elements import StreamlitFlowEdge, StreamlitFlowNode  # type: ignore[import-untyped]
-    from streamlit_flow.layouts import ManualLayout  # type: ignore[import-untyped]
-    from streamlit_flow.state import StreamlitFlowState  # type: ignore[import-untyped]
+    """Show the network; new content is sent only when it changed (React Flow keeps zoom and pan).
+
+    Calls the package's declared component directly (what `streamlit_flow()`
+    does, plus `on_change`), so a click can rerun just the fragments it affects.
+    """
+    from streamlit_flow import _st_flow_func  # type: ignore[import-untyped]
 
     sig = hash(repr((nodes, edges)))
-    cache_key = f"{key}.state"
+    cache_key = f"{key}.sent"
     kept = st.session_state.get(cache_key)
     if kept is None or kept[0] != sig:
         # The component takes new nodes only when the timestamp is newer than the last
@@ -275,53 +314,31 @@ def draw(
         stamp = max(
             int(time.time() * 1000), int(st.session_state.get(f"{key}.browser_time", 0)) + 1
         )
-        flow_nodes = [_node(StreamlitFlowNode, n) for n in nodes]
-        flow_edges = [_edge(StreamlitFlowEdge, e) for e in edges]
-        kept = (sig, StreamlitFlowState(flow_nodes, flow_edges, timestamp=stamp))
+        kept = (sig, stamp)
         st.session_state[cache_key] = kept
-    _flow()(
-        key,
-        kept[1],
+    _st_flow_func(
+        nodes=nodes,
+        edges=edges,
         height=height,
-        fit_view=True,
-        show_controls=True,
-        show_minimap=False,
-        get_node_on_click=True,
-        pan_on_drag=True,
-        allow_zoom=True,
-        min_zoom=0.2,
-        layout=ManualLayout(),
-        hide_watermark=True,
-    )
-
-
-def _node(cls: Any, d: dict[str, Any]) -> Any:
-    extra = {k: d[k] for k in ("parentId", "extent", "className") if k in d}
-    return cls(
-        id=d["id"],
-        pos=(d["position"]["x"], d["position"]["y"]),
-        data=d["data"],
-        node_type=d["type"],
-        source_position=d["sourcePosition"],
-        target_position=d["targetPosition"],
-        draggable=d["draggable"],
-        selectable=d["selectable"],
-        connectable=d["connectable"],
-        deletable=d["deletable"],
-        focusable=d["focusable"],
-        style=d["style"],
-        **extra,
-    )
-
-
-def _edge(cls: Any, d: dict[str, Any]) -> Any:
-    return cls(
-        id=d["id"],
-        source=d["source"],
-        target=d["target"],
-        edge_type=d["type"],
-        marker_end=d["markerEnd"],
-        style=d["style"],
-        focusable=d["focusable"],
-        deletable=d["deletable"],
+        showControls=True,
+        fitView=True,
+        showMiniMap=False,
+        style={},
+        animateNewEdges=False,
+        allowNewEdges=False,
+        layoutOptions=LAYOUT,
+        getNodeOnClick=True,
+        getEdgeOnClick=False,
+        panOnDrag=True,
+        allowZoom=True,
+        minZoom=0.2,
+        enableNodeMenu=False,
+        enablePaneMenu=False,
+        enableEdgeMenu=False,
+        hideWatermark=True,
+        key=key,
+        timestamp=kept[1],
+        component="streamlit_flow",
+        on_change=on_change,  # (component arguments are JSON: no `args` here, bind them instead)
+        default=None,
     )
