@@ -329,7 +329,10 @@ def node_control(page: Page, node: str, where: str) -> None:
     shown = shown_percents(chosen, node, states, _belief(page, node))
     pct_keys = {s: _key(mk, where, "pct", node, s) for s in states}
     for s, k in pct_keys.items():
-        st.session_state[k] = shown[s]
+        # write only what differs: a value pushed from here overrides the browser's slider,
+        # which would undo key presses still on their way
+        if st.session_state.get(k) != shown[s]:
+            st.session_state[k] = shown[s]
     mode = {STATE: "known for certain", PROBABILITIES: "your probabilities"}.get(c.mode, "not set")
     with st.container(border=True, key=_key(mk, where, "card", node).replace(".", "_")):
         head, clear = st.columns([4, 1], vertical_alignment="center")
@@ -378,7 +381,11 @@ def node_control(page: Page, node: str, where: str) -> None:
 def _slider_moved(mk: str, node: str, keys: dict[str, str], changed: str) -> None:
     """The node's other states share what is left, so its sliders always add up to 100%."""
     current = {s: st.session_state.get(k, 0) for s, k in keys.items()}
-    settings(mk).set_percents(node, rebalance(current, changed, current[changed]))
+    values = rebalance(current, changed, current[changed])
+    settings(mk).set_percents(node, values)
+    for s, k in keys.items():
+        if s != changed:
+            st.session_state[k] = values[s]
 
 
 # ------------------------------------------------------------------ evidence items
