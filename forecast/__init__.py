@@ -5,7 +5,7 @@ model = forecast.load_model("models/russia_iran.yaml")
 model.posteriors(hard={"assad_question": "negotiated_exit"})
 """
 
-from . import elicitation
+from . import elicitation as elicitation  # the team-elicitation module (docs/api.md)
 from .analysis import (
     explain,
     explain_sequence,
@@ -44,7 +44,6 @@ __all__ = [
     "Model",
     "ModelError",
     "Scenario",
-    "elicitation",
     "ensemble",
     "explain",
     "explain_sequence",

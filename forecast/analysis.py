@@ -20,16 +20,16 @@ them.  Nothing here writes files, so an interrupted run leaves nothing behind.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, Unpack
 
 import numpy as np
 import pandas as pd
 
 from .engine import JunctionTree, solve_fixed
-from .errors import EvidenceError
-from .evidence import Evidence, combine
-from .model import EvidenceLike, Model
+from .errors import ArgumentError, EvidenceError
+from .evidence import Evidence, EvidenceKeywords, EvidenceLike, combine
+from .model import Model
 
 Progress = Callable[[int, int], None]
 
@@ -117,7 +117,7 @@ def _base(model: Model, ev: Evidence) -> list[np.ndarray]:
 
 def _attrs(
     model: Model, ev: Evidence, kind: str, title: str, target: str, settings: dict[str, Any]
-) -> dict[str, Any]:
+) -> dict[Any, Any]:  # table attrs: pandas types their keys as any hashable
     return {
         **model.metadata(),
         "analysis_kind": kind,
@@ -163,10 +163,8 @@ def sensitivity(
     model: Model,
     target: str | tuple[str, str],
     *,
-    hard: Mapping[str, str] | None = None,
-    likelihood: Mapping[str, Mapping[str, float]] | None = None,
-    fixed: Mapping[str, Mapping[str, float]] | None = None,
     scenario: EvidenceLike = None,
+    **evidence: Unpack[EvidenceKeywords],
 ) -> pd.DataFrame:
     """Tornado: the target's probability range as each other node is set to each of its states.
 
@@ -175,7 +173,7 @@ def sensitivity(
     high_state, baseline; sorted by swing, largest first.
     """
     node, state = parse_target(model, target)
-    ev = model.evidence(scenario, hard, likelihood, fixed)
+    ev = model.evidence(scenario, **evidence)
     t = model.states(node).index(state)
     baseline = float(_base(model, ev)[model.nodes.index(node)][t])
     pairs, post, ok = _what_if(model, ev, node)
@@ -272,16 +270,46 @@ def _solve_with_cpts(
     return solve_fixed(bound, lik, fixed_b, batch, model.nodes)  # type: ignore[arg-type]
 
 
+Entry = tuple[int, int, int]  # a CPT entry: (node index, row, state)
+
+
+def _cpt_entries(model: Model, target: str, ev: Evidence) -> list[Entry]:
+    """Every entry of the CPTs that can move the target; in a two-state row only the first
+    (the second mirrors it)."""
+    return [
+        (model.nodes.index(n), r, s)
+        for n in _relevant_nodes(model, target, ev)
+        for r in range(int(np.prod(model.cpt(n).shape[:-1])))
+        for s in range(len(model.states(n)) if len(model.states(n)) > 2 else 1)
+    ]
+
+
+def _entry_chunks(entries: list[Entry]) -> Iterator[list[Entry]]:
+    """Consecutive entries of one node, at most PARAMETER_CHUNK at a time (one propagation each)."""
+    i = 0
+    while i < len(entries):
+        chunk = [e for e in entries[i : i + PARAMETER_CHUNK] if e[0] == entries[i][0]]
+        i += len(chunk)
+        yield chunk
+
+
+def _moved_tables(flat: np.ndarray, chunk: list[Entry], delta: float) -> np.ndarray:
+    """Two copies of a node's CPT rows per entry: the entry moved down by delta, then up."""
+    tables = np.repeat(flat[None], 2 * len(chunk), axis=0)
+    for j, (_, r, s) in enumerate(chunk):
+        tables[2 * j, r] = _shift_rows(flat[r], s, -delta)
+        tables[2 * j + 1, r] = _shift_rows(flat[r], s, delta)
+    return tables
+
+
 def parameter_sensitivity(
     model: Model,
     target: str | tuple[str, str],
     delta: float = 0.1,
     *,
-    hard: Mapping[str, str] | None = None,
-    likelihood: Mapping[str, Mapping[str, float]] | None = None,
-    fixed: Mapping[str, Mapping[str, float]] | None = None,
     scenario: EvidenceLike = None,
     progress: Progress | None = None,
+    **evidence: Unpack[EvidenceKeywords],
 ) -> pd.DataFrame:
     """The target's change when each CPT entry is moved by -delta and +delta.
 
@@ -292,36 +320,20 @@ def parameter_sensitivity(
     probability now), minus, plus, swing = |plus - minus|; sorted by swing.
     """
     node, state = parse_target(model, target)
-    if isinstance(delta, bool) or not isinstance(delta, int | float) or not 0 < float(delta) <= 1:
-        raise EvidenceError(f"delta {delta!r} must be a number above 0 and at most 1")
-    delta = float(delta)
-    ev = model.evidence(scenario, hard, likelihood, fixed)
+    delta = ArgumentError.check_fraction("delta", delta)
+    ev = model.evidence(scenario, **evidence)
     t_var, t = model.nodes.index(node), model.states(node).index(state)
     base = float(_base(model, ev)[t_var][t])
     base_cpts = [model.cpt(n)[None] for n in model.nodes]
-    # every (node, row, state) entry of the relevant CPTs; each gives two scenarios (-delta, +delta)
-    entries = [
-        (model.nodes.index(n), r, s)
-        for n in _relevant_nodes(model, node, ev)
-        for r in range(int(np.prod(model.cpt(n).shape[:-1])))
-        for s in range(
-            len(model.states(n)) if len(model.states(n)) > 2 else 1
-        )  # 2 states: one mirrors the other
-    ]
+    entries = _cpt_entries(model, node, ev)
     rows: list[dict[str, Any]] = []
     dropped = 0
     done = 0
-    i = 0
-    while i < len(entries):
-        v = entries[i][0]
-        chunk = [e for e in entries[i : i + PARAMETER_CHUNK] if e[0] == v]
-        i += len(chunk)
+    for chunk in _entry_chunks(entries):
+        v = chunk[0][0]
         cpt = base_cpts[v][0]
         flat = cpt.reshape(-1, cpt.shape[-1])
-        tables = np.repeat(flat[None], 2 * len(chunk), axis=0)
-        for j, (_, r, s) in enumerate(chunk):
-            tables[2 * j, r] = _shift_rows(flat[r], s, -delta)
-            tables[2 * j + 1, r] = _shift_rows(flat[r], s, delta)
+        tables = _moved_tables(flat, chunk, delta)
         cpts = list(base_cpts)
         cpts[v] = tables.reshape(len(tables), *cpt.shape)
         margs, ok = _solve_with_cpts(model, ev, cpts, len(tables))
@@ -380,10 +392,8 @@ def indicators(
     model: Model,
     target: str,
     *,
-    hard: Mapping[str, str] | None = None,
-    likelihood: Mapping[str, Mapping[str, float]] | None = None,
-    fixed: Mapping[str, Mapping[str, float]] | None = None,
     scenario: EvidenceLike = None,
+    **evidence: Unpack[EvidenceKeywords],
 ) -> pd.DataFrame:
     """Indicators to watch: mutual information between the target and each unobserved node.
 
@@ -396,7 +406,7 @@ def indicators(
     information, largest first; states the evidence rules out are left out.
     """
     node = _target_node(model, target)
-    ev = model.evidence(scenario, hard, likelihood, fixed)
+    ev = model.evidence(scenario, **evidence)
     base = _base(model, ev)
     prior_t = base[model.nodes.index(node)]
     h_target = float(-(prior_t[prior_t > 0] * np.log2(prior_t[prior_t > 0])).sum())
@@ -476,41 +486,22 @@ def _pieces(ev: Evidence) -> list[dict[str, Any]]:
         return Evidence(d["hard"], d["likelihood"], d["fixed"], ev.items, ev.name)
 
     out: list[dict[str, Any]] = []
-    for n, s in ev.hard.items():
-        out.append(
-            {
-                "item": f"hard:{n}",
-                "kind": "hard",
-                "node": n,
-                "date": None,
-                "title": f"{n} = {s}",
-                "evidence": without("hard", n),
-            }
-        )
-    for n, w in ev.likelihood.items():
-        detail = ", ".join(f"{k}: {x:g}" for k, x in w.items())
-        out.append(
-            {
-                "item": f"likelihood:{n}",
-                "kind": "likelihood",
-                "node": n,
-                "date": None,
-                "title": f"{n} ({detail})",
-                "evidence": without("likelihood", n),
-            }
-        )
-    for n, q in ev.fixed.items():
-        detail = ", ".join(f"{k}: {x:g}" for k, x in q.items())
-        out.append(
-            {
-                "item": f"fixed:{n}",
-                "kind": "fixed",
-                "node": n,
-                "date": None,
-                "title": f"{n} ({detail})",
-                "evidence": without("fixed", n),
-            }
-        )
+    for kind in ("hard", "likelihood", "fixed"):
+        for n, value in getattr(ev, kind).items():
+            if kind == "hard":
+                title = f"{n} = {value}"
+            else:
+                title = f"{n} (" + ", ".join(f"{k}: {x:g}" for k, x in value.items()) + ")"
+            out.append(
+                {
+                    "item": f"{kind}:{n}",
+                    "kind": kind,
+                    "node": n,
+                    "date": None,
+                    "title": title,
+                    "evidence": without(kind, n),
+                }
+            )
     for it in ev.items:
         out.append(
             {
@@ -526,14 +517,16 @@ def _pieces(ev: Evidence) -> list[dict[str, Any]]:
     return out
 
 
+def _with_pieces(n: int) -> str:
+    """'with all 3 pieces of evidence', or 'with its one piece of evidence'."""
+    return "with its one piece of evidence" if n == 1 else f"with all {n} pieces of evidence"
+
+
 def explain(
     model: Model,
     target: str | tuple[str, str],
     scenario: EvidenceLike = None,
-    *,
-    hard: Mapping[str, str] | None = None,
-    likelihood: Mapping[str, Mapping[str, float]] | None = None,
-    fixed: Mapping[str, Mapping[str, float]] | None = None,
+    **evidence: Unpack[EvidenceKeywords],
 ) -> pd.DataFrame:
     """Each piece of evidence's contribution: the change when it alone is removed.
 
@@ -544,7 +537,7 @@ def explain(
     order the evidence lists them.
     """
     node, state = parse_target(model, target)
-    ev = model.evidence(scenario, hard, likelihood, fixed)
+    ev = model.evidence(scenario, **evidence)
     pieces = _pieces(ev)
     if not pieces:
         raise EvidenceError("nothing to explain: no evidence is in force")
@@ -574,9 +567,7 @@ def explain(
         f"{node}={state}",
         {"method": "leave one piece out", "log_odds": "natural", "log_odds_clip": LOG_ODDS_CLIP},
     )
-    table.attrs["summary"] = (
-        f"P({node}={state}) = {_percent(p_all)} with all {len(pieces)} pieces of evidence"
-    )
+    table.attrs["summary"] = f"P({node}={state}) = {_percent(p_all)} {_with_pieces(len(pieces))}"
     table.attrs["baseline"] = p_all
     table.attrs["percent_columns"] = ["probability_without"]
     table.attrs["decimals"] = {"delta_log_odds": 3}
@@ -587,10 +578,7 @@ def explain_sequence(
     model: Model,
     target: str | tuple[str, str],
     scenario: EvidenceLike = None,
-    *,
-    hard: Mapping[str, str] | None = None,
-    likelihood: Mapping[str, Mapping[str, float]] | None = None,
-    fixed: Mapping[str, Mapping[str, float]] | None = None,
+    **evidence: Unpack[EvidenceKeywords],
 ) -> pd.DataFrame:
     """The waterfall: the target's probability as the evidence is added piece by piece.
 
@@ -601,7 +589,7 @@ def explain_sequence(
     the posterior under all the evidence.
     """
     node, state = parse_target(model, target)
-    ev = model.evidence(scenario, hard, likelihood, fixed)
+    ev = model.evidence(scenario, **evidence)
     pieces = _pieces(ev)
     undated = [p for p in pieces if p["kind"] != "item"]
     dated = sorted((p for p in pieces if p["kind"] == "item"), key=lambda p: (p["date"], p["item"]))
@@ -673,17 +661,20 @@ def _draw_cpt(
     return np.where(total > 0, g / np.where(total > 0, total, 1.0), cpt)
 
 
+# The most Monte Carlo draws one call makes (docs/journal.md, limits): 400 propagations
+# of UNCERTAINTY_CHUNK draws, so a mistyped count is refused instead of running for hours.
+MAX_SAMPLES = 100_000
+
+
 def uncertainty(
     model: Model,
     samples: int = 2000,
     seed: int | None = 0,
     *,
     targets: Iterable[str] | str | None = None,
-    hard: Mapping[str, str] | None = None,
-    likelihood: Mapping[str, Mapping[str, float]] | None = None,
-    fixed: Mapping[str, Mapping[str, float]] | None = None,
     scenario: EvidenceLike = None,
     progress: Progress | None = None,
+    **evidence: Unpack[EvidenceKeywords],
 ) -> pd.DataFrame:
     """Intervals on the posteriors from the uncertainty in the elicited numbers.
 
@@ -694,14 +685,9 @@ def uncertainty(
     draws).  Targets default to Model.default_targets.  Draws under which the
     evidence is impossible are left out (counted in attrs).
     """
-    if isinstance(samples, bool) or not isinstance(samples, int | np.integer) or samples < 2:
-        raise EvidenceError(f"samples {samples!r} must be a whole number of at least 2")
-    if seed is not None and (
-        isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0
-    ):
-        raise EvidenceError(f"seed {seed!r} must be a non-negative whole number")
-    samples = int(samples)
-    ev = model.evidence(scenario, hard, likelihood, fixed)
+    samples = ArgumentError.check_whole("samples", samples, 2)
+    seed = None if seed is None else ArgumentError.check_whole("seed", seed, 0)
+    ev = model.evidence(scenario, **evidence)
     if targets is None:
         target_nodes = model.default_targets
     else:
@@ -710,6 +696,13 @@ def uncertainty(
         ]
         if not target_nodes:
             raise EvidenceError("no target nodes given")
+    if samples > MAX_SAMPLES:
+        raise ArgumentError(
+            "samples",
+            samples,
+            f"is more Monte Carlo draws than the limit of {MAX_SAMPLES:,} "
+            "(a few thousand give stable 90% intervals)",
+        )
     base = _base(model, ev)
     rng = np.random.default_rng(seed)
     cpts = [model.cpt(n) for n in model.nodes]

@@ -26,7 +26,6 @@ import itertools
 import json
 import math
 import os
-import sqlite3
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -37,6 +36,8 @@ import pandas as pd
 
 from . import journal
 from .errors import JournalError, ModelError
+from .journal import records, storage
+from .journal.storage import Conn
 from .model import EvidenceLike, Model
 from .spec import RankedCPT, spec_from_dict
 from .yamlio import atomic_write_text
@@ -264,35 +265,46 @@ def _now() -> str:
 
 
 @contextlib.contextmanager
-def _db(db: str | os.PathLike[str] | None, create: bool) -> Iterator[sqlite3.Connection | None]:
-    """The journal's connection, with the elicitation tables created on first write."""
-    with journal._connection(db, create=create, doing="working on an elicitation") as conn:
+def _db(db: str | os.PathLike[str] | None, create: bool) -> Iterator[Conn | None]:
+    """The journal's connection (SQLite or PostgreSQL), with the elicitation tables.
+
+    Writers create the tables on first use; a reader of a journal without them
+    sees no elicitation (None), as for a journal that does not exist yet.
+    """
+    with storage.connection(db, create, "working on an elicitation") as conn:
         if conn is not None and create:
-            with journal._transaction(conn):
+
+            def make_tables(c: Conn) -> None:
                 for statement in _SCHEMA:
-                    conn.execute(statement)
-        if conn is not None and not create:
-            have = conn.execute(
-                "SELECT count(*) FROM sqlite_master WHERE name = 'elicitations'"
-            ).fetchone()[0]
-            if not have:
-                yield None
-                return
+                    c.run(statement)
+
+            conn.write(make_tables)
+        if conn is not None and not create and not _have_tables(conn):
+            yield None
+            return
         yield conn
 
 
+def _have_tables(conn: Conn) -> bool:
+    if conn.dialect == "postgresql":
+        return bool(conn.one("SELECT to_regclass('elicitations') IS NOT NULL")[0])
+    return bool(conn.one("SELECT count(*) FROM sqlite_master WHERE name = 'elicitations'")[0])
+
+
 def _text(value: Any, what: str, limit: int) -> str:
-    text = journal._text(value, what, limit, one_line=True)
-    return text
+    return records.text(value, what, limit, one_line=True)
 
 
-def _load(conn: sqlite3.Connection, elicitation_id: str) -> Elicitation:
-    row = conn.execute(
+def _load(conn: Conn, elicitation_id: str, lock: bool = False) -> Elicitation:
+    """The stored elicitation; `lock` holds its row until the transaction ends (PostgreSQL;
+    SQLite's write transaction already excludes other writers)."""
+    row = conn.one(
         "SELECT id, model_id, model_path, model_hash, facilitator, participants, quantities,"
-        " round, status, created_at, pooling FROM elicitations WHERE id = ?",
+        " round, status, created_at, pooling FROM elicitations WHERE id = ?"
+        + (" FOR UPDATE" if lock and conn.dialect == "postgresql" else ""),
         (elicitation_id,),
-    ).fetchone()
-    if row is None:
+    )
+    if not row:
         raise ElicitationError(f"no elicitation '{elicitation_id}' in the journal")
     return Elicitation(
         id=row[0],
@@ -321,7 +333,7 @@ def list_elicitations(*, db: str | os.PathLike[str] | None = None) -> list[Elici
     with _db(db, create=False) as conn:
         if conn is None:
             return []
-        ids = [r[0] for r in conn.execute("SELECT id FROM elicitations ORDER BY created_at, id")]
+        ids = [r[0] for r in conn.rows("SELECT id FROM elicitations ORDER BY created_at, id")]
         return [_load(conn, i) for i in ids]
 
 
@@ -380,8 +392,8 @@ def open_elicitation(
     )
     with _db(db, create=True) as conn:
         assert conn is not None
-        with journal._transaction(conn):
-            conn.execute(
+        with conn.transaction():
+            conn.run(
                 "INSERT INTO elicitations (id, model_id, model_path, model_hash, facilitator,"
                 " participants, quantities, round, status, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
                 (
@@ -458,8 +470,8 @@ def answer(
     reasons = dict(reasons or {})
     with _db(db, create=True) as conn:
         assert conn is not None
-        with journal._transaction(conn):
-            elic = _load(conn, elicitation_id)
+        with conn.transaction():
+            elic = _load(conn, elicitation_id, lock=True)
             if elic.status != "open":
                 raise ElicitationError(f"elicitation '{elic.id}' is closed; answers are frozen")
             if name not in elic.participants:
@@ -474,7 +486,7 @@ def answer(
                 reason = _text(reasons.get(str(qid), ""), f"{q.id}: reason", MAX_REASON)
                 rows.append((elic.id, elic.round, name, q.id, json.dumps(nums), reason, _now()))
             # a participant's own row for this round: insert, or revise it while the round is open
-            conn.executemany(
+            conn.run_many(
                 "INSERT INTO elicitation_answers VALUES (?,?,?,?,?,?,?)"
                 " ON CONFLICT (elicitation_id, round, participant, quantity)"
                 " DO UPDATE SET answer = excluded.answer, reason = excluded.reason,"
@@ -485,11 +497,11 @@ def answer(
 
 
 def _answers(
-    conn: sqlite3.Connection, elic: Elicitation, round_no: int
+    conn: Conn, elic: Elicitation, round_no: int
 ) -> dict[str, dict[str, tuple[list[float], str]]]:
     """quantity -> participant -> (numbers, reason) for one round."""
     out: dict[str, dict[str, tuple[list[float], str]]] = {q.id: {} for q in elic.quantities}
-    for qid, who, ans, reason in conn.execute(
+    for qid, who, ans, reason in conn.rows(
         "SELECT quantity, participant, answer, reason FROM elicitation_answers"
         " WHERE elicitation_id = ? AND round = ? ORDER BY participant",
         (elic.id, round_no),
@@ -564,29 +576,29 @@ def close_round(
     who = _text(by if by is not None else journal.default_author(), "facilitator", MAX_NAME)
     with _db(db, create=True) as conn:
         assert conn is not None
-        with journal._transaction(conn):
-            elic = _load(conn, elicitation_id)
+        with conn.transaction():
+            elic = _load(conn, elicitation_id, lock=True)
             if elic.status != "open":
                 raise ElicitationError(f"elicitation '{elic.id}' is already closed")
             if who != elic.facilitator:
                 raise ElicitationError(
                     f"only the facilitator ('{elic.facilitator}') closes rounds of '{elic.id}'"
                 )
-            answered = conn.execute(
+            answered = conn.one(
                 "SELECT count(*) FROM elicitation_answers WHERE elicitation_id = ? AND round = ?",
                 (elic.id, elic.round),
-            ).fetchone()[0]
+            )[0]
             if not answered:
                 raise ElicitationError(
                     f"round {elic.round} of '{elic.id}' has no answers yet; nothing to close"
                 )
             if finish:
-                conn.execute(
+                conn.run(
                     "UPDATE elicitations SET status = 'closed', closed_at = ? WHERE id = ?",
                     (_now(), elic.id),
                 )
             else:
-                conn.execute("UPDATE elicitations SET round = round + 1 WHERE id = ?", (elic.id,))
+                conn.run("UPDATE elicitations SET round = round + 1 WHERE id = ?", (elic.id,))
             return _load(conn, elic.id)
 
 
@@ -858,10 +870,8 @@ def write_pooled_model(
     written = atomic_write_text(target, text)
     with _db(db, create=True) as conn:
         assert conn is not None
-        with journal._transaction(conn):
-            conn.execute(
-                "UPDATE elicitations SET pooling = ? WHERE id = ?", (method, elicitation_id)
-            )
+        with conn.transaction():
+            conn.run("UPDATE elicitations SET pooling = ? WHERE id = ?", (method, elicitation_id))
     return written
 
 

@@ -24,201 +24,34 @@ and batches are cut into chunks that fit.
 
 from __future__ import annotations
 
-import functools
-import heapq
 import math
-import os
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import networkx as nx
 import numpy as np
 
-from .errors import EvidenceError, MemoryBudgetError, ModelError
+from .errors import EvidenceError, ModelError
+from .memory import (  # the symbolic plan lives with the memory guard, below the engine
+    WORK_FACTOR,
+    _plan,
+    check_memory,
+    resolve_budget,
+    table_entries,
+    triangulate,
+)
 
-DEFAULT_MEMORY_BUDGET = 1 << 30  # 1 GiB
+__all__ = ["JunctionTree", "check_memory", "solve_fixed", "table_entries", "triangulate"]
+
 FIXED_TOLERANCE = 1e-9
 FIXED_MAX_ITERATIONS = 2000
-_WORK_FACTOR = 4  # clique tables held at once per scenario (psi, belief, temporaries)
 _CHUNK_ENTRIES = 1 << 20  # clique entries per batch chunk: keeps a chunk's tables in cache
 # cost model (in clique-entry operations) for choosing between a direct pass and an evidence table
 _PASS_COST = 12.0  # per clique entry and scenario in a direct pass
 _TABLE_MAX_STATES = 1 << 16  # joint states of the evidence nodes an evidence table may have
 _TABLE_CACHE = 16  # evidence tables kept per compiled tree
-
-
-def memory_budget_from_env() -> int:
-    """`FORECAST_MEMORY_BUDGET` in bytes (suffixes K, M, G, KiB, MiB, GiB allowed)."""
-    raw = os.environ.get("FORECAST_MEMORY_BUDGET", "").strip()
-    if not raw:
-        return DEFAULT_MEMORY_BUDGET
-    return parse_bytes(raw)
-
-
-def parse_bytes(text: str) -> int:
-    """'512MiB' -> 536870912; a clear error for anything else."""
-    units = {
-        "": 1,
-        "b": 1,
-        "k": 1 << 10,
-        "kb": 1 << 10,
-        "kib": 1 << 10,
-        "m": 1 << 20,
-        "mb": 1 << 20,
-        "mib": 1 << 20,
-        "g": 1 << 30,
-        "gb": 1 << 30,
-        "gib": 1 << 30,
-    }
-    t = text.strip().lower()
-    number = t.rstrip("kmgib")
-    unit = t[len(number) :]
-    try:
-        value = float(number)
-    except ValueError:
-        raise MemoryBudgetError(f"memory budget '{text}' is not a size such as 512MiB") from None
-    if unit not in units or not math.isfinite(value) or value <= 0:
-        raise MemoryBudgetError(f"memory budget '{text}' is not a size such as 512MiB")
-    return int(value * units[unit])
-
-
-def format_bytes(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if n < 1024 or unit == "TiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} PiB"  # pragma: no cover
-
-
-class _TooBig(Exception):
-    """Raised inside the triangulation as soon as the tables pass the limit."""
-
-    def __init__(self, largest: int, total: int) -> None:
-        super().__init__()
-        self.largest = largest
-        self.total = total
-
-
-@functools.lru_cache(maxsize=32)
-def _triangulate(
-    cards: tuple[int, ...], parents: tuple[tuple[int, ...], ...], limit: int | None = None
-) -> tuple[tuple[int, ...], ...]:
-    """Greedy min-fill elimination with lazily updated scores (a heap).
-
-    Stops with _TooBig once the clique tables reach `limit` entries in total, so a
-    hopeless model is refused without finishing the elimination.
-    """
-    n = len(cards)
-    adj: list[set[int]] = [set() for _ in range(n)]
-    for child, ps in enumerate(parents):
-        fam = list(ps) + [child]
-        for i in fam:
-            for j in fam:
-                if i != j:
-                    adj[i].add(j)
-    log_card = [math.log(c) for c in cards]
-
-    def score(v: int) -> tuple[int, float]:
-        nb = list(adj[v])
-        fill = 0
-        for a in range(len(nb)):
-            na = adj[nb[a]]
-            for b in range(a + 1, len(nb)):
-                if nb[b] not in na:
-                    fill += 1
-        return fill, log_card[v] + sum(log_card[u] for u in nb)
-
-    current = [score(v) for v in range(n)]
-    heap = [(*current[v], v) for v in range(n)]
-    heapq.heapify(heap)
-    done = [False] * n
-    cliques: list[frozenset[int]] = []
-    containing: list[list[int]] = [[] for _ in range(n)]  # cliques (by index) holding each vertex
-    total = largest = 0
-    while heap:
-        fill, weight, v = heapq.heappop(heap)
-        if done[v] or (fill, weight) != current[v]:
-            continue
-        nb = adj[v]
-        clique = frozenset(nb | {v})
-        size = math.prod(cards[u] for u in clique)
-        if not any(clique <= cliques[i] for i in containing[v]):
-            for u in clique:
-                containing[u].append(len(cliques))
-            cliques.append(clique)
-            total += size
-            largest = max(largest, size)
-            if limit is not None and total > limit:
-                raise _TooBig(largest, total)
-        affected = set(nb)
-        for a in nb:
-            adj[a].update(nb - {a})
-            adj[a].discard(v)
-        for a in nb:
-            affected |= adj[a]
-        done[v] = True
-        adj[v] = set()
-        for u in affected:
-            if not done[u]:
-                current[u] = score(u)
-                heapq.heappush(heap, (*current[u], u))
-    # keep only maximal cliques (an earlier clique may be contained in a later one)
-    maximal = []
-    for i, c in enumerate(cliques):
-        pivot = min(c, key=lambda u: len(containing[u]))
-        if not any(j != i and c < cliques[j] for j in containing[pivot]):
-            maximal.append(c)
-    return tuple(tuple(sorted(c)) for c in maximal)
-
-
-def triangulate(cards: Sequence[int], parents: Sequence[Sequence[int]]) -> list[tuple[int, ...]]:
-    """Maximal cliques of a greedy min-fill (ties: min weight) triangulation of the moral graph.
-
-    Purely symbolic: no tables are touched, so the memory guard can run first.
-    """
-    key_cards = tuple(int(c) for c in cards)
-    key_parents = tuple(tuple(int(u) for u in ps) for ps in parents)
-    return list(_triangulate(key_cards, key_parents))
-
-
-def table_entries(cliques: Sequence[tuple[int, ...]], cards: Sequence[int]) -> list[int]:
-    return [math.prod(cards[v] for v in c) for c in cliques]
-
-
-def _plan(
-    cards: Sequence[int], parents: Sequence[Sequence[int]], budget: int
-) -> list[tuple[int, ...]]:
-    """The cliques, or MemoryBudgetError (naming budget and estimate) once they pass the budget."""
-    key_cards = tuple(int(c) for c in cards)
-    key_parents = tuple(tuple(int(u) for u in ps) for ps in parents)
-    try:
-        cliques = _triangulate(key_cards, key_parents, budget // (8 * _WORK_FACTOR))
-    except _TooBig as big:
-        needed = big.total * 8 * _WORK_FACTOR
-        need_text, budget_text = format_bytes(needed), format_bytes(budget)
-        if need_text == budget_text:  # too close to tell apart when rounded
-            need_text, budget_text = f"{needed:,} bytes", f"{budget:,} bytes"
-        raise MemoryBudgetError(
-            f"the model needs at least {need_text} for one scenario "
-            f"({big.total:,} clique-table entries or more, the largest {big.largest:,}), over the memory "
-            f"budget of {budget_text}; raise FORECAST_MEMORY_BUDGET or simplify the model"
-        ) from None
-    return list(cliques)
-
-
-def check_memory(
-    cards: Sequence[int], parents: Sequence[Sequence[int]], memory_budget: int | None = None
-) -> int:
-    """Bytes one scenario needs; MemoryBudgetError (naming budget and estimate) if over the budget.
-
-    Symbolic only (a triangulation of the graph, stopped as soon as it passes the
-    budget), so it is safe and quick to call before any table exists.
-    """
-    budget = memory_budget_from_env() if memory_budget is None else int(memory_budget)
-    cliques = _plan(cards, parents, budget)
-    return sum(table_entries(cliques, cards)) * 8 * _WORK_FACTOR
 
 
 @dataclass(frozen=True)
@@ -246,12 +79,10 @@ class JunctionTree:
     ) -> None:
         self.cards = tuple(int(c) for c in cards)
         self.parents = tuple(tuple(int(u) for u in ps) for ps in parents)
-        self.memory_budget = (
-            memory_budget_from_env() if memory_budget is None else int(memory_budget)
-        )
+        self.memory_budget = resolve_budget(memory_budget)
         self.cliques = _plan(self.cards, self.parents, self.memory_budget)
         sizes = table_entries(self.cliques, self.cards)
-        self.bytes_per_scenario = sum(sizes) * 8 * _WORK_FACTOR
+        self.bytes_per_scenario = sum(sizes) * 8 * WORK_FACTOR
         self.largest_table = max(sizes)
         self.total_entries = sum(sizes)
         self.max_batch = max(1, self.memory_budget // self.bytes_per_scenario)
@@ -520,7 +351,9 @@ class JunctionTree:
                 den[c] = np.where(m > 0, m, np.inf)  # distribute divides by it; 0/0 must come out 0
                 if want_logz:
                     logs[c] = np.log(z.reshape(-1))
-            _times(belief, own, e.parent, msg[c].reshape(e.shape_parent))
+            message = msg[c]
+            assert message is not None  # computed above, or kept from the prior pass
+            _times(belief, own, e.parent, message.reshape(e.shape_parent))
         return belief, msg, den, logs, own
 
     def _propagate(
@@ -543,12 +376,13 @@ class JunctionTree:
                 log_scale = sum(np.log(lk.max(axis=1)) for lk in lik.values())
         lik = {v: _scaled(lk) for v, lk in lik.items()}
         if potentials is None and hasattr(self, "_prior_collect"):
-            dirty: set[int] | None = set()
+            touched: set[int] = set()  # cliques on the paths from the evidence to the root
             for v in lik:
                 c = self._home[v]
-                while c >= 0 and c not in dirty:
-                    dirty.add(c)
+                while c >= 0 and c not in touched:
+                    touched.add(c)
                     c = self._parent_of[c]
+            dirty: set[int] | None = touched
             psi: Sequence[np.ndarray] = self._psi
         else:
             dirty = None
@@ -739,6 +573,40 @@ def _table_key(dims: tuple[int, ...], shared: dict[int, np.ndarray]) -> tuple:
     return (dims, tuple((v, _scaled(_as_rows(shared[v])[:1]).tobytes()) for v in sorted(shared)))
 
 
+_Query = Callable[[dict[int, np.ndarray], int], tuple[list[np.ndarray], np.ndarray]]
+
+
+def _fitting_query(
+    tree: JunctionTree, likelihoods: dict[int, np.ndarray], fixed: dict[int, np.ndarray]
+) -> tuple[_Query, dict[int, np.ndarray]]:
+    """How the fitting rounds get marginals, and the likelihoods they pass each time.
+
+    When the fixed and varying evidence nodes have few joint states, an evidence
+    table answers each round with a matrix product; the likelihoods every scenario
+    shares are then built into the table and drop out.  Otherwise each round is a
+    pass through the tree (or whatever `tree` is: analysis passes stand-ins).
+    """
+    if not isinstance(tree, JunctionTree):
+        return tree.marginals, likelihoods
+    shared = {
+        v: lk
+        for v, lk in likelihoods.items()
+        if v not in fixed and (lk.shape[0] == 1 or _rows_equal(lk))
+    }
+    dims = tuple(sorted(set(fixed) | (set(likelihoods) - set(shared))))
+    table = tree.evidence_table(dims, {v: lk[:1] for v, lk in shared.items()})
+    if table is None:
+        return tree.marginals, likelihoods
+    return table.marginals, {v: lk for v, lk in likelihoods.items() if v not in shared}
+
+
+def _rescaled(lam: np.ndarray, p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """One proportional-fitting step of a virtual likelihood: times target / posterior, max 1."""
+    new = lam * np.divide(q, p, out=np.zeros_like(p), where=p > 0)
+    top = new.max(axis=1, keepdims=True)
+    return new / np.where(top > 0, top, 1.0)
+
+
 def solve_fixed(
     tree: JunctionTree,
     likelihoods: dict[int, np.ndarray],
@@ -762,21 +630,7 @@ def solve_fixed(
     active = {v: ~np.isnan(q[:, 0]) for v, q in fixed.items()}
     targets = {v: np.where(active[v][:, None], q, 0.0) for v, q in fixed.items()}
     lam = {v: np.ones((batch, tree.cards[v])) for v in fixed}
-    query = tree.marginals
-    if isinstance(tree, JunctionTree):
-        shared = {
-            v: lk
-            for v, lk in likelihoods.items()
-            if v not in fixed and (lk.shape[0] == 1 or _rows_equal(lk))
-        }
-        dims = tuple(sorted(set(fixed) | (set(likelihoods) - set(shared))))
-        table = tree.evidence_table(dims, {v: lk[:1] for v, lk in shared.items()})
-        if table is not None:
-            varying = {v: lk for v, lk in likelihoods.items() if v not in shared}
-            likelihoods = varying
-
-            def query(lik: dict[int, np.ndarray], b: int) -> tuple[list[np.ndarray], np.ndarray]:
-                return table.marginals(lik, b)
+    query, likelihoods = _fitting_query(tree, likelihoods, fixed)
 
     def combined() -> dict[int, np.ndarray]:
         out = dict(likelihoods)
@@ -794,11 +648,7 @@ def solve_fixed(
                 raise EvidenceError(
                     f"fixed evidence on '{name}' gives probability to a state the other evidence rules out"
                 )
-            update = np.divide(q, p, out=np.zeros_like(p), where=p > 0)
-            new = lam[v] * update
-            top = new.max(axis=1, keepdims=True)
-            new /= np.where(top > 0, top, 1.0)
-            lam[v] = np.where(act[:, None], new, lam[v])
+            lam[v] = np.where(act[:, None], _rescaled(lam[v], p, q), lam[v])
         margs, ok = query(combined(), batch)
         worst = max(
             float(np.abs(margs[v] - targets[v])[active[v] & ok].max(initial=0.0)) for v in fixed

@@ -33,3 +33,41 @@ class JournalError(ForecastError):
 
 class OutputExistsError(ForecastError):
     """An output that must not replace an existing file found one there (perhaps just created by another save)."""
+
+
+class ArgumentError(EvidenceError):
+    """A setting of a public function is out of range (`samples=1`, `delta=2`).
+
+    `argument` names the parameter, so a shell can word the message with its own
+    option name (`renamed`): the CLI says "--intervals 1", not "samples 1".
+    """
+
+    def __init__(self, argument: str, value: object, rule: str) -> None:
+        super().__init__(f"{argument} {value!r} {rule}")
+        self.argument, self.value, self.rule = argument, value, rule
+
+    def renamed(self, argument: str) -> ArgumentError:
+        return ArgumentError(argument, self.value, self.rule)
+
+    @classmethod
+    def check_whole(cls, argument: str, value: object, minimum: int) -> int:
+        """`value` as an int if it is a whole number of at least `minimum` (not a bool)."""
+        if (
+            isinstance(value, bool)
+            or not hasattr(value, "__index__")
+            or value.__index__() < minimum
+        ):
+            rule = (
+                "a non-negative whole number"
+                if minimum == 0
+                else f"a whole number of at least {minimum}"
+            )
+            raise cls(argument, value, f"must be {rule}")
+        return value.__index__()
+
+    @classmethod
+    def check_fraction(cls, argument: str, value: object) -> float:
+        """`value` as a float if it is a number above 0 and at most 1 (not a bool)."""
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
+            raise cls(argument, value, "must be a number above 0 and at most 1")
+        return float(value)

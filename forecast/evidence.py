@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -338,6 +338,22 @@ class Evidence:
         )
 
 
+EvidenceLike = Evidence | Scenario | Mapping[str, Any] | None
+"""What a query accepts as its `scenario`: an Evidence, a Scenario, a mapping with keys
+hard/likelihood/fixed/name/items, or None for no evidence."""
+
+
+class EvidenceKeywords(TypedDict, total=False):
+    """The evidence keywords every query takes besides `scenario` (see Model.evidence).
+
+    Given on top of a scenario, they replace its evidence on the same node.
+    """
+
+    hard: Mapping[str, str] | None
+    likelihood: Mapping[str, Mapping[str, float]] | None
+    fixed: Mapping[str, Mapping[str, float]] | None
+
+
 def _fmt_map(m: Mapping[str, float]) -> str:
     return ", ".join(f"{k}: {v:g}" for k, v in m.items())
 
@@ -355,12 +371,12 @@ def combine(
             raise EvidenceError(
                 f"{label} evidence must be a mapping of node to {'state' if label == 'hard' else 'weights'}"
             )
-    hard = dict(hard or {})
-    likelihood = {k: dict(_as_mapping(k, v, "likelihood")) for k, v in (likelihood or {}).items()}
-    fixed = {k: dict(_as_mapping(k, v, "fixed")) for k, v in (fixed or {}).items()}
-    items = tuple(items)
+    states = dict(hard or {})
+    weights = {k: dict(_as_mapping(k, v, "likelihood")) for k, v in (likelihood or {}).items()}
+    targets = {k: dict(_as_mapping(k, v, "fixed")) for k, v in (fixed or {}).items()}
+    added = tuple(items)
     if scenario is None:
-        return Evidence(hard, likelihood, fixed, items)
+        return Evidence(states, weights, targets, added)
     if isinstance(scenario, Scenario):
         base = Evidence(
             dict(scenario.hard),
@@ -379,12 +395,12 @@ def combine(
         raise EvidenceError(
             f"scenario must be a Scenario (see forecast.load_scenario), not {type(scenario).__name__}"
         )
-    override = set(hard) | set(likelihood) | set(fixed) | {it.node for it in items}
+    override = set(states) | set(weights) | set(targets) | {it.node for it in added}
     return Evidence(
-        {**{k: v for k, v in base.hard.items() if k not in override}, **hard},
-        {**{k: v for k, v in base.likelihood.items() if k not in override}, **likelihood},
-        {**{k: v for k, v in base.fixed.items() if k not in override}, **fixed},
-        tuple(it for it in base.items if it.node not in override) + items,
+        {**{k: v for k, v in base.hard.items() if k not in override}, **states},
+        {**{k: v for k, v in base.likelihood.items() if k not in override}, **weights},
+        {**{k: v for k, v in base.fixed.items() if k not in override}, **targets},
+        tuple(it for it in base.items if it.node not in override) + added,
         base.name,
     )
 

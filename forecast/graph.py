@@ -19,6 +19,7 @@ import pandas as pd
 from .errors import ForecastError
 from .model import Model
 from .present import ORANGE, Names, points, whole_percent
+from .spec import NodeSpec
 
 SHOW = ("probability", "change")
 ROLE_FILL = {"driver": "#e7eef9", "intermediate": "#f3f4f6", "outcome": "#fdf0d5"}
@@ -57,6 +58,22 @@ def _esc(text: str) -> str:
 
 def _quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _node_line(
+    spec: NodeSpec, values: Mapping[str, str], names: Names, moved: float | None, marked: bool
+) -> str:
+    """One node's DOT statement: its label and each state's value, shaded by how far it moved."""
+    title = "<br/>".join(_esc(t) for t in textwrap.wrap(spec.display, 28)) or _esc(spec.id)
+    body = "<br/>".join(f"{_esc(names.state(spec.id, s))} {_esc(v)}" for s, v in values.items())
+    label = f"<<b>{title}</b>" + (f'<br/><font point-size="10">{body}</font>' if body else "") + ">"
+    fill = shade(moved) if moved is not None else ROLE_FILL.get(spec.role, "#ffffff")
+    attrs = [f"label={label}", f"fillcolor={_quote(fill)}", f"tooltip={_quote(spec.display)}"]
+    if spec.role == "outcome":
+        attrs.append("peripheries=2")
+    if marked:
+        attrs += ['color="#1d3557"', "penwidth=3"]
+    return f"  {_quote(spec.id)} [{', '.join(attrs)}];"
 
 
 def network_dot(
@@ -98,33 +115,15 @@ def network_dot(
         '  edge [color="#9aa3b2", arrowsize=0.7];',
     ]
     for node in model.nodes:
-        spec = model.node(node)
-        title = "<br/>".join(_esc(t) for t in textwrap.wrap(spec.display, 28)) or _esc(node)
-        rows = []
         p_node = post.get(node)
         b_node = base.get(node) if base is not None else None
-        for state in spec.states:
-            if p_node is None or state not in p_node:
-                continue
-            if show == "change":
-                value = points(p_node[state] - (b_node or {}).get(state, 0.0))
-            else:
-                value = whole_percent(p_node[state])
-            rows.append(f"{_esc(names.state(node, state))} {_esc(value)}")
-        body = "<br/>".join(rows)
-        label = (
-            f"<<b>{title}</b>" + (f'<br/><font point-size="10">{body}</font>' if body else "") + ">"
-        )
-        if b_node is not None and p_node is not None:
-            fill = shade(movement(p_node, b_node))
+        shown = {} if p_node is None else {s: p_node[s] for s in model.states(node) if s in p_node}
+        if show == "change":
+            values = {s: points(p - (b_node or {}).get(s, 0.0)) for s, p in shown.items()}
         else:
-            fill = ROLE_FILL.get(spec.role, "#ffffff")
-        attrs = [f"label={label}", f"fillcolor={_quote(fill)}", f"tooltip={_quote(spec.display)}"]
-        if spec.role == "outcome":
-            attrs.append("peripheries=2")
-        if node in marked:
-            attrs += ['color="#1d3557"', "penwidth=3"]
-        lines.append(f"  {_quote(node)} [{', '.join(attrs)}];")
+            values = {s: whole_percent(p) for s, p in shown.items()}
+        moved = movement(p_node, b_node) if b_node is not None and p_node is not None else None
+        lines.append(_node_line(model.node(node), values, names, moved, node in marked))
     for node in model.nodes:
         for parent in model.parents(node):
             lines.append(f"  {_quote(parent)} -> {_quote(node)};")

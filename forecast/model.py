@@ -12,23 +12,30 @@ import hashlib
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 
 import numpy as np
 import pandas as pd
 
 from .engine import JunctionTree, solve_fixed
-from .errors import EvidenceError, ForecastError, ModelError
-from .evidence import Evidence, EvidenceItem, Scenario, check_weights, combine
+from .errors import EvidenceError, ForecastError, MemoryBudgetError, ModelError
+from .evidence import (
+    Evidence,
+    EvidenceItem,
+    EvidenceKeywords,
+    EvidenceLike,
+    Scenario,
+    check_weights,
+    combine,
+)
+from .memory import check_memory, resolve_budget
 from .present import Names, cite, humanise
 from .safeio import MAX_FILE_BYTES, read_bytes_bounded
-from .spec import ModelSpec, NodeSpec, compile_cpt, load_spec, spec_from_text, topological_order
+from .spec import ModelSpec, NodeSpec, compiled_cpt, spec_from_text, topological_order
 from .words import BANDS, band_index
 
 if TYPE_CHECKING:
     from pgmpy.models import DiscreteBayesianNetwork
-
-EvidenceLike = Evidence | Scenario | Mapping[str, Any] | None
 
 
 class Model:
@@ -43,13 +50,20 @@ class Model:
     ) -> None:
         self.spec = spec
         self.path = Path(path) if path is not None else None
-        self.memory_budget = memory_budget
+        self.memory_budget = resolve_budget(memory_budget)
         self._source_text = source_text
         self._by_id: dict[str, NodeSpec] = {n.id: n for n in spec.nodes}
         self.nodes: list[str] = topological_order(spec)
         self._index = {n: i for i, n in enumerate(self.nodes)}
-        self._cpts = {n.id: compile_cpt(n, self._by_id) for n in spec.nodes}
-        _ = self.tree  # compile now: the memory guard refuses oversized models at load time
+        self._cpts = {n.id: compiled_cpt(spec, n, self._by_id) for n in spec.nodes}
+        # the memory guard refuses an oversized model now, from the graph alone (no table is built);
+        # the junction tree itself is compiled on the first query
+        cards, parents = self._structure()
+        try:
+            check_memory(cards, parents, self.memory_budget)
+        except MemoryBudgetError as exc:
+            where = str(self.path) if self.path is not None else f"model '{spec.id}'"
+            raise MemoryBudgetError(f"{where}: {exc}") from None
 
     def __reduce__(self) -> tuple[Any, ...]:
         """Pickle as the validated spec (recompiled on arrival): how a sweep ships a model to workers."""
@@ -59,19 +73,24 @@ class Model:
 
     @property
     def id(self) -> str:
+        """The model's id (journal records and file names use it)."""
         return self.spec.id
 
     @property
     def title(self) -> str:
+        """The model's title, else its id."""
         return self.spec.title or self.spec.id
 
     def states(self, node: str) -> list[str]:
+        """The node's state ids, in file order."""
         return list(self.node(node).states)
 
     def parents(self, node: str) -> list[str]:
+        """The node's parents, in the order its probability table's axes follow."""
         return list(self.node(node).parents)
 
     def children(self, node: str) -> list[str]:
+        """The nodes that have `node` as a parent, in topological order."""
         self.node(node)
         return [n for n in self.nodes if node in self._by_id[n].parents]
 
@@ -83,6 +102,7 @@ class Model:
             raise ModelError(f"model '{self.id}' has no node '{node}'") from None
 
     def label(self, node: str) -> str:
+        """The node's label for people, else its id."""
         return self.node(node).display
 
     @functools.cached_property
@@ -104,6 +124,7 @@ class Model:
         return self.names.source(source_id)
 
     def nodes_with_role(self, role: str) -> list[str]:
+        """The nodes the file gives `role` (driver, intermediate or outcome)."""
         return [n for n in self.nodes if self._by_id[n].role == role]
 
     @property
@@ -164,10 +185,15 @@ class Model:
 
     # ------------------------------------------------------------ compilation
 
-    @functools.cached_property
-    def tree(self) -> JunctionTree:
+    def _structure(self) -> tuple[list[int], list[list[int]]]:
         cards = [len(self._by_id[n].states) for n in self.nodes]
         parents = [[self._index[p] for p in self._by_id[n].parents] for n in self.nodes]
+        return cards, parents
+
+    @functools.cached_property
+    def tree(self) -> JunctionTree:
+        """The compiled junction tree (built on first use, within the memory budget)."""
+        cards, parents = self._structure()
         cpts = [self._cpts[n] for n in self.nodes]
         return JunctionTree(cards, parents, cpts, memory_budget=self.memory_budget)
 
@@ -176,12 +202,18 @@ class Model:
     def evidence(
         self,
         scenario: EvidenceLike = None,
+        *,
         hard: Mapping[str, str] | None = None,
         likelihood: Mapping[str, Mapping[str, float]] | None = None,
         fixed: Mapping[str, Mapping[str, float]] | None = None,
         items: Iterable[EvidenceItem] = (),
     ) -> Evidence:
-        """Combine and validate evidence against this model."""
+        """Combine and validate evidence against this model.
+
+        Keyword evidence replaces the scenario's on the same node.  Every query takes
+        the same `scenario=` and `hard=`/`likelihood=`/`fixed=` keywords and builds its
+        evidence here.
+        """
         if isinstance(scenario, Mapping):
             scenario = evidence_from_mapping(scenario)
         ev = combine(scenario, hard, likelihood, fixed, items)
@@ -333,17 +365,16 @@ class Model:
 
     def posteriors(
         self,
-        hard: Mapping[str, str] | None = None,
-        likelihood: Mapping[str, Mapping[str, float]] | None = None,
-        fixed: Mapping[str, Mapping[str, float]] | None = None,
+        *,
         scenario: EvidenceLike = None,
         targets: Iterable[str] | str | None = None,
+        **evidence: Unpack[EvidenceKeywords],
     ) -> pd.DataFrame:
         """Posterior of every target node (all nodes by default) under the evidence.
 
         Columns: node, state, probability, words; one row per node and state.
         """
-        ev = self.evidence(scenario, hard, likelihood, fixed)
+        ev = self.evidence(scenario, **evidence)
         table = self.posteriors_batch([ev], targets=targets, names=[ev.name or "current evidence"])
         table = table.drop(columns="scenario").reset_index(drop=True)
         table.attrs = {**table.attrs, "evidence": ev.describe(), "scenario": ev.name}
@@ -388,7 +419,8 @@ class Model:
                 + ", ".join(f"'{b}'" for b in bad)
             )
         table = self._table(margs, target_nodes, list(names))
-        table.attrs = {**self.metadata(), "scenarios": list(names)}
+        table.attrs.update(self.metadata())
+        table.attrs["scenarios"] = list(names)
         return table
 
     def _grid_arrays(self, frame: pd.DataFrame) -> tuple[dict[int, np.ndarray], list[str]]:
@@ -410,7 +442,7 @@ class Model:
             states = self._by_id[col].states
             values = frame[col]
             present = values.notna().to_numpy()
-            codes = pd.Index(states, dtype=object).get_indexer(values.astype(object))
+            codes = pd.Index(states, dtype=object).get_indexer(pd.Index(values.astype(object)))
             wrong = present & (codes < 0)
             if wrong.any():
                 row = int(np.flatnonzero(wrong)[0])
@@ -524,31 +556,38 @@ def evidence_from_mapping(data: Mapping[str, Any]) -> Evidence:
 
 
 def load_model(path: str | os.PathLike[str], memory_budget: int | None = None) -> Model:
-    """Load a model file: YAML (the project's format), BIF or XMLBIF (by suffix)."""
-    p = Path(path)
-    suffix = "".join(p.suffixes[-2:]).lower() if p.suffix == ".gz" else p.suffix.lower()
-    if suffix in (
-        ".bif",
-        ".xmlbif",
-        ".xml",
-        ".bifxml",
-        ".bif.gz",
-        ".xmlbif.gz",
-        ".xml.gz",
-        ".bifxml.gz",
-    ):
-        from .formats import read_model_file
+    """Load a model file in any supported format (by suffix: forecast.formats.FORMATS).
 
-        spec = read_model_file(p)
-        return Model(spec, p, memory_budget)
-    spec = load_spec(p)
-    return Model(spec, p, memory_budget)
+    `memory_budget` (bytes; None: FORECAST_MEMORY_BUDGET, else 1 GiB) bounds both the
+    file's probability tables and the compiled model.
+    """
+    from .formats import read_model_file
+
+    budget = resolve_budget(memory_budget)
+    return Model(read_model_file(path, budget), Path(path), budget)
 
 
 def model_from_text(text: str, name: str = "<upload>", memory_budget: int | None = None) -> Model:
-    """A model from the text of an uploaded file: YAML, or BIF / XMLBIF when `name` says so."""
-    from .formats import format_of, read_model_text
+    """A model from the text of an uploaded file: `name`'s suffix gives the format; YAML without one."""
+    from .formats import read_model_text
 
-    if format_of(name) is not None:
-        return Model(read_model_text(text, name), None, memory_budget, source_text=text)
-    return Model(spec_from_text(text, name), None, memory_budget, source_text=text)
+    budget = resolve_budget(memory_budget)
+    if not Path(name).suffix or name.startswith("<"):
+        return Model(spec_from_text(text, name, budget), None, budget, source_text=text)
+    return Model(read_model_text(text, name, budget), None, budget, source_text=text)
+
+
+def model_from_bytes(data: bytes, name: str, memory_budget: int | None = None) -> Model:
+    """A model from an uploaded file's bytes (any supported format, by `name`'s suffix; gzip allowed)."""
+    from .formats import read_model_bytes
+
+    budget = resolve_budget(memory_budget)
+    spec = read_model_bytes(data, name, budget)
+    try:
+        text: str | None = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    model = Model(spec, None, budget, source_text=text)
+    if text is None:
+        model.__dict__["content_hash"] = hashlib.sha256(data).hexdigest()
+    return model

@@ -7,8 +7,8 @@ from collections.abc import Iterable, Sequence
 import pandas as pd
 
 from .errors import EvidenceError
-from .evidence import Evidence, EvidenceItem, Scenario
-from .model import EvidenceLike, Model
+from .evidence import Evidence, EvidenceItem, EvidenceLike, Scenario
+from .model import Model
 
 
 def run(
@@ -39,20 +39,32 @@ def run(
 def timeline(
     model: Model,
     items: Iterable[EvidenceItem],
+    targets: Iterable[str] | str | None = None,
+    *,
+    scenario: EvidenceLike = None,
     target: Iterable[str] | str | None = None,
     base: EvidenceLike = None,
 ) -> pd.DataFrame:
-    """Replay dated items in date order: the target posteriors after each one.
+    """Replay dated items in date order, on top of `scenario`: the target posteriors after each one.
 
     Targets default to the model's outcomes (Model.default_targets).  The first rows (item
     ``baseline``, no date) show the forecast before any item; each later row
     adds one item on top of all earlier ones.  Columns: date, item, node, state,
-    probability, words.
+    probability, words.  (`target=` and `base=` are the older names of `targets=`
+    and `scenario=`.)
     """
+    if target is not None:
+        if targets is not None:
+            raise EvidenceError("give targets or target, not both")
+        targets = target
+    if base is not None:
+        if scenario is not None:
+            raise EvidenceError("give scenario or base, not both")
+        scenario = base
     ordered = sorted(items, key=lambda it: (it.date, it.id))
     if not ordered:
         raise EvidenceError("no evidence items to replay")
-    start = model.evidence(base) if base is not None else Evidence()
+    start = model.evidence(scenario) if scenario is not None else Evidence()
     steps = [start] + [
         Evidence(
             start.hard,
@@ -67,7 +79,7 @@ def timeline(
         model.check_evidence(ev)
     for it in ordered:
         model.check_evidence(Evidence(items=(it,)))
-    targets = target if target is not None else model.default_targets
+    targets = targets if targets is not None else model.default_targets
     labels = ["baseline"] + [it.id for it in ordered]
     table = model.posteriors_batch(steps, targets=targets, names=labels)
     dates = {"baseline": None, **{it.id: it.date for it in ordered}}

@@ -20,16 +20,26 @@ import math
 import os
 from typing import Annotated, Any, Literal
 
+import networkx as nx
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    PrivateAttr,
+    Tag,
+    ValidationError,
+    field_validator,
+)
 from scipy.special import ndtr
 
-from .engine import format_bytes, memory_budget_from_env
+from .canonical import NoisyMaxCPT, compile_noisy_max
 from .errors import ModelError
+from .memory import cpt_bytes, format_bytes, resolve_budget
 from .yamlio import load_yaml, parse_yaml
 
 TOL = 1e-6
-MAX_STATES = 64
 NAME_PATTERN = r"^[^\s=:,]+$"
 
 Name = Annotated[str, Field(min_length=1, max_length=200, pattern=NAME_PATTERN)]
@@ -74,9 +84,28 @@ class Question(_Strict):
         return v.isoformat() if isinstance(v, dt.date) else v
 
 
+def _row_form(value: Any) -> str | None:
+    """Which form a row's probabilities take, so pydantic checks only that one."""
+    if isinstance(value, dict):
+        return "dict"
+    if isinstance(value, list):
+        return "list"
+    return None
+
+
+Probabilities = Annotated[
+    Annotated[dict[str, Prob], Tag("dict")] | Annotated[list[Prob], Tag("list")],
+    Discriminator(
+        _row_form,
+        custom_error_type="row_form",
+        custom_error_message="must be a list of probabilities or a mapping of state to probability",
+    ),
+]
+
+
 class TableRow(_Strict):
     when: dict[str, str] = Field(default_factory=dict)
-    probabilities: dict[str, Prob] | list[Prob]
+    probabilities: Probabilities
 
     @field_validator("when", mode="before")
     @classmethod
@@ -116,7 +145,7 @@ class RankedCPT(_Strict):
         return v
 
 
-CPT = Annotated[TableCPT | RankedCPT, Field(discriminator="type")]
+CPT = Annotated[TableCPT | RankedCPT | NoisyMaxCPT, Field(discriminator="type")]
 
 
 class NodeSpec(_Strict):
@@ -124,7 +153,7 @@ class NodeSpec(_Strict):
     label: str = ""
     description: str = ""
     role: Role = "intermediate"
-    states: list[Name] = Field(min_length=2, max_length=MAX_STATES)
+    states: list[Name] = Field(min_length=2)  # no fixed limit: the memory guard bounds the tables
     parents: list[Name] = Field(default_factory=list)
     cpt: CPT
     sources: list[str] = Field(default_factory=list)
@@ -157,6 +186,8 @@ class ModelSpec(_Strict):
     default_confidence: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 20.0
     sources: list[Source] = Field(default_factory=list)
     nodes: list[NodeSpec] = Field(min_length=1)
+    # the tables compiled while checking (check_spec): a Model reuses them instead of compiling twice
+    _tables: dict[str, np.ndarray] = PrivateAttr(default_factory=dict)
 
     def node(self, node_id: str) -> NodeSpec:
         for n in self.nodes:
@@ -168,19 +199,23 @@ class ModelSpec(_Strict):
 # ---------------------------------------------------------------- loading
 
 
-def load_spec(path: str | os.PathLike[str]) -> ModelSpec:
-    """Read, validate and check a YAML model file."""
+def load_spec(path: str | os.PathLike[str], memory_budget: int | None = None) -> ModelSpec:
+    """Read, validate and check a YAML model file (tables must fit `memory_budget`)."""
     data = load_yaml(path, "model", ModelError)
-    return spec_from_dict(data, str(path))
+    return spec_from_dict(data, str(path), memory_budget)
 
 
-def spec_from_text(text: str, name: str = "<model>") -> ModelSpec:
+def spec_from_text(text: str, name: str = "<model>", memory_budget: int | None = None) -> ModelSpec:
     """Validate a model given as YAML text (an upload, say)."""
-    return spec_from_dict(parse_yaml(text, name, "model", ModelError), name)
+    return spec_from_dict(parse_yaml(text, name, "model", ModelError), name, memory_budget)
 
 
-def spec_from_dict(data: Any, name: str = "<model>") -> ModelSpec:
-    """Validate raw data; every problem is reported with the file and node it concerns."""
+def spec_from_dict(data: Any, name: str = "<model>", memory_budget: int | None = None) -> ModelSpec:
+    """Validate raw data; every problem is reported with the file and node it concerns.
+
+    `memory_budget` (bytes; None: FORECAST_MEMORY_BUDGET, else 1 GiB) bounds each
+    probability table, checked before the table is built.
+    """
     if not isinstance(data, dict):
         kind = "empty" if data is None else f"a {type(data).__name__}"
         raise ModelError(
@@ -189,14 +224,11 @@ def spec_from_dict(data: Any, name: str = "<model>") -> ModelSpec:
     try:
         spec = ModelSpec.model_validate(data)
     except ValidationError as exc:
-        described = (_describe_pydantic_error(err, data) for err in exc.errors())
-        problems = list(dict.fromkeys(p for p in described if p is not None)) or [
-            str(exc).splitlines()[0]
-        ]
+        problems = list(dict.fromkeys(_describe_pydantic_error(e, data) for e in exc.errors()))
         raise ModelError(_join(name, problems), problems) from None
     except RecursionError:
         raise ModelError(f"{name}: the model is nested too deeply") from None
-    problems = check_spec(spec)
+    problems = check_spec(spec, resolve_budget(memory_budget))
     if problems:
         raise ModelError(_join(name, problems), problems)
     return spec
@@ -208,25 +240,15 @@ def _join(name: str, problems: list[str]) -> str:
     return f"{name}: " + "; ".join(shown) + more
 
 
-def _describe_pydantic_error(err: Any, data: dict[str, Any]) -> str | None:
-    """One readable problem, or None for a union branch that does not apply to the input."""
+UNION_TAGS = {
+    "cpt": ("table", "ranked", "noisy_max"),
+    "probabilities": ("dict", "list"),
+}  # field: its tags
+
+
+def _describe_pydantic_error(err: Any, data: dict[str, Any]) -> str:
+    """One readable problem, naming the node and field it concerns."""
     loc = list(err["loc"])
-    # A union (probabilities as a mapping or a list) reports an error per branch: keep the
-    # branch whose type matches what the file gave.
-    for i, part in enumerate(loc):
-        if isinstance(part, str) and part.startswith(("dict[", "list[")):
-            given = _value_at(data, loc[:i])
-            wanted = dict if part.startswith("dict[") else list
-            if isinstance(given, dict | list) and not isinstance(given, wanted):
-                return None
-            if not isinstance(given, dict | list):
-                loc = loc[:i]
-                err = {
-                    **err,
-                    "type": "union",
-                    "msg": "must be a list of probabilities or a mapping of state to probability",
-                }
-            break
     where = ""
     if len(loc) >= 2 and loc[0] == "nodes" and isinstance(loc[1], int):
         nodes = data.get("nodes")
@@ -238,13 +260,11 @@ def _describe_pydantic_error(err: Any, data: dict[str, Any]) -> str | None:
     elif len(loc) >= 2 and loc[0] == "sources" and isinstance(loc[1], int):
         where = f"source #{loc[1] + 1}"
         loc = loc[2:]
-    # drop the tags pydantic inserts for unions ("table"/"ranked", "list[float]", ...);
-    # list positions are shown counting from 1, as "row 2" or "#2"
+    # drop the tags pydantic inserts for discriminated unions ("table"/"ranked",
+    # "dict"/"list"); list positions are shown counting from 1, as "row 2" or "#2"
     field_parts: list[str] = []
-    for part in loc:
-        if part in ("table", "ranked") or (
-            isinstance(part, str) and part.startswith(("dict[", "list["))
-        ):
+    for i, part in enumerate(loc):
+        if i and isinstance(loc[i - 1], str) and part in UNION_TAGS.get(loc[i - 1], ()):
             continue
         if isinstance(part, int):
             if field_parts and field_parts[-1] == "rows":
@@ -270,26 +290,14 @@ def _describe_pydantic_error(err: Any, data: dict[str, Any]) -> str | None:
     return (": ".join(parts) + ": " if parts else "") + msg
 
 
-def _value_at(data: Any, loc: list[Any]) -> Any:
-    """The raw value at a pydantic location, skipping union tags; None if absent."""
-    value = data
-    for part in loc:
-        if isinstance(part, str) and (
-            part in ("table", "ranked") or part.startswith(("dict[", "list["))
-        ):
-            continue
-        try:
-            value = value[part]
-        except (KeyError, IndexError, TypeError):
-            return None
-    return value
-
-
 # ---------------------------------------------------------------- whole-model checks
 
 
-def check_spec(spec: ModelSpec) -> list[str]:
-    """Cross-references, acyclicity and every CPT; returns a list of problems (empty if valid)."""
+def check_spec(spec: ModelSpec, memory_budget: int) -> list[str]:
+    """Cross-references, acyclicity and every CPT; returns a list of problems (empty if valid).
+
+    A table whose size would pass `memory_budget` (bytes) is a problem, found before it is built.
+    """
     problems: list[str] = []
     ids = [n.id for n in spec.nodes]
     for dup in sorted({i for i in ids if ids.count(i) > 1}):
@@ -318,14 +326,13 @@ def check_spec(spec: ModelSpec) -> list[str]:
         problems.append("cycle: " + " -> ".join(cycle))
         return problems
     by_id = {n.id: n for n in spec.nodes}
-    budget = memory_budget_from_env()
     for n in spec.nodes:
-        too_big = _cpt_too_big(n, by_id, budget)
+        too_big = _cpt_too_big(n, by_id, memory_budget)
         if too_big:
             problems.append(too_big)
             continue
         try:
-            compile_cpt(n, by_id)
+            spec._tables[n.id] = compile_cpt(n, by_id)
         except ModelError as exc:
             problems.append(str(exc))
     if spec.question is not None:
@@ -341,17 +348,11 @@ def check_spec(spec: ModelSpec) -> list[str]:
 
 def _cpt_too_big(node: NodeSpec, nodes: dict[str, NodeSpec], budget: int) -> str | None:
     """A problem if compiling the node's table would exceed the memory budget (checked before allocating)."""
-    combos = math.prod(len(nodes[p].states) for p in node.parents)
-    entries = combos * len(node.states)
-    # the engine holds about four copies of a clique table; a ranked node also builds its parent grid
-    work = (
-        combos * (len(node.parents) + 3 * (len(node.states) + 1))
-        if isinstance(node.cpt, RankedCPT)
-        else 0
-    )
-    need = 8 * max(4 * entries, work)
+    cards = [len(nodes[p].states) for p in node.parents]
+    need = cpt_bytes(cards, len(node.states), isinstance(node.cpt, RankedCPT))
     if need <= budget:
         return None
+    entries = math.prod(cards) * len(node.states)
     return (
         f"node '{node.id}': its probability table would have {entries:,} entries "
         f"({len(node.parents)} parents), over the memory budget of {format_bytes(budget)}; "
@@ -359,50 +360,37 @@ def _cpt_too_big(node: NodeSpec, nodes: dict[str, NodeSpec], budget: int) -> str
     )
 
 
+def _graph(parents: dict[str, list[str]]) -> nx.DiGraph:
+    """Arrows from parent to child, nodes in file order."""
+    graph = nx.DiGraph()
+    graph.add_nodes_from(parents)
+    graph.add_edges_from((p, child) for child, ps in parents.items() for p in ps)
+    return graph
+
+
 def find_cycle(parents: dict[str, list[str]]) -> list[str] | None:
-    """A directed cycle as a path ``a -> b -> ... -> a``, or None."""
-    children: dict[str, list[str]] = {n: [] for n in parents}
-    for child, ps in parents.items():
-        for p in ps:
-            children.setdefault(p, []).append(child)
-    color = dict.fromkeys(children, 0)
-    for start in children:
-        if color[start]:
-            continue
-        stack = [(start, iter(children[start]))]
-        path = [start]
-        color[start] = 1
-        while stack:
-            node, it = stack[-1]
-            nxt = next(it, None)
-            if nxt is None:
-                color[node] = 2
-                stack.pop()
-                path.pop()
-            elif color[nxt] == 1:
-                return path[path.index(nxt) :] + [nxt]
-            elif color[nxt] == 0:
-                color[nxt] = 1
-                stack.append((nxt, iter(children[nxt])))
-                path.append(nxt)
-    return None
+    """A directed cycle as a path ``a -> b -> ... -> a`` (following the arrows), or None."""
+    try:
+        edges = nx.find_cycle(_graph(parents))
+    except nx.NetworkXNoCycle:
+        return None
+    return [edges[0][0]] + [v for _, v in edges]
 
 
 def topological_order(spec: ModelSpec) -> list[str]:
     """Node ids with parents before children, ties kept in file order."""
-    remaining = {n.id: set(n.parents) for n in spec.nodes}
-    order: list[str] = []
-    while remaining:
-        ready = [n.id for n in spec.nodes if n.id in remaining and not remaining[n.id]]
-        for r in ready:
-            del remaining[r]
-            for deps in remaining.values():
-                deps.discard(r)
-        order.extend(ready)
-    return order
+    position = {n.id: i for i, n in enumerate(spec.nodes)}
+    generations = nx.topological_generations(_graph({n.id: n.parents for n in spec.nodes}))
+    return [n for generation in generations for n in sorted(generation, key=position.__getitem__)]
 
 
 # ---------------------------------------------------------------- CPT compilation
+
+
+def compiled_cpt(spec: ModelSpec, node: NodeSpec, nodes: dict[str, NodeSpec]) -> np.ndarray:
+    """The node's table as check_spec compiled it (or compiled now, for a spec built another way)."""
+    table = spec._tables.get(node.id)
+    return compile_cpt(node, nodes) if table is None else table
 
 
 def compile_cpt(node: NodeSpec, nodes: dict[str, NodeSpec]) -> np.ndarray:
@@ -410,6 +398,10 @@ def compile_cpt(node: NodeSpec, nodes: dict[str, NodeSpec]) -> np.ndarray:
     parents = [nodes[p] for p in node.parents]
     if isinstance(node.cpt, TableCPT):
         return _compile_table(node, parents)
+    if isinstance(node.cpt, NoisyMaxCPT):
+        return compile_noisy_max(
+            node.id, list(node.states), [(p.id, list(p.states)) for p in parents], node.cpt
+        )
     return _compile_ranked(node, parents)
 
 
@@ -454,50 +446,74 @@ def _row_vector(
 def _compile_table(node: NodeSpec, parents: list[NodeSpec]) -> np.ndarray:
     assert isinstance(node.cpt, TableCPT)
     shape = [len(p.states) for p in parents] + [len(node.states)]
-    table = np.full(shape, np.nan)
-    seen: dict[tuple[int, ...], int] = {}
+    k = len(node.states)
+    combos = math.prod(shape[:-1])
     parent_ids = [p.id for p in parents]
+    wanted = set(parent_ids)
+    index = [{s: i for i, s in enumerate(p.states)} for p in parents]
+    strides = [math.prod(shape[j + 1 : -1]) for j in range(len(parents))]
+    flat = np.full((combos, k), np.nan)
+    seen: dict[int, int] = {}
+    keys: list[int] = []
+    values: list[list[float]] = []
     for r, row in enumerate(node.cpt.rows, start=1):
-        keys = set(row.when)
-        if keys != set(parent_ids):
-            extra = sorted(keys - set(parent_ids))
-            lacking = [p for p in parent_ids if p not in keys]
+        when = row.when
+        if when.keys() != wanted:
+            extra = sorted(set(when) - wanted)
+            lacking = [p for p in parent_ids if p not in when]
             detail = []
             if extra:
                 detail.append(f"names {extra}, which are not parents")
             if lacking:
                 detail.append(f"does not give a state for parent(s) {lacking}")
             raise ModelError(f"node '{node.id}': row {r} " + " and ".join(detail))
-        index = []
-        for p in parents:
-            state = row.when[p.id]
-            if state not in p.states:
+        j = 0
+        for p, ix, stride in zip(parents, index, strides, strict=True):
+            i = ix.get(when[p.id])
+            if i is None:
                 raise ModelError(
-                    f"node '{node.id}': row {r}: parent '{p.id}' has no state '{state}'"
+                    f"node '{node.id}': row {r}: parent '{p.id}' has no state '{when[p.id]}'"
                 )
-            index.append(p.states.index(state))
-        key = tuple(index)
-        if key in seen:
+            j += i * stride
+        if j in seen:
             raise ModelError(
-                f"node '{node.id}': row {r} repeats the combination of row {seen[key]} ({_combo(row.when)})"
+                f"node '{node.id}': row {r} repeats the combination of row {seen[j]} ({_combo(when)})"
             )
-        seen[key] = r
-        table[key] = _row_vector(
-            node, row.probabilities, f"row {r}" + (f" ({_combo(row.when)})" if row.when else "")
-        )
-    n_missing = math.prod(len(p.states) for p in parents) - len(seen)
+        seen[j] = r
+        probs = row.probabilities
+        if isinstance(probs, list) and len(probs) == k:
+            keys.append(j)
+            values.append(probs)
+        else:  # a mapping, or the wrong length: the row-by-row check names the problem
+            flat[j] = _row_vector(node, probs, f"row {r}" + (f" ({_combo(when)})" if when else ""))
+    if values:
+        block = np.asarray(values, dtype=float)
+        bad = ~np.isfinite(block).all(axis=1) | (block < 0).any(axis=1) | (block > 1).any(axis=1)
+        bad |= np.abs(block.sum(axis=1) - 1.0) > TOL
+        if bad.any():
+            first = int(np.flatnonzero(bad)[0])
+            r = seen[keys[first]]
+            row = node.cpt.rows[r - 1]
+            _row_vector(
+                node, row.probabilities, f"row {r}" + (f" ({_combo(row.when)})" if row.when else "")
+            )
+        flat[keys] = block
+    n_missing = combos - len(seen)
     if n_missing:
         # find the first few lazily: never enumerate every combination of a wide table
-        combos = (
-            c for c in itertools.product(*(range(len(p.states)) for p in parents)) if c not in seen
-        )
+        missing = (j for j in range(combos) if j not in seen)
         names = [
-            _combo({p.id: p.states[i] for p, i in zip(parents, combo, strict=True)})
-            for combo in itertools.islice(combos, 3)
+            _combo(
+                {
+                    p.id: p.states[(j // stride) % len(p.states)]
+                    for p, stride in zip(parents, strides, strict=True)
+                }
+            )
+            for j in itertools.islice(missing, 3)
         ]
         more = f" and {n_missing - 3} more" if n_missing > 3 else ""
         raise ModelError(f"node '{node.id}': missing row(s) for {'; '.join(names)}{more}")
-    return table
+    return flat.reshape(shape)
 
 
 def _combo(when: dict[str, str]) -> str:

@@ -86,7 +86,7 @@ class _Loader(_Base):
                         key_node.start_mark,
                     )
                 first[name] = line
-        return super().construct_mapping(node, deep=deep)  # type: ignore[no-any-return]
+        return super().construct_mapping(node, deep=deep)
 
 
 _Loader.yaml_implicit_resolvers = {
@@ -214,7 +214,7 @@ def _new_file_mode(target: Path) -> int:
 
 
 def atomic_write(
-    path: str | os.PathLike[str], write: Callable[[Path], None], overwrite: bool = True
+    path: str | os.PathLike[str], write: Callable[[Path], object], overwrite: bool = True
 ) -> Path:
     """Call `write(tmp_path)` and move the result into place only if it succeeded.
 

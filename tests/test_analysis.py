@@ -649,3 +649,19 @@ def test_analysis_tab_renders_every_chart():
         count(at.main, "vega_lite_chart") == 5
     )  # tornado, CPT tornado, indicators, waterfall, intervals
     assert len(at.get("download_button")) >= 5
+
+
+@pytest.mark.parametrize(
+    ("evidence", "phrase"),
+    [
+        ({"hard": {"rain": "yes"}}, "with its one piece of evidence"),
+        (
+            {"hard": {"rain": "yes"}, "likelihood": {"sprinkler": {"off": 1, "on": 0.5}}},
+            "with all 2 pieces",
+        ),
+    ],
+)
+def test_explain_summary_counts_pieces_in_words(tiny, evidence, phrase):
+    """One piece is 'its one piece', not 'all 1 pieces'."""
+    summary = forecast.explain(tiny, "outcome=good", **evidence).attrs["summary"]
+    assert phrase in summary and "all 1 pieces" not in summary

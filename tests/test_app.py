@@ -134,8 +134,6 @@ def test_page_shows_title_question_and_outcomes(monkeypatch, tiny):
 
 
 def test_default_model_loads_with_all_outcomes(monkeypatch):
-    if not RUSSIA_IRAN.exists():
-        pytest.skip("models/russia_iran.yaml is not there yet")
     at = start(monkeypatch)
     model = forecast.load_model(RUSSIA_IRAN)
     assert at.title[0].value == model.title

@@ -18,7 +18,7 @@ from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, ROOT, require_browser
 require_browser()
 from playwright import sync_api  # noqa: E402
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 DEFAULT_MODEL = ROOT / "models" / "russia_iran.yaml"
 OUTPUT = ROOT / "test-output" / "browser"

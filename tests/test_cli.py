@@ -12,29 +12,12 @@ import pandas as pd
 import pytest
 
 import forecast
-from forecast.cli import main
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 TINY = FIXTURES / "tiny.yaml"
 TINY_EVIDENCE = FIXTURES / "tiny_evidence"  # dated items; scenarios/ below
 
 SCENARIOS = TINY_EVIDENCE / "scenarios"
-
-
-def cli(capsys, *argv) -> tuple[int, str, str]:
-    """Run the CLI in-process; (exit status, stdout, stderr)."""
-    try:
-        code = main([str(a) for a in argv])
-    except SystemExit as exc:  # argparse errors
-        code = exc.code
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
-
-def ok(capsys, *argv) -> str:
-    code, out, err = cli(capsys, *argv)
-    assert code == 0, err
-    return out
 
 
 def read_csv(text: str) -> pd.DataFrame:
@@ -44,32 +27,31 @@ def read_csv(text: str) -> pd.DataFrame:
 # ---------------------------------------------------------------- success
 
 
-def test_nodes(capsys):
-    out = ok(capsys, "nodes", TINY)
+def test_nodes(cli):
+    out = cli.ok("nodes", TINY)
     for node in ("rain", "sprinkler", "outcome"):
         assert node in out
-    table = read_csv(ok(capsys, "nodes", TINY, "--format", "csv"))
+    table = read_csv(cli.ok("nodes", TINY, "--format", "csv"))
     assert list(table.columns) == ["node", "label", "role", "states", "parents"]
     assert table["node"].tolist() == ["rain", "sprinkler", "outcome"]
     assert table.loc[2, "parents"] == "rain, sprinkler" and table.loc[0, "states"] == "no, yes"
 
 
-def test_validate(capsys):
-    out = ok(capsys, "validate", TINY)
+def test_validate(cli):
+    out = cli.ok("validate", TINY)
     assert "valid model 'tiny'" in out and "3 nodes" in out
 
 
-def test_query_default_is_a_table_of_every_node(capsys, tiny):
-    out = ok(capsys, "query", TINY)
+def test_query_default_is_a_table_of_every_node(cli, tiny):
+    out = cli.ok("query", TINY)
     lines = out.strip().splitlines()
     assert lines[0].split() == ["node", "state", "probability", "words"]
     assert len(lines) == 2 + len(tiny.posteriors())
     assert "70.0%" in out and "likely" in out
 
 
-def test_query_csv_matches_the_api_with_every_evidence_flag(capsys, tiny):
-    out = ok(
-        capsys,
+def test_query_csv_matches_the_api_with_every_evidence_flag(cli, tiny):
+    out = cli.ok(
         "query",
         TINY,
         "--hard",
@@ -95,9 +77,8 @@ def test_query_csv_matches_the_api_with_every_evidence_flag(capsys, tiny):
     )
 
 
-def test_query_scenario_with_keyword_override_and_targets(capsys, tiny):
-    out = ok(
-        capsys,
+def test_query_scenario_with_keyword_override_and_targets(cli, tiny):
+    out = cli.ok(
         "query",
         TINY,
         "--scenario",
@@ -118,21 +99,21 @@ def test_query_scenario_with_keyword_override_and_targets(capsys, tiny):
     np.testing.assert_allclose(table["probability"], expected["probability"], atol=1e-15)
 
 
-def test_query_json_and_md(capsys):
-    data = json.loads(ok(capsys, "query", TINY, "--hard", "rain=yes", "--format", "json"))
+def test_query_json_and_md(cli):
+    data = json.loads(cli.ok("query", TINY, "--hard", "rain=yes", "--format", "json"))
     assert data["metadata"]["model_id"] == "tiny"
     assert [r["node"] for r in data["rows"]][:2] == ["rain", "rain"]
     assert data["rows"][1]["probability"] == pytest.approx(1.0, abs=1e-12)
-    md = ok(capsys, "query", TINY, "--format", "md")
+    md = cli.ok("query", TINY, "--format", "md")
     assert (
         md.startswith("# Tiny test model") and "| Node" in md and "| Wet grass" in md
     )  # labels, not ids
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".xlsx", ".json", ".md", ".html"])
-def test_query_output_file(capsys, tmp_path, suffix):
+def test_query_output_file(cli, tmp_path, suffix):
     path = tmp_path / f"out{suffix}"
-    code, out, err = cli(capsys, "query", TINY, "--hard", "rain=yes", "--output", path)
+    code, out, err = cli("query", TINY, "--hard", "rain=yes", "--output", path)
     assert code == 0 and out == "" and f"wrote {path}" in err
     if suffix == ".csv":
         assert list(pd.read_csv(path).columns) == ["node", "state", "probability", "words"]
@@ -144,24 +125,19 @@ def test_query_output_file(capsys, tmp_path, suffix):
         assert "Tiny test model" in path.read_text(encoding="utf-8")
 
 
-def test_output_format_and_suffix(capsys, tmp_path):
+def test_output_format_and_suffix(cli, tmp_path):
     md = tmp_path / "out.md"
-    ok(
-        capsys, "query", TINY, "--format", "table", "--output", md
-    )  # table means "by suffix" for a file
+    cli.ok("query", TINY, "--format", "table", "--output", md)  # table means "by suffix" for a file
     assert md.read_text(encoding="utf-8").startswith("# Tiny test model")
     txt = tmp_path / "out.txt"
-    ok(
-        capsys, "query", TINY, "--format", "json", "--output", txt
-    )  # an explicit format for any suffix
+    cli.ok("query", TINY, "--format", "json", "--output", txt)  # an explicit format for any suffix
     assert json.loads(txt.read_text(encoding="utf-8"))["metadata"]["model_id"] == "tiny"
-    code, _, err = cli(capsys, "query", TINY, "--format", "csv", "--output", tmp_path / "out.xlsx")
+    code, _, err = cli("query", TINY, "--format", "csv", "--output", tmp_path / "out.xlsx")
     assert code == 2 and "does not match" in err and not (tmp_path / "out.xlsx").exists()
 
 
-def test_run(capsys, tiny):
-    out = ok(
-        capsys,
+def test_run(cli, tiny):
+    out = cli.ok(
         "run",
         TINY,
         SCENARIOS / "rainy.yaml",
@@ -178,14 +154,14 @@ def test_run(capsys, tiny):
     )
 
 
-def test_run_to_file(capsys, tmp_path):
+def test_run_to_file(cli, tmp_path):
     path = tmp_path / "runs.csv"
-    code, _, _ = cli(capsys, "run", TINY, SCENARIOS / "rainy.yaml", "--output", path)
+    code, _, _ = cli("run", TINY, SCENARIOS / "rainy.yaml", "--output", path)
     assert code == 0 and pd.read_csv(path)["scenario"].unique().tolist() == ["rainy"]
 
 
-def test_timeline(capsys):
-    table = read_csv(ok(capsys, "timeline", TINY, TINY_EVIDENCE, "--format", "csv"))
+def test_timeline(cli):
+    table = read_csv(cli.ok("timeline", TINY, TINY_EVIDENCE, "--format", "csv"))
     assert list(table.columns) == ["date", "item", "node", "state", "probability", "words"]
     assert list(dict.fromkeys(table["item"])) == [
         "baseline",
@@ -196,11 +172,11 @@ def test_timeline(capsys):
     assert set(table["node"]) == {"outcome"}
 
 
-def test_describe(capsys, tmp_path):
-    out = ok(capsys, "describe", TINY)
+def test_describe(cli, tmp_path):
+    out = cli.ok("describe", TINY)
     assert out.startswith("# Tiny test model") and "(`outcome`)" in out
     path = tmp_path / "model.md"
-    code, _, _ = cli(capsys, "describe", TINY, "--output", path)
+    code, _, _ = cli("describe", TINY, "--output", path)
     assert code == 0 and path.read_text(encoding="utf-8") == out
 
 
@@ -256,14 +232,14 @@ BAD = [
 
 
 @pytest.mark.parametrize(("argv", "problem"), BAD)
-def test_bad_input_exits_2_with_one_line(capsys, tmp_path, argv, problem):
+def test_bad_input_exits_2_with_one_line(cli, tmp_path, argv, problem):
     names = {
         "tiny": TINY,
         "missing": tmp_path / "missing.yaml",
         "broken": broken_model(tmp_path),
         "out": tmp_path / "out",
     }
-    code, out, err = cli(capsys, *[a.format(**names) for a in argv])
+    code, out, err = cli(*[a.format(**names) for a in argv])
     assert code == 2
     assert out == ""
     assert err.endswith("\n") and err.count("\n") == 1, err
@@ -273,16 +249,17 @@ def test_bad_input_exits_2_with_one_line(capsys, tmp_path, argv, problem):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.yaml"]  # nothing written
 
 
-def test_failed_query_does_not_touch_the_output_file(capsys, tmp_path):
+def test_failed_query_does_not_touch_the_output_file(cli, tmp_path):
     path = tmp_path / "report.csv"
     path.write_text("previous report\n", encoding="utf-8")
-    code, _, _ = cli(capsys, "query", TINY, "--hard", "rain=maybe", "--output", path)
+    code, _, _ = cli("query", TINY, "--hard", "rain=maybe", "--output", path)
     assert code == 2 and path.read_text(encoding="utf-8") == "previous report\n"
 
 
 # ---------------------------------------------------------------- the installed script
 
 
+@pytest.mark.slow
 def test_installed_console_script(tmp_path):
     script = Path(sys.executable).with_name("forecast")
     if not script.exists():

@@ -8,8 +8,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from forecast.cli import main
-
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 TINY = FIXTURES / "tiny.yaml"
 TINY_EVIDENCE = FIXTURES / "tiny_evidence"
@@ -18,22 +16,15 @@ RAINY = TINY_EVIDENCE / "scenarios" / "rainy.yaml"
 ANALYST = TINY_EVIDENCE / "scenarios" / "analyst_view.yaml"
 
 
-def run(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 def csv(out: str) -> pd.DataFrame:
     return pd.read_csv(io.StringIO(out))
 
 
-def test_sensitivity_table_and_csv(capsys):
-    code, out, err = run(capsys, "sensitivity", TINY, "--target", "outcome=good")
+def test_sensitivity_table_and_csv(cli):
+    code, out, err = cli("sensitivity", TINY, "--target", "outcome=good")
     assert code == 0, err
     assert out.split("\n")[0].split()[:4] == ["node", "low", "high", "swing"]
-    code, out, _ = run(
-        capsys,
+    code, out, _ = cli(
         "sensitivity",
         TINY,
         "--target",
@@ -48,9 +39,8 @@ def test_sensitivity_table_and_csv(capsys):
     assert list(table.columns[:4]) == ["node", "low", "high", "swing"]
 
 
-def test_parameter_sensitivity(capsys):
-    code, out, err = run(
-        capsys,
+def test_parameter_sensitivity(cli):
+    code, out, err = cli(
         "sensitivity",
         TINY,
         "--target",
@@ -76,9 +66,9 @@ def test_parameter_sensitivity(capsys):
     }
 
 
-def test_indicators(capsys):
-    code, out, err = run(
-        capsys, "indicators", TINY, "--target", "outcome", "--scenario", ANALYST, "--format", "csv"
+def test_indicators(cli):
+    code, out, err = cli(
+        "indicators", TINY, "--target", "outcome", "--scenario", ANALYST, "--format", "csv"
     )
     assert code == 0, err
     table = csv(out)
@@ -94,9 +84,8 @@ def test_indicators(capsys):
     assert table["mutual_information_bits"].is_monotonic_decreasing
 
 
-def test_explain_and_sequence(capsys):
-    code, out, err = run(
-        capsys,
+def test_explain_and_sequence(cli):
+    code, out, err = cli(
         "explain",
         TINY,
         "--target",
@@ -110,8 +99,7 @@ def test_explain_and_sequence(capsys):
     table = csv(out)
     assert list(table["item"]) == ["fixed:rain", "sprinkler_seen"]
     assert {"delta_probability", "delta_log_odds"} <= set(table.columns)
-    code, out, err = run(
-        capsys,
+    code, out, err = cli(
         "explain",
         TINY,
         "--target",
@@ -128,9 +116,8 @@ def test_explain_and_sequence(capsys):
     assert {"step", "cumulative_probability"} <= set(seq.columns)
 
 
-def test_uncertainty_files(capsys, tmp_path):
-    code, out, err = run(
-        capsys,
+def test_uncertainty_files(cli, tmp_path):
+    code, out, err = cli(
         "uncertainty",
         TINY,
         "--samples",
@@ -149,15 +136,13 @@ def test_uncertainty_files(capsys, tmp_path):
     assert list(table.columns) == ["node", "state", "probability", "p05", "p50", "p95"]
     assert list(table["node"].unique()) == ["outcome", "rain"]
     report = tmp_path / "u.html"
-    code, _, err = run(
-        capsys, "uncertainty", TINY, "--samples", "300", "--hard", "rain=no", "--output", report
+    code, _, err = cli(
+        "uncertainty", TINY, "--samples", "300", "--hard", "rain=no", "--output", report
     )
     assert code == 0 and "wrote" in err
     page = html.unescape(report.read_text())
     assert "<svg" in page and "Uncertainty in the numbers" in page and "Samples: 300" in page
-    code, _, _ = run(
-        capsys, "uncertainty", TINY, "--samples", "300", "--output", tmp_path / "u.xlsx"
-    )
+    code, _, _ = cli("uncertainty", TINY, "--samples", "300", "--output", tmp_path / "u.xlsx")
     assert code == 0 and (tmp_path / "u.xlsx").stat().st_size > 0
 
 
@@ -175,23 +160,20 @@ def test_uncertainty_files(capsys, tmp_path):
         ["uncertainty", TINY, "--samples", "0"],
     ],
 )
-def test_bad_input_exits_2_with_one_line(capsys, argv):
-    code, out, err = run(capsys, *argv)
+def test_bad_input_exits_2_with_one_line(cli, argv):
+    code, out, err = cli(*argv)
     assert code == 2
     assert out == ""
     assert err.count("\n") == 1 and "error" in err
 
 
-def test_missing_target_is_an_argument_error(capsys):
-    with pytest.raises(SystemExit) as info:
-        main(["sensitivity", str(TINY)])
-    assert info.value.code == 2
-    assert capsys.readouterr().err.count("\n") == 1
+def test_missing_target_is_an_argument_error(cli):
+    code, _, err = cli("sensitivity", TINY)
+    assert code == 2 and err.count("\n") == 1
 
 
-def test_query_with_intervals_adds_interval_columns(capsys):
-    code, out, err = run(
-        capsys,
+def test_query_with_intervals_adds_interval_columns(cli):
+    code, out, err = cli(
         "query",
         TINY,
         "--target",
@@ -210,8 +192,7 @@ def test_query_with_intervals_adds_interval_columns(capsys):
     assert (table["p05"] < table["probability"]).all() and (
         table["probability"] < table["p95"]
     ).all()
-    code, again, _ = run(
-        capsys,
+    code, again, _ = cli(
         "query",
         TINY,
         "--target",
@@ -224,5 +205,23 @@ def test_query_with_intervals_adds_interval_columns(capsys):
         "csv",
     )
     assert again == out  # the seed makes it reproducible
-    code, _, err = run(capsys, "query", TINY, "--intervals", "0")
-    assert code == 2 and err.count("\n") == 1 and "positive number of draws" in err
+    code, _, err = cli("query", TINY, "--intervals", "0")
+    assert code == 2 and err.count("\n") == 1 and "--intervals 0 must be a whole number" in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["query", TINY, "--intervals", "1"], "--intervals 1 must be a whole number of at least 2"),
+        (
+            ["uncertainty", TINY, "--samples", "1"],
+            "--samples 1 must be a whole number of at least 2",
+        ),
+        (["uncertainty", TINY, "--seed", "-1"], "--seed -1 must be a non-negative whole number"),
+    ],
+)
+def test_out_of_range_settings_name_the_option_typed(cli, argv, said):
+    """The library checks the value and the CLI names its own option (it once said "samples")."""
+    code, out, err = cli(*argv)
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert said in err and "samples" not in err.replace("--samples", "")

@@ -25,8 +25,9 @@ def model():
 
 
 @pytest.fixture
-def db(tmp_path):
-    return tmp_path / "journal.sqlite3"
+def db(journal_db):
+    """The journal on each backend (an SQLite file, a PostgreSQL schema)."""
+    return journal_db
 
 
 def _open(model, db):
@@ -195,21 +196,3 @@ def test_cli_walks_through_a_round(model, db, tmp_path, cli):
     pooled = tmp_path / "pooled.yaml"
     assert cli("elicit", "pool", str(model.path), eid, "-o", str(pooled), "--db", str(db)).code == 0
     assert forecast.load_model(pooled).cpt("driver").tolist() == pytest.approx([0.25, 0.75])
-
-
-@pytest.fixture
-def cli(capsys):
-    """cli(*args) -> result with .code, .out, .err (the CLI run in-process)."""
-    from types import SimpleNamespace
-
-    from forecast.cli import main
-
-    def run(*args):
-        try:
-            code = main([str(a) for a in args])
-        except SystemExit as exc:
-            code = exc.code
-        out, err = capsys.readouterr()
-        return SimpleNamespace(code=code, out=out, err=err)
-
-    return run

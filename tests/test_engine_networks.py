@@ -234,8 +234,6 @@ def test_a_sweep_over_few_nodes_equals_one_scenario_at_a_time(name):
 
 def test_the_default_model_batch_equals_one_scenario_at_a_time():
     path = ROOT / "models" / "russia_iran.yaml"
-    if not path.exists():
-        pytest.skip("models/russia_iran.yaml is not written yet")
     model = forecast.load_model(path)
     rng = np.random.default_rng(13)
     assert_batch_equals_singles(model, mixed_scenarios(model, rng, 60))
@@ -244,8 +242,6 @@ def test_the_default_model_batch_equals_one_scenario_at_a_time():
 
 def test_the_default_model_matches_pgmpy():
     path = ROOT / "models" / "russia_iran.yaml"
-    if not path.exists():
-        pytest.skip("models/russia_iran.yaml is not written yet")
     from pgmpy.factors.discrete import TabularCPD
     from pgmpy.inference import VariableElimination
 

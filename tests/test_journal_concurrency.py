@@ -5,11 +5,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import forecast
+
+pytestmark = pytest.mark.slow  # several processes; `pytest -m "not slow"` leaves it out
 
 TINY = Path(__file__).resolve().parent / "fixtures" / "tiny.yaml"
 PROCESSES = 4
-RECORDS = 100
+RECORDS = 50
 
 BARRIER = """
 import os, time
@@ -22,6 +26,8 @@ WRITER = (
     BARRIER
     + """
 import sys
+import pytest
+
 import forecast
 from forecast import journal
 db, who, n, go, model_path = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
@@ -41,23 +47,31 @@ READER = (
     BARRIER
     + """
 import sys, json
+import pytest
+
 import forecast
 db, go, stop = sys.argv[1], sys.argv[2], sys.argv[3]
 print("ready", flush=True)
 wait_for_go(go)
 counts = []
 while not os.path.exists(stop) or len(counts) < 3:
-    counts.append(int(forecast.history(db)["id"].nunique()))
+    counts.append(int(forecast.history(db=db)["id"].nunique()))
     time.sleep(0.02)
 print(json.dumps(counts))
 """
 )
 
 
-def test_processes_recording_at_once_all_succeed_and_every_record_is_kept(tmp_path):
-    db = (
-        tmp_path / "shared" / "journal.sqlite3"
-    )  # does not exist yet: the writers race to create it
+@pytest.fixture(params=["sqlite", "postgresql"])
+def shared_db(request, tmp_path):
+    """A journal that does not exist yet (the writers race to create it), on each backend."""
+    if request.param == "sqlite":
+        return str(tmp_path / "shared" / "journal.sqlite3")
+    return request.getfixturevalue("pg_server").url()
+
+
+def test_processes_recording_at_once_all_succeed_and_every_record_is_kept(tmp_path, shared_db):
+    db = shared_db
     go, stop = tmp_path / "go", tmp_path / "stop"
     writers = [
         subprocess.Popen(
@@ -87,7 +101,7 @@ def test_processes_recording_at_once_all_succeed_and_every_record_is_kept(tmp_pa
     seen = json.loads(r_out)
     assert seen == sorted(seen)  # a reader sees the journal grow, never shrink or break
 
-    table = forecast.history(db)
+    table = forecast.history(db=db)
     per_forecast = table.groupby("id").size()
     runs = RECORDS // 10
     assert len(per_forecast) == PROCESSES * (RECORDS + runs)  # every forecast, runs count twice
@@ -128,5 +142,5 @@ def test_cli_processes_recording_at_once(tmp_path):
         _, err = p.communicate(timeout=240)
         assert p.returncode == 0, err
         assert err.startswith("recorded forecast ")
-    table = forecast.history(db)
+    table = forecast.history(db=db)
     assert sorted(table.drop_duplicates("id")["author"]) == ["c0", "c1"]

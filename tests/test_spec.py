@@ -496,3 +496,25 @@ def test_tiny_fixture_ranked_node_follows_its_weights(tiny):
     # more rain pushes the child towards its high end ('bad'); the sprinkler pushes the other way
     assert cpt[1, 0, 1] > cpt[0, 0, 1]
     assert cpt[0, 1, 1] < cpt[0, 0, 1]
+
+
+@pytest.mark.parametrize(
+    ("probabilities", "problem"),
+    [
+        ([0.5, "x"], "cpt row 1 probabilities #2: not a number ('x')"),
+        ({"x": "no", "y": 0.5}, "cpt row 1 probabilities x: not a number ('no')"),
+        ("0.5", "cpt row 1 probabilities: must be a list of probabilities or a mapping"),
+    ],
+)
+def test_a_bad_row_is_one_problem_in_the_form_it_was_given(probabilities, problem):
+    """Only the form the file used is checked (pydantic once reported both union branches)."""
+    data = {
+        "id": "m",
+        "nodes": [
+            {"id": "a", "states": ["x", "y"], "cpt": {"rows": [{"probabilities": probabilities}]}}
+        ],
+    }
+    with pytest.raises(forecast.ModelError) as info:
+        spec_from_dict(data)
+    assert len(info.value.problems) == 1
+    assert info.value.problems[0].startswith(f"node 'a': {problem}")

@@ -2,6 +2,8 @@
 
 import os
 import signal
+import sys
+import types
 from pathlib import Path
 
 import numpy as np
@@ -85,6 +87,17 @@ def test_bad_arguments_are_named(tiny, grid):
 @pytest.fixture(scope="module")
 def cluster():
     distributed = pytest.importorskip("distributed")
+    # Worker processes are spawned and re-run the parent's __main__; Streamlit's AppTest
+    # (earlier in the suite) leaves its temporary script there, so start them from a bare one.
+    saved = sys.modules["__main__"]
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield from _cluster(distributed)
+    finally:
+        sys.modules["__main__"] = saved
+
+
+def _cluster(distributed):
     with distributed.LocalCluster(
         n_workers=3, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
     ) as c:

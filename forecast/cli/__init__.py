@@ -8,16 +8,18 @@ status 2; no traceback reaches the user.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import os
 import sys
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
 
 from ..errors import ForecastError
 from ..yamlio import os_error_reason
-from . import common, core
+from . import analytics, common, core, elicit, journal
 
-COMMAND_MODULES = [core]
+COMMAND_MODULES = [core, analytics, journal, elicit]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -26,31 +28,39 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
+@contextlib.contextmanager
+def _format_warnings() -> Iterator[None]:
+    """What a file format could not carry, as 'forecast: warning: ...' lines on stderr.
+
+    Printed once the command has succeeded: a command that fails says only why.
+    """
+    from ..formats import FormatWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", FormatWarning)
+        yield
+    for w in caught:
+        if issubclass(w.category, FormatWarning):
+            sys.stderr.write(f"forecast: warning: {w.message}\n")
+        else:
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="forecast", description="Scenario forecasting with Bayesian networks.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
-    for module in _modules():
+    for module in COMMAND_MODULES:
         module.register(sub)
     return parser
-
-
-def _modules() -> list:
-    modules = list(COMMAND_MODULES)
-    for name in ("analytics", "journal", "elicit"):
-        try:
-            modules.append(__import__(f"{__name__}.{name}", fromlist=["register"]))
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__name__}.{name}":
-                raise
-    return modules
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        with _format_warnings():
+            return int(args.func(args) or 0)
     except ForecastError as exc:
         return common.fail(str(exc))
     except KeyboardInterrupt:

@@ -7,23 +7,18 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from ..analysis import (
-    explain,
-    explain_sequence,
-    indicators,
-    parameter_sensitivity,
-    sensitivity,
-    uncertainty,
-)
-from ..errors import EvidenceError
+from .. import analysis
 from ..evidence import load_scenario
 from .common import (
+    add_draws_args,
     add_evidence_args,
     add_model_arg,
     add_output_args,
+    add_targets_arg,
     emit,
     evidence_from_args,
     open_model,
+    option_names,
 )
 from .sweep import add_executor_args, run_sweep, wants_sweep
 
@@ -80,13 +75,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "uncertainty", help="intervals on the posteriors from Dirichlet draws of every CPT row"
     )
     add_model_arg(p)
-    p.add_argument(
-        "--samples", type=int, default=2000, metavar="N", help="number of draws (default 2000)"
-    )
-    p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
-    p.add_argument(
-        "--target", action="append", metavar="NODE", help="nodes to report (default: the outcomes)"
-    )
+    add_draws_args(p, "--samples", "number of draws (default 2000)", default=2000)
+    add_targets_arg(p, "nodes to report (default: the outcomes)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     add_evidence_args(p)
     add_executor_args(p)
@@ -119,39 +109,35 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     model = open_model(args)
     ev = evidence_from_args(model, args)
     if args.parameters:
-        with _progress_bar(args, "CPT entries") as progress:
-            table = parameter_sensitivity(
+        with _progress_bar(args, "CPT entries") as progress, option_names():
+            table = analysis.parameter_sensitivity(
                 model, args.target, args.delta, scenario=ev, progress=progress
             )
     else:
-        table = sensitivity(model, args.target, scenario=ev)
+        table = analysis.sensitivity(model, args.target, scenario=ev)
     return emit(table, args)
 
 
 def cmd_indicators(args: argparse.Namespace) -> int:
     model = open_model(args)
     ev = evidence_from_args(model, args)
-    return emit(indicators(model, args.target, scenario=ev), args)
+    return emit(analysis.indicators(model, args.target, scenario=ev), args)
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
     model = open_model(args)
     scenario = model.evidence(load_scenario(args.scenario))
-    fn = explain_sequence if args.sequence else explain
+    fn = analysis.explain_sequence if args.sequence else analysis.explain
     return emit(fn(model, args.target, scenario), args)
 
 
 def cmd_uncertainty(args: argparse.Namespace) -> int:
-    if args.samples < 2:
-        raise EvidenceError(f"--samples {args.samples}: give at least 2 draws")
-    if args.seed < 0:
-        raise EvidenceError(f"--seed {args.seed}: give a non-negative number")
     model = open_model(args)
     ev = evidence_from_args(model, args)
     if wants_sweep(args):
         return run_sweep(args, model, [ev])
-    with _progress_bar(args, "draws") as progress:
-        table = uncertainty(
+    with _progress_bar(args, "draws") as progress, option_names():
+        table = analysis.uncertainty(
             model, args.samples, args.seed, targets=args.target, scenario=ev, progress=progress
         )
     return emit(table, args)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
 import sys
+from collections.abc import Iterator
 
 import pandas as pd
 
-from ..errors import EvidenceError, ForecastError
+from ..errors import ArgumentError, EvidenceError, ForecastError
 from ..evidence import Evidence, load_scenario
 from ..export import FORMATS, export, format_for, render
 from ..model import Model, load_model
@@ -20,6 +22,38 @@ def fail(message: str) -> int:
     one_line = " ".join(str(message).split())
     sys.stderr.write(f"forecast: error: {one_line}\n")
     return 2
+
+
+@contextlib.contextmanager
+def option_names(**options: str) -> Iterator[None]:
+    """Word the library's argument errors with the options the user typed.
+
+    The library checks the values (the CLI passes them on unchecked); a parameter
+    is named by its option, `--NAME` unless `options` maps it (samples="--intervals").
+    """
+    try:
+        yield
+    except ArgumentError as exc:
+        raise exc.renamed(
+            options.get(exc.argument, "--" + exc.argument.replace("_", "-"))
+        ) from None
+
+
+def add_targets_arg(
+    parser: argparse.ArgumentParser, help: str = "only these nodes (repeatable)"
+) -> None:
+    """--target NODE, repeatable: the nodes a table reports (the library's `targets`)."""
+    parser.add_argument("--target", action="append", metavar="NODE", help=help)
+
+
+def add_draws_args(
+    parser: argparse.ArgumentParser, draws: str, help: str, default: int | None = None
+) -> None:
+    """The number of Monte Carlo draws (`draws` is the option's name) and --seed."""
+    parser.add_argument(draws, type=int, default=default, metavar="N", help=help)
+    parser.add_argument(
+        "--seed", type=int, default=0, metavar="S", help=f"random seed for {draws} (default 0)"
+    )
 
 
 def add_model_arg(parser: argparse.ArgumentParser) -> None:
@@ -108,7 +142,7 @@ def evidence_from_args(model: Model, args: argparse.Namespace) -> Evidence:
     likelihood = _once([_parse_weights(x, "likelihood") for x in args.likelihood], "likelihood")
     fixed = _once([_parse_weights(x, "fixed") for x in args.fixed], "fixed")
     scenario = load_scenario(args.scenario) if getattr(args, "scenario", None) else None
-    return model.evidence(scenario, hard, likelihood, fixed)
+    return model.evidence(scenario, hard=hard, likelihood=likelihood, fixed=fixed)
 
 
 def open_model(args: argparse.Namespace) -> Model:

@@ -10,16 +10,19 @@ import pandas as pd
 from ..describe import describe_model
 from ..errors import ForecastError
 from ..evidence import load_evidence, load_scenario
-from ..formats import write_model_file
+from ..formats import WRITABLE, read_model_file, write_model_file
 from ..runs import run, timeline
 from .common import (
+    add_draws_args,
     add_evidence_args,
     add_model_arg,
     add_output_args,
+    add_targets_arg,
     emit,
     emit_text,
     evidence_from_args,
     open_model,
+    option_names,
 )
 from .journal import add_record_args, record_forecast, record_scenarios
 from .sweep import add_executor_args, run_sweep, wants_sweep
@@ -38,16 +41,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("query", help="posteriors under evidence")
     add_model_arg(p)
     add_evidence_args(p)
-    p.add_argument(
-        "--target", action="append", metavar="NODE", help="only these nodes (repeatable)"
-    )
-    p.add_argument(
+    add_targets_arg(p)
+    add_draws_args(
+        p,
         "--intervals",
-        type=int,
-        metavar="DRAWS",
-        help="add p05/p50/p95 columns from DRAWS Monte Carlo draws of the CPTs (see `forecast uncertainty`)",
+        "add p05/p50/p95 columns from N Monte Carlo draws of the CPTs (see `forecast uncertainty`)",
     )
-    p.add_argument("--seed", type=int, default=0, help="random seed for --intervals (default 0)")
     add_output_args(p)
     add_record_args(p)
     p.set_defaults(func=cmd_query)
@@ -55,17 +54,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="posteriors for several scenario files side by side")
     add_model_arg(p)
     p.add_argument("scenarios", nargs="*", metavar="SCENARIO", help="scenario files")
-    p.add_argument(
-        "--target", action="append", metavar="NODE", help="only these nodes (repeatable)"
-    )
+    add_targets_arg(p)
     p.add_argument("--grid", metavar="FILE.csv", help="a scenario grid: one row per scenario")
-    p.add_argument(
-        "--samples",
-        type=int,
-        metavar="N",
-        help="Monte Carlo: p05/p50/p95 from N draws per scenario",
-    )
-    p.add_argument("--seed", type=int, default=0, help="master seed for --samples (default 0)")
+    add_draws_args(p, "--samples", "Monte Carlo: p05/p50/p95 from N draws per scenario")
     add_executor_args(p)
     add_output_args(p)
     add_record_args(p)
@@ -76,9 +67,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_model_arg(p)
     p.add_argument("evidence", metavar="EVIDENCE", help="evidence item file or folder")
-    p.add_argument(
-        "--target", action="append", metavar="NODE", help="nodes to follow (default: outcomes)"
-    )
+    add_targets_arg(p, "nodes to follow (default: outcomes)")
     add_output_args(p)
     p.set_defaults(func=cmd_timeline)
 
@@ -88,12 +77,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_describe)
 
     p = sub.add_parser(
-        "export-model", help="write the model as BIF or XMLBIF (for GeNIe, Netica, Hugin, pyAgrum)"
+        "export-model",
+        help="write the model as BIF, XMLBIF, Hugin NET or GeNIe XDSL (for GeNIe, Hugin, Netica, pyAgrum)",
     )
     add_model_arg(p)
     p.add_argument(
         "--format",
-        choices=("bif", "xmlbif"),
+        choices=WRITABLE,
         help="file format (default: from the output's suffix)",
     )
     p.add_argument(
@@ -115,7 +105,7 @@ def cmd_nodes(args: argparse.Namespace) -> int:
         for n in model.nodes
     ]
     table = pd.DataFrame(rows)
-    table.attrs = model.metadata()
+    table.attrs.update(model.metadata())
     return emit(table, args)
 
 
@@ -137,9 +127,10 @@ def cmd_query(args: argparse.Namespace) -> int:
     if args.intervals is not None:
         from ..analysis import uncertainty, with_intervals
 
-        if args.intervals < 1:
-            raise ForecastError("--intervals needs a positive number of draws")
-        intervals = uncertainty(model, args.intervals, args.seed, targets=args.target, scenario=ev)
+        with option_names(samples="--intervals"):
+            intervals = uncertainty(
+                model, args.intervals, args.seed, targets=args.target, scenario=ev
+            )
         table = with_intervals(table, intervals)
     emit(table, args)
     return record_forecast(args, model, ev)
@@ -162,7 +153,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_timeline(args: argparse.Namespace) -> int:
     model = open_model(args)
     items = load_evidence(args.evidence)
-    table = timeline(model, items, target=args.target)
+    table = timeline(model, items, targets=args.target)
     return emit(table, args)
 
 
@@ -172,7 +163,8 @@ def cmd_describe(args: argparse.Namespace) -> int:
 
 
 def cmd_export_model(args: argparse.Namespace) -> int:
-    model = open_model(args)
-    path = write_model_file(model, args.output, args.format)
+    # a conversion: the file is read and checked, but no junction tree is compiled (nor needed)
+    spec = read_model_file(args.model, junction_tree=False)
+    path = write_model_file(spec, args.output, args.format)
     sys.stderr.write(f"wrote {path}\n")
     return 0

@@ -67,13 +67,13 @@ def run_sweep(args: argparse.Namespace, model: Model, scenarios: list[Scenario |
     if samples is not None:
         if grid:
             raise EvidenceError("--samples runs over scenario files; --grid is for posteriors only")
-        table = sweep_uncertainty(model, scenarios, samples, getattr(args, "seed", 0), **options)  # type: ignore[arg-type]
+        table = sweep_uncertainty(model, scenarios, samples, getattr(args, "seed", 0), **options)
     elif grid:
         if scenarios:
             raise EvidenceError("give scenario files or --grid, not both")
-        table = sweep(model, read_grid(grid), **options)  # type: ignore[arg-type]
+        table = sweep(model, read_grid(grid), **options)
     else:
-        table = sweep(model, [model.evidence(s) for s in scenarios], **options)  # type: ignore[arg-type]
+        table = sweep(model, [model.evidence(s) for s in scenarios], **options)
     if parquet:
         sys.stderr.write(f"wrote {parquet} ({len(table):,} rows)\n")
         return 0

@@ -88,7 +88,7 @@ def range_chart(
     row_height: int | None = None,
     label_limit: int = 260,
     pad: float | None = None,
-) -> alt.LayerChart:
+) -> alt.LayerChart | alt.FacetChart:
     """Bars from `low` to `high` per row of `label`, with the current value as a dashed rule."""
     zoom_args = {} if pad is None else {"pad": pad}
     bars = (
@@ -120,7 +120,7 @@ def range_chart(
     return alt.layer(bars, rule).properties(height=height)
 
 
-def tornado_chart(data: pd.DataFrame, baseline: float) -> alt.LayerChart:
+def tornado_chart(data: pd.DataFrame, baseline: float) -> alt.LayerChart | alt.FacetChart:
     """Bars from the lowest to the highest target probability, with the current value as a rule."""
     return range_chart(
         data,
@@ -156,7 +156,7 @@ def parameter_data(model: Model, table: pd.DataFrame, top: int = TOP) -> pd.Data
     return data[["entry", "low", "high", "value", "minus", "plus"]]
 
 
-def parameter_chart(data: pd.DataFrame, baseline: float) -> alt.LayerChart:
+def parameter_chart(data: pd.DataFrame, baseline: float) -> alt.LayerChart | alt.FacetChart:
     """The parameter tornado: the target's range when each CPT entry is moved down and up."""
     return range_chart(
         data,
@@ -180,16 +180,17 @@ def indicator_ranking(model: Model, table: pd.DataFrame, top: int = TOP) -> pd.D
     target = str(table.attrs.get("target", ""))
     t_cols = [c for c in table.columns if c.startswith(f"{target}=")]
     rows = []
-    for rank, (node, group) in enumerate(table.groupby("node", sort=False), start=1):
+    for rank, (key, group) in enumerate(table.groupby("node", sort=False), start=1):
         if rank > top:
             break
+        node = str(key)
         effects = []
         for _, rec in group.iterrows():
             probs = ", ".join(
                 f"{model.state_label(target, c.split('=', 1)[1])} {100 * float(rec[c]):.0f}%"
                 for c in t_cols
             )
-            observed = model.state_label(node, rec["state"])
+            observed = model.state_label(node, str(rec["state"]))
             effects.append(
                 f"If {observed} ({100 * float(rec['state_probability']):.0f}% likely): {probs}"
             )
@@ -302,7 +303,7 @@ def interval_data(model: Model, table: pd.DataFrame) -> pd.DataFrame:
     return data[["label", "node", "state", "probability", "p05", "p50", "p95"]]
 
 
-def interval_chart(data: pd.DataFrame) -> alt.LayerChart:
+def interval_chart(data: pd.DataFrame) -> alt.LayerChart | alt.FacetChart:
     y = alt.Y("label:N", sort=list(data["label"]), title=None, axis=alt.Axis(labelLimit=320))
     scale = alt.Scale(domain=[0, 1])
     base = alt.Chart(data)
@@ -502,11 +503,12 @@ def render(model: Model, evidence: Evidence) -> None:
         else:
             ranking = indicator_ranking(model, ind)
             st.altair_chart(indicator_chart(ranking), width="stretch")
-            for r in ranking.head(5).itertuples(index=False):
+            for r in ranking.head(5).to_dict(orient="records"):
                 st.markdown(
-                    f"**{r.rank}. {r.label}** — {r.bits:.3f} bits ({100 * r.share:.0f}% of the uncertainty)"
+                    f"**{r['rank']}. {r['label']}** — {r['bits']:.3f} bits "
+                    f"({100 * r['share']:.0f}% of the uncertainty)"
                 )
-                st.caption(r.if_observed)
+                st.caption(r["if_observed"])
             with st.expander("The full ranking"):
                 _table(ind)
                 _download(ind, "this table", f"{stem}_indicators", f"analysis_dl_ind_{mk}")

@@ -26,7 +26,9 @@ def outcome_data(rows: pd.DataFrame) -> pd.DataFrame:
     return data
 
 
-def outcome_chart(rows: pd.DataFrame, data: alt.Data | None = None) -> alt.LayerChart:
+def outcome_chart(
+    rows: pd.DataFrame, data: alt.Data | None = None
+) -> alt.LayerChart | alt.FacetChart:
     """Horizontal bars of one outcome's states with percentage and estimative words.
 
     `rows` has columns state (label), probability, words, and optionally

@@ -488,6 +488,8 @@ def _network_panel(page: Page, net_key: str) -> None:
 @st.fragment(key=NETWORK_FRAGMENT)
 def _network_view(page: Page, net_key: str) -> None:
     """The drawing in a fragment of its own (see `_network_changed`)."""
+    if page.current is None:
+        return
     chosen = settings(page.mk)
     hard = {n: c.state for n, c in chosen.controls.items() if c.mode == STATE and c.state}
     nodes, edges, _ = network.elements(
@@ -612,7 +614,7 @@ def download_row(label: str, stem: str, make: Callable[[str], bytes], key: str) 
         for name, (fmt, mime) in report.DOWNLOADS.items():
             st.download_button(
                 name,
-                data=(lambda f=fmt: make(f)),
+                data=functools.partial(make, fmt),
                 file_name=f"{stem}.{fmt}",
                 mime=mime,
                 key=_key(key, fmt),

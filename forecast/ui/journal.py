@@ -1,7 +1,11 @@
 """The app's History tab: record the current forecast, resolve outcomes, see the track record.
 
-A thin Streamlit shell over forecast.journal (the CLI and the API use the same
-functions).  The journal file is FORECAST_DB or the user's data folder, as for
+Record (now, or issued as of an earlier day: retrospective), resolve with a
+source (an amendment needs a reason and a confirmation; every version is kept),
+scores of live and retrospective forecasts apart with calibration, Murphy's
+decomposition and out-of-sample recalibration, the pooled forecast of several
+authors, and a backtest chart.  A thin Streamlit shell over forecast.journal
+(the CLI and the API use the same functions).  The journal file is FORECAST_DB or the user's data folder, as for
 the CLI; on a shared server every analyst records into the same file.  Only
 people's words are on screen (labels, readable states); the file's path sits
 in a "details" expander.  Streamlit forgets the widgets of a tab that is not
@@ -14,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import pandas as pd
@@ -37,7 +42,8 @@ def render(
 
     _record_panel(st, model, evidence, db)
     try:
-        table = journal.history(db, model=model.id)
+        table = journal.history(model=model.id, db=db)
+        versions = journal.resolutions(model=model.id, db=db)
     except ForecastError as exc:
         st.error(str(exc))
         _details(st, db)
@@ -51,8 +57,10 @@ def render(
     count = table["id"].nunique()
     with st.expander(f"All {count} recorded forecast{'s' if count != 1 else ''}"):
         st.dataframe(history_view(model, table), hide_index=True, width="stretch")
-    _resolve_panel(st, model, table, db)
+    versions = _resolve_panel(st, model, table, versions, db)
     _scores(st, model, db)
+    _pool_panel(st, model, db)
+    _backtest_panel(st, model, evidence, versions)
     _details(st, db)
 
 
@@ -60,22 +68,22 @@ def _remember(st: Any, key: str) -> None:
     remember(key, st.session_state.get(key))
 
 
-def _details(st: Any, db: Any) -> None:
-    with st.expander("Details"):
-        st.caption(
-            f"Forecasts are kept in `{journal.journal_path(db)}` (set FORECAST_DB to use another file)."
-        )
-
-
 def _record_panel(st: Any, model: Model, evidence: Any, db: Any) -> None:
+    today = dt.datetime.now(dt.UTC).date()
     restore("journal_author", os.environ.get("FORECAST_AUTHOR", ""))
     restore("journal_note", "")
+    restore("journal_as_of", today)
     with st.container(border=True):
         st.markdown(
             "**Record the current forecast** (the outcome probabilities under the evidence now set)"
         )
         st.text_input("Author", max_chars=journal.MAX_AUTHOR, key="journal_author")
         st.text_area("Note", max_chars=journal.MAX_NOTE, key="journal_note", height=80)
+        st.date_input("Issued as of", key="journal_as_of", max_value=today)
+        st.caption(
+            "An earlier date issues the forecast as it would have been made then: only the "
+            "evidence items dated on or before it count, and it is kept apart as retrospective."
+        )
         st.button(
             "Record forecast",
             key="journal_record",
@@ -85,14 +93,17 @@ def _record_panel(st: Any, model: Model, evidence: Any, db: Any) -> None:
         message = st.session_state.pop("journal_record_message", None)
         if message:
             (st.success if message[0] == "ok" else st.error)(message[1])
-    _remember(st, "journal_author")
-    _remember(st, "journal_note")
+    for key in ("journal_author", "journal_note", "journal_as_of"):
+        _remember(st, key)
 
 
 def _record(st: Any, model: Model, evidence: Any, db: Any) -> None:
     """Button callback: record, then clear the note so the next forecast does not repeat it."""
     author = str(st.session_state.get("journal_author", ""))
     note = str(st.session_state.get("journal_note", ""))
+    day = st.session_state.get("journal_as_of")
+    today = dt.datetime.now(dt.UTC).date()
+    as_of = day if isinstance(day, dt.date) and day < today else None
     if not author.strip():
         st.session_state["journal_record_message"] = (
             "error",
@@ -100,12 +111,30 @@ def _record(st: Any, model: Model, evidence: Any, db: Any) -> None:
         )
         return
     try:
-        fid = journal.record(model, evidence, note=note, author=author, db=db)
+        fid = journal.record(model, evidence, note=note, author=author, as_of=as_of, db=db)
     except ForecastError as exc:
         st.session_state["journal_record_message"] = ("error", str(exc))
         return
     st.session_state["journal_note"] = ""
-    st.session_state["journal_record_message"] = ("ok", f"Recorded forecast {fid}.")
+    when = f", issued as of {as_of:%d %B %Y} (retrospective)" if as_of else ""
+    issued = as_of or today
+    late = []
+    try:
+        current = journal.resolutions(model=model.id, current=True, db=db)
+        late = [
+            model.names.node(str(r["node"]))
+            for r in current.to_dict("records")
+            if r["known_on"] < issued
+        ]
+    except ForecastError:
+        pass
+    after = (
+        f" {', '.join(late)} was already known before that day: this forecast will not be "
+        "scored on it."
+        if late
+        else ""
+    )
+    st.session_state["journal_record_message"] = ("ok", f"Recorded forecast {fid}{when}.{after}")
 
 
 def history_chart(model: Model, table: pd.DataFrame) -> Any:
@@ -164,31 +193,50 @@ def evidence_summary(model: Model, rows: Any) -> str:
 
 
 def history_view(model: Model, table: pd.DataFrame) -> pd.DataFrame:
-    """One row per recorded forecast, for people: when, who, each outcome state's probability, evidence, note."""
+    """One row per recorded forecast, for people: when, for which day, who, probabilities, evidence, note."""
     evidence = table.attrs.get("forecast_evidence", {})
     rows = []
     for fid, group in table.groupby("id", sort=True):
         first = group.iloc[0]
+        fid = int(str(fid))  # the forecast id (pandas types group keys loosely)
         row: dict[str, Any] = {
-            "Forecast": int(fid),
+            "Forecast": fid,
             "Recorded (UTC)": first["recorded_at"].strftime("%Y-%m-%d %H:%M"),
+            "Issued as of": str(first["as_of"]),
+            "Kind": KIND_NAMES.get(str(first["kind"]), str(first["kind"])),
             "Author": first["author"],
         }
         for n, s, p in zip(group["node"], group["state"], group["probability"], strict=True):
             row[model.names.pair(n, s)] = percent(p)
-        found = evidence.get(int(fid))
+        found = evidence.get(fid)
         row["Evidence"] = evidence_summary(
             model, found.get("describe") if isinstance(found, dict) else None
         )
         row["Note"] = first["note"]
+        row["Model version"] = str(first["model_hash"])[:12]
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def _resolve_panel(st: Any, model: Model, table: pd.DataFrame, db: Any) -> None:
+KIND_NAMES = {journal.LIVE: "Live", journal.RETROSPECTIVE: "Retrospective"}
+
+
+def default_known_on(model: Model, today: dt.date) -> dt.date:
+    """The question's horizon if it has passed (the usual day an outcome is known), else today."""
+    horizon = journal.records.horizon_of(model)
+    day = dt.date.fromisoformat(horizon) if horizon else today
+    return day if day <= today else today
+
+
+def _resolve_panel(
+    st: Any, model: Model, table: pd.DataFrame, versions: pd.DataFrame, db: Any
+) -> pd.DataFrame:
+    """The resolve form; returns the resolution versions as they are after it."""
     st.subheader("Resolve")
     st.caption(
-        "When an outcome is known, record what happened: every forecast made before is scored."
+        "When an outcome is known, record what happened: every forecast issued on or before "
+        "that day is scored. Resolving again with another answer is an amendment with a reason; "
+        "every version is kept."
     )
     nodes = list(dict.fromkeys(table["node"]))
     node_key, state_key, day_key = (
@@ -211,20 +259,81 @@ def _resolve_panel(st: Any, model: Model, table: pd.DataFrame, db: Any) -> None:
         format_func=lambda s: model.names.state(node, s),
         key=state_key,
     )
-    restore(day_key, dt.datetime.now(dt.UTC).date())
-    day = c3.date_input("Known on", key=day_key)
-    for key in (node_key, state_key, day_key):
+    today = dt.datetime.now(dt.UTC).date()
+    restore(day_key, default_known_on(model, today))
+    day = c3.date_input("Known on", key=day_key, max_value=today)
+    horizon = journal.records.horizon_of(model)
+    c3.caption(f"Question horizon: {horizon or 'not given'}")
+    restore("journal_resolve_source", "")
+    st.text_input("Source", key="journal_resolve_source", max_chars=journal.MAX_SOURCE)
+    for key in (node_key, state_key, day_key, "journal_resolve_source"):
         _remember(st, key)
-    if st.button("Resolve", key="journal_resolve"):
+    early = bool(horizon) and day.isoformat() < horizon
+    if early:
+        st.checkbox(
+            f"The outcome was settled before the horizon ({horizon})", key="journal_resolve_early"
+        )
+    current = versions[(versions["node"] == node) & versions["current"]]
+    amend = False
+    reason = ""
+    if len(current):
+        cur = current.iloc[0]
+        if (str(cur["state"]), cur["known_on"]) != (state, day):
+            st.warning(
+                f"{model.names.node(node)} is already resolved as "
+                f"{model.names.state(node, str(cur['state']))}, known on {cur['known_on']:%d %B %Y}"
+                f" (version {int(cur['version'])}). Amending keeps that version in the history."
+            )
+            reason = st.text_input("Reason for the amendment", key="journal_resolve_reason")
+            amend = st.checkbox("Amend the resolution", key="journal_resolve_amend")
+    label = "Amend resolution" if amend else "Resolve"
+    if st.button(label, key="journal_resolve"):
         try:
-            count = journal.resolve(model.id, node, state, day, db=db)
+            done = journal.resolve_version(
+                model,
+                node,
+                state,
+                day,
+                author=str(st.session_state.get("journal_author", "")),
+                source=str(st.session_state.get("journal_resolve_source", "")),
+                amend=amend,
+                reason=reason,
+                before_horizon=bool(st.session_state.get("journal_resolve_early")),
+                db=db,
+            )
         except ForecastError as exc:
             st.error(str(exc))
-            return
+            return versions
+        what = "Amended" if done.amended and not done.unchanged else "Resolved"
         st.success(
-            f"Resolved: {model.names.node(node)} — {model.names.state(node, state)}, known on "
-            f"{day:%d %B %Y}; it scores {count} recorded forecast(s)."
+            f"{what}: {model.names.node(node)} — {model.names.state(node, state)}, known on "
+            f"{day:%d %B %Y}; it scores {done.scores} recorded forecast(s)."
         )
+        versions = journal.resolutions(model=model.id, db=db)
+    if len(versions):
+        with st.expander("Every resolution, with its earlier versions"):
+            st.dataframe(resolutions_view(model, versions), hide_index=True, width="stretch")
+    return versions
+
+
+def resolutions_view(model: Model, versions: pd.DataFrame) -> pd.DataFrame:
+    """The audit trail for people: one row per version, the current one marked."""
+    return pd.DataFrame(
+        {
+            "Outcome": [model.names.node(n) for n in versions["node"]],
+            "Version": versions["version"].astype(int),
+            "What happened": [
+                model.names.state(n, s)
+                for n, s in zip(versions["node"], versions["state"], strict=True)
+            ],
+            "Known on": versions["known_on"].astype(str),
+            "Current": ["yes" if c else "" for c in versions["current"]],
+            "Recorded (UTC)": versions["recorded_at"].dt.strftime("%Y-%m-%d %H:%M"),
+            "By": versions["author"],
+            "Source": versions["source"],
+            "Reason": versions["reason"],
+        }
+    )
 
 
 def calibration_chart(calibration: pd.DataFrame) -> Any:
@@ -259,7 +368,12 @@ def calibration_chart(calibration: pd.DataFrame) -> Any:
             ],
         )
     )
-    return diagonal.encode(x="x:Q", y="y:Q") + points
+    counts = (
+        alt.Chart(calibration)
+        .mark_text(dy=-12, fontSize=11)
+        .encode(x="mean_probability:Q", y="observed_frequency:Q", text="forecasts:Q")
+    )
+    return diagonal.encode(x="x:Q", y="y:Q") + points + counts
 
 
 def means_view(means: pd.DataFrame) -> pd.DataFrame:
@@ -267,6 +381,7 @@ def means_view(means: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "Author": ["Everyone" if a == "(all)" else a for a in means["author"]],
+            "Model version": [str(h)[:12] for h in means["model_hash"]],
             "Forecasts scored": means["scored"].astype(int),
             "Mean Brier score": means["brier"].round(3),
             "Mean log score": means["log_score"].round(3),
@@ -285,19 +400,35 @@ def calibration_view(calibration: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def decomposition_view(decomposition: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "Author": ["Everyone" if a == "(all)" else a for a in decomposition["author"]],
+            "Probabilities": decomposition["probabilities"].astype(int),
+            "Brier (per probability)": decomposition["brier"].round(4),
+            "Reliability (lower is better)": decomposition["reliability"].round(4),
+            "Resolution (higher is better)": decomposition["resolution"].round(4),
+            "Uncertainty": decomposition["uncertainty"].round(4),
+        }
+    )
+
+
 def scores_view(model: Model, scores: pd.DataFrame) -> pd.DataFrame:
     """Every scored forecast, for people."""
     return pd.DataFrame(
         {
             "Forecast": scores["id"].astype(int),
             "Recorded (UTC)": scores["recorded_at"].dt.strftime("%Y-%m-%d %H:%M"),
+            "Issued as of": scores["as_of"].astype(str),
+            "Kind": [KIND_NAMES.get(k, k) for k in scores["kind"]],
             "Author": scores["author"],
             "Outcome": [model.names.node(n) for n in scores["node"]],
             "What happened": [
                 model.names.state(n, s)
                 for n, s in zip(scores["node"], scores["outcome"], strict=True)
             ],
-            "Known on": scores["resolved_on"].astype(str),
+            "Known on": scores["known_on"].astype(str),
+            "Amended": ["yes" if a else "" for a in scores["amended"]],
             "Probability given to it": [percent(p) for p in scores["probability"]],
             "Brier score": scores["brier"].round(3),
             "Log score": scores["log_score"].round(3),
@@ -306,26 +437,181 @@ def scores_view(model: Model, scores: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+KIND_TITLES = {
+    journal.LIVE: "Scores of live forecasts",
+    journal.RETROSPECTIVE: "Scores of retrospective forecasts (issued as of an earlier day)",
+}
+
+
 def _scores(st: Any, model: Model, db: Any) -> None:
     st.subheader("Scores")
     try:
-        result = journal.score(db, model=model.id)
+        result = journal.score(model=model.id, db=db)
     except ForecastError as exc:
         st.error(str(exc))
         return
     if result.scores.empty:
         st.info(
-            "No resolved forecasts yet: resolve an outcome above to score the forecasts recorded before it."
+            "No resolved forecasts yet: resolve an outcome above to score the forecasts issued "
+            "before it."
         )
         return
     st.caption(
         "Brier score: sum over states of (forecast − outcome)², 0 best, 2 worst. "
-        "Log score: ln of the probability given to what happened, 0 best."
+        "Log score: ln of the probability given to what happened, 0 best. Live and "
+        "retrospective forecasts, and different versions of the model file, are scored apart."
     )
-    st.dataframe(means_view(result.means), hide_index=True, width="stretch")
-    left, right = st.columns(2)
-    left.markdown("**Calibration**")
-    left.dataframe(calibration_view(result.calibration), hide_index=True, width="stretch")
-    right.altair_chart(calibration_chart(result.calibration), width="stretch")
+    for question in result.scores.attrs.get("amended", []):
+        node = question.split("/", 1)[1]
+        st.warning(
+            f"The resolution of {model.names.node(node)} was amended; the scores use the current one."
+        )
+    for kind in (journal.LIVE, journal.RETROSPECTIVE):
+        mine = result.means[result.means["kind"] == kind]
+        if mine.empty:
+            continue
+        st.markdown(f"**{KIND_TITLES[kind]}**")
+        st.dataframe(means_view(mine), hide_index=True, width="stretch")
+        cal = result.calibration[result.calibration["kind"] == kind]
+        authors = list(dict.fromkeys(cal["author"]))
+        who = st.selectbox(
+            "Calibration of",
+            authors,
+            index=authors.index("(all)"),
+            format_func=lambda a: "everyone" if a == "(all)" else a,
+            key=f"journal_calibration_{kind}",
+        )
+        shown = cal[cal["author"] == who]
+        left, right = st.columns(2)
+        left.dataframe(calibration_view(shown), hide_index=True, width="stretch")
+        right.altair_chart(calibration_chart(shown), width="stretch")
+        dec = result.decomposition[result.decomposition["kind"] == kind]
+        with st.expander("Brier decomposition (Murphy: reliability, resolution, uncertainty)"):
+            st.dataframe(decomposition_view(dec), hide_index=True, width="stretch")
+        _recalibration(st, model, kind, db)
     with st.expander("Every scored forecast"):
         st.dataframe(scores_view(model, result.scores), hide_index=True, width="stretch")
+
+
+def _recalibration(st: Any, model: Model, kind: str, db: Any) -> None:
+    table = journal.recalibrate(model=model.id, kind=kind, db=db)
+    with st.expander("Recalibrated forecasts (out of sample)"):
+        if table.empty:
+            st.caption(
+                "Recalibration needs questions resolved earlier than the one it is applied to; "
+                "there are none yet."
+            )
+            return
+        st.caption(
+            "Each forecast's log-odds are scaled by an exponent fitted only on questions whose "
+            "outcome was known earlier: out of sample, never on its own outcome."
+        )
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    "Forecast": table["id"].astype(int),
+                    "Outcome": [model.names.node(n) for n in table["node"]],
+                    "Fitted on (earlier questions)": table["fitted_on"].astype(int),
+                    "Exponent": table["exponent"].round(3),
+                    "Given": [percent(p) for p in table["probability"]],
+                    "Recalibrated": [percent(p) for p in table["recalibrated"]],
+                    "Brier": table["brier"].round(3),
+                    "Brier, recalibrated": table["recalibrated_brier"].round(3),
+                    "Sample": table["sample"],
+                }
+            ),
+            hide_index=True,
+            width="stretch",
+        )
+
+
+def _pool_panel(st: Any, model: Model, db: Any) -> None:
+    try:
+        pooled = journal.pool(model=model.id, db=db)
+    except ForecastError as exc:
+        st.error(str(exc))
+        return
+    if pooled.forecasts.empty or int(pooled.forecasts["authors"].max()) < 2:
+        return
+    with st.expander("Pooled forecast of every author (live forecasts)"):
+        st.caption(
+            "Each author's latest forecast, pooled two ways: the mean of the probabilities "
+            "(linear pool) and the mean of the log-odds. An extremising exponent is used only if "
+            "it was fixed in the journal before the outcome was known (forecast journal-setting)."
+        )
+        table = pooled.scores if len(pooled.scores) else pooled.forecasts
+        view = table.drop(columns=["model", "model_hash"]).copy()
+        view["node"] = [model.names.node(n) for n in view["node"]]
+        st.dataframe(view, hide_index=True, width="stretch")
+
+
+def backtest_chart(model: Model, table: pd.DataFrame) -> Any:
+    """The model's probability of what happened over the as-of dates, beside the uniform forecast."""
+    import altair as alt
+
+    data = journal.forecast_path(table)
+    data["series"] = [model.names.node(n) for n in data["node"]]
+    line = (
+        alt.Chart(data)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("as_of:T", title="Issued as of", axis=alt.Axis(format="%b %Y")),
+            y=alt.Y(
+                "probability:Q",
+                title="Probability given to what happened",
+                axis=alt.Axis(format="%"),
+                scale=alt.Scale(domain=[0, 1]),
+            ),
+            color=alt.Color("series:N", title="Outcome", legend=alt.Legend(labelLimit=360)),
+            tooltip=[
+                alt.Tooltip("as_of:T", title="As of", format="%Y-%m-%d"),
+                alt.Tooltip("series:N", title="Outcome"),
+                alt.Tooltip("probability:Q", format=".1%", title="Model"),
+                alt.Tooltip("uniform:Q", format=".1%", title="Uniform"),
+            ],
+        )
+    )
+    uniform = (
+        alt.Chart(data)
+        .mark_line(strokeDash=[4, 4])
+        .encode(x="as_of:T", y="uniform:Q", color=alt.Color("series:N", legend=None))
+    )
+    return line + uniform
+
+
+def _backtest_panel(st: Any, model: Model, evidence: Any, versions: pd.DataFrame) -> None:
+    current = versions[versions["current"]] if len(versions) else versions
+    if current.empty:
+        return
+    with st.expander("Backtest: the model's forecast as of past dates"):
+        st.caption(
+            "The forecast issued at the model's as-of date and at each evidence item's date, with "
+            "only the items (among those now applied) dated on or before it, scored against the "
+            "current resolutions next to the uniform forecast."
+        )
+        if not st.button("Run the backtest", key="journal_backtest"):
+            return
+        outcomes = [
+            journal.Outcome(str(r["node"]), str(r["state"]), r["known_on"], str(r["source"]))
+            for r in current.to_dict("records")
+            if r["node"] in model.nodes
+        ]
+        try:
+            ev = model.evidence(evidence)
+            settings = replace(ev, items=())
+            table = journal.backtest(model, outcomes, items=ev.items, scenario=settings)
+        except ForecastError as exc:
+            st.error(str(exc))
+            return
+        st.altair_chart(backtest_chart(model, table), width="stretch")
+        shown = table.copy()
+        shown["node"] = [model.names.node(n) for n in shown["node"]]
+        st.dataframe(shown.round(3), hide_index=True, width="stretch")
+
+
+def _details(st: Any, db: Any) -> None:
+    with st.expander("Details"):
+        st.caption(
+            f"Forecasts are kept in `{journal.describe(db)}` (set FORECAST_DB to a file or a "
+            "postgresql:// URL to use another journal)."
+        )

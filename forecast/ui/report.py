@@ -191,24 +191,24 @@ def outcome_svg(title: str, rows: pd.DataFrame) -> str:
         f'aria-label="{_esc(title)}" style="font-family:system-ui,sans-serif">',
         f'<text x="0" y="16" font-size="14" font-weight="600">{_esc(title)}</text>',
     ]
-    for i, row in enumerate(rows.itertuples(index=False)):
+    for i, row in enumerate(rows.to_dict(orient="records")):
         y = 28 + i * row_h
-        p = max(0.0, min(1.0, float(row.probability)))
-        parts.append(f'<text x="0" y="{y + 16}" font-size="13">{_esc(row.state)}</text>')
+        p = max(0.0, min(1.0, float(row["probability"])))
+        parts.append(f'<text x="0" y="{y + 16}" font-size="13">{_esc(row["state"])}</text>')
         parts.append(
             f'<rect x="{label_w}" y="{y + 3}" width="{bar_w}" height="18" fill="{TRACK}"/>'
         )
         parts.append(
             f'<rect x="{label_w}" y="{y + 3}" width="{bar_w * p:.1f}" height="18" fill="{BLUE}"/>'
         )
-        base = getattr(row, "baseline", None)
+        base = row.get("baseline")
         if base is not None and pd.notna(base):
             x = label_w + bar_w * max(0.0, min(1.0, float(base)))
             parts.append(
                 f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{y}" y2="{y + 24}" stroke="{DARK}" stroke-width="2"/>'
             )
         parts.append(
-            f'<text x="{label_w + bar_w + 8}" y="{y + 16}" font-size="12">{_esc(percent(p))} {_esc(row.words)}</text>'
+            f'<text x="{label_w + bar_w + 8}" y="{y + 16}" font-size="12">{_esc(percent(p))} {_esc(row["words"])}</text>'
         )
     parts.append("</svg>")
     return "".join(parts)
@@ -280,7 +280,7 @@ def timeline_steps(
     """
     from ..runs import timeline
 
-    table = timeline(model, items, base=base)  # type: ignore[arg-type]
+    table = timeline(model, items, scenario=base)  # type: ignore[arg-type]
     titles = {it.id: it.title for it in items}  # type: ignore[attr-defined]
     order = list(dict.fromkeys(table["item"]))
     step_of = {item: i for i, item in enumerate(order)}

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import hashlib
-import importlib
 import logging
 import re
 from collections.abc import Callable, Sequence
@@ -37,10 +36,10 @@ from ..evidence import (
     retitle_scenario,
     save_scenario,
 )
-from ..formats import format_of, model_to_bif, model_to_xmlbif
-from ..model import Model, load_model, model_from_text
+from ..formats import MODEL_SUFFIXES, format_of, model_to_text
+from ..model import Model, load_model, model_from_bytes
 from ..present import humanise
-from . import charts, forecast_tab, report
+from . import analysis, charts, elicitation, forecast_tab, journal, report
 from .controls import (
     NodeControl,
     evidence_from_controls,
@@ -50,8 +49,7 @@ from .session import remember, restore
 
 DEFAULT_MODEL = "models/russia_iran.yaml"
 MAX_UPLOAD_MB = 2
-MODEL_SUFFIXES = (".yaml", ".yml")  # besides BIF and XMLBIF files (forecast.formats.format_of)
-UPLOAD_TYPES = ["yaml", "yml", "bif", "xmlbif", "bifxml", "xml"]
+UPLOAD_TYPES = [s.lstrip(".") for s in MODEL_SUFFIXES]
 NO_ITEMS = "none"
 LOG = logging.getLogger("forecast.app")
 UNEXPECTED = "The page hit an unexpected problem and stopped"
@@ -94,13 +92,13 @@ def _model_from_file(path: str, mtime_ns: int) -> Model:
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
-def _model_from_upload(digest: str, _text: str, name: str) -> Model:
-    return model_from_text(_text, name)
+def _model_from_upload(digest: str, _data: bytes, name: str) -> Model:
+    return model_from_bytes(_data, name)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _interchange(_model: Model, model_key: str, fmt: str) -> str:
-    return model_to_bif(_model) if fmt == "bif" else model_to_xmlbif(_model)
+    return model_to_text(_model, fmt)
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
@@ -222,9 +220,7 @@ def _model_files(args: argparse.Namespace) -> list[str]:
     folder = Path(args.models)
     if folder.is_dir():
         files += [
-            str(f)
-            for f in sorted(folder.iterdir())
-            if (f.suffix in MODEL_SUFFIXES or format_of(f) is not None) and f.is_file()
+            str(f) for f in sorted(folder.iterdir()) if format_of(f) is not None and f.is_file()
         ]
     seen: set[Path] = set()
     out = []
@@ -242,7 +238,7 @@ def _choose_model(args: argparse.Namespace) -> Model | None:
     files = _model_files(args)
     choice = sb.selectbox("Model file", files, format_func=lambda f: Path(f).name, key="model_file")
     upload = sb.file_uploader(
-        f"…or upload a model file (YAML, BIF or XMLBIF, up to {MAX_UPLOAD_MB} MB)",
+        f"…or upload a model file (YAML, BIF, XMLBIF, NET, XDSL, DSL, DNE, UAI or RDS, up to {MAX_UPLOAD_MB} MB)",
         type=UPLOAD_TYPES,
         max_upload_size=MAX_UPLOAD_MB,
         key="model_upload",
@@ -270,15 +266,17 @@ def _uploaded_model(upload: Any) -> Model | None:
             f"{upload.name} is larger than {MAX_UPLOAD_MB} MB; upload a smaller model file."
         )
         return None
+    if format_of(upload.name) == "yaml":
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            st.sidebar.error(
+                f"{upload.name} is not a UTF-8 text file; upload the model's YAML file "
+                "or a file in one of the interchange formats."
+            )
+            return None
     try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        st.sidebar.error(
-            f"{upload.name} is not a UTF-8 text file; upload the model's YAML, BIF or XMLBIF file."
-        )
-        return None
-    try:
-        return _model_from_upload(hashlib.sha256(data).hexdigest(), text, upload.name)
+        return _model_from_upload(hashlib.sha256(data).hexdigest(), data, upload.name)
     except ForecastError as exc:
         _show_problems(st.sidebar, f"{upload.name} is not a valid model:", exc)
         return None
@@ -672,19 +670,13 @@ def _timeline_tab(page: Page) -> None:
 # ------------------------------------------------------------------ optional tabs
 
 
-def _optional_tab(page: Page, module: str, what: str) -> None:
-    try:
-        mod = importlib.import_module(f"forecast.ui.{module}")
-    except ModuleNotFoundError as exc:
-        if exc.name != f"forecast.ui.{module}":
-            raise
-        st.info(f"{what} is not available in this installation yet.")
-        return
+def _evidence_tab(page: Page, render: Callable[[Model, Evidence], None]) -> None:
+    """A tab that works on the Forecast tab's evidence (analysis, history, team)."""
     if page.evidence is None:
         st.info("Fix the settings on the Forecast tab first.")
         return
     try:
-        mod.render(page.model, page.evidence)
+        render(page.model, page.evidence)
     except ForecastError as exc:
         st.error(str(exc))
 
@@ -697,12 +689,7 @@ TABS: list[tuple[str, Callable[[Page], None]]] = [
     ("Forecast", lambda page: _forecast_tab(page)),
     ("Scenarios", lambda page: _scenarios_tab(page)),
     ("Timeline", lambda page: _timeline_tab(page)),
-    (
-        "Analysis",
-        lambda page: _optional_tab(
-            page, "analysis", "Sensitivity and value-of-information analysis"
-        ),
-    ),
-    ("History", lambda page: _optional_tab(page, "journal", "The forecast journal")),
-    ("Team", lambda page: _optional_tab(page, "elicitation", "Team elicitation")),
+    ("Analysis", lambda page: _evidence_tab(page, analysis.render)),
+    ("History", lambda page: _evidence_tab(page, journal.render)),
+    ("Team", lambda page: _evidence_tab(page, elicitation.render)),
 ]
