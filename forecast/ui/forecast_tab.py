@@ -350,6 +350,13 @@ def node_control(page: Page, node: str, where: str) -> None:
             help="Back to “not set”: the model works the node out from everything else.",
             width="stretch",
         )
+        if c.mode == STATE:
+            on_node = [it for it in page.applied if it.node == node]
+            if on_node:
+                st.caption(
+                    f"Known for certain, so the {len(on_node)} dated item(s) on this node no "
+                    "longer change anything."
+                )
         cols = st.columns(len(states), gap="small")
         for s, col in zip(states, cols, strict=True):
             on = c.mode == STATE and c.state == s

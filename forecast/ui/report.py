@@ -275,8 +275,9 @@ def timeline_steps(
 ) -> pd.DataFrame:
     """Outcome posteriors after each dated item, labelled for charts.
 
-    Columns: step (0 = before any item), when (axis label), item (title), node,
-    outcome (label), state (label), probability.
+    Columns: step (0 = before any item), when (label), date (a month before the first
+    item for the starting point), item (title), node, outcome (label), state (label),
+    probability.
     """
     from ..runs import timeline
 
@@ -295,10 +296,14 @@ def timeline_steps(
         text = date.strftime("%d %b %Y")
         seen[text] = seen.get(text, 0) + 1
         when[item] = text if seen[text] == 1 else f"{text} ({seen[text]})"
+    dates = pd.to_datetime(table["date"])
+    # the starting point sits a month before the first item, so the line starts from it
+    start = dates.min() - pd.Timedelta(days=30) if dates.notna().any() else pd.NaT
     return pd.DataFrame(
         {
             "step": table["item"].map(step_of),
             "when": table["item"].map(when),
+            "date": dates.fillna(start),
             "item": table["item"].map(lambda i: titles.get(i, "Before any item")),
             "node": table["node"],
             "outcome": [model.label(n) for n in table["node"]],
