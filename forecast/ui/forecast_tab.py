@@ -150,9 +150,15 @@ def _live(page: Page) -> None:
         if click.state is not None:
             chosen.toggle_state(click.node, click.state)
     compute(page)
-    left, right = st.columns([4, 7], gap="medium")
+    # Drawn out of order: the network goes to the browser right after the outcome
+    # numbers it depends on, so React Flow starts on it while the controls arrive.
+    top, below = st.container(), st.container()
+    with top:
+        left, right = st.columns([4, 7], gap="medium")
     with left:
         _outcomes_panel(page)
+    with below:
+        _network_panel(page, net_key)
     with right:
         # only the open one is drawn: 36 item cards cost the browser more than the numbers
         drivers_tab, items_tab = st.tabs(
@@ -169,10 +175,10 @@ def _live(page: Page) -> None:
         if items_tab.open is not False:
             with items_tab:
                 _items_panel(page)
-    _network_panel(page, net_key)
-    _selected_panel(page)
-    if page.current is not None and not page.problem:
-        _downloads(page)
+    with below:
+        _selected_panel(page)
+        if page.current is not None and not page.problem:
+            _downloads(page)
 
 
 # ------------------------------------------------------------------ outcomes
