@@ -21,6 +21,8 @@ app: venv
 
 lint: venv
 	$(VENV)/bin/ruff check forecast tests app.py benchmarks
+	$(VENV)/bin/ruff format --check forecast tests app.py benchmarks
+	$(VENV)/bin/mypy
 
 test: venv lint
 	$(PY) -m pytest -q $(PYTEST_ARGS); rc=$$?; \

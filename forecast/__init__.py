@@ -5,15 +5,10 @@ model = forecast.load_model("models/russia_iran.yaml")
 model.posteriors(hard={"assad_question": "negotiated_exit"})
 """
 
-from . import elicitation as elicitation  # the team-elicitation module (docs/api.md)
-from .analysis import (
-    explain,
-    explain_sequence,
-    indicators,
-    parameter_sensitivity,
-    sensitivity,
-    uncertainty,
-)
+import importlib as _importlib
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+from typing import Any as _Any
+
 from .ensemble import Ensemble, ensemble
 from .errors import EvidenceError, ForecastError, JournalError, MemoryBudgetError, ModelError
 from .evidence import (
@@ -27,11 +22,55 @@ from .evidence import (
 )
 from .export import export
 from .formats import write_model_file
-from .journal import history, record, resolve, score
 from .model import Model, load_model, model_from_text
 from .runs import run, timeline
 from .sweep import sweep, sweep_uncertainty
 from .words import words
+
+# The heavier parts (the journal's storage and scoring, team elicitation, the analyses) are
+# imported on first use (PEP 562), so a command that does not use them does not pay for them.
+# (Names that are also submodule names, such as `words` or `export`, are imported above: a
+# submodule imported later would otherwise take their place in the package.)
+_LAZY = {
+    "elicitation": ".elicitation",
+    "explain": ".analysis",
+    "explain_sequence": ".analysis",
+    "indicators": ".analysis",
+    "parameter_sensitivity": ".analysis",
+    "sensitivity": ".analysis",
+    "uncertainty": ".analysis",
+    "history": ".journal",
+    "record": ".journal",
+    "resolve": ".journal",
+    "score": ".journal",
+}
+
+if _TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerly
+    from . import elicitation as elicitation
+    from .analysis import (
+        explain,
+        explain_sequence,
+        indicators,
+        parameter_sensitivity,
+        sensitivity,
+        uncertainty,
+    )
+    from .journal import history, record, resolve, score
+
+
+def __getattr__(name: str) -> _Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'forecast' has no attribute '{name}'")
+    mod = _importlib.import_module(module, __name__)
+    value = mod if name == "elicitation" else getattr(mod, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "Ensemble",

@@ -653,17 +653,78 @@ def explain_sequence(
 def _draw_cpt(
     rng: np.random.Generator, cpt: np.ndarray, confidence: float, batch: int
 ) -> np.ndarray:
-    """`batch` draws of every row from Dirichlet(confidence * row); zero entries stay zero."""
+    """`batch` draws of every row from Dirichlet(confidence * row); zero entries stay zero.
+
+    A Gamma(a) draw with a small shape a is U**(1/a) times a Gamma(a + 1) draw: below
+    a of about 0.01 it underflows to 0, and a row whose every draw underflowed used to
+    keep its point value, so intervals shrank to a point exactly when confidence was
+    lowest.  Rows with a shape under SMALL_SHAPE are drawn again in log space
+    (log Gamma(a + 1) + log(U) / a, normalised with the largest term), which never
+    underflows; other rows use numpy's draws as before (same numbers for a seed).
+    """
     alpha = np.broadcast_to(confidence * cpt, (batch, *cpt.shape))
     g = rng.standard_gamma(alpha)  # shape 0 gives exactly 0
     total = g.sum(axis=-1, keepdims=True)
-    # A row whose every gamma underflowed (all entries tiny) keeps its point value.
-    return np.where(total > 0, g / np.where(total > 0, total, 1.0), cpt)
+    out = g / np.where(total > 0, total, 1.0)
+    small = ((alpha > 0) & (alpha < SMALL_SHAPE)).any(axis=-1)
+    if small.any():
+        a = alpha[small]  # (rows, states)
+        positive = a > 0
+        shape = np.where(positive, a, 1.0)
+        with np.errstate(divide="ignore"):
+            log_g = (
+                np.log(rng.standard_gamma(shape + 1.0)) + np.log(rng.random(shape.shape)) / shape
+            )
+        log_g = np.where(positive, log_g, -np.inf)
+        w = np.exp(log_g - log_g.max(axis=-1, keepdims=True))
+        out[small] = w / w.sum(axis=-1, keepdims=True)
+    return out
+
+
+SMALL_SHAPE = 0.1  # Dirichlet shapes below this are drawn in log space (see _draw_cpt)
 
 
 # The most Monte Carlo draws one call makes (docs/journal.md, limits): 400 propagations
 # of UNCERTAINTY_CHUNK draws, so a mistyped count is refused instead of running for hours.
 MAX_SAMPLES = 100_000
+
+
+def _given_targets(model: Model, targets: Iterable[str] | str | None) -> list[str]:
+    """The target nodes as given (one id or several), else Model.default_targets."""
+    if targets is None:
+        return model.default_targets
+    nodes = [_target_node(model, t) for t in ([targets] if isinstance(targets, str) else targets)]
+    if not nodes:
+        raise EvidenceError("no target nodes given")
+    return nodes
+
+
+def _posterior_draws(
+    model: Model,
+    ev: Evidence,
+    t_vars: list[int],
+    samples: int,
+    seed: int | None,
+    progress: Progress | None,
+) -> tuple[list[np.ndarray], int]:
+    """Each target's posterior under `samples` Dirichlet draws of every CPT (the possible ones),
+    and how many draws were possible; fixed-size batches keep results independent of memory."""
+    rng = np.random.default_rng(seed)
+    cpts = [model.cpt(n) for n in model.nodes]
+    default = model.spec.default_confidence
+    conf = [model.node(n).confidence or default for n in model.nodes]
+    draws: list[list[np.ndarray]] = [[] for _ in t_vars]
+    used = 0
+    for start in range(0, samples, UNCERTAINTY_CHUNK):
+        batch = min(UNCERTAINTY_CHUNK, samples - start)
+        drawn = [_draw_cpt(rng, c, k, batch) for c, k in zip(cpts, conf, strict=True)]
+        margs, ok = _solve_with_cpts(model, ev, drawn, batch)
+        for j, v in enumerate(t_vars):
+            draws[j].append(margs[v][ok])
+        used += int(ok.sum())
+        if progress is not None:
+            progress(start + batch, samples)
+    return [np.concatenate(d) for d in draws], used
 
 
 def uncertainty(
@@ -688,14 +749,7 @@ def uncertainty(
     samples = ArgumentError.check_whole("samples", samples, 2)
     seed = None if seed is None else ArgumentError.check_whole("seed", seed, 0)
     ev = model.evidence(scenario, **evidence)
-    if targets is None:
-        target_nodes = model.default_targets
-    else:
-        target_nodes = [
-            _target_node(model, t) for t in ([targets] if isinstance(targets, str) else targets)
-        ]
-        if not target_nodes:
-            raise EvidenceError("no target nodes given")
+    target_nodes = _given_targets(model, targets)
     if samples > MAX_SAMPLES:
         raise ArgumentError(
             "samples",
@@ -704,27 +758,13 @@ def uncertainty(
             "(a few thousand give stable 90% intervals)",
         )
     base = _base(model, ev)
-    rng = np.random.default_rng(seed)
-    cpts = [model.cpt(n) for n in model.nodes]
     default = model.spec.default_confidence
-    conf = [model.node(n).confidence or default for n in model.nodes]
     t_vars = [model.nodes.index(n) for n in target_nodes]
-    draws: list[list[np.ndarray]] = [[] for _ in t_vars]
-    used = 0
-    for start in range(0, samples, UNCERTAINTY_CHUNK):
-        batch = min(UNCERTAINTY_CHUNK, samples - start)
-        drawn = [_draw_cpt(rng, c, k, batch) for c, k in zip(cpts, conf, strict=True)]
-        margs, ok = _solve_with_cpts(model, ev, drawn, batch)
-        for j, v in enumerate(t_vars):
-            draws[j].append(margs[v][ok])
-        used += int(ok.sum())
-        if progress is not None:
-            progress(start + batch, samples)
+    draws, used = _posterior_draws(model, ev, t_vars, samples, seed, progress)
     if used == 0:
         raise EvidenceError("the evidence is impossible under every draw of the parameters")
     rows = []
-    for j, (n, v) in enumerate(zip(target_nodes, t_vars, strict=True)):
-        values = np.concatenate(draws[j])
+    for n, v, values in zip(target_nodes, t_vars, draws, strict=True):
         q = np.quantile(values, [0.05, 0.5, 0.95], axis=0)
         for s, name in enumerate(model.states(n)):
             rows.append(

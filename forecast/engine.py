@@ -43,7 +43,14 @@ from .memory import (  # the symbolic plan lives with the memory guard, below th
     triangulate,
 )
 
-__all__ = ["JunctionTree", "check_memory", "solve_fixed", "table_entries", "triangulate"]
+__all__ = [
+    "JunctionTree",
+    "check_memory",
+    "relevant",
+    "solve_fixed",
+    "table_entries",
+    "triangulate",
+]
 
 FIXED_TOLERANCE = 1e-9
 FIXED_MAX_ITERATIONS = 2000
@@ -103,17 +110,38 @@ class JunctionTree:
         self._lock = threading.Lock()
         self._compile_prior()
 
+    def __getstate__(self) -> dict[str, object]:
+        """Picklable (an upload is compiled in a worker process): without the lock and the cache."""
+        state = self.__dict__.copy()
+        state.pop("_lock", None)
+        state["_tables"] = OrderedDict()
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
     # ------------------------------------------------------------ compilation
 
     def _build_tree(self) -> None:
         g = nx.Graph()
         g.add_nodes_from(range(len(self.cliques)))
         sets = [set(c) for c in self.cliques]
-        for i in range(len(self.cliques)):
-            for j in range(i + 1, len(self.cliques)):
-                w = len(sets[i] & sets[j])
-                if w:
-                    g.add_edge(i, j, weight=w)
+        # cliques of variable v, in index order: only cliques that share a variable can be
+        # joined, so the candidate pairs come from these lists (a chain of 20,000 nodes has
+        # 20,000 pairs, not 200 million)
+        self._containing: list[list[int]] = [[] for _ in self.cards]
+        for i, clique in enumerate(self.cliques):
+            for v in clique:
+                self._containing[v].append(i)
+        pairs = {
+            (a, b)
+            for members in self._containing
+            for k, a in enumerate(members)
+            for b in members[k + 1 :]
+        }
+        for i, j in sorted(pairs):  # the order the all-pairs loop used: same tree on ties
+            g.add_edge(i, j, weight=len(sets[i] & sets[j]))
         # a forest when the network falls apart into independent pieces: join the pieces
         # through empty separators (a message is then a scalar per scenario)
         forest = nx.maximum_spanning_tree(g) if len(self.cliques) > 1 else g
@@ -154,8 +182,9 @@ class JunctionTree:
 
     def _family_clique(self, family: list[int]) -> int:
         fam_set = set(family)
+        fewest = min((self._containing[v] for v in family), key=len)  # in index order
         return min(
-            (i for i, cl in enumerate(self.cliques) if fam_set <= set(cl)),
+            (i for i in fewest if fam_set <= set(self.cliques[i])),
             key=lambda i: len(self.cliques[i]),
         )
 
@@ -204,9 +233,7 @@ class JunctionTree:
         return pots
 
     def _home_clique(self, v: int) -> int:
-        return min(
-            (i for i, c in enumerate(self.cliques) if v in c), key=lambda i: len(self.cliques[i])
-        )
+        return min(self._containing[v], key=lambda i: len(self.cliques[i]))
 
     def _compile_prior(self) -> None:
         """The evidence-free pass, kept: queries reuse its messages away from their evidence."""
@@ -571,6 +598,22 @@ def _scaled(lk: np.ndarray) -> np.ndarray:
 
 def _table_key(dims: tuple[int, ...], shared: dict[int, np.ndarray]) -> tuple:
     return (dims, tuple((v, _scaled(_as_rows(shared[v])[:1]).tobytes()) for v in sorted(shared)))
+
+
+def relevant(parents: Sequence[Sequence[int]], nodes: Sequence[int]) -> list[int]:
+    """The variables a query on `nodes` (its targets and evidence) depends on: their ancestors.
+
+    Every other variable is barren (no evidence on it or below it, no target): summing it
+    out of its CPT gives 1, so leaving it out changes no posterior of the query.
+    """
+    keep = set()
+    stack = list(nodes)
+    while stack:
+        v = stack.pop()
+        if v not in keep:
+            keep.add(v)
+            stack.extend(parents[v])
+    return sorted(keep)
 
 
 _Query = Callable[[dict[int, np.ndarray], int], tuple[list[np.ndarray], np.ndarray]]

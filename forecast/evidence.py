@@ -26,21 +26,17 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .errors import EvidenceError, OutputExistsError
 from .present import humanise
+from .spec import NAME_PATTERN, Prob, as_name
 from .yamlio import atomic_write_text, dump_yaml, load_yaml
 
-Weight = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+Weight = Prob  # a likelihood weight or a probability: a finite number
 SCENARIO_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"
-
-
-def _name(v: Any) -> Any:
-    """Node and state names written as bare numbers in YAML are still names."""
-    return str(v) if isinstance(v, int | float) and not isinstance(v, bool) else v
 
 
 def _str_keys(v: Any) -> Any:
     """Names as keys at every level; values (weights) stay numbers."""
     if isinstance(v, dict):
-        return {_name(k): _str_keys(x) for k, x in v.items()}
+        return {as_name(k): _str_keys(x) for k, x in v.items()}
     return v
 
 
@@ -49,7 +45,7 @@ class EvidenceItem(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    id: Annotated[str, Field(min_length=1, pattern=r"^[^\s=:,]+$")]
+    id: Annotated[str, Field(min_length=1, pattern=NAME_PATTERN)]
     date: dt.date
     title: str
     source: str
@@ -85,7 +81,7 @@ class Scenario(BaseModel):
     @field_validator("hard", mode="before")
     @classmethod
     def _hard_names(cls, v: Any) -> Any:
-        return {_name(k): _name(x) for k, x in v.items()} if isinstance(v, dict) else v
+        return {as_name(k): as_name(x) for k, x in v.items()} if isinstance(v, dict) else v
 
     @property
     def display(self) -> str:
@@ -439,7 +435,7 @@ def check_weights(
     if kind == "fixed":
         total = sum(values)
         if abs(total - 1.0) > 1e-6:
-            raise EvidenceError(f"fixed evidence on '{node}' sums to {total:.6g}, not 1")
+            raise EvidenceError(f"fixed evidence on '{node}' sums to {total:.15g}, not 1")
         if any(v > 1 for v in values):
             raise EvidenceError(f"fixed evidence on '{node}': a probability is above 1")
     elif not any(v > 0 for v in values):

@@ -12,6 +12,7 @@ import html
 import json
 import os
 import re
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -92,7 +93,9 @@ def render(table: pd.DataFrame, fmt: str) -> str:
 
 def jsonable_rows(table: pd.DataFrame) -> list[dict[str, Any]]:
     """The table's rows as JSON-ready dicts (see jsonable)."""
-    return [{k: jsonable(v) for k, v in row.items()} for row in table.to_dict(orient="records")]
+    return [
+        {str(k): jsonable(v) for k, v in row.items()} for row in table.to_dict(orient="records")
+    ]
 
 
 def jsonable(v: Any) -> Any:
@@ -118,7 +121,9 @@ def display_table(table: pd.DataFrame) -> pd.DataFrame:
     labels = table.attrs.get("labels", {})
     if "node" in out.columns and labels and "label" not in out.columns:
         out.insert(
-            out.columns.get_loc("node") + 1, "label", out["node"].map(lambda n: labels.get(n, n))
+            list(out.columns).index("node") + 1,
+            "label",
+            out["node"].map(lambda n: labels.get(n, n)),
         )
     percent_columns = PERCENT_COLUMNS | set(table.attrs.get("percent_columns", ()))
     for col in out.columns:
@@ -191,7 +196,7 @@ HEADERS_BY_KIND = {
 }
 
 
-def target_name(attrs: dict[str, Any]) -> str:
+def target_name(attrs: Mapping[Any, Any]) -> str:
     """An analysis target ('node=state', a node, or 'a, b') for people: 'Label: State'."""
     target = str(attrs.get("target") or "")
     names = Names.from_attrs(attrs)
@@ -201,7 +206,7 @@ def target_name(attrs: dict[str, Any]) -> str:
     return ", ".join(names.node(n.strip()) for n in target.split(",") if n.strip())
 
 
-def readable_summary(attrs: dict[str, Any]) -> str:
+def readable_summary(attrs: Mapping[Any, Any]) -> str:
     """An analysis summary with node and state ids replaced by their names."""
     text = str(attrs.get("summary") or "")
     names = Names.from_attrs(attrs)
@@ -224,7 +229,7 @@ def readable_summary(attrs: dict[str, Any]) -> str:
     return re.sub(r"\b([A-Za-z0-9][\w.-]*)=([A-Za-z0-9][\w.-]*)\b", pair, text)
 
 
-def readable_settings(attrs: dict[str, Any]) -> str:
+def readable_settings(attrs: Mapping[Any, Any]) -> str:
     """An analysis's settings in words: 'Delta: 0.2; Node confidence: Kurdish question 10' (JSON keeps them exact)."""
     names = Names.from_attrs(attrs)
 
@@ -264,7 +269,7 @@ def _evidence_detail(kind: str, node: str, detail: str, names: Names) -> str:
     return f"{m.group(1)} ({_weights(node, m.group(2), names)})" if m else str(detail)
 
 
-def readable_evidence(attrs: dict[str, Any]) -> pd.DataFrame:
+def readable_evidence(attrs: Mapping[Any, Any]) -> pd.DataFrame:
     """The evidence used, for people: kind, what it bears on, detail and source, named not id'd."""
     names = Names.from_attrs(attrs)
     rows = []
@@ -284,7 +289,7 @@ def readable_evidence(attrs: dict[str, Any]) -> pd.DataFrame:
 
 
 def _piece_title(
-    kind: str, node: str, title: str, details: dict[tuple[str, str], str], attrs: dict[str, Any]
+    kind: str, node: str, title: str, details: dict[tuple[str, str], str], attrs: Mapping[Any, Any]
 ) -> str:
     """An analysis row's piece of evidence named for people (hard, likelihood and fixed pieces carry ids)."""
     names = Names.from_attrs(attrs)
@@ -352,7 +357,7 @@ def readable_table(table: pd.DataFrame) -> pd.DataFrame:
     return out.rename(columns=shown_as)
 
 
-def header_lines(attrs: dict[str, Any]) -> list[tuple[str, str]]:
+def header_lines(attrs: Mapping[Any, Any]) -> list[tuple[str, str]]:
     """(field, value) pairs describing where a table came from."""
     rows: list[tuple[str, str]] = []
     for key, label in (
@@ -381,7 +386,7 @@ def header_lines(attrs: dict[str, Any]) -> list[tuple[str, str]]:
     return rows
 
 
-def evidence_rows(attrs: dict[str, Any]) -> list[dict[str, str]]:
+def evidence_rows(attrs: Mapping[Any, Any]) -> list[dict[str, str]]:
     ev = attrs.get("evidence")
     if isinstance(ev, list):
         return ev
@@ -390,7 +395,7 @@ def evidence_rows(attrs: dict[str, Any]) -> list[dict[str, str]]:
     return []
 
 
-def resolution_rows(attrs: dict[str, Any]) -> list[tuple[str, str, str]]:
+def resolution_rows(attrs: Mapping[Any, Any]) -> list[tuple[str, str, str]]:
     return [
         (node, state, text)
         for node, crit in attrs.get("resolution", {}).items()
@@ -407,7 +412,7 @@ def parent_pairs(text: str) -> list[tuple[str, str]]:
     )
 
 
-def readable_resolution(attrs: dict[str, Any]) -> list[tuple[str, str, str]]:
+def readable_resolution(attrs: Mapping[Any, Any]) -> list[tuple[str, str, str]]:
     """The resolution criteria as (outcome name, state name, criterion)."""
     names = Names.from_attrs(attrs)
     return [(names.node(n), names.state(n, s), t) for n, s, t in resolution_rows(attrs)]
@@ -541,8 +546,11 @@ def write_xlsx(table: pd.DataFrame, path: Path) -> None:
 REPORT_ROWS = 25  # rows of an analysis table shown in an HTML report (exports hold them all)
 
 
+_Bar = tuple[str, float, float, str, str, list[float]]  # label, start, end, text, colour, ticks
+
+
 def _svg_bars(
-    rows: list[tuple[str, float, float, str, str, list[float]]],
+    rows: list[_Bar],
     lo: float,
     hi: float,
     marks: list[tuple[float, str]] | None = None,
@@ -598,6 +606,11 @@ def _axis(value: float, caption: str) -> str:
     return f"{value:.3g} bits" if "bits" in caption else percent(value)
 
 
+def _records(frame: pd.DataFrame) -> Iterator[Any]:
+    """A table's rows as named tuples (pandas types their fields as any scalar)."""
+    return frame.itertuples()
+
+
 def _chart(table: pd.DataFrame) -> str:
     """The chart of one analysis table (by attrs['analysis_kind']); '' for other tables."""
     kind = table.attrs.get("analysis_kind")
@@ -608,9 +621,9 @@ def _chart(table: pd.DataFrame) -> str:
     if kind == "sensitivity":
         top = table.head(20)
         base = float(table.attrs.get("baseline", top["baseline"].iloc[0]))
-        rows = [
+        rows: list[_Bar] = [
             (name(r.node), r.low, r.high, f"{percent(r.low)} – {percent(r.high)}", BLUE, [])
-            for r in top.itertuples()
+            for r in _records(top)
         ]
         lo, hi = zoom([*top["low"], *top["high"], base])
         return _svg_bars(rows, lo, hi, [(base, f"now {percent(base)}")], "tornado")
@@ -629,7 +642,7 @@ def _chart(table: pd.DataFrame) -> str:
                 BLUE,
                 [],
             )
-            for r in top.itertuples()
+            for r in _records(top)
         ]
         lo, hi = zoom([*top["minus"], *top["plus"], base])
         return _svg_bars(rows, lo, hi, [(base, f"now {percent(base)}")], "parameter tornado")
@@ -644,7 +657,7 @@ def _chart(table: pd.DataFrame) -> str:
                 BLUE,
                 [],
             )
-            for r in top.itertuples()
+            for r in _records(top)
         ]
         return _svg_bars(
             rows, 0.0, float(top["mutual_information_bits"].max()) or 1.0, None, "bits"
@@ -662,18 +675,18 @@ def _chart(table: pd.DataFrame) -> str:
                 UP if r.delta_probability >= 0 else DOWN,
                 [],
             )
-            for title, r in zip(titles, top.itertuples(), strict=True)
+            for title, r in zip(titles, _records(top), strict=True)
         ]
         return _svg_bars(rows, -m * 1.1, m * 1.1, [(0.0, "")], "evidence impact")
     if kind == "explain_sequence":
         cum = [float(c) for c in table["cumulative_probability"]]
-        titles = list(readable_table(table)[HEADERS["title"]])
+        steps = list(readable_table(table)[HEADERS["title"]])
         rows = [("Without evidence", 0.0, cum[0], percent(cum[0]), GREY, [])]
         for i in range(1, len(cum)):
             d = cum[i] - cum[i - 1]
             rows.append(
                 (
-                    f"{i}. {titles[i]}",
+                    f"{i}. {steps[i]}",
                     cum[i - 1],
                     cum[i],
                     f"{percent(cum[i])} ({points(d)})",
@@ -693,7 +706,7 @@ def _chart(table: pd.DataFrame) -> str:
                 INTERVAL,
                 [r.p50],
             )
-            for r in table.itertuples()
+            for r in _records(table)
         ]
         return _svg_bars(rows, 0.0, 1.0, None, "90% intervals; tick: median")
     return ""

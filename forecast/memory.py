@@ -81,7 +81,8 @@ def cpt_bytes(parent_cards: list[int], states: int, ranked: bool) -> int:
     """
     combos = math.prod(parent_cards)
     entries = combos * states
-    work = combos * (len(parent_cards) + 3 * (states + 1)) if ranked else 0
+    # ranked: three arrays of one number per combination, then the interval masses (k + 1 each, twice)
+    work = combos * (3 + 2 * (states + 1) + states) if ranked else 0
     return 8 * max(WORK_FACTOR * entries, work)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Unpack
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Unpack
 import numpy as np
 import pandas as pd
 
-from .engine import JunctionTree, solve_fixed
+from .engine import JunctionTree, relevant, solve_fixed
 from .errors import EvidenceError, ForecastError, MemoryBudgetError, ModelError
 from .evidence import (
     Evidence,
@@ -36,6 +37,9 @@ from .words import BANDS, band_index
 
 if TYPE_CHECKING:
     from pgmpy.models import DiscreteBayesianNetwork
+
+PRUNE_FRACTION = 0.8  # a query depending on at most this share of the nodes gets a pruned tree
+PRUNED_TREES = 8  # pruned junction trees kept per model (least recently used dropped)
 
 
 class Model:
@@ -58,6 +62,8 @@ class Model:
         self._cpts = {n.id: compiled_cpt(spec, n, self._by_id) for n in spec.nodes}
         # the memory guard refuses an oversized model now, from the graph alone (no table is built);
         # the junction tree itself is compiled on the first query
+        self._pruned: dict[tuple[int, ...], JunctionTree] = {}
+        self._lock = threading.Lock()
         cards, parents = self._structure()
         try:
             check_memory(cards, parents, self.memory_budget)
@@ -276,8 +282,13 @@ class Model:
         lik: dict[int, np.ndarray] = {}
 
         def multiply(node: str, vec: np.ndarray) -> None:
+            # Likelihoods count only as ratios: rescaled so the largest is 1 after each
+            # product, strong items that cancel out (1e-200 one way, then the other, ...)
+            # never underflow to an all-zero vector that would read as "impossible".
             i = self._index[node]
-            lik[i] = lik[i] * vec if i in lik else vec
+            product = lik[i] * vec if i in lik else vec
+            top = product.max()
+            lik[i] = product / top if top > 0 else product
 
         for node, state in ev.hard.items():
             vec = np.zeros(len(self._by_id[node].states))
@@ -355,11 +366,11 @@ class Model:
             l_b, f_b = self._arrays(ev)
             for i, vec in l_b.items():
                 if i not in lik:
-                    lik[i] = np.ones((batch, self.tree.cards[i]))
+                    lik[i] = np.ones((batch, len(vec)))
                 lik[i][b] = vec
             for i, vec in f_b.items():
                 if i not in fixed:
-                    fixed[i] = np.full((batch, self.tree.cards[i]), np.nan)
+                    fixed[i] = np.full((batch, len(vec)), np.nan)
                 fixed[i][b] = vec
         return lik, fixed
 
@@ -411,7 +422,7 @@ class Model:
         if len(names) != batch:
             raise EvidenceError(f"{len(names)} names given for {batch} scenarios")
         target_nodes = self._targets(targets)
-        margs, ok = solve_fixed(self.tree, lik, fixed, batch, self.nodes)
+        margs, ok = self._solve(target_nodes, lik, fixed, batch)
         if not ok.all():
             bad = [names[i] for i in np.flatnonzero(~ok)[:5]]
             raise EvidenceError(
@@ -422,6 +433,51 @@ class Model:
         table.attrs.update(self.metadata())
         table.attrs["scenarios"] = list(names)
         return table
+
+    def _solve(
+        self,
+        targets: list[str],
+        lik: dict[int, np.ndarray],
+        fixed: dict[int, np.ndarray],
+        batch: int,
+    ) -> tuple[list[np.ndarray], np.ndarray]:
+        """Marginals for a query, on the part of the network it depends on (barren nodes pruned).
+
+        A query on a few targets with evidence near them is answered by a junction tree
+        over their ancestors only (compiled once per such set, a few kept); asking for
+        every node uses the full tree.  Exact either way (docs/engine.md, "Pruning").
+        """
+        asked = [self._index[t] for t in targets] + list(lik) + list(fixed)
+        _, parents = self._structure()
+        keep = relevant(parents, asked)
+        if len(keep) > PRUNE_FRACTION * len(self.nodes):
+            return solve_fixed(self.tree, lik, fixed, batch, self.nodes)
+        key = tuple(keep)
+        pos = {v: i for i, v in enumerate(keep)}
+        with self._lock:
+            tree = self._pruned.pop(key, None)
+            if tree is None:
+                cards, _ = self._structure()
+                tree = JunctionTree(
+                    [cards[v] for v in keep],
+                    [[pos[p] for p in parents[v]] for v in keep],
+                    [self._cpts[self.nodes[v]] for v in keep],
+                    memory_budget=self.memory_budget,
+                )
+            self._pruned[key] = tree  # most recently used last
+            while len(self._pruned) > PRUNED_TREES:
+                self._pruned.pop(next(iter(self._pruned)))
+        margs, ok = solve_fixed(
+            tree,
+            {pos[v]: a for v, a in lik.items()},
+            {pos[v]: a for v, a in fixed.items()},
+            batch,
+            [self.nodes[v] for v in keep],
+        )
+        full: list[np.ndarray] = [np.empty((0, 0))] * len(self.nodes)  # only targets are read
+        for i, v in enumerate(keep):
+            full[v] = margs[i]
+        return full, ok
 
     def _grid_arrays(self, frame: pd.DataFrame) -> tuple[dict[int, np.ndarray], list[str]]:
         """Hard-evidence indicator arrays from a scenario grid, validated column by column."""

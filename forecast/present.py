@@ -62,7 +62,7 @@ class Names:
     sources: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
-    def from_attrs(cls, attrs: Mapping[str, Any]) -> Names:
+    def from_attrs(cls, attrs: Mapping[Any, Any]) -> Names:
         return cls(
             attrs.get("labels") or {},
             attrs.get("state_labels") or {},

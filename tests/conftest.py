@@ -95,3 +95,86 @@ def journal_db(request, tmp_path):
     if request.param == "sqlite":
         return tmp_path / "journal.sqlite3"
     return request.getfixturevalue("pg_server").url()
+
+
+def hostile_text(url: str) -> str:
+    """Markdown and HTML that would fetch `url` (or change the page) if rendered rather than shown."""
+    return (
+        f'![beacon]({url}/md.png) <img src="{url}/img.png"> [link]({url}/link) '
+        f"<script>fetch('{url}/js')</script> :red[red] $x^2$ **bold** `code` | a | b |"
+    )
+
+
+def write_hostile_workspace(folder: Path, url: str) -> dict[str, Path]:
+    """A model, an evidence item and a scenario whose every free-text field carries `hostile_text(url)`.
+
+    Names (ids, states) cannot hold a URL with a port (no ':' allowed), so they carry
+    a protocol-relative image instead.
+    """
+    text = hostile_text(url)
+    q = repr(text).replace("\\'", "''")  # a YAML single-quoted scalar
+    state = "![s](//127.0.0.1/s.png)"
+    model = folder / "hostile.yaml"
+    model.write_text(
+        textwrap.dedent(
+            f"""\
+            id: hostile
+            title: {q}
+            description: {q}
+            as_of: 2018-01-31
+            question:
+              text: {q}
+              horizon: {q}
+              resolution:
+                outcome:
+                  good: {q}
+                  bad: {q}
+            sources:
+              - {{id: src1, title: {q}, author: {q}}}
+            nodes:
+              - id: rain
+                label: {q}
+                description: {q}
+                rationale: {q}
+                role: driver
+                states: ['{state}', dry]
+                sources: [src1]
+                cpt:
+                  rows:
+                    - probabilities: ['0.7', '0.3']
+              - id: outcome
+                label: {q}
+                description: {q}
+                role: outcome
+                states: [good, bad]
+                parents: [rain]
+                cpt:
+                  rows:
+                    - when: {{rain: '{state}'}}
+                      probabilities: [0.8, 0.2]
+                    - when: {{rain: dry}}
+                      probabilities: [0.3, 0.7]
+            """
+        ).replace("['0.7', '0.3']", "[0.7, 0.3]"),
+        encoding="utf-8",
+    )
+    evidence = folder / "evidence"
+    (evidence / "scenarios").mkdir(parents=True)
+    (evidence / "items.yaml").write_text(
+        textwrap.dedent(
+            f"""\
+            - id: item1
+              date: 2018-01-01
+              title: {q}
+              rationale: {q}
+              source: src1
+              node: rain
+              likelihood: {{'{state}': 1.0, dry: 0.5}}
+            """
+        ),
+        encoding="utf-8",
+    )
+    (evidence / "scenarios" / "s1.yaml").write_text(
+        f"name: s1\ndescription: {q}\nhard:\n  rain: dry\n", encoding="utf-8"
+    )
+    return {"model": model, "evidence": evidence}

@@ -14,10 +14,11 @@ TABLES = "\n".join(
 
 
 def public_names() -> set[str]:
+    # dir(): the package imports its names on first use (forecast/__init__.py, PEP 562)
     return {
         name
-        for name, value in vars(forecast).items()
-        if not name.startswith("_") and not isinstance(value, types.ModuleType)
+        for name in dir(forecast)
+        if not name.startswith("_") and not isinstance(getattr(forecast, name), types.ModuleType)
     }
 
 

@@ -649,7 +649,12 @@ def test_the_model_can_be_downloaded_for_other_tools(monkeypatch, tiny):
 
     at = start_tiny(monkeypatch)
     labels = [b.proto.label for b in at.sidebar.get("download_button")]
-    assert labels == ["Download as BIF", "Download as XMLBIF"]
+    assert labels == [
+        "Download as BIF",
+        "Download as XMLBIF",
+        "Download as Hugin NET",
+        "Download as GeNIe XDSL",
+    ]
     again = forecast.Model(read_model_text(model_to_bif(tiny), "tiny.bif"))
     np.testing.assert_allclose(again.cpt("outcome"), tiny.cpt("outcome"), atol=1e-12)
 

@@ -211,6 +211,7 @@ def assert_batch_equals_singles(
         )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["alarm", "insurance", "child"])
 def test_a_mixed_batch_equals_one_scenario_at_a_time(name):
     model = network(name)
@@ -222,6 +223,7 @@ def test_a_mixed_batch_equals_one_scenario_at_a_time(name):
     assert_batch_equals_singles(model, mixed_scenarios(model, rng, 40))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["alarm", "insurance"])
 def test_a_sweep_over_few_nodes_equals_one_scenario_at_a_time(name):
     """Many scenarios on the same few nodes: answered from an evidence table, still exact."""
@@ -232,6 +234,7 @@ def test_a_sweep_over_few_nodes_equals_one_scenario_at_a_time(name):
     assert_batch_equals_singles(model, scenarios, table=True)
 
 
+@pytest.mark.slow
 def test_the_default_model_batch_equals_one_scenario_at_a_time():
     path = ROOT / "models" / "russia_iran.yaml"
     model = forecast.load_model(path)

@@ -16,6 +16,7 @@ import json
 import math
 import os
 import random
+import re
 import subprocess
 import sys
 import tomllib
@@ -1072,3 +1073,212 @@ def test_a_file_over_the_limit_is_refused_without_reading_it_all(tmp_path, monke
     monkeypatch.setattr(safeio, "_CHUNK", 1 << 20)
     with pytest.raises(ModelError, match="16 MiB limit"):
         forecast.load_model(big)
+
+
+# ---------------------------------------------------------------- untrusted text in the page
+
+PLAIN_OPTIONS = {  # elements whose text Streamlit shows as plain text or data, never as Markdown
+    "vega_lite_chart",
+    "arrow_vega_lite_chart",
+    "table",
+    "dataframe",
+    "arrow_data_frame",
+    "graphviz_chart",
+    "download_button",
+    "selectbox",
+    "multiselect",
+    "select_slider",
+    "file_uploader",
+    "text_input",
+    "text_area",
+    "number_input",
+    "date_input",
+}
+LIVE_MARKUP = re.compile(r"(?<!\\)(!\[|\]\(|<img|<script|<a\b|:red\[|\$x)")
+
+
+def _walk(node):
+    yield node
+    for child in (getattr(node, "children", None) or {}).values():
+        yield from _walk(child)
+
+
+def test_model_evidence_and_scenario_text_is_shown_as_text(monkeypatch, tmp_path):
+    """Markdown images, links, HTML and Streamlit directives from files reach the page escaped."""
+    from conftest import write_hostile_workspace
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("FORECAST_DB", str(tmp_path / "journal.sqlite"))
+    paths = write_hostile_workspace(tmp_path, "http://127.0.0.1:9")
+    monkeypatch.setattr(
+        sys,
+        "argv",
+        ["app.py", "--model", str(paths["model"]), "--evidence", str(paths["evidence"])],
+    )
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    seen = 0
+    for tab in ("Forecast", "Scenarios", "Timeline", "Analysis", "History"):
+        at.session_state["workspace_tab"] = tab
+        at.run()
+        assert not at.exception, [e.message for e in at.exception]
+        for node in _walk(at._tree):
+            if getattr(node, "type", None) in PLAIN_OPTIONS or getattr(node, "proto", None) is None:
+                continue
+            shown = str(node.proto)
+            seen += "beacon" in shown
+            assert not LIVE_MARKUP.search(shown), (tab, node.type, shown[:300])
+        assert not [e.value for e in at.error if "unexpected problem" in e.value]
+    assert seen >= 10  # the hostile text did reach the page, escaped
+
+
+def test_graph_labels_and_titles_cannot_inject_markup_or_attributes(tmp_path):
+    from conftest import write_hostile_workspace
+
+    from forecast.graph import network_dot
+
+    paths = write_hostile_workspace(tmp_path, "http://127.0.0.1:9")
+    model = forecast.load_model(paths["model"])
+    sneaky = model.spec.model_copy(
+        update={
+            "nodes": [
+                n.model_copy(update={"label": 'x"]; evil [URL="http://127.0.0.1:9/u" label="y'})
+                if n.id == "outcome"
+                else n
+                for n in model.spec.nodes
+            ]
+        }
+    )
+    dot = network_dot(forecast.Model(sneaky), forecast.Model(sneaky).posteriors())
+    for label in re.findall(r"label=<(.*?)>, fillcolor", dot):  # HTML-like labels: only our tags
+        assert set(re.findall(r"</?(\w+)", label)) <= {"b", "br", "font"}, label
+    assert "&lt;img" in dot  # the text is there, as text
+    assert "URL=" not in dot.replace('URL=\\"', "").replace("URL=&quot;", "")
+    for line in dot.splitlines():  # every quoted string closes on its line: no attribute breaks out
+        assert len(re.findall(r'(?<!\\)"', line)) % 2 == 0, line
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "![x](http://h/b.png)",
+        "<img src=x>",
+        "[a](b)",
+        ":red[x]",
+        "$x$",
+        "# head",
+        "- item",
+        "1. one",
+    ],
+)
+def test_plaintext_escapes_what_markdown_would_interpret(text):
+    from forecast.plaintext import md, md_inline
+
+    for escaped in (md(text), md_inline(text)):
+        assert escaped != text
+        # removing the backslashes gives the text back: nothing else was changed
+        assert re.sub(r"\\(.)", r"\1", escaped) == text
+    assert md_inline("Will it rain by 2020? my_view") == "Will it rain by 2020? my_view"
+
+
+# ---------------------------------------------------------------- uploads in a worker process
+
+
+def test_an_upload_is_read_in_a_worker_that_is_killed_at_the_time_limit():
+    import multiprocessing as mp
+
+    from forecast.ui.upload import load_upload
+
+    model = load_upload(TINY_TEXT.encode(), "tiny.yaml")  # a compiled Model comes back
+    assert model.id == "tiny" and model.content_hash == forecast.load_model(TINY).content_hash
+    assert not model.posteriors().empty
+    with pytest.raises(ModelError, match=r"longer than 0\.001 s, the limit for uploads"):
+        load_upload(wide_node(12).encode(), "slow.yaml", seconds=0.001)
+    assert [p for p in mp.active_children() if p.is_alive()] == []  # the worker was killed
+
+
+def test_an_upload_that_needs_too_much_memory_stops_the_worker_not_the_server():
+    from forecast.errors import MemoryBudgetError
+    from forecast.ui.upload import load_upload
+
+    with pytest.raises(MemoryBudgetError, match="an upload may use|memory budget") as info:
+        load_upload(wide_node(18).encode(), "wide.yaml", seconds=60, memory=48 << 20)
+    assert "\n" not in str(info.value)
+    with pytest.raises(ModelError, match="duplicate key") as info:  # errors come back as errors
+        load_upload(b"id: a\nid: b\n", "dup.yaml")
+
+
+def test_uploads_are_remembered_per_session_and_only_the_latest():
+    from forecast.ui import upload
+
+    session: dict = {}
+    first = upload.session_model(session, TINY_TEXT.encode(), "tiny.yaml")
+    assert upload.session_model(session, TINY_TEXT.encode(), "tiny.yaml") is first  # no new worker
+    other = TINY_TEXT.replace("id: tiny", "id: tiny2", 1).encode()
+    second = upload.session_model(session, other, "tiny2.yaml")
+    assert second.id == "tiny2"
+    assert list(session) == [upload.SESSION_KEY] and session[upload.SESSION_KEY][1] is second
+    with pytest.raises(ModelError, match="duplicate key"):
+        upload.session_model(session, b"id: a\nid: b\n", "dup.yaml")
+    assert not any(isinstance(v[1], forecast.Model) for v in session.values())  # the old one went
+    other_session: dict = {}
+    assert upload.session_model(other_session, other, "tiny2.yaml") is not second  # not shared
+
+
+def test_the_app_has_no_upload_cache_shared_by_all_sessions():
+    source = (ROOT / "forecast" / "ui" / "workspace.py").read_text(encoding="utf-8")
+    assert "model_from_text" not in source  # uploads go through forecast.ui.upload
+    assert "upload_worker.session_model" in source
+
+
+# ---------------------------------------------------------------- numbers that mislead
+
+
+def test_strong_items_that_cancel_out_are_not_impossible(tiny):
+    import datetime
+
+    from forecast.evidence import EvidenceItem
+
+    def item(i: str, no: float, yes: float) -> EvidenceItem:
+        return EvidenceItem(
+            id=i,
+            date=datetime.date(2018, 1, 1),
+            title=i,
+            source="src1",
+            node="rain",
+            likelihood={"no": no, "yes": yes},
+        )
+
+    items = [item(f"a{k}", 1.0, 1e-200) for k in range(4)] + [
+        item(f"b{k}", 1e-200, 1.0) for k in range(4)
+    ]
+    items = [x for pair in zip(items[:4], items[4:], strict=True) for x in pair]
+    table = tiny.posteriors(items=items, targets=["rain"])
+    assert dict(zip(table["state"], table["probability"], strict=True)) == pytest.approx(
+        dict(
+            zip(
+                *[tiny.posteriors(targets=["rain"])[c] for c in ("state", "probability")],
+                strict=True,
+            )
+        )
+    )
+    one_way = tiny.posteriors(items=items[::2], targets=["rain"])  # all four pointing to "no"
+    assert one_way.loc[one_way["state"] == "no", "probability"].item() == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("confidence", [1e-2, 3e-4, 1e-6])
+def test_low_confidence_widens_the_intervals_instead_of_collapsing_them(confidence):
+    from forecast.analysis import uncertainty
+
+    data = copy.deepcopy(TINY_DATA)
+    data["default_confidence"] = confidence
+    model = forecast.model_from_text(yaml.safe_dump(data), "low.yaml")
+    table = uncertainty(model, 2000, 0, targets=["rain"])
+    row = table[table["state"] == "no"].iloc[0]
+    assert row["p95"] - row["p05"] > 0.9, row.to_dict()  # almost anything is possible
+    assert table[["p05", "p50", "p95"]].notna().all().all()
+
+
+def test_a_sum_just_off_one_shows_the_digits_that_differ():
+    text = TINY_TEXT.replace("{no: 0.7, yes: 0.3}", "{no: 0.7, yes: 0.3000015}", 1)
+    with pytest.raises(ModelError, match=r"sums to 1\.0000015, not 1"):
+        forecast.model_from_text(text, "off.yaml")

@@ -314,3 +314,72 @@ def test_export_model_converts_a_network_whose_junction_tree_would_not_fit(
     capsys.readouterr()
     again = read_model_file(tmp_path / "grid.xmlbif", junction_tree=False)
     assert len(again.nodes) == n * n
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["mildew", "barley"])
+def test_networks_with_more_than_64_states_load_and_agree_with_pyagrum(name, tmp_path):
+    """No fixed state limit: mildew (100 states) and barley (67) from the bnlearn repository."""
+    import gzip
+
+    path = tmp_path / f"{name}.bif"  # pyAgrum does not read .gz
+    path.write_bytes(gzip.decompress((EXAMPLES / f"{name}.bif.gz").read_bytes()))
+    model = forecast.load_model(path, memory_budget=4 << 30)
+    assert max(len(model.states(n)) for n in model.nodes) > 64
+    bn = gum.loadBN(str(path))
+    ie = gum.LazyPropagation(bn)
+    ie.makeInference()
+    for n, p in posteriors(model).items():
+        # pyAgrum reads BIF numbers in single precision; the rows are rounded: 1e-6
+        np.testing.assert_allclose(p, ie.posterior(n).toarray(), rtol=0, atol=1e-6, err_msg=n)
+
+
+NOISY_YAML = """
+id: noisy
+nodes:
+  - id: smoker
+    states: [yes, no]
+    cpt: {rows: [{probabilities: [0.3, 0.7]}]}
+  - id: asbestos
+    states: [yes, no]
+    cpt: {rows: [{probabilities: [0.1, 0.9]}]}
+  - id: cancer
+    states: [present, absent]
+    parents: [smoker, asbestos]
+    cpt:
+      type: noisy_max
+      parameters:
+        smoker: {yes: [0.4, 0.6], no: [0, 1]}
+        asbestos: {yes: [0.2, 0.8], no: [0, 1]}
+      leak: [0.01, 0.99]
+"""
+
+
+def test_a_hand_written_noisy_or_is_the_textbook_table(tmp_path):
+    path = tmp_path / "noisy.yaml"
+    path.write_text(NOISY_YAML)
+    cpt = forecast.load_model(path).cpt("cancer")
+    # noisy-OR: P(absent | causes) = leak(absent) x product over present causes of (1 - p_cause)
+    for s, ps in ((0, 0.6), (1, 1.0)):
+        for a, pa in ((0, 0.8), (1, 1.0)):
+            np.testing.assert_allclose(cpt[s, a, 1], 0.99 * ps * pa, rtol=0, atol=1e-15)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            ("asbestos: {yes: [0.2, 0.8], no: [0, 1]}", "asbestos: {yes: [0.2, 0.8]}"),
+            "each of its states",
+        ),
+        (("[0.4, 0.6]", "[0.4, 0.5]"), "sums to 0.9"),
+        (("leak: [0.01, 0.99]", "leak: [0.01, 0.5, 0.49]"), "3 probabilities; the node has 2"),
+        (("        asbestos: {yes: [0.2, 0.8], no: [0, 1]}\n", ""), "name exactly the parents"),
+    ],
+)
+def test_noisy_max_mistakes_are_named(tmp_path, change, message):
+    path = tmp_path / "noisy.yaml"
+    path.write_text(NOISY_YAML.replace(*change))
+    with pytest.raises(forecast.ModelError, match=message) as err:
+        forecast.load_model(path)
+    assert "cancer" in str(err.value)

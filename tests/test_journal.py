@@ -777,6 +777,7 @@ def _run_read_only(folder, argv):
     return json.loads(proc.stdout)
 
 
+@pytest.mark.slow  # a subprocess under unshare
 def test_read_only_location_reads_but_refuses_to_write(tiny, tmp_path):
     folder = tmp_path / "ro"
     folder.mkdir()

@@ -17,7 +17,7 @@ LOWER = {
     "canonical": {"errors"},  # CPT forms of our own (noisy-MAX), compiled for spec
     "spec": {"errors", "memory", "yamlio", "canonical"},
     "engine": {"errors", "memory"},
-    "evidence": {"errors", "present", "yamlio"},
+    "evidence": {"errors", "present", "spec", "yamlio"},
 }
 
 

@@ -44,3 +44,22 @@ def test_names_fall_back_to_readable_ids():
     assert names.pair("a", "x") == "Alpha: Ex"
     assert names.source("s") == "Someone (2017)" and names.source("other") == "other"
     assert Names.from_attrs(names.attrs()) == names
+
+
+def test_the_app_zooms_its_range_charts_like_the_reports(tiny):
+    """The app's tornado and parameter charts use present.zoom, as the HTML report's bars do."""
+    import forecast
+    from forecast.ui.analysis import parameter_chart, parameter_data, tornado_chart, tornado_data
+
+    sens = forecast.sensitivity(tiny, "outcome=good", hard={"rain": "yes"})
+    data = tornado_data(tiny, sens)
+    base = float(sens.attrs["baseline"])
+    domain = tornado_chart(data, base).to_dict()["layer"][0]["encoding"]["x"]["scale"]["domain"]
+    assert domain == list(zoom([*data["low"], *data["high"], base]))
+    params = forecast.parameter_sensitivity(tiny, "outcome=good")
+    pdata = parameter_data(tiny, params)
+    pbase = float(params["base"].iloc[0])
+    chart = parameter_chart(pdata, pbase).to_dict()
+    assert chart["layer"][0]["encoding"]["x"]["scale"]["domain"] == list(
+        zoom([*pdata["low"], *pdata["high"], pbase])
+    )

@@ -9,17 +9,7 @@ from contextlib import contextmanager
 
 from .. import analysis
 from ..evidence import load_scenario
-from .common import (
-    add_draws_args,
-    add_evidence_args,
-    add_model_arg,
-    add_output_args,
-    add_targets_arg,
-    emit,
-    evidence_from_args,
-    open_model,
-    option_names,
-)
+from . import common
 from .sweep import add_executor_args, run_sweep, wants_sweep
 
 Progress = Callable[[int, int], None]
@@ -29,9 +19,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "sensitivity", help="which nodes (or CPT entries) move a target most: the tornado"
     )
-    add_model_arg(p)
+    common.add_model_arg(p)
     p.add_argument("--target", required=True, metavar="NODE=STATE", help="the outcome to explain")
-    add_evidence_args(p)
+    common.add_evidence_args(p)
     p.add_argument(
         "--parameters", action="store_true", help="move each CPT entry instead of setting each node"
     )
@@ -42,20 +32,20 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="D",
         help="how far to move each entry (default 0.1)",
     )
-    add_output_args(p)
+    common.add_output_args(p)
     p.set_defaults(func=cmd_sensitivity)
 
     p = sub.add_parser(
         "indicators", help="which unobserved nodes are worth collecting: mutual information"
     )
-    add_model_arg(p)
+    common.add_model_arg(p)
     p.add_argument("--target", required=True, metavar="NODE", help="the node to learn about")
-    add_evidence_args(p)
-    add_output_args(p)
+    common.add_evidence_args(p)
+    common.add_output_args(p)
     p.set_defaults(func=cmd_indicators)
 
     p = sub.add_parser("explain", help="what each piece of evidence in a scenario did to a target")
-    add_model_arg(p)
+    common.add_model_arg(p)
     p.add_argument("--target", required=True, metavar="NODE=STATE", help="the outcome to explain")
     p.add_argument(
         "--scenario",
@@ -68,19 +58,19 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="the cumulative sequence in date order (the waterfall)",
     )
-    add_output_args(p)
+    common.add_output_args(p)
     p.set_defaults(func=cmd_explain)
 
     p = sub.add_parser(
         "uncertainty", help="intervals on the posteriors from Dirichlet draws of every CPT row"
     )
-    add_model_arg(p)
-    add_draws_args(p, "--samples", "number of draws (default 2000)", default=2000)
-    add_targets_arg(p, "nodes to report (default: the outcomes)")
+    common.add_model_arg(p)
+    common.add_draws_args(p, "--samples", "number of draws (default 2000)", default=2000)
+    common.add_targets_arg(p, "nodes to report (default: the outcomes)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
-    add_evidence_args(p)
+    common.add_evidence_args(p)
     add_executor_args(p)
-    add_output_args(p)
+    common.add_output_args(p)
     p.set_defaults(func=cmd_uncertainty)
 
 
@@ -106,38 +96,38 @@ def _progress_bar(args: argparse.Namespace, what: str) -> Iterator[Progress | No
 
 
 def cmd_sensitivity(args: argparse.Namespace) -> int:
-    model = open_model(args)
-    ev = evidence_from_args(model, args)
+    model = common.open_model(args)
+    ev = common.evidence_from_args(model, args)
     if args.parameters:
-        with _progress_bar(args, "CPT entries") as progress, option_names():
+        with _progress_bar(args, "CPT entries") as progress, common.option_names():
             table = analysis.parameter_sensitivity(
                 model, args.target, args.delta, scenario=ev, progress=progress
             )
     else:
         table = analysis.sensitivity(model, args.target, scenario=ev)
-    return emit(table, args)
+    return common.emit(table, args)
 
 
 def cmd_indicators(args: argparse.Namespace) -> int:
-    model = open_model(args)
-    ev = evidence_from_args(model, args)
-    return emit(analysis.indicators(model, args.target, scenario=ev), args)
+    model = common.open_model(args)
+    ev = common.evidence_from_args(model, args)
+    return common.emit(analysis.indicators(model, args.target, scenario=ev), args)
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    model = open_model(args)
+    model = common.open_model(args)
     scenario = model.evidence(load_scenario(args.scenario))
     fn = analysis.explain_sequence if args.sequence else analysis.explain
-    return emit(fn(model, args.target, scenario), args)
+    return common.emit(fn(model, args.target, scenario), args)
 
 
 def cmd_uncertainty(args: argparse.Namespace) -> int:
-    model = open_model(args)
-    ev = evidence_from_args(model, args)
+    model = common.open_model(args)
+    ev = common.evidence_from_args(model, args)
     if wants_sweep(args):
         return run_sweep(args, model, [ev])
-    with _progress_bar(args, "draws") as progress, option_names():
+    with _progress_bar(args, "draws") as progress, common.option_names():
         table = analysis.uncertainty(
             model, args.samples, args.seed, targets=args.target, scenario=ev, progress=progress
         )
-    return emit(table, args)
+    return common.emit(table, args)

@@ -14,6 +14,7 @@ import pandas as pd
 from ..errors import ArgumentError, EvidenceError, ForecastError
 from ..evidence import Evidence, load_scenario
 from ..export import FORMATS, export, format_for, render
+from ..formats import MODEL_SUFFIXES
 from ..model import Model, load_model
 from ..yamlio import atomic_write_text
 
@@ -57,7 +58,11 @@ def add_draws_args(
 
 
 def add_model_arg(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("model", metavar="MODEL", help="model file (.yaml, .bif or .xmlbif)")
+    parser.add_argument(
+        "model",
+        metavar="MODEL",
+        help="model file: " + ", ".join(MODEL_SUFFIXES) + " (docs/formats.md)",
+    )
 
 
 def add_evidence_args(parser: argparse.ArgumentParser) -> None:

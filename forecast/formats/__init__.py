@@ -46,6 +46,7 @@ __all__ = [
     "model_to_bif",
     "model_to_xmlbif",
     "model_to_text",
+    "not_carried",
     "read_model_bytes",
     "read_model_file",
     "read_model_text",
@@ -239,13 +240,17 @@ def model_to_text(model: Any, key: str) -> str:
 
     view = _view(model)
     writer = _resolve(fmt.writer)
-    keeps: frozenset[str] = getattr(
-        importlib.import_module(f"{__name__}.{fmt.writer.split(':')[0]}"), "KEEPS", frozenset()
-    )
-    lost = view.not_carried(fmt.title, keeps)
+    lost = not_carried(model, key)
     if lost:
         warnings.warn(describe_loss(fmt.title, lost), FormatWarning, stacklevel=3)
     return writer(view)
+
+
+def not_carried(model: Any, key: str) -> list[str]:
+    """What of `model` format `key` cannot hold, in words (what the export's warning says)."""
+    fmt = FORMATS[key]
+    module = importlib.import_module(f"{__name__}.{fmt.writer.split(':')[0]}")
+    return _view(model).not_carried(fmt.title, getattr(module, "KEEPS", frozenset()))
 
 
 def model_to_bif(model: Any) -> str:

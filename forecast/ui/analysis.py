@@ -18,19 +18,13 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from ..analysis import (
-    explain,
-    explain_sequence,
-    indicators,
-    parameter_sensitivity,
-    sensitivity,
-    uncertainty,
-)
+from .. import analysis as forecast_analysis
 from ..errors import ForecastError
 from ..evidence import Evidence
 from ..export import HEADERS, analysis_sections, parent_pairs, readable_table, to_html
 from ..export import render as render_text
 from ..model import Model
+from ..plaintext import md_inline
 from ..present import BLUE, DARK, DOWN, GREY, INTERVAL, UP, clip, percent, whole_percent
 from ..present import zoom as zoom_range
 from ..words import words
@@ -62,7 +56,7 @@ def named(model: Model, table: pd.DataFrame) -> pd.DataFrame:
 def target_sentence(model: Model, node: str, state: str, probability: float) -> str:
     """'Iran marginalised in Syria: **No** is 63.3% likely (likely) under the current evidence.'"""
     return (
-        f"**{model.label(node)}: {model.state_label(node, state)}** has a probability of "
+        f"**{md_inline(model.label(node))}: {md_inline(model.state_label(node, state))}** has a probability of "
         f"**{percent(probability)}** ({words(probability)}) under the current evidence."
     )
 
@@ -89,10 +83,8 @@ def range_chart(
     bar_height: int = 16,
     row_height: int | None = None,
     label_limit: int = 260,
-    pad: float | None = None,
 ) -> alt.LayerChart | alt.FacetChart:
     """Bars from `low` to `high` per row of `label`, with the current value as a dashed rule."""
-    zoom_args = {} if pad is None else {"pad": pad}
     bars = (
         alt.Chart(data)
         .mark_bar(color=BLUE, height=bar_height)
@@ -101,7 +93,7 @@ def range_chart(
                 "low:Q",
                 title="Target probability",
                 axis=alt.Axis(format="%"),
-                scale=zoom([*data["low"], *data["high"], baseline], **zoom_args),
+                scale=zoom([*data["low"], *data["high"], baseline]),
             ),
             x2="high:Q",
             y=alt.Y(
@@ -173,7 +165,6 @@ def parameter_chart(data: pd.DataFrame, baseline: float) -> alt.LayerChart | alt
         bar_height=14,
         row_height=24,
         label_limit=320,
-        pad=0.01,
     )
 
 
@@ -451,8 +442,8 @@ def render(model: Model, evidence: Evidence) -> None:
         key=f"analysis_state_{mk}_{node}",
     )
     ctx = Context(model, evidence, node, state, mk, evidence_key(evidence))
-    sens = named(model, sensitivity(model, ctx.target, scenario=evidence))
-    ind = named(model, indicators(model, node, scenario=evidence))
+    sens = named(model, forecast_analysis.sensitivity(model, ctx.target, scenario=evidence))
+    ind = named(model, forecast_analysis.indicators(model, node, scenario=evidence))
     ctx.analyses += [sens, ind]
     st.markdown(target_sentence(model, node, state, float(sens.attrs["baseline"])))
     tabs = st.tabs(
@@ -515,7 +506,7 @@ def _parameters_panel(ctx: Context) -> None:
             return
         params = _cached(
             ("parameters", mk, ctx.ek, ctx.target, delta),
-            lambda p: parameter_sensitivity(
+            lambda p: forecast_analysis.parameter_sensitivity(
                 model, ctx.target, delta, scenario=ctx.evidence, progress=p
             ),
             "Moving the model's numbers",
@@ -549,7 +540,7 @@ def _indicators_tab(ctx: Context, ind: pd.DataFrame) -> None:
     """What to observe next: nodes ranked by the information they would give about the target."""
     st.markdown(
         f"Nodes not yet observed, ranked by how much observing them would, on average, reduce the "
-        f"uncertainty about **{ctx.model.label(ctx.node)}** (measured in bits)."
+        f"uncertainty about **{md_inline(ctx.model.label(ctx.node))}** (measured in bits)."
     )
     st.caption(f"{GLOSSARY['bits']} {GLOSSARY['uncertainty']}")
     if ind.empty:
@@ -560,10 +551,10 @@ def _indicators_tab(ctx: Context, ind: pd.DataFrame) -> None:
     for r in ranking.head(5).to_dict(orient="records"):
         share = whole_percent(float(r["share"]))
         st.markdown(
-            f"**{r['rank']}. {r['label']}** — would remove about {share} of the uncertainty "
+            f"**{r['rank']}. {md_inline(r['label'])}** — would remove about {share} of the uncertainty "
             f"({r['bits']:.3f} bits)"
         )
-        st.caption(r["if_observed"])
+        st.caption(md_inline(r["if_observed"]))
     with st.expander("The full ranking"):
         _table(ind)
         _download(ind, "this table", f"{ctx.stem}_indicators", f"analysis_dl_ind_{ctx.mk}")
@@ -575,8 +566,8 @@ def _evidence_tab(ctx: Context) -> None:
     if evidence.empty:
         st.info("No evidence is in force: set nodes or apply evidence items on the Forecast tab.")
         return
-    seq = named(model, explain_sequence(model, ctx.target, scenario=evidence))
-    exp = named(model, explain(model, ctx.target, scenario=evidence))
+    seq = named(model, forecast_analysis.explain_sequence(model, ctx.target, scenario=evidence))
+    exp = named(model, forecast_analysis.explain(model, ctx.target, scenario=evidence))
     ctx.analyses += [seq, exp]
     st.markdown(
         "How the target's probability moved as the evidence was added "
@@ -621,11 +612,13 @@ def _uncertainty_tab(ctx: Context) -> None:
     try:
         unc = _cached(
             ("uncertainty", mk, ctx.ek, samples, seed),
-            lambda p: uncertainty(model, samples, seed, scenario=ctx.evidence, progress=p),
+            lambda p: forecast_analysis.uncertainty(
+                model, samples, seed, scenario=ctx.evidence, progress=p
+            ),
             "Drawing the model's numbers",
         )
     except ForecastError as exc:
-        st.error(str(exc))
+        st.error(md_inline(exc))
         return
     unc = named(model, unc)
     ctx.analyses.append(unc)

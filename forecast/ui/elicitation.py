@@ -20,6 +20,7 @@ from .. import journal
 from ..errors import ForecastError
 from ..evidence import Evidence, Scenario
 from ..model import Model
+from ..plaintext import md_inline
 
 NAME_KEY = "team_name"
 CHOICE_KEY = "team_elicitation"
@@ -44,7 +45,7 @@ def render(
     try:
         mine = [e for e in el.list_elicitations(db=db) if e.model_id == model.id]
     except ForecastError as exc:
-        st.error(str(exc))
+        st.error(md_inline(exc))
         return
     with st.expander("Open a new elicitation (facilitator)", expanded=not mine):
         _open_panel(st, model, name, db)
@@ -98,7 +99,7 @@ def _open_panel(st: Any, model: Model, name: str, db: str | os.PathLike[str] | N
                 db=db,
             )
         except ForecastError as exc:
-            st.error(str(exc))
+            st.error(md_inline(exc))
             return
         st.session_state[CHOICE_KEY] = elic.id
         st.success(f"Opened elicitation {elic.id}; you are its facilitator.")
@@ -120,7 +121,7 @@ def _participant_panel(
     with st.form(f"team_sheet_{elic.id}_{elic.round}"):
         for q in elic.quantities:
             rows = sheet[sheet["quantity"] == q.id]
-            st.markdown(f"**{_title(model, q)}**")
+            st.markdown(f"**{md_inline(_title(model, q))}**")
             percent = q.kind == "row"
             frame = pd.DataFrame(
                 {
@@ -156,7 +157,7 @@ def _participant_panel(
         try:
             el.answer(elic.id, name, answers, reasons=reasons, db=db)
         except ForecastError as exc:
-            st.error(str(exc))
+            st.error(md_inline(exc))
         else:
             st.success(f"Saved your answers for round {elic.round}.")
 
@@ -167,7 +168,7 @@ def _feedback(
     try:
         fb = el.feedback(elic.id, name, db=db)
     except ForecastError as exc:
-        st.info(str(exc))
+        st.info(md_inline(exc))
         return
     st.markdown(f"**The group in round {fb.attrs['round']}** (names are not shown)")
     view = pd.DataFrame(
@@ -236,7 +237,7 @@ def _facilitator_panel(
         st.markdown("**Pooled numbers**")
         st.dataframe(el.pool(elic.id, method, db=db), hide_index=True, width="stretch")
     except ForecastError as exc:
-        st.error(str(exc))
+        st.error(md_inline(exc))
         return
     folder = Path(model.path).parent if model.path else Path("models")
     fname = st.text_input(
@@ -248,7 +249,7 @@ def _facilitator_panel(
             return
         target = folder / fname
         if target.exists():
-            st.error(f"{fname} already exists; choose another name.")
+            st.error(f"{md_inline(fname)} already exists; choose another name.")
             return
         _act(st, lambda: el.write_pooled_model(model, elic.id, target, method, db=db))
 
@@ -257,9 +258,9 @@ def _act(st: Any, step: Any) -> None:
     try:
         result = step()
     except ForecastError as exc:
-        st.error(str(exc))
+        st.error(md_inline(exc))
         return
-    st.success(f"Done: {result if isinstance(result, Path) else 'saved'}.")
+    st.success(f"Done: {md_inline(result) if isinstance(result, Path) else 'saved'}.")
     st.rerun()
 
 

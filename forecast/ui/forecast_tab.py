@@ -19,6 +19,7 @@ import streamlit as st
 from ..errors import EvidenceError, ForecastError
 from ..evidence import Evidence, EvidenceItem
 from ..model import Model
+from ..plaintext import md, md_inline
 from ..present import percent
 from . import charts, network, report
 from .controls import (
@@ -196,9 +197,9 @@ def _status(page: Page) -> None:
     title, sig = loaded
     now = repr(page.evidence.describe()) if page.evidence is not None else ""
     if page.evidence is not None and now == sig:
-        st.markdown(f"Scenario: **{title}**")
+        st.markdown(f"Scenario: **{md_inline(title)}**")
     else:
-        st.markdown(f"Scenario: **{title}** · *modified*")
+        st.markdown(f"Scenario: **{md_inline(title)}** · *modified*")
 
 
 def _outcomes_panel(page: Page) -> None:
@@ -206,11 +207,11 @@ def _outcomes_panel(page: Page) -> None:
     st.subheader("Outcomes")
     _status(page)
     if page.problem:
-        msg = f"These settings cannot be used: {page.problem}."
+        msg = f"These settings cannot be used: {md_inline(page.problem)}."
         if page.conflicts:
             msg = (
                 "These settings cannot all be true under the model: "
-                + "; ".join(page.conflicts)
+                + "; ".join(md_inline(c) for c in page.conflicts)
                 + ". Clear one of them."
             )
         st.error(
@@ -225,11 +226,11 @@ def _outcomes_panel(page: Page) -> None:
         return
     pinned_name, pinned = _pinned(page)
     legend = "The dark tick marks the model's belief without evidence"
-    legend += f"; the orange tick the {pinned_name}." if pinned is not None else "."
+    legend += f"; the orange tick the {md_inline(pinned_name)}." if pinned is not None else "."
     st.caption(legend)
     for node in outcome_nodes(model):
         rows = report.outcome_rows(model, node, page.current, page.baseline, pinned)
-        st.markdown(f"##### {model.label(node)}")
+        st.markdown(f"##### {md_inline(model.label(node))}")
         st.vega_lite_chart(spec=charts.outcome_spec(rows), width="stretch")
         with st.expander("The numbers, with the change"):
             st.table(report.outcome_display(rows, pinned_name).set_index("State"))
@@ -275,7 +276,7 @@ def _pinned(page: Page) -> tuple[str, pd.DataFrame | None]:
             cache.clear()
             cache[sig] = page.model.posteriors(scenario=ev)
         except ForecastError as exc:
-            st.warning(f"The {name} cannot be shown: {exc}")
+            st.warning(f"The {md_inline(name)} cannot be shown: {md_inline(exc)}")
             return "", None
     page.reference = cache[sig]
     return name, cache[sig]
@@ -312,7 +313,7 @@ def _drivers_panel(page: Page) -> None:
         name = st.session_state.get(_key(page.mk, "scenario_name"), "the loaded scenario")
         names = ", ".join(model.label(n) for n in lik)
         c1, c2 = st.columns([4, 1], vertical_alignment="center")
-        c1.info(f"Also applied from {name}: reported weights on {names}.")
+        c1.info(f"Also applied from {md_inline(name)}: reported weights on {md_inline(names)}.")
         c2.button(
             "Remove",
             key=_key(page.mk, "drop_lik"),
@@ -343,9 +344,7 @@ def node_control(page: Page, node: str, where: str) -> None:
     with st.container(border=True, key=_key(mk, where, "card", node).replace(".", "_")):
         head, clear = st.columns([4, 1], vertical_alignment="center")
         head.markdown(
-            f"**{label}** · <small>{mode}</small>",
-            unsafe_allow_html=True,
-            help=model.node(node).description or None,
+            f"**{md_inline(label)}** · *{mode}*", help=md(model.node(node).description) or None
         )
         clear.button(
             "Clear",
@@ -368,7 +367,7 @@ def node_control(page: Page, node: str, where: str) -> None:
             on = c.mode == STATE and c.state == s
             name = model.state_label(node, s)
             col.button(
-                name,
+                md_inline(name),
                 key=_key(mk, where, "state", node, s),
                 on_click=chosen.toggle_state,
                 args=(node, s),
@@ -377,7 +376,7 @@ def node_control(page: Page, node: str, where: str) -> None:
                 width="stretch",
             )
             col.slider(
-                f"{name} ({label})",
+                md_inline(f"{name} ({label})"),
                 min_value=0,
                 max_value=100,
                 step=1,
@@ -444,16 +443,18 @@ def _items_panel(page: Page) -> None:
         key = _key(mk, "item", it.id)
         st.session_state[key] = it.id in on
         with st.container(border=True):
-            st.toggle(it.title, key=key, on_change=_item_toggled, args=(page, it.id, key))
+            st.toggle(
+                md_inline(it.title), key=key, on_change=_item_toggled, args=(page, it.id, key)
+            )
             weights = ", ".join(
                 f"{model.state_label(it.node, s)}: {w:g}" for s, w in it.likelihood.items()
             )
             st.caption(
-                f"{it.date:%d %b %Y} · {model.source_label(it.source)} · bears on "
-                f"*{model.label(it.node)}* (weights {weights})"
+                f"{it.date:%d %b %Y} · {md_inline(model.source_label(it.source))} · bears on "
+                f"*{md_inline(model.label(it.node))}* (weights {md_inline(weights)})"
             )
             if it.rationale:
-                st.caption(it.rationale)
+                st.caption(md(it.rationale))
     if hidden:
         st.caption(f"{hidden} further item(s) bear on nodes this model does not have.")
 
@@ -569,17 +570,17 @@ def node_record(model: Model, node: str) -> None:
     role = {"driver": "a driver", "outcome": "an outcome", "intermediate": "a mechanism"}.get(
         spec.role, spec.role
     )
-    st.markdown(f"**{model.label(node)}** is {role} of the model.")
+    st.markdown(f"**{md_inline(model.label(node))}** is {role} of the model.")
     if spec.description:
-        st.markdown(spec.description)
+        st.markdown(md(spec.description))
     if spec.rationale:
-        st.markdown(f"*Why these numbers:* {spec.rationale}")
+        st.markdown(f"*Why these numbers:* {md(spec.rationale)}")
     if spec.sources:
         cited = []
         for sid in spec.sources:
             full = next((s for s in model.spec.sources if s.id == sid), None)
             cited.append(
-                f"- {model.source_label(sid)}" + (f": {full.title}" if full is not None else "")
+                "- " + md_inline(model.source_label(sid) + (f": {full.title}" if full else ""))
             )
         st.markdown("**Sources**\n" + "\n".join(cited))
     with st.expander("Its probability table"):
@@ -622,7 +623,7 @@ def _downloads(page: Page) -> None:
 
 def download_row(label: str, stem: str, make: Callable[[str], bytes], key: str) -> None:
     """One button per format; buttons wrap onto new lines rather than shrinking to a letter."""
-    st.markdown(f"**{label}**")
+    st.markdown(f"**{md_inline(label)}**")
     with st.container(horizontal=True, gap="small"):
         for name, (fmt, mime) in report.DOWNLOADS.items():
             st.download_button(

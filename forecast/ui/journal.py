@@ -28,6 +28,7 @@ from ..errors import ForecastError
 from ..evidence import Evidence, Scenario
 from ..export import KIND_LABELS
 from ..model import Model
+from ..plaintext import md_inline
 from ..present import percent
 from .session import remember, restore
 
@@ -45,7 +46,7 @@ def render(
         table = journal.history(model=model.id, db=db)
         versions = journal.resolutions(model=model.id, db=db)
     except ForecastError as exc:
-        st.error(str(exc))
+        st.error(md_inline(exc))
         _details(st, db)
         return
     st.subheader("Recorded forecasts")
@@ -92,7 +93,7 @@ def _record_panel(st: Any, model: Model, evidence: Any, db: Any) -> None:
         )
         message = st.session_state.pop("journal_record_message", None)
         if message:
-            (st.success if message[0] == "ok" else st.error)(message[1])
+            (st.success if message[0] == "ok" else st.error)(md_inline(message[1]))
     for key in ("journal_author", "journal_note", "journal_as_of"):
         _remember(st, key)
 
@@ -302,11 +303,12 @@ def _resolve_panel(
                 db=db,
             )
         except ForecastError as exc:
-            st.error(str(exc))
+            st.error(md_inline(exc))
             return versions
         what = "Amended" if done.amended and not done.unchanged else "Resolved"
         st.success(
-            f"{what}: {model.names.node(node)} — {model.names.state(node, state)}, known on "
+            f"{what}: {md_inline(model.names.node(node))} — "
+            f"{md_inline(model.names.state(node, state))}, known on "
             f"{day:%d %B %Y}; it scores {done.scores} recorded forecast(s)."
         )
         versions = journal.resolutions(model=model.id, db=db)
@@ -448,7 +450,7 @@ def _scores(st: Any, model: Model, db: Any) -> None:
     try:
         result = journal.score(model=model.id, db=db)
     except ForecastError as exc:
-        st.error(str(exc))
+        st.error(md_inline(exc))
         return
     if result.scores.empty:
         st.info(
@@ -464,7 +466,8 @@ def _scores(st: Any, model: Model, db: Any) -> None:
     for question in result.scores.attrs.get("amended", []):
         node = question.split("/", 1)[1]
         st.warning(
-            f"The resolution of {model.names.node(node)} was amended; the scores use the current one."
+            f"The resolution of {md_inline(model.names.node(node))} was amended; "
+            "the scores use the current one."
         )
     for kind in (journal.LIVE, journal.RETROSPECTIVE):
         mine = result.means[result.means["kind"] == kind]
@@ -529,7 +532,7 @@ def _pool_panel(st: Any, model: Model, db: Any) -> None:
     try:
         pooled = journal.pool(model=model.id, db=db)
     except ForecastError as exc:
-        st.error(str(exc))
+        st.error(md_inline(exc))
         return
     if pooled.forecasts.empty or int(pooled.forecasts["authors"].max()) < 2:
         return
@@ -601,7 +604,7 @@ def _backtest_panel(st: Any, model: Model, evidence: Any, versions: pd.DataFrame
             settings = replace(ev, items=())
             table = journal.backtest(model, outcomes, items=ev.items, scenario=settings)
         except ForecastError as exc:
-            st.error(str(exc))
+            st.error(md_inline(exc))
             return
         st.altair_chart(backtest_chart(model, table), width="stretch")
         shown = table.copy()
@@ -612,6 +615,6 @@ def _backtest_panel(st: Any, model: Model, evidence: Any, versions: pd.DataFrame
 def _details(st: Any, db: Any) -> None:
     with st.expander("Details"):
         st.caption(
-            f"Forecasts are kept in `{journal.describe(db)}` (set FORECAST_DB to a file or a "
+            f"Forecasts are kept in {md_inline(journal.describe(db))} (set FORECAST_DB to a file or a "
             "postgresql:// URL to use another journal)."
         )

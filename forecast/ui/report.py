@@ -298,12 +298,12 @@ def timeline_steps(
         when[item] = text if seen[text] == 1 else f"{text} ({seen[text]})"
     dates = pd.to_datetime(table["date"])
     # the starting point sits a month before the first item, so the line starts from it
-    start = dates.min() - pd.Timedelta(days=30) if dates.notna().any() else pd.NaT
+    start = pd.Timestamp(dates.min()) - pd.Timedelta(days=30) if dates.notna().any() else None
     return pd.DataFrame(
         {
             "step": table["item"].map(step_of),
             "when": table["item"].map(when),
-            "date": dates.fillna(start),
+            "date": dates.where(dates.notna(), start),
             "item": table["item"].map(lambda i: titles.get(i, "Before any item")),
             "node": table["node"],
             "outcome": [model.label(n) for n in table["node"]],

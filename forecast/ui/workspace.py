@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import hashlib
 import logging
 import re
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,10 +36,12 @@ from ..evidence import (
     retitle_scenario,
     save_scenario,
 )
-from ..formats import MODEL_SUFFIXES, format_of, model_to_text
-from ..model import Model, load_model, model_from_bytes
+from ..formats import MODEL_SUFFIXES, FormatWarning, format_of, model_to_text, not_carried
+from ..model import Model, load_model
+from ..plaintext import md, md_inline
 from ..present import humanise
 from . import analysis, charts, elicitation, forecast_tab, journal, report
+from . import upload as upload_worker
 from .controls import (
     NodeControl,
     evidence_from_controls,
@@ -91,14 +93,11 @@ def _model_from_file(path: str, mtime_ns: int) -> Model:
     return load_model(path)
 
 
-@st.cache_resource(show_spinner=False, max_entries=8)
-def _model_from_upload(digest: str, _data: bytes, name: str) -> Model:
-    return model_from_bytes(_data, name)
-
-
 @st.cache_data(show_spinner=False, max_entries=16)
 def _interchange(_model: Model, model_key: str, fmt: str) -> str:
-    return model_to_text(_model, fmt)
+    with warnings.catch_warnings():  # what the format cannot carry is shown beside the buttons
+        warnings.simplefilter("ignore", FormatWarning)
+        return model_to_text(_model, fmt)
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
@@ -185,7 +184,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         ours = type(exc).__module__.startswith("forecast") and isinstance(exc, ValueError)
         st.error(
             UNEXPECTED
-            + (f" ({exc})" if ours else "")
+            + (f" ({md_inline(exc)})" if ours else "")
             + ". Reload the page; if it happens again, please report it (details are in the server's log)."
         )
 
@@ -246,14 +245,14 @@ def _choose_model(args: argparse.Namespace) -> Model | None:
     if upload is not None:
         model = _uploaded_model(upload)
         if model is not None:
-            sb.success(f"Using the uploaded model “{model.title}”.")
+            sb.success(f"Using the uploaded model “{md_inline(model.title)}”.")
             return model
         sb.caption("Showing the model file chosen above instead.")
     try:
         path = Path(choice)
         model = _model_from_file(str(path), path.stat().st_mtime_ns if path.exists() else 0)
     except ForecastError as exc:
-        _show_problems(sb, f"The model file {Path(choice).name} cannot be used:", exc)
+        _show_problems(sb, f"The model file {md_inline(Path(choice).name)} cannot be used:", exc)
         return None
     _about(model)
     return model
@@ -263,7 +262,7 @@ def _uploaded_model(upload: Any) -> Model | None:
     data = upload.getvalue()
     if len(data) > MAX_UPLOAD_MB * 1024 * 1024:
         st.sidebar.error(
-            f"{upload.name} is larger than {MAX_UPLOAD_MB} MB; upload a smaller model file."
+            f"{md_inline(upload.name)} is larger than {MAX_UPLOAD_MB} MB; upload a smaller model file."
         )
         return None
     if format_of(upload.name) == "yaml":
@@ -271,43 +270,54 @@ def _uploaded_model(upload: Any) -> Model | None:
             data.decode("utf-8")
         except UnicodeDecodeError:
             st.sidebar.error(
-                f"{upload.name} is not a UTF-8 text file; upload the model's YAML file "
+                f"{md_inline(upload.name)} is not a UTF-8 text file; upload the model's YAML file "
                 "or a file in one of the interchange formats."
             )
             return None
-    try:
-        return _model_from_upload(hashlib.sha256(data).hexdigest(), data, upload.name)
+    try:  # in a worker process with time and memory limits, kept for this session only
+        with st.spinner(f"Reading {md_inline(upload.name)}…"):
+            return upload_worker.session_model(st.session_state, data, upload.name)
     except ForecastError as exc:
-        _show_problems(st.sidebar, f"{upload.name} is not a valid model:", exc)
+        _show_problems(st.sidebar, f"{md_inline(upload.name)} is not a valid model:", exc)
         return None
 
 
 def _show_problems(where: Any, title: str, exc: ForecastError) -> None:
     problems = getattr(exc, "problems", None) or [str(exc)]
-    where.error(title + "\n" + "\n".join(f"- {p}" for p in problems[:20]))
+    where.error(title + "\n" + "\n".join(f"- {md_inline(p)}" for p in problems[:20]))
 
 
 def _about(model: Model) -> None:
     spec = model.spec
     with st.sidebar.expander("About this model"):
         if spec.description:
-            st.write(spec.description)
+            st.markdown(md(spec.description))
         if spec.sources:
             st.markdown("**Sources**")
             for s in spec.sources:
                 bits = [b for b in (getattr(s, "author", ""), getattr(s, "title", "")) if b]
                 date = getattr(s, "date", None)
-                st.markdown(f"- {' — '.join(bits)}" + (f" ({date})" if date else ""))
+                st.markdown(md_inline(f"- {' — '.join(bits)}" + (f" ({date})" if date else "")))
         st.markdown("**Open it in other tools**")
         st.caption("GeNIe, Netica, Hugin, pyAgrum and bnlearn read these interchange formats.")
+        lost = not_carried(model, "bif")
+        if lost:
+            st.caption("Not in these files: " + "; ".join(lost) + ".")
         stem = re.sub(r"[^\w.-]", "_", model.id)
         for label, fmt, suffix, mime in (
             ("Download as BIF", "bif", "bif", "text/plain"),
             ("Download as XMLBIF", "xmlbif", "xmlbif", "application/xml"),
+            ("Download as Hugin NET", "net", "net", "text/plain"),
+            ("Download as GeNIe XDSL", "xdsl", "xdsl", "application/xml"),
         ):
+            try:
+                data = _interchange(model, model.content_hash, fmt)
+            except ForecastError as exc:  # a name the format cannot hold: say so, keep the page
+                st.caption(f"{label} is not possible: {md_inline(exc)}")
+                continue
             st.download_button(
                 label,
-                _interchange(model, model.content_hash, fmt),
+                data,
                 file_name=f"{stem}.{suffix}",
                 mime=mime,
                 key=f"{model.content_hash[:12]}.export.{fmt}",
@@ -324,28 +334,28 @@ def _readable_date(text: str) -> str:
 
 def _header(model: Model) -> None:
     spec = model.spec
-    st.title(model.title)
+    st.title(md_inline(model.title))
     facts = []
     if spec.as_of:
         facts.append(f"As of **{spec.as_of:%d %B %Y}**")
     if spec.question and spec.question.horizon:
-        facts.append(f"Horizon **{_readable_date(spec.question.horizon)}**")
+        facts.append(f"Horizon **{md_inline(_readable_date(spec.question.horizon))}**")
     if facts:
         st.markdown(" · ".join(facts))
     if spec.question:
-        st.markdown(f"**Question.** {spec.question.text}")
+        st.markdown(f"**Question.** {md_inline(spec.question.text)}")
         if spec.question.resolution:
             with st.expander("Resolution criteria"):
                 for node, crit in spec.question.resolution.items():
                     name = model.label(node) if node in model.nodes else humanise(node)
-                    st.markdown(f"**{name}**")
+                    st.markdown(f"**{md_inline(name)}**")
                     for state, text in crit.items():
                         shown = (
                             model.state_label(node, state)
                             if node in model.nodes
                             else humanise(state)
                         )
-                        st.markdown(f"- *{shown}*: {text}")
+                        st.markdown(f"- *{md_inline(shown)}*: {md_inline(text)}")
 
 
 def _load_pools(page: Page) -> None:
@@ -355,7 +365,7 @@ def _load_pools(page: Page) -> None:
         try:
             pool = _items(str(folder), _stamp(folder, "*.y*ml"))
         except ForecastError as exc:
-            st.warning(f"The evidence items could not be read: {exc}")
+            st.warning(f"The evidence items could not be read: {md_inline(exc)}")
     page.items, others = page.model.applicable_items(pool)
     page.hidden_items = len(others)
     sfolder = Path(page.args.scenarios)
@@ -395,11 +405,14 @@ def _scenarios_tab(page: Page) -> None:
             names = [s.name for s in fitting]
             titles = {s.name: s.display for s in fitting}
             chosen = st.selectbox(
-                "Scenario", names, key=_key(mk, "load_choice"), format_func=titles.__getitem__
+                "Scenario",
+                names,
+                key=_key(mk, "load_choice"),
+                format_func=titles.__getitem__,  # options are plain text
             )
             scenario = next(s for s in fitting if s.name == chosen)
             if scenario.description:
-                st.caption(scenario.description)
+                st.caption(md(scenario.description))
             st.button(
                 "Load into the controls",
                 key=_key(mk, "load"),
@@ -409,12 +422,12 @@ def _scenarios_tab(page: Page) -> None:
             )
             message = st.session_state.pop(_key(mk, "load_message"), None)
             if message:
-                (st.success if message[0] == "ok" else st.error)(message[1])
+                (st.success if message[0] == "ok" else st.error)(md_inline(message[1]))
             _manage_panel(page, scenario)
         if problems:
             with st.expander(f"{len(problems)} scenario file(s) could not be read"):
                 for p in problems:
-                    st.markdown(f"- {p}")
+                    st.markdown(f"- {md_inline(p)}")
         others = len(page.scenarios) - len(fitting)
         if others:
             st.caption(f"{others} saved scenario(s) belong to another model and are not listed.")
@@ -463,7 +476,7 @@ def _manage_panel(page: Page, scenario: Scenario) -> None:
             try:
                 retitle_scenario(scenario.name, title, folder)
             except (EvidenceError, OSError) as exc:
-                st.error(f"The scenario could not be renamed: {exc}")
+                st.error(f"The scenario could not be renamed: {md_inline(exc)}")
             else:
                 _scenarios.clear()
                 st.session_state[_key(mk, "load_message")] = (
@@ -472,7 +485,8 @@ def _manage_panel(page: Page, scenario: Scenario) -> None:
                 )
                 st.rerun()
         sure = st.checkbox(
-            f"Yes, delete “{scenario.display}” for good", key=_key(mk, "delete_sure", scenario.name)
+            f"Yes, delete “{md_inline(scenario.display)}” for good",
+            key=_key(mk, "delete_sure", scenario.name),
         )
         if st.button(
             "Delete", key=_key(mk, "delete", scenario.name), disabled=not sure, type="secondary"
@@ -480,7 +494,7 @@ def _manage_panel(page: Page, scenario: Scenario) -> None:
             try:
                 delete_scenario(scenario.name, folder)
             except (EvidenceError, OSError) as exc:
-                st.error(f"The scenario could not be deleted: {exc}")
+                st.error(f"The scenario could not be deleted: {md_inline(exc)}")
             else:
                 _scenarios.clear()
                 st.session_state[_key(mk, "load_message")] = (
@@ -525,7 +539,7 @@ def _save_panel(page: Page) -> None:
             scenario = scenario.model_copy(update={"title": " ".join(title.split())})
         except ValueError:
             st.error(
-                f"“{name.strip()}” cannot be used as a scenario name: use letters, digits, '_', '-' and '.', "
+                f"“{md_inline(name.strip())}” cannot be used as a scenario name: use letters, digits, '_', '-' and '.', "
                 "starting with a letter or digit (at most 100 characters)."
             )
             return
@@ -533,9 +547,9 @@ def _save_panel(page: Page) -> None:
             save_scenario(scenario, folder, overwrite=replace)
         except EvidenceError as exc:
             text = str(exc)
-            st.error(text[:1].upper() + text[1:])
+            st.error(md_inline(text[:1].upper() + text[1:]))
         except OSError as exc:
-            st.error(f"The scenario could not be written: {exc.strerror or exc}")
+            st.error(f"The scenario could not be written: {md_inline(exc.strerror or exc)}")
         else:
             _scenarios.clear()
             st.session_state[_key(mk, "save_message")] = f"Saved scenario “{scenario.display}”."
@@ -546,7 +560,7 @@ def _save_panel(page: Page) -> None:
             st.rerun()
     message = st.session_state.pop(_key(mk, "save_message"), None)
     if message:
-        st.success(message)
+        st.success(md_inline(message))
 
 
 def _comparison_panel(page: Page, fitting: list[Scenario]) -> None:
@@ -585,7 +599,7 @@ def _comparison_panel(page: Page, fitting: list[Scenario]) -> None:
             model, [choices[c][1] for c in picked], names, outcomes_only=scope == "outcomes"
         )
     except ForecastError as exc:
-        st.error(f"The comparison cannot be made: {exc}")
+        st.error(f"The comparison cannot be made: {md_inline(exc)}")
         return
     shown = report.comparison_display(model, table)
     if scope == "outcomes":
@@ -651,10 +665,10 @@ def _timeline_tab(page: Page) -> None:
     try:
         steps = report.timeline_steps(model, page.items, base=base)
     except ForecastError as exc:
-        st.error(f"The timeline cannot be drawn: {exc}")
+        st.error(f"The timeline cannot be drawn: {md_inline(exc)}")
         return
     for node in model.default_targets:
-        st.markdown(f"##### {model.label(node)}")
+        st.markdown(f"##### {md_inline(model.label(node))}")
         st.altair_chart(
             charts.timeline_chart(steps[steps["node"] == node]), width="stretch", height=320
         )
@@ -678,7 +692,7 @@ def _evidence_tab(page: Page, render: Callable[[Model, Evidence], None]) -> None
     try:
         render(page.model, page.evidence)
     except ForecastError as exc:
-        st.error(str(exc))
+        st.error(md_inline(exc))
 
 
 # ------------------------------------------------------------------ the tabs, in order

@@ -1,0 +1,47 @@
+"""Untrusted text shown as text: escaping for Markdown surfaces (the app's st.markdown, captions, labels).
+
+Why: labels, descriptions, rationales, questions and scenario descriptions come
+from files anyone can send.  Rendered as Markdown, ``![x](http://host/b.png)``
+makes every reader's browser fetch that URL (a beacon), ``<img src=...>`` and
+links do the same or worse, and Streamlit's own extensions (``:red[...]``,
+``:material/icon:``, ``$math$``) change what is shown.  Escaping every ASCII
+punctuation character with a backslash (CommonMark allows it for all of them)
+leaves nothing for the renderer to interpret, and the reader sees the text as
+written.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+# What Markdown (CommonMark + GFM + Streamlit's extensions) would interpret: emphasis, code,
+# links and images, raw HTML, headings, tables, strike-through, math; a colon before a letter
+# (":red[...]", ":material/icon:"), an ampersand that starts an entity; other punctuation is
+# left alone so that ordinary sentences ("Will it happen by 2020?") read the same.
+_SPECIAL = re.compile(
+    r"([\\`*\[\]<>!#|~$^]|:(?=[A-Za-z])|&(?=#?\w+;)|(?<![^\W_])_|_(?![^\W_]))"
+)  # an underscore inside a word (my_view) cannot make emphasis, so it is left alone
+_MARKER = re.compile(r"^([-+=])")  # a list item, a setext underline
+_NUMBERED = re.compile(r"^(\d+)([.)])")  # an ordered list item
+_SPACE = re.compile(r"\s+")
+
+
+def _escape_line(line: str) -> str:
+    line = _SPECIAL.sub(r"\\\1", line.strip())
+    line = _MARKER.sub(r"\\\1", line)
+    return _NUMBERED.sub(r"\1\\\2", line)
+
+
+def md(text: Any) -> str:
+    """`text` escaped for a Markdown block: shown literally, paragraphs kept."""
+    s = "" if text is None else str(text)
+    s = s.replace("\r\n", "\n").replace("\r", "\n")
+    # stripping each line: leading spaces would make a code block
+    return "\n".join(_escape_line(line) for line in s.split("\n"))
+
+
+def md_inline(text: Any) -> str:
+    """`text` escaped for one line of Markdown (a label, a caption, a list item): whitespace collapsed."""
+    s = "" if text is None else str(text)
+    return _escape_line(_SPACE.sub(" ", s))
