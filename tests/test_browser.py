@@ -11,9 +11,17 @@ import shutil
 
 import pandas as pd
 import pytest
+from browser_support import (  # noqa: F401 - free_port: test_browser_hostile imports it from here
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    ROOT,
+    free_port,
+    require_browser,
+    serve_app,
+    settle,
+)
 
 import forecast
-from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, ROOT, require_browser, serve_app, settle
 
 require_browser()
 from playwright import sync_api  # noqa: E402
