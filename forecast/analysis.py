@@ -21,6 +21,7 @@ them.  Nothing here writes files, so an interrupted run leaves nothing behind.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import replace
 from typing import Any, Unpack
 
 import numpy as np
@@ -480,11 +481,6 @@ def indicators(
 def _pieces(ev: Evidence) -> list[dict[str, Any]]:
     """Every piece of evidence in force, with the evidence left when it alone is removed."""
 
-    def without(kind: str, node: str) -> Evidence:
-        d = {k: dict(getattr(ev, k)) for k in ("hard", "likelihood", "fixed")}
-        del d[kind][node]
-        return Evidence(d["hard"], d["likelihood"], d["fixed"], ev.items, ev.name)
-
     out: list[dict[str, Any]] = []
     for kind in ("hard", "likelihood", "fixed"):
         for n, value in getattr(ev, kind).items():
@@ -499,7 +495,7 @@ def _pieces(ev: Evidence) -> list[dict[str, Any]]:
                     "node": n,
                     "date": None,
                     "title": title,
-                    "evidence": without(kind, n),
+                    "evidence": ev.without_entry(kind, n),
                 }
             )
     for it in ev.items:
@@ -574,6 +570,20 @@ def explain(
     return table
 
 
+def _cumulative(ev: Evidence, order: list[dict[str, Any]]) -> list[Evidence]:
+    """No evidence, then the pieces of `ev` added one at a time in `order`."""
+    by_id = {it.id: it for it in ev.items}
+    steps = [Evidence(name=ev.name)]
+    for p in order:
+        prev = steps[-1]
+        if p["kind"] == "item":
+            steps.append(replace(prev, items=prev.items + (by_id[p["item"]],)))
+        else:
+            value = getattr(ev, p["kind"])[p["node"]]
+            steps.append(prev.with_entry(p["kind"], p["node"], value))
+    return steps
+
+
 def explain_sequence(
     model: Model,
     target: str | tuple[str, str],
@@ -594,20 +604,7 @@ def explain_sequence(
     undated = [p for p in pieces if p["kind"] != "item"]
     dated = sorted((p for p in pieces if p["kind"] == "item"), key=lambda p: (p["date"], p["item"]))
     order = undated + dated
-    steps = [Evidence(name=ev.name)]
-    for p in order:
-        prev = steps[-1]
-        if p["kind"] == "item":
-            item = next(it for it in ev.items if it.id == p["item"])
-            steps.append(
-                Evidence(prev.hard, prev.likelihood, prev.fixed, prev.items + (item,), ev.name)
-            )
-        else:
-            kind = p["kind"]
-            value = getattr(ev, kind)[p["node"]]
-            d = {k: dict(getattr(prev, k)) for k in ("hard", "likelihood", "fixed")}
-            d[kind][p["node"]] = value
-            steps.append(Evidence(d["hard"], d["likelihood"], d["fixed"], prev.items, ev.name))
+    steps = _cumulative(ev, order)
     t_var, t = model.nodes.index(node), model.states(node).index(state)
     margs, ok = _marginals(model, steps)
     if not ok.all():

@@ -468,32 +468,41 @@ def answer(
     """
     name = _text(participant, "participant name", MAX_NAME)
     reasons = dict(reasons or {})
+    with _open_for_writing(db, elicitation_id, "it is closed; answers are frozen") as (conn, elic):
+        if name not in elic.participants:
+            raise ElicitationError(f"'{name}' is not a participant of elicitation '{elic.id}'")
+        extra = [k for k in reasons if k not in answers]
+        if extra:
+            raise ElicitationError(f"reasons given for quantities not answered: {extra}")
+        rows = []
+        for qid, values in answers.items():
+            q = elic.quantity(str(qid))
+            nums = _check_values(q, values)
+            reason = _text(reasons.get(str(qid), ""), f"{q.id}: reason", MAX_REASON)
+            rows.append((elic.id, elic.round, name, q.id, json.dumps(nums), reason, _now()))
+        # a participant's own row for this round: insert, or revise it while the round is open
+        conn.run_many(
+            "INSERT INTO elicitation_answers VALUES (?,?,?,?,?,?,?)"
+            " ON CONFLICT (elicitation_id, round, participant, quantity)"
+            " DO UPDATE SET answer = excluded.answer, reason = excluded.reason,"
+            " answered_at = excluded.answered_at",
+            rows,
+        )
+        return elic.round
+
+
+@contextlib.contextmanager
+def _open_for_writing(
+    db: str | os.PathLike[str] | None, elicitation_id: str, closed: str
+) -> Iterator[tuple[Conn, Elicitation]]:
+    """A write transaction on an open elicitation, its row locked; `closed` says why not."""
     with _db(db, create=True) as conn:
         assert conn is not None
         with conn.transaction():
             elic = _load(conn, elicitation_id, lock=True)
             if elic.status != "open":
-                raise ElicitationError(f"elicitation '{elic.id}' is closed; answers are frozen")
-            if name not in elic.participants:
-                raise ElicitationError(f"'{name}' is not a participant of elicitation '{elic.id}'")
-            extra = [k for k in reasons if k not in answers]
-            if extra:
-                raise ElicitationError(f"reasons given for quantities not answered: {extra}")
-            rows = []
-            for qid, values in answers.items():
-                q = elic.quantity(str(qid))
-                nums = _check_values(q, values)
-                reason = _text(reasons.get(str(qid), ""), f"{q.id}: reason", MAX_REASON)
-                rows.append((elic.id, elic.round, name, q.id, json.dumps(nums), reason, _now()))
-            # a participant's own row for this round: insert, or revise it while the round is open
-            conn.run_many(
-                "INSERT INTO elicitation_answers VALUES (?,?,?,?,?,?,?)"
-                " ON CONFLICT (elicitation_id, round, participant, quantity)"
-                " DO UPDATE SET answer = excluded.answer, reason = excluded.reason,"
-                " answered_at = excluded.answered_at",
-                rows,
-            )
-            return elic.round
+                raise ElicitationError(f"elicitation '{elic.id}': {closed}")
+            yield conn, elic
 
 
 def _answers(
@@ -574,32 +583,27 @@ def close_round(
 ) -> Elicitation:
     """Freeze the open round and open the next (or close the elicitation with `finish`)."""
     who = _text(by if by is not None else journal.default_author(), "facilitator", MAX_NAME)
-    with _db(db, create=True) as conn:
-        assert conn is not None
-        with conn.transaction():
-            elic = _load(conn, elicitation_id, lock=True)
-            if elic.status != "open":
-                raise ElicitationError(f"elicitation '{elic.id}' is already closed")
-            if who != elic.facilitator:
-                raise ElicitationError(
-                    f"only the facilitator ('{elic.facilitator}') closes rounds of '{elic.id}'"
-                )
-            answered = conn.one(
-                "SELECT count(*) FROM elicitation_answers WHERE elicitation_id = ? AND round = ?",
-                (elic.id, elic.round),
-            )[0]
-            if not answered:
-                raise ElicitationError(
-                    f"round {elic.round} of '{elic.id}' has no answers yet; nothing to close"
-                )
-            if finish:
-                conn.run(
-                    "UPDATE elicitations SET status = 'closed', closed_at = ? WHERE id = ?",
-                    (_now(), elic.id),
-                )
-            else:
-                conn.run("UPDATE elicitations SET round = round + 1 WHERE id = ?", (elic.id,))
-            return _load(conn, elic.id)
+    with _open_for_writing(db, elicitation_id, "it is already closed") as (conn, elic):
+        if who != elic.facilitator:
+            raise ElicitationError(
+                f"only the facilitator ('{elic.facilitator}') closes rounds of '{elic.id}'"
+            )
+        answered = conn.one(
+            "SELECT count(*) FROM elicitation_answers WHERE elicitation_id = ? AND round = ?",
+            (elic.id, elic.round),
+        )[0]
+        if not answered:
+            raise ElicitationError(
+                f"round {elic.round} of '{elic.id}' has no answers yet; nothing to close"
+            )
+        if finish:
+            conn.run(
+                "UPDATE elicitations SET status = 'closed', closed_at = ? WHERE id = ?",
+                (_now(), elic.id),
+            )
+        else:
+            conn.run("UPDATE elicitations SET round = round + 1 WHERE id = ?", (elic.id,))
+        return _load(conn, elic.id)
 
 
 def close(
@@ -622,26 +626,15 @@ def feedback(
 ) -> pd.DataFrame:
     """The group's answers in a closed round, anonymised.
 
-    One row per quantity and entry (state, or parent for weights): median, low/high quartile, min, max, n; `mine`
-    and `position` (below / near / above the median) when `participant` is given.
+    One row per quantity and entry (state, or parent for weights): median, low and
+    high quartile, min, max, n; `mine` and `position` (below / near / above the
+    median) when `participant` is given.
     The reasons are in ``attrs['reasons']`` (quantity -> list, sorted, without names).
     An open round's answers are never shown.
     """
-    with _db(db, create=False) as conn:
-        if conn is None:
-            raise ElicitationError(f"no elicitation '{elicitation_id}' in the journal")
-        elic = _load(conn, elicitation_id)
-        last = _last_closed_round(elic)
-        round_no = last if round is None else int(round)
-        if round_no < 1:
-            raise ElicitationError(
-                f"round 1 of '{elic.id}' is still open: the group's answers are shown once it closes"
-            )
-        if round_no > last:
-            raise ElicitationError(
-                f"round {round_no} of '{elic.id}' is not closed; its answers stay hidden"
-            )
-        answers = _answers(conn, elic, round_no)
+    elic, answers, round_no = _closed_answers(
+        elicitation_id, round, db, "the group's answers are shown once it closes"
+    )
     rows = []
     reasons: dict[str, list[str]] = {}
     for q in elic.quantities:
@@ -681,6 +674,19 @@ def feedback(
 
 
 # ---------------------------------------------------------------- pooling
+
+
+Answers = dict[str, dict[str, tuple[list[float], str]]]  # quantity -> participant -> answer
+
+
+def _answered(
+    elic: Elicitation, answers: Answers
+) -> Iterator[tuple[Quantity, dict[str, tuple[list[float], str]], np.ndarray]]:
+    """Each quantity someone answered, with the answers and their numbers (one row each)."""
+    for q in elic.quantities:
+        given = answers.get(q.id, {})
+        if given:
+            yield q, given, np.asarray([v for v, _ in given.values()], dtype=float)
 
 
 def pool_values(matrix: np.ndarray, kind: str, method: Pooling) -> np.ndarray:
@@ -723,11 +729,7 @@ def pool(
         raise ElicitationError(f"pooling must be 'linear' or 'log', not {method!r}")
     elic, answers, round_no = _closed_answers(elicitation_id, round, db)
     rows = []
-    for q in elic.quantities:
-        given = answers.get(q.id, {})
-        if not given:
-            continue
-        matrix = np.asarray([v for v, _ in given.values()], dtype=float)
+    for q, given, matrix in _answered(elic, answers):
         pooled = pool_values(matrix, q.kind, method)
         for label, p, c in zip(q.labels, pooled, q.current, strict=True):
             rows.append(
@@ -746,18 +748,22 @@ def pool(
 
 
 def _closed_answers(
-    elicitation_id: str, round: int | None, db: str | os.PathLike[str] | None
-) -> tuple[Elicitation, dict[str, dict[str, tuple[list[float], str]]], int]:
+    elicitation_id: str,
+    round: int | None,
+    db: str | os.PathLike[str] | None,
+    why: str = "pooling uses closed rounds only",
+) -> tuple[Elicitation, Answers, int]:
+    """The answers of a closed round (the last by default); an open round's stay hidden."""
     with _db(db, create=False) as conn:
         if conn is None:
             raise ElicitationError(f"no elicitation '{elicitation_id}' in the journal")
         elic = _load(conn, elicitation_id)
         last = _last_closed_round(elic)
         round_no = last if round is None else int(round)
-        if round_no < 1 or round_no > last:
-            raise ElicitationError(
-                f"'{elic.id}' has no closed round {round_no}; pooling uses closed rounds only"
-            )
+        if round_no < 1:
+            raise ElicitationError(f"round 1 of '{elic.id}' is still open: {why}")
+        if round_no > last:
+            raise ElicitationError(f"'{elic.id}' has no closed round {round_no}: {why}")
         return elic, _answers(conn, elic, round_no), round_no
 
 
@@ -827,12 +833,7 @@ def _pooled_values(
         raise ElicitationError(
             f"elicitation '{elic.id}' was opened on model '{elic.model_id}', not '{model.id}'"
         )
-    values: dict[Quantity, list[float]] = {}
-    for q in elic.quantities:
-        given = answers.get(q.id, {})
-        if given:
-            matrix = np.asarray([v for v, _ in given.values()], dtype=float)
-            values[q] = pool_values(matrix, q.kind, method).tolist()
+    values = {q: pool_values(m, q.kind, method).tolist() for q, _, m in _answered(elic, answers)}
     return elic, values
 
 
@@ -906,11 +907,7 @@ def disagreement(
     node = target or (model.outcomes or model.nodes[-1:])[0]
     model.node(node)
     rows = []
-    for q in elic.quantities:
-        given = answers.get(q.id, {})
-        if not given:
-            continue
-        matrix = np.asarray([v for v, _ in given.values()], dtype=float)
+    for q, given, matrix in _answered(elic, answers):
         spread = float((matrix.max(axis=0) - matrix.min(axis=0)).max())
         results = []
         for vals in matrix:

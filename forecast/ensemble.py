@@ -12,13 +12,14 @@ largest member probability.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import Any, Unpack
 
 import numpy as np
 import pandas as pd
 
 from .errors import EvidenceError, ModelError
+from .evidence import EvidenceKeywords
 from .model import EvidenceLike, Model
 from .words import BANDS, band_index
 
@@ -79,19 +80,15 @@ class Ensemble:
         self,
         scenario: EvidenceLike = None,
         *,
-        hard: Mapping[str, str] | None = None,
-        likelihood: Mapping[str, Mapping[str, float]] | None = None,
-        fixed: Mapping[str, Mapping[str, float]] | None = None,
         targets: Iterable[str] | str | None = None,
+        **evidence: Unpack[EvidenceKeywords],
     ) -> pd.DataFrame:
         """Each member's posterior: columns member, weight, node, state, probability."""
         chosen = self._targets(targets)
         frames = []
         for name, weight, m in zip(self.names, self.weights, self.members, strict=True):
             try:
-                table = m.posteriors(
-                    hard=hard, likelihood=likelihood, fixed=fixed, scenario=scenario, targets=chosen
-                )
+                table = m.posteriors(scenario=scenario, targets=chosen, **evidence)
             except EvidenceError as exc:
                 raise EvidenceError(f"ensemble member '{name}': {exc}") from None
             frames.append(
@@ -111,19 +108,15 @@ class Ensemble:
         self,
         scenario: EvidenceLike = None,
         *,
-        hard: Mapping[str, str] | None = None,
-        likelihood: Mapping[str, Mapping[str, float]] | None = None,
-        fixed: Mapping[str, Mapping[str, float]] | None = None,
         targets: Iterable[str] | str | None = None,
+        **evidence: Unpack[EvidenceKeywords],
     ) -> pd.DataFrame:
         """The pooled posterior (weighted mixture) with each state's member range.
 
         Columns: node, state, probability, words, low, high, spread (points between the
         lowest and highest member), then one column per member holding its probability.
         """
-        members = self.members_table(
-            scenario, hard=hard, likelihood=likelihood, fixed=fixed, targets=targets
-        )
+        members = self.members_table(scenario, targets=targets, **evidence)
         wide = members.pivot_table(
             index=["node", "state"], columns="member", values="probability", sort=False
         )

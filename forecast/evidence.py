@@ -298,6 +298,25 @@ class Evidence:
     def without_item(self, item_id: str) -> Evidence:
         return replace(self, items=tuple(it for it in self.items if it.id != item_id))
 
+    def with_entry(self, kind: str, node: str, value: Any) -> Evidence:
+        """This evidence with one hard, likelihood or fixed entry set on `node`."""
+        parts = self._entries()
+        parts[kind][node] = value
+        return Evidence(parts["hard"], parts["likelihood"], parts["fixed"], self.items, self.name)
+
+    def without_entry(self, kind: str, node: str) -> Evidence:
+        """This evidence without its hard, likelihood or fixed entry on `node`."""
+        parts = self._entries()
+        del parts[kind][node]
+        return Evidence(parts["hard"], parts["likelihood"], parts["fixed"], self.items, self.name)
+
+    def _entries(self) -> dict[str, dict[str, Any]]:
+        return {
+            "hard": dict(self.hard),
+            "likelihood": dict(self.likelihood),
+            "fixed": dict(self.fixed),
+        }
+
     def describe(self) -> list[dict[str, str]]:
         """One row per piece of evidence, for reports."""
         rows = [

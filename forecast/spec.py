@@ -189,6 +189,14 @@ class ModelSpec(_Strict):
     # the tables compiled while checking (check_spec): a Model reuses them instead of compiling twice
     _tables: dict[str, np.ndarray] = PrivateAttr(default_factory=dict)
 
+    def __eq__(self, other: object) -> bool:
+        """Equal content, whatever is cached (pydantic would compare the cached arrays and fail)."""
+        if not isinstance(other, ModelSpec):
+            return NotImplemented
+        return self is other or self.__dict__ == other.__dict__
+
+    __hash__ = None  # type: ignore[assignment]  # lists inside: never hashable
+
     def node(self, node_id: str) -> NodeSpec:
         for n in self.nodes:
             if n.id == node_id:

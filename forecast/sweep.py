@@ -23,7 +23,7 @@ import contextlib
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict, Unpack
 
 import numpy as np
 import pandas as pd
@@ -32,7 +32,7 @@ from .errors import EvidenceError, ForecastError
 from .model import EvidenceLike, Model
 from .yamlio import atomic_write
 
-__all__ = ["DEFAULT_CHUNK", "sweep", "sweep_uncertainty"]
+__all__ = ["DEFAULT_CHUNK", "SweepOptions", "sweep", "sweep_uncertainty"]
 
 ExecutorName = Literal["local", "dask"]
 Progress = Callable[[int, int], None]
@@ -41,25 +41,31 @@ MAX_WORKERS = 256
 MAX_SAMPLES = 1_000_000  # draws per scenario
 
 
+class SweepOptions(TypedDict, total=False):
+    """Where and how a sweep runs (the keywords of `sweep` and `sweep_uncertainty`)."""
+
+    executor: ExecutorName  # "local" (default) or "dask"
+    scheduler: str | None  # an existing dask scheduler's address
+    workers: int | None  # worker processes of a local dask cluster
+    chunk_size: int | None  # scenarios per chunk (default: what the memory guard allows)
+    output: str | os.PathLike[str] | None  # a .parquet file to write
+    progress: Progress | None  # called with (done, total) scenarios
+
+
 def sweep(
     model: Model,
     scenarios: Sequence[EvidenceLike] | pd.DataFrame,
     *,
     targets: Iterable[str] | str | None = None,
     names: Sequence[str] | None = None,
-    executor: ExecutorName = "local",
-    scheduler: str | None = None,
-    workers: int | None = None,
-    chunk_size: int | None = None,
-    output: str | os.PathLike[str] | None = None,
-    progress: Progress | None = None,
+    **options: Unpack[SweepOptions],
 ) -> pd.DataFrame:
     """Posteriors for many scenarios (a list or a scenario grid), chunk by chunk.
 
     The same table as `Model.posteriors_batch` (scenario, node, state, probability,
     words), whatever the executor.
     """
-    chunk = _chunk_size(model, chunk_size)
+    chunk = _chunk_size(model, options.get("chunk_size"))
     if isinstance(scenarios, pd.DataFrame):
         total = len(scenarios)
         if names is None and "scenario" not in scenarios.columns:
@@ -85,10 +91,10 @@ def sweep(
     model._targets(target_list)  # unknown targets are refused before any work is sent
     tasks = [(p, target_list, lab) for p, lab in zip(pieces, labels, strict=True)]
     sizes = [len(p) for p in pieces]
-    parts = _map(model, _posteriors_chunk, tasks, sizes, executor, scheduler, workers, progress)
+    parts = _map(model, _posteriors_chunk, tasks, sizes, options)
     table = pd.concat(parts, ignore_index=True)
-    table.attrs = {**parts[0].attrs, "scenarios": total, "executor": executor, "chunk_size": chunk}
-    return _finish(table, output)
+    table.attrs = {**parts[0].attrs, "scenarios": total, "chunk_size": chunk}
+    return _finish(table, options.get("output"))
 
 
 def sweep_uncertainty(
@@ -99,12 +105,7 @@ def sweep_uncertainty(
     *,
     targets: Iterable[str] | str | None = None,
     names: Sequence[str] | None = None,
-    executor: ExecutorName = "local",
-    scheduler: str | None = None,
-    workers: int | None = None,
-    chunk_size: int | None = None,
-    output: str | os.PathLike[str] | None = None,
-    progress: Progress | None = None,
+    **options: Unpack[SweepOptions],
 ) -> pd.DataFrame:
     """Monte Carlo over the parameters for every scenario: `forecast.uncertainty` per scenario.
 
@@ -125,7 +126,7 @@ def sweep_uncertainty(
         raise EvidenceError(f"{len(names)} names given for {len(evs)} scenarios")
     _check_samples(samples)
     uncertainty(model, samples=2, seed=0, targets=targets, scenario=evs[0])  # checks the targets
-    chunk = max(1, min(_chunk_size(model, chunk_size), 64))
+    chunk = max(1, min(_chunk_size(model, options.get("chunk_size")), 64))
     target_list = (
         None if targets is None else ([targets] if isinstance(targets, str) else list(targets))
     )
@@ -135,13 +136,11 @@ def sweep_uncertainty(
         seeds = [_derived_seed(seed, i) for i in idx]
         tasks.append(([evs[i] for i in idx], [names[i] for i in idx], seeds, samples, target_list))
     sizes = [len(t[0]) for t in tasks]
-    parts = _map(model, _uncertainty_chunk, tasks, sizes, executor, scheduler, workers, progress)
+    parts = _map(model, _uncertainty_chunk, tasks, sizes, options)
     table = pd.concat(parts, ignore_index=True)
     table.attrs.update(model.metadata())
-    table.attrs.update(
-        {"samples": samples, "seed": seed, "scenarios": len(evs), "executor": executor}
-    )
-    return _finish(table, output)
+    table.attrs.update({"samples": samples, "seed": seed, "scenarios": len(evs)})
+    return _finish(table, options.get("output"))
 
 
 def _check_samples(samples: Any) -> None:
@@ -194,11 +193,11 @@ def _map(
     fn: Callable[[Model, Any], pd.DataFrame],
     tasks: list[Any],
     sizes: list[int],
-    executor: str,
-    scheduler: str | None,
-    workers: int | None,
-    progress: Progress | None,
+    options: SweepOptions,
 ) -> list[pd.DataFrame]:
+    executor = options.get("executor") or "local"
+    scheduler, workers = options.get("scheduler"), options.get("workers")
+    progress = options.get("progress")
     total = sum(sizes)
     if executor == "local":
         if scheduler is not None or workers is not None:

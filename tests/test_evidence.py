@@ -310,3 +310,11 @@ def test_scenario_title_is_shown_and_round_trips(tmp_path):
     assert (again.title, again.hard) == ("A Russia–Gulf axis", {"rain": "no"})
     untitled = forecast.save_scenario(forecast.Scenario(name="plain"), tmp_path)
     assert "title" not in untitled.read_text(encoding="utf-8")
+
+
+def test_entries_are_set_and_removed_without_touching_the_rest():
+    ev = forecast.Evidence(hard={"a": "x"}, likelihood={"b": {"u": 1.0, "v": 0.5}}, name="s")
+    moved = ev.with_entry("fixed", "c", {"p": 0.2, "q": 0.8}).without_entry("hard", "a")
+    assert moved.hard == {} and moved.fixed == {"c": {"p": 0.2, "q": 0.8}}
+    assert moved.likelihood == ev.likelihood and moved.name == "s"
+    assert ev.hard == {"a": "x"} and ev.fixed == {}  # the original is unchanged

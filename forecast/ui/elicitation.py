@@ -24,6 +24,10 @@ from ..plaintext import md_inline
 
 NAME_KEY = "team_name"
 CHOICE_KEY = "team_elicitation"
+POOLING = {
+    "linear": "Linear (the mean of the answers)",
+    "log": "Logarithmic (normalised geometric mean)",
+}
 FILE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,80}$")
 
 
@@ -209,11 +213,8 @@ def _facilitator_panel(
         return
     method = st.radio(
         "Pooling",
-        ["linear", "log"],
-        format_func={
-            "linear": "Linear (the mean of the answers)",
-            "log": "Logarithmic (normalised geometric mean)",
-        }.__getitem__,
+        list(POOLING),
+        format_func=POOLING.__getitem__,
         horizontal=True,
         key="team_method",
     )

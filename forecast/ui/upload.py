@@ -24,7 +24,6 @@ import multiprocessing as mp
 import os
 import resource
 import threading
-from collections.abc import MutableMapping
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -158,10 +157,11 @@ def load_upload(
     raise ModelError(f"{name}: the model could not be read ({outcome[1]}: {outcome[2]})")
 
 
-def session_model(
-    state: MutableMapping[str, Any], data: bytes, name: str, seconds: float | None = None
-) -> Model:
-    """The upload's Model, remembered for this session only (the latest upload; earlier ones are dropped)."""
+def session_model(state: Any, data: bytes, name: str, seconds: float | None = None) -> Model:
+    """The upload's Model, remembered in `state` (st.session_state) for this session only.
+
+    Only the latest upload is kept; earlier ones are dropped.
+    """
     digest = hashlib.sha256(bytes(data)).hexdigest() + ":" + name
     kept = state.get(SESSION_KEY)
     if isinstance(kept, tuple) and kept[0] == digest:

@@ -40,7 +40,7 @@ from ..formats import MODEL_SUFFIXES, FormatWarning, format_of, model_to_text, n
 from ..model import Model, load_model
 from ..plaintext import md, md_inline
 from ..present import humanise
-from . import analysis, charts, elicitation, forecast_tab, journal, report
+from . import analysis, charts, elicitation, forecast_tab, journal, report, workshop
 from . import upload as upload_worker
 from .controls import (
     NodeControl,
@@ -191,7 +191,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 def _draw(argv: Sequence[str] | None) -> None:
     args = parse_args(argv)
-    model = _choose_model(args)
+    model = workshop.edited_model(_choose_model(args))  # the Model tab's draft, when edited
     if model is None:
         st.title("Forecast workspace")
         st.info("Choose a model file in the sidebar, or upload one.")
@@ -199,6 +199,7 @@ def _draw(argv: Sequence[str] | None) -> None:
     mk = model.content_hash[:12]
     page = Page(model=model, mk=mk, args=args, baseline=_baseline(model, model.content_hash))
     _load_pools(page)
+    workshop.edited_pools(page)
     _header(model)
 
     # The settings live in the session (forecast_tab.settings), so every tab works
@@ -706,4 +707,5 @@ TABS: list[tuple[str, Callable[[Page], None]]] = [
     ("Analysis", lambda page: _evidence_tab(page, analysis.render)),
     ("History", lambda page: _evidence_tab(page, journal.render)),
     ("Team", lambda page: _evidence_tab(page, elicitation.render)),
+    ("Model", lambda page: workshop.render(page)),
 ]
