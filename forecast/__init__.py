@@ -23,9 +23,11 @@ from .evidence import (
 from .export import export
 from .formats import write_model_file
 from .model import Model, load_model, model_from_text
+from .reporting import Report, report
 from .runs import run, timeline
 from .sweep import sweep, sweep_uncertainty
 from .words import words
+from .writers import write_report
 
 # The heavier parts (the journal's storage and scoring, team elicitation, the analyses) are
 # imported on first use (PEP 562), so a command that does not use them does not pay for them.
@@ -82,6 +84,7 @@ __all__ = [
     "MemoryBudgetError",
     "Model",
     "ModelError",
+    "Report",
     "Scenario",
     "ensemble",
     "explain",
@@ -96,6 +99,7 @@ __all__ = [
     "model_from_text",
     "parameter_sensitivity",
     "record",
+    "report",
     "resolve",
     "run",
     "save_scenario",
@@ -107,4 +111,5 @@ __all__ = [
     "uncertainty",
     "words",
     "write_model_file",
+    "write_report",
 ]

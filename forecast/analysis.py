@@ -31,6 +31,7 @@ from .engine import JunctionTree, solve_fixed
 from .errors import ArgumentError, EvidenceError
 from .evidence import Evidence, EvidenceKeywords, EvidenceLike, combine
 from .model import Model
+from .results import analysis_attrs
 
 Progress = Callable[[int, int], None]
 
@@ -117,17 +118,15 @@ def _base(model: Model, ev: Evidence) -> list[np.ndarray]:
 
 
 def _attrs(
-    model: Model, ev: Evidence, kind: str, title: str, target: str, settings: dict[str, Any]
+    model: Model,
+    ev: Evidence,
+    kind: str,
+    target: tuple[str, str],
+    settings: dict[str, Any],
+    **values: Any,
 ) -> dict[Any, Any]:  # table attrs: pandas types their keys as any hashable
-    return {
-        **model.metadata(),
-        "analysis_kind": kind,
-        "analysis": title,
-        "target": target,
-        "settings": settings,
-        "evidence": ev.describe(),
-        "scenario": ev.name,
-    }
+    """Structured metadata (declared in forecast.results); writers put it into words."""
+    return analysis_attrs(model.metadata(), ev, kind, target[0], target[1], settings, **values)
 
 
 def _log_odds(p: np.ndarray | float) -> np.ndarray:
@@ -151,10 +150,6 @@ def _what_if(
         return [], np.zeros((0, len(model.states(target)))), np.zeros(0, dtype=bool)
     margs, ok = _marginals(model, [_set_node(ev, n, s) for n, s in pairs])
     return pairs, margs[model.nodes.index(target)], ok
-
-
-def _percent(p: float) -> str:
-    return f"{100 * p:.1f}%"
 
 
 # ---------------------------------------------------------------- 1. sensitivity
@@ -203,12 +198,11 @@ def sensitivity(
         model,
         ev,
         "sensitivity",
-        "Sensitivity to each node (tornado)",
-        f"{node}={state}",
+        (node, state),
         {"method": "set each node to each of its states on top of the evidence"},
+        target_probability=baseline,
+        baseline=baseline,
     )
-    table.attrs["summary"] = f"P({node}={state}) = {_percent(baseline)} under the evidence"
-    table.attrs["baseline"] = baseline
     return table
 
 
@@ -370,19 +364,16 @@ def parameter_sensitivity(
         model,
         ev,
         "parameter_sensitivity",
-        "Sensitivity to each CPT entry",
-        f"{node}={state}",
+        (node, state),
         {
             "delta": delta,
             "renormalisation": "proportional",
             "entries_left_out_as_impossible": dropped,
         },
+        target_probability=base,
+        baseline=base,
+        percent_columns=["value", "base", "minus", "plus"],
     )
-    table.attrs["summary"] = (
-        f"P({node}={state}) = {_percent(base)}; each CPT entry moved by ±{delta:g}, rest of its row rescaled"
-    )
-    table.attrs["baseline"] = base
-    table.attrs["percent_columns"] = ["value", "base", "minus", "plus"]
     return table
 
 
@@ -460,18 +451,13 @@ def indicators(
         model,
         ev,
         "indicators",
-        "Indicators to watch (value of information)",
-        node,
+        (node, ""),
         {"measure": "mutual information with the target, in bits", "target_entropy_bits": h_target},
+        target_entropy_bits=h_target,
+        baseline={s: float(p) for s, p in zip(t_states, prior_t, strict=True)},
+        percent_columns=["entropy_share", "state_probability", *t_cols],
+        decimals={"mutual_information_bits": 4},
     )
-    table.attrs["summary"] = (
-        f"{node} now: "
-        + ", ".join(f"{s} {_percent(float(p))}" for s, p in zip(t_states, prior_t, strict=True))
-        + f"; entropy {h_target:.3f} bits"
-    )
-    table.attrs["baseline"] = {s: float(p) for s, p in zip(t_states, prior_t, strict=True)}
-    table.attrs["percent_columns"] = ["entropy_share", "state_probability", *t_cols]
-    table.attrs["decimals"] = {"mutual_information_bits": 4}
     return table
 
 
@@ -511,11 +497,6 @@ def _pieces(ev: Evidence) -> list[dict[str, Any]]:
             }
         )
     return out
-
-
-def _with_pieces(n: int) -> str:
-    """'with all 3 pieces of evidence', or 'with its one piece of evidence'."""
-    return "with its one piece of evidence" if n == 1 else f"with all {n} pieces of evidence"
 
 
 def explain(
@@ -559,14 +540,14 @@ def explain(
         model,
         ev,
         "explain",
-        "Evidence impact (each piece left out)",
-        f"{node}={state}",
+        (node, state),
         {"method": "leave one piece out", "log_odds": "natural", "log_odds_clip": LOG_ODDS_CLIP},
+        target_probability=p_all,
+        baseline=p_all,
+        pieces=len(pieces),
+        percent_columns=["probability_without"],
+        decimals={"delta_log_odds": 3},
     )
-    table.attrs["summary"] = f"P({node}={state}) = {_percent(p_all)} {_with_pieces(len(pieces))}"
-    table.attrs["baseline"] = p_all
-    table.attrs["percent_columns"] = ["probability_without"]
-    table.attrs["decimals"] = {"delta_log_odds": 3}
     return table
 
 
@@ -629,18 +610,17 @@ def explain_sequence(
         model,
         ev,
         "explain_sequence",
-        "Evidence impact (added in date order)",
-        f"{node}={state}",
+        (node, state),
         {
             "order": "undated entries (hard, likelihood, fixed) first, then items by date",
             "log_odds": "natural",
         },
+        target_probability=float(cum[-1]),
+        prior_probability=float(cum[0]),
+        pieces=len(order),
+        percent_columns=["cumulative_probability"],
+        decimals={"log_odds": 3, "delta_log_odds": 3},
     )
-    table.attrs["summary"] = (
-        f"P({node}={state}): {_percent(float(cum[0]))} without evidence, {_percent(float(cum[-1]))} with it"
-    )
-    table.attrs["percent_columns"] = ["cumulative_probability"]
-    table.attrs["decimals"] = {"log_odds": 3, "delta_log_odds": 3}
     return table
 
 
@@ -780,8 +760,7 @@ def uncertainty(
         model,
         ev,
         "uncertainty",
-        "Uncertainty in the numbers (Dirichlet Monte Carlo)",
-        ", ".join(target_nodes),
+        (", ".join(target_nodes), ""),
         {
             "samples": samples,
             "seed": seed,
@@ -790,8 +769,12 @@ def uncertainty(
             "draws_used": used,
             "interval": "5%-95%",
         },
+        target_nodes=list(target_nodes),
+        seed=seed,
+        samples=samples,
+        draws_used=used,
     )
-    table.attrs["summary"] = f"{used} of {samples} draws; 90% intervals"
+    table.attrs["target_node"] = ""  # many nodes: see target_nodes
     return table
 
 

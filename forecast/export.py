@@ -1,18 +1,23 @@
 """Exports for reports (.xlsx, .md, .html) and for machines (.csv, .json).
 
-Any table the API returns can be exported; what it carries in ``DataFrame.attrs``
-(model id, as-of date, question, evidence used, analysis settings) goes into
-the report's header so the report can be cited.  Files are written atomically.
+Any table the API returns can be exported; its structured metadata (declared in
+`forecast.results`, put into words by `forecast.naming.Naming`) goes into the
+report's header so the report can be cited.  Text cells pass through
+`forecast.safety` (no live formulas in CSV or XLSX, no live HTML or table
+syntax in Markdown); numbers are rounded to DATA_DECIMALS so no float noise
+(0.9999999999999999) reaches a file.  Files are written atomically.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import html
+import io
 import json
 import os
-import re
-from collections.abc import Iterator, Mapping
+import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import ForecastError
+from .naming import KIND_LABELS, Naming, generated
 from .present import (
     BLUE,
     DARK,
@@ -27,7 +33,6 @@ from .present import (
     GREY,
     INTERVAL,
     UP,
-    Names,
     clip,
     humanise,
     percent,
@@ -35,7 +40,32 @@ from .present import (
     span,
     zoom,
 )
-from .yamlio import atomic_write
+from .results import evidence_list
+from .safety import md_table, md_text, safe_cell, safe_frame
+from .yamlio import _new_file_mode, atomic_write, os_error_reason
+
+__all__ = [
+    "FORMATS",
+    "HEADERS",
+    "KIND_LABELS",
+    "analysis_sections",
+    "display_table",
+    "export",
+    "format_for",
+    "header_lines",
+    "jsonable",
+    "jsonable_rows",
+    "parent_pairs",
+    "percent",
+    "points",
+    "readable_evidence",
+    "readable_table",
+    "render",
+    "tidy",
+    "to_html",
+    "write_xlsx",
+    "xlsx_bytes",
+]
 
 FORMATS = {
     ".csv": "csv",
@@ -48,6 +78,14 @@ FORMATS = {
 PERCENT_COLUMNS = {"probability", "p05", "p50", "p95", "low", "high", "baseline"}
 POINTS_COLUMNS = {"delta_probability"}  # changes of a probability: signed percentage points
 SPAN_COLUMNS = {"swing"}  # widths of a range of probabilities: percentage points
+DATA_DECIMALS = (
+    12  # CSV and JSON (for machines): float noise such as 0.9999999999999999 rounded off
+)
+SHEET_DECIMALS = 6  # every number in an XLSX workbook or a report file: at most 6 decimals
+CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+    "font-src 'none'; connect-src 'none'; form-action 'none'; base-uri 'none'"
+)  # the exported HTML may load nothing from anywhere
 
 
 def format_for(path: str | os.PathLike[str]) -> str:
@@ -67,18 +105,91 @@ def export(table: pd.DataFrame, path: str | os.PathLike[str], fmt: str | None = 
         )
     fmt = fmt or format_for(path)
     if fmt == "xlsx":
-        return atomic_write(path, lambda p: write_xlsx(table, p))
+        return write_bytes(path, xlsx_bytes(table))
     text = render(table, fmt)
-    return atomic_write(path, lambda p: p.write_text(text, encoding="utf-8"))
+
+    def write_text(p: Path) -> None:
+        p.write_text(text, encoding="utf-8")
+
+    return atomic_write(path, write_text)
+
+
+def write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
+    """Put `data` at `path` atomically, with no named temporary file while it is written.
+
+    On Linux the bytes go into an unnamed file (O_TMPFILE) that only gets a name
+    once complete, so a process killed mid-write leaves nothing behind; elsewhere
+    a hidden temporary file is renamed into place.
+    """
+    target = Path(path)
+    if target.is_dir():
+        raise ForecastError(f"cannot write {target}: it is a folder")
+    directory = target.parent if str(target.parent) else Path(".")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        if hasattr(os, "O_TMPFILE"):
+            with contextlib.suppress(OSError):
+                return _write_unnamed(target, directory, data)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.chmod(tmp, _new_file_mode(target))
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise ForecastError(f"cannot write {target}: {os_error_reason(exc)}") from None
+    return target
+
+
+def _write_unnamed(target: Path, directory: Path, data: bytes) -> Path:
+    mode = _new_file_mode(target)
+    fd = os.open(directory, os.O_TMPFILE | os.O_WRONLY, 0o600)
+    try:
+        os.fchmod(fd, mode)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
+        if target.is_symlink() or target.exists():
+            tmp = directory / f".{target.name}.{os.getpid()}.{id(data)}.tmp"
+            os.link(f"/proc/self/fd/{fd}", tmp)  # named only for the instant of the rename
+            try:
+                os.replace(tmp, target)
+            except BaseException:
+                tmp.unlink(missing_ok=True)
+                raise
+        else:
+            os.link(f"/proc/self/fd/{fd}", target)
+    finally:
+        os.close(fd)
+    return target
+
+
+def tidy(table: pd.DataFrame, decimals: int = DATA_DECIMALS) -> pd.DataFrame:
+    """The table for machines: ids kept, floats rounded to `decimals`, attrs kept."""
+    out = table.copy()
+    for col in out.columns:
+        if pd.api.types.is_float_dtype(out[col]):
+            out[col] = out[col].round(decimals) + 0.0  # + 0.0 turns -0.0 into 0.0
+    out.attrs = dict(table.attrs)
+    return out
+
+
+def to_csv(table: pd.DataFrame) -> str:
+    """Tidy CSV, every text cell safe for spreadsheets (see forecast.safety)."""
+    return safe_frame(tidy(table)).to_csv(index=False)
 
 
 def render(table: pd.DataFrame, fmt: str) -> str:
     """The export as text (csv, json, md, html, or a terminal table)."""
     if fmt == "csv":
-        return table.to_csv(index=False)
+        return to_csv(table)
     if fmt == "json":
         return json.dumps(
-            {"metadata": jsonable(table.attrs), "rows": jsonable_rows(table)},
+            {"metadata": jsonable(table.attrs), "rows": jsonable_rows(tidy(table))},
             indent=2,
             ensure_ascii=False,
         )
@@ -109,35 +220,51 @@ def jsonable(v: Any) -> Any:
     if isinstance(v, dt.date | pd.Timestamp):
         return v.isoformat()
     if isinstance(v, np.generic):
-        return v.item()
-    if isinstance(v, float) and not np.isfinite(v):
-        return None
+        v = v.item()
+    if isinstance(v, float):
+        return round(v, DATA_DECIMALS) + 0.0 if np.isfinite(v) else None
     return v
+
+
+def _column_kinds(table: pd.DataFrame) -> dict[str, str]:
+    """How each numeric column reads for people: 'percent', 'points', 'span' or 'decimals:N'."""
+    attrs = table.attrs
+    percent_columns = PERCENT_COLUMNS | set(attrs.get("percent_columns", ()))
+    kinds: dict[str, str] = {}
+    for col in table.columns:
+        if not pd.api.types.is_numeric_dtype(table[col]) or pd.api.types.is_bool_dtype(table[col]):
+            continue
+        if col in POINTS_COLUMNS:
+            kinds[col] = "points"
+        elif col in SPAN_COLUMNS:
+            kinds[col] = "span"
+        elif col in percent_columns:
+            kinds[col] = "percent"
+        elif col in (attrs.get("decimals") or {}):
+            kinds[col] = f"decimals:{int(attrs['decimals'][col])}"
+    return kinds
+
+
+def _show(value: Any, kind: str) -> str:
+    if kind == "points":
+        return points(value)
+    if kind == "span":
+        return span(value)
+    if kind == "percent":
+        return percent(value)
+    if kind.startswith("decimals:"):
+        return f"{float(value):.{int(kind.split(':')[1])}f}"
+    return str(value)
 
 
 def display_table(table: pd.DataFrame) -> pd.DataFrame:
     """Labels next to ids, percentages instead of fractions and changes in points (the terminal's view)."""
     out = table.copy()
-    labels = table.attrs.get("labels", {})
-    if "node" in out.columns and labels and "label" not in out.columns:
-        out.insert(
-            list(out.columns).index("node") + 1,
-            "label",
-            out["node"].map(lambda n: labels.get(n, n)),
-        )
-    percent_columns = PERCENT_COLUMNS | set(table.attrs.get("percent_columns", ()))
-    for col in out.columns:
-        if not pd.api.types.is_numeric_dtype(out[col]):
-            continue
-        if col in POINTS_COLUMNS:
-            out[col] = out[col].map(points)
-        elif col in SPAN_COLUMNS:
-            out[col] = out[col].map(span)
-        elif col in percent_columns:
-            out[col] = out[col].map(percent)
-    for col, digits in table.attrs.get("decimals", {}).items():  # e.g. bits, log-odds
-        if col in out.columns and pd.api.types.is_numeric_dtype(out[col]):
-            out[col] = out[col].map(lambda x, d=int(digits): f"{x:.{d}f}")
+    naming = Naming.of(table.attrs)
+    if "node" in out.columns and table.attrs.get("labels") and "label" not in out.columns:
+        out.insert(list(out.columns).index("node") + 1, "label", out["node"].map(naming.node))
+    for col, kind in _column_kinds(table).items():
+        out[col] = out[col].map(lambda v, k=kind: _show(v, k))
     for col in out.columns:  # an undated row shows a blank, not "None"
         if not pd.api.types.is_numeric_dtype(out[col]) and out[col].isna().any():
             out[col] = out[col].astype(object).where(out[col].notna(), "")
@@ -146,13 +273,6 @@ def display_table(table: pd.DataFrame) -> pd.DataFrame:
 
 # ---------------------------------------------------------------- names and tables for people (reports, screens)
 
-KIND_LABELS = {
-    "hard": "Definite state",
-    "likelihood": "Reported weights",
-    "fixed": "Analyst's probabilities",
-    "item": "Evidence item",
-    "prior": "",
-}
 HEADERS = {
     "scenario": "Scenario",
     "node": "Node",
@@ -197,208 +317,125 @@ HEADERS_BY_KIND = {
 
 
 def target_name(attrs: Mapping[Any, Any]) -> str:
-    """An analysis target ('node=state', a node, or 'a, b') for people: 'Label: State'."""
-    target = str(attrs.get("target") or "")
-    names = Names.from_attrs(attrs)
-    if "=" in target:
-        node, _, state = target.partition("=")
-        return names.pair(node.strip(), state.strip())
-    return ", ".join(names.node(n.strip()) for n in target.split(",") if n.strip())
-
-
-def readable_summary(attrs: Mapping[Any, Any]) -> str:
-    """An analysis summary with node and state ids replaced by their names."""
-    text = str(attrs.get("summary") or "")
-    names = Names.from_attrs(attrs)
-    labels = attrs.get("labels") or {}
-    base = attrs.get("baseline")
-    if (
-        attrs.get("analysis_kind") == "indicators"
-        and isinstance(base, dict)
-        and attrs.get("target")
-    ):
-        node = str(attrs["target"])
-        now = ", ".join(f"{names.state(node, s)} {percent(p)}" for s, p in base.items())
-        rest = text.split(";", 1)[1].strip() if ";" in text else ""
-        return f"{names.node(node)} now: {now}" + (f"; {rest}" if rest else "")
-
-    def pair(m: re.Match[str]) -> str:
-        node, state = m.group(1), m.group(2)
-        return names.pair(node, state) if node in labels else m.group(0)
-
-    return re.sub(r"\b([A-Za-z0-9][\w.-]*)=([A-Za-z0-9][\w.-]*)\b", pair, text)
-
-
-def readable_settings(attrs: Mapping[Any, Any]) -> str:
-    """An analysis's settings in words: 'Delta: 0.2; Node confidence: Kurdish question 10' (JSON keeps them exact)."""
-    names = Names.from_attrs(attrs)
-
-    def show(value: Any) -> str:
-        if isinstance(value, dict):
-            return ", ".join(f"{names.node(str(k))} {show(v)}" for k, v in value.items()) or "none"
-        if isinstance(value, float):
-            return f"{value:g}"
-        return str(value)
-
-    return "; ".join(
-        f"{humanise(str(k))}: {show(v)}" for k, v in (attrs.get("settings") or {}).items()
-    )
-
-
-def _weights(node: str, detail: str, names: Names, as_percent: bool = False) -> str:
-    """'muted: 0.5, acute: 1' -> 'Muted: 0.5, Acute: 1' (states named; probabilities as percentages)."""
-    parts = []
-    for part in str(detail).split(", "):
-        state, sep, value = part.rpartition(": ")
-        if not sep:
-            return str(detail)
-        try:
-            shown = percent(float(value)) if as_percent else value
-        except ValueError:
-            shown = value
-        parts.append(f"{names.state(node, state)}: {shown}")
-    return ", ".join(parts)
-
-
-def _evidence_detail(kind: str, node: str, detail: str, names: Names) -> str:
-    if kind == "hard":
-        return names.state(node, str(detail))
-    if kind in ("likelihood", "fixed"):
-        return _weights(node, detail, names, as_percent=kind == "fixed")
-    m = re.match(r"^(.*) \(([^()]*)\)$", str(detail))  # an item: 'date title (weights)'
-    return f"{m.group(1)} ({_weights(node, m.group(2), names)})" if m else str(detail)
+    """An analysis target for people: 'Label: State', or the nodes' labels."""
+    return Naming.of(attrs).target(attrs)
 
 
 def readable_evidence(attrs: Mapping[Any, Any]) -> pd.DataFrame:
     """The evidence used, for people: kind, what it bears on, detail and source, named not id'd."""
-    names = Names.from_attrs(attrs)
+    naming = Naming.of(attrs)
     rows = []
-    for r in evidence_rows(attrs):
-        kind, node = str(r.get("kind", "")), str(r.get("node", ""))
+    for r in evidence_list(attrs):
         row = {"Scenario": r["scenario"]} if "scenario" in r else {}
-        row.update(
-            {
-                "Kind": KIND_LABELS.get(kind, kind),
-                "Bears on": names.node(node) if node else "",
-                "Detail": _evidence_detail(kind, node, str(r.get("detail", "")), names),
-                "Source": names.source(str(r.get("source") or "")),
-            }
-        )
+        row.update(naming.evidence(r))
         rows.append(row)
     return pd.DataFrame(rows)
 
 
+def evidence_for_people(attrs: Mapping[Any, Any]) -> pd.DataFrame:
+    """The evidence used, each piece once: an item shared by several scenarios is listed once,
+    with the scenarios that use it ('every scenario' when all do)."""
+    table = readable_evidence(attrs)
+    if table.empty or "Scenario" not in table.columns:
+        return table
+    names = list(dict.fromkeys(table["Scenario"]))
+    rest = [c for c in table.columns if c != "Scenario"]
+    grouped = table.groupby(rest, sort=False)["Scenario"].agg(list).reset_index()
+    grouped.insert(
+        0,
+        "Scenarios",
+        [
+            "every scenario" if len(who) == len(names) and len(names) > 1 else ", ".join(who)
+            for who in grouped["Scenario"]
+        ],
+    )
+    return grouped.drop(columns=["Scenario"])
+
+
 def _piece_title(
-    kind: str, node: str, title: str, details: dict[tuple[str, str], str], attrs: Mapping[Any, Any]
+    kind: str, node: str, title: str, records: dict[tuple[str, str], dict[str, Any]], naming: Naming
 ) -> str:
     """An analysis row's piece of evidence named for people (hard, likelihood and fixed pieces carry ids)."""
-    names = Names.from_attrs(attrs)
     if kind == "prior":
         return "The model without evidence"
     if kind not in ("hard", "likelihood", "fixed"):
         return title
-    detail = details.get((kind, node), "")
-    if kind == "hard":
-        state = detail or title.rpartition(" = ")[2]
-        return names.pair(node, state)
-    what = "reported weights" if kind == "likelihood" else "analyst's probabilities"
-    shown = _weights(node, detail, names, as_percent=kind == "fixed") if detail else ""
-    return f"{names.node(node)}, {what}" + (f" ({shown})" if shown else "")
+    record = records.get((kind, node)) or {"kind": kind, "node": node}
+    return naming.evidence_title(record)
 
 
-def readable_table(table: pd.DataFrame) -> pd.DataFrame:
-    """Any API table for people: names instead of ids, percentages, points and readable headers.
-
-    What reports (Markdown, HTML, the XLSX report sheet) and the app's screens show;
-    the CSV and JSON exports and the XLSX data sheet keep the ids for machines.
-    """
+def _readable(table: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The table named for people with numbers kept as numbers, and each header's number kind."""
     attrs = table.attrs
     kind = str(attrs.get("analysis_kind") or "")
-    names = Names.from_attrs(attrs)
-    out = display_table(table)
-    if "label" in out.columns and "label" not in table.columns:
-        out = out.drop(columns=["label"])
+    naming = Naming.of(attrs)
+    kinds = _column_kinds(table)
+    out = table.copy()
+    for col in out.columns:  # an undated row shows a blank, not "None"
+        if not pd.api.types.is_numeric_dtype(out[col]) and out[col].isna().any():
+            out[col] = out[col].astype(object).where(out[col].notna(), "")
     nodes = [str(n) for n in table["node"]] if "node" in table.columns else None
     if nodes is not None:
         for col in ("state", "low_state", "high_state"):
             if col in out.columns:
                 out[col] = [
-                    names.state(n, s) if isinstance(s, str) and s else ""
+                    naming.state(n, s) if isinstance(s, str) and s else ""
                     for n, s in zip(nodes, table[col], strict=True)
                 ]
     if "parent_states" in out.columns:
         out["parent_states"] = [
-            ", ".join(names.pair(p, s) for p, s in parent_pairs(text))
+            ", ".join(naming.pair(p, s) for p, s in parent_pairs(text))
             for text in table["parent_states"]
         ]
     if {"kind", "title", "node"} <= set(table.columns):
-        details = {
-            (str(r.get("kind")), str(r.get("node"))): str(r.get("detail", ""))
-            for r in evidence_rows(attrs)
-        }
+        records = {(str(r.get("kind")), str(r.get("node"))): r for r in evidence_list(attrs)}
         out["title"] = [
-            _piece_title(str(k), str(n), str(t), details, attrs)
+            _piece_title(str(k), str(n), str(t), records, naming)
             for k, n, t in zip(table["kind"], table["node"], table["title"], strict=True)
         ]
         out["kind"] = [KIND_LABELS.get(str(k), str(k)) for k in table["kind"]]
         out = out.drop(columns=["item"], errors="ignore")  # ids; the title names the piece
     if "source" in out.columns:
-        out["source"] = [names.source(s) if isinstance(s, str) else "" for s in table["source"]]
+        out["source"] = [naming.source(s) if isinstance(s, str) else "" for s in table["source"]]
     if nodes is not None:
-        out["node"] = [names.node(n) if n else "" for n in nodes]
+        out["node"] = [naming.node(n) if n else "" for n in nodes]
     headers = {**HEADERS, **HEADERS_BY_KIND.get(kind, {})}
-    shown_as = {}
+    names: dict[Any, str] = {}
     for col in out.columns:
         if kind == "indicators" and isinstance(col, str) and "=" in col:
             node, _, state = col.partition("=")
-            shown_as[col] = names.pair(node, state)
+            names[col] = naming.pair(node, state)
         else:
-            shown_as[col] = headers.get(str(col), humanise(str(col)))
-    return out.rename(columns=shown_as)
+            names[col] = headers.get(str(col), humanise(str(col)))
+    return out.rename(columns=names), {names[c]: k for c, k in kinds.items() if c in names}
+
+
+def readable_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Any API table for people: names instead of ids, percentages, points and readable headers.
+
+    What reports (Markdown, HTML) and the app's screens show; the CSV and JSON
+    exports and the XLSX data sheet keep the ids for machines, and the XLSX
+    report sheet keeps the numbers as numbers (see `_readable`).
+    """
+    out, kinds = _readable(table)
+    for col, kind in kinds.items():
+        out[col] = out[col].map(lambda v, k=kind: _show(v, k))
+    return out
 
 
 def header_lines(attrs: Mapping[Any, Any]) -> list[tuple[str, str]]:
-    """(field, value) pairs describing where a table came from."""
-    rows: list[tuple[str, str]] = []
-    for key, label in (
-        ("model_title", "Model"),
-        ("model_id", "Model id"),
-        ("as_of", "As of"),
-        ("question", "Question"),
-        ("horizon", "Horizon"),
-        ("analysis", "Analysis"),
-        ("target", "Target"),
-        ("summary", "Summary"),
-        ("settings", "Settings"),
-        ("scenario", "Scenario"),
-        ("model_hash", "Model file SHA-256"),
-    ):
-        value = attrs.get(key)
-        if key == "target" and value:
-            value = target_name(attrs)
-        elif key == "summary" and value:
-            value = readable_summary(attrs)
-        elif key == "settings" and isinstance(value, dict) and value:
-            value = readable_settings(attrs)
-        if value:
-            rows.append((label, value if isinstance(value, str) else json.dumps(jsonable(value))))
-    rows.append(("Generated", dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")))
-    return rows
+    """(field, value) pairs describing where a table came from (see naming.RENDERERS)."""
+    return [*Naming.of(attrs).header(attrs), ("Generated", generated())]
 
 
-def evidence_rows(attrs: Mapping[Any, Any]) -> list[dict[str, str]]:
-    ev = attrs.get("evidence")
-    if isinstance(ev, list):
-        return ev
-    if isinstance(ev, dict):  # per scenario
-        return [{"scenario": name, **row} for name, rows in ev.items() for row in rows]
-    return []
+def evidence_rows(attrs: Mapping[Any, Any]) -> list[dict[str, Any]]:
+    return evidence_list(attrs)
 
 
 def resolution_rows(attrs: Mapping[Any, Any]) -> list[tuple[str, str, str]]:
     return [
         (node, state, text)
-        for node, crit in attrs.get("resolution", {}).items()
+        for node, crit in (attrs.get("resolution") or {}).items()
         for state, text in crit.items()
     ]
 
@@ -414,22 +451,62 @@ def parent_pairs(text: str) -> list[tuple[str, str]]:
 
 def readable_resolution(attrs: Mapping[Any, Any]) -> list[tuple[str, str, str]]:
     """The resolution criteria as (outcome name, state name, criterion)."""
-    names = Names.from_attrs(attrs)
-    return [(names.node(n), names.state(n, s), t) for n, s, t in resolution_rows(attrs)]
+    naming = Naming.of(attrs)
+    return [(naming.node(n), naming.state(n, s), t) for n, s, t in resolution_rows(attrs)]
+
+
+def frame_markdown(frame: pd.DataFrame) -> str:
+    """A DataFrame as a Markdown table with every cell escaped (no live HTML, no broken `|`)."""
+    rows = [["" if v is None else v for v in row] for row in frame.itertuples(index=False)]
+    return md_table(rows, [str(c) for c in frame.columns])
+
+
+def side_by_side_readable(table: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]] | None:
+    """A batch run's table turned for reading (one column per scenario), named; None otherwise."""
+    if not {"scenario", "node", "state", "probability"} <= set(table.columns):
+        return None
+    if table["scenario"].nunique() < 2:
+        return None
+    from .runs import side_by_side
+
+    try:
+        wide = side_by_side(table)
+    except ForecastError:
+        return None
+    naming = Naming.of(table.attrs)
+    out = wide.copy()
+    out["state"] = [naming.state(n, st) for n, st in zip(wide["node"], wide["state"], strict=True)]
+    out["node"] = [naming.node(n) for n in wide["node"]]
+    out = out.rename(columns={"node": HEADERS["node"], "state": HEADERS["state"]})
+    return out, {str(c): "percent" for c in out.columns[2:]}
+
+
+def _side_by_side_text(table: pd.DataFrame) -> pd.DataFrame | None:
+    found = side_by_side_readable(table)
+    if found is None:
+        return None
+    out, kinds = found
+    for col, kind in kinds.items():
+        out[col] = out[col].map(lambda v, k=kind: _show(v, k))
+    return out
 
 
 def to_markdown(table: pd.DataFrame) -> str:
     attrs = table.attrs
-    lines = [f"# {attrs.get('model_title', 'Forecast')}", ""]
-    lines += [f"- **{k}:** {v}" for k, v in header_lines(attrs)]
+    lines = [f"# {md_text(attrs.get('model_title') or 'Forecast')}", ""]
+    lines += [f"- **{md_text(k)}:** {md_text(v)}" for k, v in header_lines(attrs)]
+    wide = _side_by_side_text(table)
+    if wide is not None:  # a comparison: the table people read first
+        lines += ["", "## Side by side", "", frame_markdown(wide)]
     res = readable_resolution(attrs)
     if res:
         lines += ["", "## Resolution criteria", ""]
-        lines += [f"- **{n}: {s}**: {t}" for n, s, t in res]
-    ev = readable_evidence(attrs)
+        lines += [f"- **{md_text(n)}: {md_text(s)}**: {md_text(t)}" for n, s, t in res]
+    ev = evidence_for_people(attrs)
     lines += ["", "## Evidence used", ""]
-    lines += [ev.to_markdown(index=False)] if not ev.empty else ["None (the model's own beliefs)."]
-    lines += ["", "## Results", "", readable_table(table).to_markdown(index=False), ""]
+    lines += [frame_markdown(ev)] if not ev.empty else ["None (the model's own beliefs)."]
+    results = "Every row (tidy)" if wide is not None else "Results"
+    lines += ["", f"## {results}", "", frame_markdown(readable_table(table)), ""]
     return "\n".join(lines)
 
 
@@ -449,26 +526,38 @@ table{border-collapse:collapse;width:100%;font-size:.9rem}th,td{padding:.3rem .5
 th{background:#f5f7fa}dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem}dt{font-weight:600}
 .bar{background:#e8edf5;height:.8rem;width:160px;display:inline-block;vertical-align:middle;margin-right:.4rem}
 .bar span{display:block;height:100%;background:#3567b5}
+.judgement{background:#f5f7fa;border-left:4px solid #3567b5;padding:.6rem 1rem;margin:.8rem 0}
+figure{margin:1rem 0}figure img,figure svg{max-width:100%;height:auto}
 """
+
+
+def html_head(title: str) -> str:
+    """The start of a self-contained HTML page whose policy forbids every remote load and script."""
+    return (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        f"<meta http-equiv='Content-Security-Policy' content=\"{CSP}\">"
+        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>"
+    )
 
 
 def to_html(table: pd.DataFrame, extra_sections: list[tuple[str, str]] | None = None) -> str:
     """A self-contained HTML report (no scripts, no external resources)."""
     attrs = table.attrs
     esc = html.escape
-    parts = [
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
-        f"<title>{esc(str(attrs.get('model_title', 'Forecast report')))}</title><style>{_CSS}</style></head><body>",
-        f"<h1>{esc(str(attrs.get('model_title', 'Forecast report')))}</h1><dl>",
-    ]
+    title = str(attrs.get("model_title") or "Forecast report")
+    parts = [html_head(title), f"<h1>{esc(title)}</h1><dl>"]
     parts += [f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in header_lines(attrs)]
     parts.append("</dl>")
+    wide = _side_by_side_text(table)
+    if wide is not None:  # a comparison: the table people read first
+        parts.append("<h2>Side by side</h2>")
+        parts.append(wide.to_html(index=False, escape=True, border=0))
     res = readable_resolution(attrs)
     if res:
         parts.append("<h2>Resolution criteria</h2><ul>")
         parts += [f"<li><strong>{esc(n)}: {esc(s)}</strong>: {esc(t)}</li>" for n, s, t in res]
         parts.append("</ul>")
-    ev = readable_evidence(attrs)
+    ev = evidence_for_people(attrs)
     parts.append("<h2>Evidence used</h2>")
     parts.append(
         ev.to_html(index=False, escape=True, border=0)
@@ -477,8 +566,8 @@ def to_html(table: pd.DataFrame, extra_sections: list[tuple[str, str]] | None = 
     )
     parts.append("<h2>Results</h2>")
     parts.append(_html_results(table))
-    for title, body in analysis_sections(table, include_table=False) + list(extra_sections or []):
-        parts.append(f"<h2>{esc(title)}</h2>{body}")
+    for title_, body in analysis_sections(table, include_table=False) + list(extra_sections or []):
+        parts.append(f"<h2>{esc(title_)}</h2>{body}")
     parts.append("</body></html>")
     return "\n".join(parts)
 
@@ -509,36 +598,122 @@ def _html_cell(value: Any) -> str:
     return html.escape(str(value))
 
 
-def write_xlsx(table: pd.DataFrame, path: Path) -> None:
-    """A readable sheet (header, labels, percentages, words), the raw data, and the evidence."""
-    from openpyxl.styles import Alignment, Font
+# ---------------------------------------------------------------- XLSX
+
+NUMBER_FORMATS = {
+    "percent": "0.0%",
+    "points": '+0.0" pts";−0.0" pts";"no change"',
+    "span": '0.0" pts"',
+}
+
+
+def _xlsx_value(value: Any) -> Any:
+    """A cell value openpyxl can store: numbers rounded, dates kept, text made formula-safe."""
+    if value is None or value is pd.NaT:
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float):
+        return round(value, SHEET_DECIMALS) + 0.0 if np.isfinite(value) else None
+    if isinstance(value, bool | int | dt.date):
+        return value
+    if isinstance(value, dict | list | tuple):
+        value = json.dumps(jsonable(value))
+    return safe_cell(str(value))
+
+
+def write_rows(
+    sheet: Any,
+    frame: pd.DataFrame,
+    start_row: int = 1,
+    kinds: dict[str, str] | None = None,
+    bold_header: bool = True,
+) -> int:
+    """`frame` into `sheet` from `start_row` (header first); numbers stay numbers with a format.
+
+    Points are stored as percentage points (4.2 for +4.2 pts) so the cell reads
+    as it prints; probabilities as fractions with a percent format.  Returns
+    the next free row.
+    """
+    from openpyxl.styles import Font
+
+    kinds = kinds or {}
+    for j, col in enumerate(frame.columns, start=1):
+        cell = sheet.cell(row=start_row, column=j, value=_xlsx_value(str(col)))
+        if bold_header:
+            cell.font = Font(bold=True)
+    for i, row in enumerate(frame.itertuples(index=False), start=start_row + 1):
+        for j, (col, value) in enumerate(zip(frame.columns, row, strict=True), start=1):
+            kind = kinds.get(str(col), "")
+            if kind in ("points", "span") and isinstance(value, int | float | np.number):
+                value = 100 * float(value)
+            cell = sheet.cell(row=i, column=j, value=_xlsx_value(value))
+            if kind in NUMBER_FORMATS and isinstance(cell.value, int | float):
+                cell.number_format = NUMBER_FORMATS[kind]
+            elif kind.startswith("decimals:") and isinstance(cell.value, int | float):
+                cell.number_format = "0." + "0" * int(kind.split(":")[1])
+    return start_row + len(frame) + 1
+
+
+def xlsx_bytes(table: pd.DataFrame) -> bytes:
+    """The workbook of a table, built in memory (a killed export leaves no temporary file).
+
+    Sheets: Report (header, then the table for people with numbers as numbers),
+    Data (tidy, ids, rounded), Evidence (structured, named), Resolution.
+    """
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment
 
     attrs = table.attrs
-    with pd.ExcelWriter(path, engine="openpyxl") as writer:
-        header = pd.DataFrame(header_lines(attrs), columns=["Field", "Value"])
-        header.to_excel(writer, sheet_name="Report", index=False, startrow=0)
-        start = len(header) + 2
-        shown = readable_table(table)
-        shown.to_excel(writer, sheet_name="Report", index=False, startrow=start)
-        sheet = writer.sheets["Report"]
-        sheet.column_dimensions["A"].width = 24
-        sheet.column_dimensions["B"].width = 60
-        for col in "CDEFGH":
-            sheet.column_dimensions[col].width = 22
-        for cell in sheet[start + 1]:
-            cell.font = Font(bold=True)
-        for row in sheet.iter_rows(min_row=1, max_row=len(header) + 1):
-            for cell in row:
-                cell.alignment = Alignment(wrap_text=True, vertical="top")
-        table.to_excel(writer, sheet_name="Data", index=False)
-        pd.DataFrame(evidence_rows(attrs) or [{"kind": "none"}]).to_excel(
-            writer, sheet_name="Evidence", index=False
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "Report"
+    header = pd.DataFrame(header_lines(attrs), columns=["Field", "Value"])
+    start = write_rows(sheet, header, 1) + 1
+    shown, kinds = _readable(table)
+    write_rows(sheet, shown, start, kinds)
+    sheet.freeze_panes = sheet.cell(row=start + 1, column=1)
+    sheet.column_dimensions["A"].width = 24
+    sheet.column_dimensions["B"].width = 60
+    for col in "CDEFGH":
+        sheet.column_dimensions[col].width = 22
+    for row in sheet.iter_rows(min_row=1, max_row=len(header) + 1):
+        for cell in row:
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+    found = side_by_side_readable(table)
+    if found is not None:
+        wide_sheet = book.create_sheet("Side by side", 0)  # first: what people read
+        write_rows(wide_sheet, found[0], 1, found[1])
+        wide_sheet.freeze_panes = "C2"
+        wide_sheet.column_dimensions["A"].width = 40
+        wide_sheet.column_dimensions["B"].width = 28
+    data = book.create_sheet("Data")
+    write_rows(data, tidy(table, SHEET_DECIMALS), 1)
+    data.freeze_panes = "A2"
+    data.auto_filter.ref = data.dimensions
+    evidence = evidence_for_people(attrs)
+    write_rows(
+        book.create_sheet("Evidence"),
+        evidence
+        if not evidence.empty
+        else pd.DataFrame({"Evidence": ["None (the model's own beliefs)"]}),
+        1,
+    )
+    res = readable_resolution(attrs)
+    if res:
+        write_rows(
+            book.create_sheet("Resolution"),
+            pd.DataFrame(res, columns=["Outcome", "State", "Criterion"]),
+            1,
         )
-        res = readable_resolution(attrs)
-        if res:
-            pd.DataFrame(res, columns=["Outcome", "State", "Criterion"]).to_excel(
-                writer, sheet_name="Resolution", index=False
-            )
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def write_xlsx(table: pd.DataFrame, path: Path) -> None:
+    """The workbook of `table` (see xlsx_bytes) written to `path` in one write."""
+    Path(path).write_bytes(xlsx_bytes(table))
 
 
 # ---------------------------------------------------------------- analysis charts (inline SVG, no scripts)
@@ -606,22 +781,22 @@ def _axis(value: float, caption: str) -> str:
     return f"{value:.3g} bits" if "bits" in caption else percent(value)
 
 
-def _records(frame: pd.DataFrame) -> Iterator[Any]:
-    """A table's rows as named tuples (pandas types their fields as any scalar)."""
-    return frame.itertuples()
+def _records(frame: pd.DataFrame) -> list[Any]:
+    """The rows as named tuples (typed loosely: the columns hold numbers and text)."""
+    return list(frame.itertuples())
 
 
 def _chart(table: pd.DataFrame) -> str:
     """The chart of one analysis table (by attrs['analysis_kind']); '' for other tables."""
     kind = table.attrs.get("analysis_kind")
-    names = Names.from_attrs(table.attrs)
+    names = Naming.of(table.attrs)
     name, state_name = names.node, names.state
     if table.empty:
         return ""
     if kind == "sensitivity":
         top = table.head(20)
         base = float(table.attrs.get("baseline", top["baseline"].iloc[0]))
-        rows: list[_Bar] = [
+        rows: list[tuple[str, float, float, str, str, list[float]]] = [
             (name(r.node), r.low, r.high, f"{percent(r.low)} – {percent(r.high)}", BLUE, [])
             for r in _records(top)
         ]
@@ -665,7 +840,7 @@ def _chart(table: pd.DataFrame) -> str:
     if kind == "explain":
         top = table.head(30)
         m = float(top["delta_probability"].abs().max()) or 0.01
-        titles = readable_table(top)[HEADERS["title"]]
+        impact_titles = list(readable_table(top)[HEADERS["title"]])
         rows = [
             (
                 title,
@@ -675,7 +850,7 @@ def _chart(table: pd.DataFrame) -> str:
                 UP if r.delta_probability >= 0 else DOWN,
                 [],
             )
-            for title, r in zip(titles, _records(top), strict=True)
+            for title, r in zip(impact_titles, _records(top), strict=True)
         ]
         return _svg_bars(rows, -m * 1.1, m * 1.1, [(0.0, "")], "evidence impact")
     if kind == "explain_sequence":

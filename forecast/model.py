@@ -31,6 +31,7 @@ from .evidence import (
 )
 from .memory import check_memory, resolve_budget
 from .present import Names, cite, humanise
+from .results import evidence_records
 from .safeio import MAX_FILE_BYTES, read_bytes_bounded
 from .spec import ModelSpec, NodeSpec, compiled_cpt, spec_from_text, topological_order
 from .words import BANDS, band_index
@@ -388,7 +389,7 @@ class Model:
         ev = self.evidence(scenario, **evidence)
         table = self.posteriors_batch([ev], targets=targets, names=[ev.name or "current evidence"])
         table = table.drop(columns="scenario").reset_index(drop=True)
-        table.attrs = {**table.attrs, "evidence": ev.describe(), "scenario": ev.name}
+        table.attrs = {**table.attrs, "evidence": evidence_records(ev), "scenario": ev.name}
         return table
 
     def posteriors_batch(

@@ -9,6 +9,7 @@ import pandas as pd
 from .errors import EvidenceError
 from .evidence import Evidence, EvidenceItem, EvidenceLike, Scenario
 from .model import Model
+from .results import evidence_records
 
 
 def run(
@@ -30,7 +31,7 @@ def run(
         raise EvidenceError(f"scenario names must be distinct, got {list(names)}")
     table = model.posteriors_batch(evs, targets=targets, names=names)
     table.attrs["evidence"] = {
-        n: (e.describe() if isinstance(e, Evidence) else [])
+        n: (evidence_records(e) if isinstance(e, Evidence) else [])
         for n, e in zip(names, evs, strict=True)
     }
     return table
@@ -85,8 +86,10 @@ def timeline(
     dates = {"baseline": None, **{it.id: it.date for it in ordered}}
     table.insert(0, "date", pd.to_datetime(table["scenario"].map(dates)).dt.date)
     table = table.rename(columns={"scenario": "item"})
-    table.attrs["analysis"] = "timeline: the forecast after each dated evidence item, in date order"
-    table.attrs["evidence"] = steps[-1].describe()
+    table.attrs["analysis_kind"] = "timeline"
+    table.attrs["target_nodes"] = [targets] if isinstance(targets, str) else list(targets)
+    table.attrs["evidence"] = evidence_records(steps[-1])
+    table.attrs["scenario"] = start.name
     return table
 
 

@@ -663,5 +663,9 @@ def test_analysis_tab_renders_every_chart():
 )
 def test_explain_summary_counts_pieces_in_words(tiny, evidence, phrase):
     """One piece is 'its one piece', not 'all 1 pieces'."""
-    summary = forecast.explain(tiny, "outcome=good", **evidence).attrs["summary"]
+    from forecast.naming import Naming
+
+    attrs = forecast.explain(tiny, "outcome=good", **evidence).attrs
+    assert "summary" not in attrs  # results carry data (pieces), writers the words
+    summary = Naming.of(attrs).summary(attrs)
     assert phrase in summary and "all 1 pieces" not in summary

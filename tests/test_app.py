@@ -518,38 +518,56 @@ def test_downloads_are_valid_in_every_format(tiny):
         "baseline",
         "delta_probability",
     ]
-    rows = report.outcome_rows(tiny, "outcome", table, tiny.posteriors())
-    sections = [("Outcome charts", report.outcome_svg("Wet grass", rows))]
-    csv = pd.read_csv(io.BytesIO(report.export_bytes(table, "csv")))
-    assert csv["probability"].tolist() == pytest.approx(table["probability"].tolist())
-    data = json.loads(report.export_bytes(table, "json"))
-    assert data["metadata"]["question"] == tiny.spec.question.text and len(data["rows"]) == len(
-        table
-    )
-    book = openpyxl.load_workbook(io.BytesIO(report.export_bytes(table, "xlsx")))
-    assert {"Report", "Data", "Evidence"} <= set(book.sheetnames)
-    md = report.export_bytes(table, "md").decode()
-    assert tiny.spec.question.text in md and "Evidence used" in md
-    page = report.export_bytes(table, "html", html_sections=sections).decode()
+    assert [fmt for fmt, _ in report.DOWNLOADS.values()] == [
+        "docx",
+        "xlsx",
+        "html",
+        "md",
+        "csv",
+        "json",
+    ]
+    csv = pd.read_csv(io.BytesIO(report.report_file(tiny, ev, "csv", "A. Analyst")))
+    want = table.set_index(["node", "state"])["probability"]
+    got = csv.set_index(["node", "state"])["probability"]
+    assert got.to_numpy() == pytest.approx(want.reindex(got.index).to_numpy(), abs=1e-6)
+    data = json.loads(report.report_file(tiny, ev, "json", "A. Analyst"))
+    assert data["issue"]["question"] == tiny.spec.question.text
+    assert data["issue"]["author"] == "A. Analyst"
+    book = openpyxl.load_workbook(io.BytesIO(report.report_file(tiny, ev, "xlsx")))
+    assert {"Report", "Data", "Evidence", "Bibliography"} <= set(book.sheetnames)
+    md = report.report_file(tiny, ev, "md").decode()
+    assert md.index("## Key judgements") < md.index("## Evidence used")
+    page = report.report_file(tiny, ev, "html").decode()
     assert "<svg" in page and "<script" not in page and items[0].title in page
     assert tiny.spec.question.text in page
+    assert report.report_file(tiny, ev, "docx").startswith(b"PK")
+    # the same file as the API writes (the CLI and the app draw one report model)
+    built = forecast.report(tiny, ev, author="A. Analyst")
+    assert built.judgements[0].paragraph == data["judgements"][0]["paragraph"]
+
+
+def test_the_forecast_tab_offers_every_report_format_with_an_author_field(monkeypatch, tiny):
+    monkeypatch.setenv("FORECAST_AUTHOR", "Env Analyst")
+    at = rerun(start_tiny(monkeypatch))
+    labels = [b.proto.label for b in at.main.get("download_button")]
+    assert labels[:6] == list(report.DOWNLOADS)  # Word, Excel, HTML, Markdown, CSV, JSON
+    field = at.text_input(key=key(tiny, "report_author"))
+    assert field.value == "Env Analyst"  # $FORECAST_AUTHOR fills the field
 
 
 def test_comparison_downloads_carry_the_side_by_side_table(tiny):
     names = ["Model's belief", "Rain"]
-    table = report.comparison(
-        tiny, [forecast.Evidence(), tiny.evidence(hard={"rain": "yes"})], names
-    )
+    evs = [forecast.Evidence(), tiny.evidence(hard={"rain": "yes"})]
+    table = report.comparison(tiny, evs, names)
     wide = report.comparison_display(tiny, table)
     assert list(wide.columns) == ["Node", "State", *names]
     book = openpyxl.load_workbook(
-        io.BytesIO(report.export_bytes(table, "xlsx", extra_sheets=[("Side by side", wide)]))
+        io.BytesIO(report.report_file(tiny, evs[0], "xlsx", "", evs[1:], names))
     )
-    assert "Side by side" in book.sheetnames
-    md = report.export_bytes(
-        table, "md", markdown_sections=[("Side by side", wide.to_markdown(index=False))]
-    ).decode()
-    assert "## Side by side" in md and "Wet grass" in md
+    cells = [c.value for row in book["Report"].iter_rows() for c in row]
+    assert "Side by side" in cells and "Rain" in cells
+    md = report.report_file(tiny, evs[0], "md", "", evs[1:], names).decode()
+    assert md.index("## Side by side") < md.index("## Outcomes") and "Wet grass" in md
 
 
 def test_as_of_matching_finds_the_day_up_to_which_the_items_are_applied():
@@ -587,8 +605,7 @@ def test_timeline_steps_follow_the_items(tiny):
     last = steps[(steps["step"] == len(items)) & (steps["node"] == "outcome")]
     want = tiny.posteriors(scenario=tiny.evidence(items=items), targets="outcome")
     assert last["probability"].tolist() == pytest.approx(want["probability"].tolist())
-    svg = report.timeline_svg("Wet grass", steps[steps["node"] == "outcome"])
-    assert svg.startswith("<svg") and svg.count("<polyline") == 2
+    assert set(steps["title"]) >= {it.title for it in items}  # the chart's tooltip field
 
 
 # ------------------------------------------------------------------ tabs

@@ -42,3 +42,14 @@ def test_describe_command_writes_the_file(tmp_path):
     out = tmp_path / "model.md"
     assert main(["describe", str(TINY), "--output", str(out)]) == 0
     assert out.read_text(encoding="utf-8").startswith("# Tiny test model")
+
+
+def test_model_text_cannot_become_live_markdown_or_html():
+    text = (ROOT / "tests" / "fixtures" / "tiny.yaml").read_text(encoding="utf-8")
+    text = text.replace("title: Tiny test model", 'title: "<script>x</script>"').replace(
+        "rationale: a coin with a bias", 'rationale: "![b](http://127.0.0.1/b.png) | <img src=x>"'
+    )
+    md = describe_model(forecast.model_from_text(text, "hostile.yaml"))
+    assert "<script>" not in md and "<img" not in md and "![b](" not in md
+    row = next(line for line in md.splitlines() if line.startswith("| rationale"))
+    assert row.count(" | ") == 1  # the escaped '|' stays inside its cell

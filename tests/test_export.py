@@ -1,5 +1,6 @@
 """Exports by suffix (.csv .xlsx .md .json .html): valid files, the report's content, atomic writes."""
 
+import html
 import importlib
 import json
 import pathlib
@@ -43,7 +44,9 @@ def test_csv_round_trips_with_exactly_the_api_columns(table, run_table, tmp_path
             .astype(str)
             .equals(t[["node", "state", "words"]].astype(str))
         )
-        np.testing.assert_allclose(back["probability"], t["probability"], rtol=0, atol=1e-15)
+        np.testing.assert_allclose(
+            back["probability"], t["probability"], rtol=0, atol=1e-12
+        )  # exports round to 6 decimals
     assert list(pd.read_csv(tmp_path / "out.csv").columns) == [
         "scenario",
         "node",
@@ -61,7 +64,9 @@ def test_json_has_metadata_and_rows(table, tmp_path):
     assert len(data["rows"]) == len(table)
     assert list(data["rows"][0]) == ["node", "state", "probability", "words"]
     np.testing.assert_allclose(
-        [r["probability"] for r in data["rows"]], table["probability"], atol=1e-15
+        [r["probability"] for r in data["rows"]],
+        table["probability"],
+        atol=1e-12,  # JSON rounds to 12 decimals
     )
 
 
@@ -87,13 +92,19 @@ def test_xlsx_report_sheet_is_readable(table, tmp_path):
     assert "tiny" in cells and "2018-01-31" in cells  # model id and as-of date
     assert "Rain" in cells and "Wet grass" in cells  # labels, not only ids
     rain_yes = table.loc[(table.node == "rain") & (table.state == "yes"), "probability"].iloc[0]
-    assert f"{100 * rain_yes:.1f}%" in cells  # percentages
+    numbers = [c for row in book["Report"].iter_rows() for c in row if isinstance(c.value, float)]
+    assert rain_yes == pytest.approx(
+        next(c.value for c in numbers if abs(c.value - rain_yes) < 1e-6), abs=1e-6
+    )
+    assert {c.number_format for c in numbers} >= {"0.0%"}  # percentages stored as numbers
     assert "likely" in cells or "unlikely" in cells  # estimative words
     evidence = sheet_text(book["Evidence"])
-    assert "likelihood" in evidence and "sprinkler" in evidence
+    assert "Reported weights" in evidence and "Sprinkler" in evidence  # named, not ids
     data = pd.read_excel(path, sheet_name="Data")
     assert list(data.columns) == list(table.columns)
-    np.testing.assert_allclose(data["probability"], table["probability"], atol=1e-15)
+    np.testing.assert_allclose(
+        data["probability"], table["probability"], atol=5e-7
+    )  # exports round to 6 decimals
 
 
 def test_markdown_is_a_paste_ready_table(table, tmp_path):
@@ -139,7 +150,9 @@ def test_reports_show_changes_in_points_and_sources_by_name(tiny):
                 {
                     "kind": "item",
                     "node": "sprinkler",
-                    "detail": "2018-02-01 A report (off: 0.2, on: 1)",
+                    "date": "2018-02-01",
+                    "title": "A report",
+                    "weights": {"off": 0.2, "on": 1.0},
                     "source": "src1",
                 }
             ],
@@ -217,11 +230,10 @@ def test_unknown_suffix_is_a_clear_error(table, tmp_path):
 
 
 def test_failed_xlsx_write_leaves_no_file_and_keeps_the_old_one(table, tmp_path, monkeypatch):
-    def broken(t, path):
-        pathlib.Path(path).write_bytes(b"PK half a workbook")
+    def broken(t):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(export_module, "write_xlsx", broken)
+    monkeypatch.setattr(export_module, "xlsx_bytes", broken)
     with pytest.raises(RuntimeError):
         forecast.export(table, tmp_path / "new.xlsx")
     assert list(tmp_path.iterdir()) == []
@@ -247,10 +259,10 @@ def test_failed_text_write_leaves_no_file_and_keeps_the_old_one(
 
     monkeypatch.setattr(pathlib.Path, "write_text", half_then_fail)
     with pytest.raises(
-        forecast.ForecastError, match=rf"cannot write .*report\{suffix}: No space left"
+        forecast.ForecastError, match=rf"cannot write .*report\{suffix}: .*disk is full"
     ):
         forecast.export(table, old)
-    with pytest.raises(forecast.ForecastError, match="No space left"):
+    with pytest.raises(forecast.ForecastError, match="disk is full"):
         forecast.export(table, tmp_path / f"new{suffix}")
     monkeypatch.undo()
     assert old.read_text(encoding="utf-8") == "the previous report"
@@ -290,3 +302,85 @@ def test_timeline_and_run_tables_export_in_every_format(tiny, run_table, tmp_pat
         else:
             text = path.read_text(encoding="utf-8")
             assert not re.search(r"\b(nan|nat)\b", text, re.IGNORECASE)
+
+
+def _every_key_table(tiny):
+    """A table whose attrs carry every declared metadata key (forecast.results.KEYS)."""
+    from forecast.analysis import with_intervals
+    from forecast.results import KEYS
+
+    intervals = with_intervals(
+        tiny.posteriors(hard={"rain": "yes"}),
+        forecast.uncertainty(tiny, samples=20, hard={"rain": "yes"}),
+    )
+    table = forecast.explain_sequence(tiny, "outcome=good", hard={"rain": "yes"})
+    table.attrs = {
+        **table.attrs,
+        "interval_settings": intervals.attrs["interval_settings"],
+        "scenario": "Rainy day",
+        "scenarios": ["a", "b"],
+        "target_nodes": ["outcome"],
+        "baseline": 0.5,
+        "target_entropy_bits": 0.9,
+        "seed": 0,
+        "draws_used": 20,
+        "samples": 20,
+    }
+    assert set(KEYS) <= set(table.attrs), sorted(set(KEYS) - set(table.attrs))
+    return table
+
+
+def test_every_writer_renders_every_declared_metadata_key(tiny, tmp_path):
+    from forecast.naming import RENDERERS, Naming
+    from forecast.results import KEYS
+    from forecast.results import __doc__ as declared
+
+    assert set(RENDERERS) == set(KEYS)
+    for key in KEYS:
+        assert key in declared  # documented in the one place keys are declared
+    table = _every_key_table(tiny)
+    naming = Naming.of(table.attrs)
+    shown = naming.header(table.attrs)
+    assert {label for label, _ in RENDERERS.values() if label} <= {label for label, _ in shown}
+    md = forecast.export(table, tmp_path / "t.md").read_text(encoding="utf-8")
+    page = forecast.export(table, tmp_path / "t.html").read_text(encoding="utf-8")
+    book = openpyxl.load_workbook(forecast.export(table, tmp_path / "t.xlsx"))
+    cells = sheet_text(book["Report"])
+    meta = json.loads(forecast.export(table, tmp_path / "t.json").read_text(encoding="utf-8"))
+    for label, text in shown:
+        assert f"**{label}:**" in md and export_module.md_text(text) in md, label
+        assert html.escape(text) in page, label
+        assert label in cells and text in cells, label
+    assert set(KEYS) <= set(meta["metadata"])
+    # no id leaks through a summary: the target is named, the numbers are the analysis's
+    summary = dict(shown)["Summary"]
+    assert "outcome=good" not in summary and summary.startswith("Wet grass: Good")
+    assert "Rain" in md.split("## Evidence used")[1] and "rain" not in summary
+
+
+def test_a_batch_run_export_puts_the_side_by_side_table_first(run_table, tmp_path):
+    md = forecast.export(run_table, tmp_path / "run.md").read_text(encoding="utf-8")
+    assert md.index("## Side by side") < md.index("## Evidence used") < md.index("## Every row")
+    header = next(
+        line for line in md.split("## Side by side")[1].splitlines() if line.startswith("|")
+    )
+    assert "| Rainy |" in header or "rainy" in header.lower()
+    book = openpyxl.load_workbook(forecast.export(run_table, tmp_path / "run.xlsx"))
+    assert book.sheetnames[0] == "Side by side"
+    values = [c for row in book["Side by side"].iter_rows(min_row=2) for c in row[2:]]
+    assert values and all(
+        isinstance(c.value, int | float) and c.number_format == "0.0%" for c in values
+    )
+    page = forecast.export(run_table, tmp_path / "run.html").read_text(encoding="utf-8")
+    assert page.index("Side by side") < page.index("Evidence used")
+
+
+def test_a_comparison_lists_a_shared_evidence_item_once(tiny, tmp_path):
+    items = forecast.load_evidence(TINY_EVIDENCE)
+    evs = [tiny.evidence(items=items), tiny.evidence(hard={"sprinkler": "on"}, items=items)]
+    table = forecast.run(tiny, evs, names=["Items only", "Sprinkler on"])
+    md = forecast.export(table, tmp_path / "c.md").read_text(encoding="utf-8")
+    evidence = md.split("## Evidence used")[1].split("## ")[0]
+    for it in items:
+        assert evidence.count(it.title) == 1
+    assert "every scenario" in evidence and "| Sprinkler on | Definite state |" in evidence

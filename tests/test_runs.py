@@ -52,9 +52,10 @@ def test_run_mixes_evidence_kinds_and_names(tiny, scenarios):
 def test_run_records_the_evidence_of_each_scenario(tiny, scenarios):
     table = forecast.run(tiny, scenarios)
     assert table.attrs["model_id"] == "tiny"
-    assert {"kind": "hard", "node": "rain", "detail": "yes", "source": ""} in table.attrs[
-        "evidence"
-    ]["rainy"]
+    rainy = table.attrs["evidence"]["rainy"]
+    assert {"kind": "hard", "node": "rain", "state": "yes", "source": "", "detail": "yes"} in rainy
+    weights = next(r["weights"] for r in rainy if r["kind"] == "likelihood")
+    assert weights == {"off": 0.5, "on": 1.0}  # structured numbers, not a sentence
 
 
 def test_run_errors(tiny, scenarios):

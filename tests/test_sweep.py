@@ -125,9 +125,9 @@ def test_a_worker_killed_mid_run_loses_and_duplicates_nothing(cluster):
         forecast.load_scenario(p)
         for p in sorted((Path(model.path).parents[1] / "evidence" / "scenarios").glob("*.yaml"))
     ]
-    scenarios = scenarios * 4  # 28 chunks of one scenario, a few hundred ms each
+    scenarios = scenarios * 2  # 14 chunks of one scenario, a fraction of a second each
     names = [f"s{i}" for i in range(len(scenarios))]
-    expected = sweep_uncertainty(model, scenarios, samples=400, seed=11, names=names, chunk_size=1)
+    expected = sweep_uncertainty(model, scenarios, samples=250, seed=11, names=names, chunk_size=1)
     with Client(cluster.scheduler_address) as client:
         pids = list(client.run(os.getpid).values())
     killed = []
@@ -140,7 +140,7 @@ def test_a_worker_killed_mid_run_loses_and_duplicates_nothing(cluster):
     got = sweep_uncertainty(
         model,
         scenarios,
-        samples=400,
+        samples=250,
         seed=11,
         names=names,
         chunk_size=1,

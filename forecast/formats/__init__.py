@@ -81,7 +81,7 @@ FORMATS: dict[str, Format] = {
         Format("uai", "UAI", (".uai",), "uai:parse"),
         Format(
             "rds",
-            "bnlearn bn.fit (R)",
+            "bnlearn bn.fit, R",
             (".rds", ".rda", ".rdata"),
             "rds:parse",
             binary=True,
@@ -120,7 +120,7 @@ def _unsupported(p: Path) -> ModelError:
     what = f"'{suffix}'" if suffix else "(the name has no suffix)"
     return ModelError(
         f"{p}: unsupported model file format {what}; supported: {supported_formats()}; "
-        "all but YAML and RDS also gzip-compressed as FILE.gz"
+        "all but YAML and the R files also gzip-compressed as FILE.gz"
     )
 
 

@@ -10,6 +10,7 @@ tab (the header, sidebar, file scans and other tabs stay as they are).
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +33,7 @@ from .controls import (
     rebalance,
     shown_percents,
 )
+from .session import remember, restore
 
 if TYPE_CHECKING:
     from .workspace import Page
@@ -607,16 +609,25 @@ def cpt_table(model: Model, node: str) -> pd.DataFrame:
 # ------------------------------------------------------------------ downloads
 
 
+def _author(mk: str) -> str:
+    """The report's author: the field on the page, else $FORECAST_AUTHOR."""
+    key = _key(mk, "report_author")
+    restore(key, os.environ.get("FORECAST_AUTHOR", ""))
+    author = st.text_input("Author of the report", key=key, placeholder="Your name")
+    remember(key, author)
+    return str(author or "").strip()
+
+
 def _downloads(page: Page) -> None:
-    model, table = page.model, page.current
-    assert table is not None
+    model, evidence = page.model, page.evidence
+    assert evidence is not None
     st.subheader("Downloads")
+    author = _author(page.mk)
     download_row(
-        "The current forecast (every node, with the change from the model's belief)",
-        report.file_stem(model, "forecast"),
-        lambda fmt: report.export_bytes(
-            table, fmt, html_sections=report_sections(page) if fmt == "html" else ()
-        ),
+        "The report: key judgements, issue record, charts and sources (the same file as "
+        "`forecast report`)",
+        report.file_stem(model, "report"),
+        lambda fmt: report.report_file(model, evidence, fmt, author),
         _key(page.mk, "dl_current"),
     )
 
@@ -635,35 +646,3 @@ def download_row(label: str, stem: str, make: Callable[[str], bytes], key: str) 
                 on_click="ignore",
                 width="content",
             )
-
-
-def report_sections(page: Page) -> list[tuple[str, str]]:
-    """Inline SVG charts for the HTML report: each outcome's bars and, with items applied, their timeline."""
-    model = page.model
-    assert page.current is not None
-    svgs = [
-        report.outcome_svg(
-            model.label(n), report.outcome_rows(model, n, page.current, page.baseline)
-        )
-        for n in outcome_nodes(model)
-    ]
-    sections = [
-        (
-            "Outcome charts",
-            "<p>The dark tick marks the model's belief without evidence.</p>" + "".join(svgs),
-        )
-    ]
-    if page.applied:
-        base = None
-        if page.evidence is not None:
-            base = Evidence(page.evidence.hard, page.evidence.likelihood, page.evidence.fixed)
-        try:
-            steps = report.timeline_steps(model, page.applied, base=base)
-        except ForecastError:
-            return sections
-        lines = [
-            report.timeline_svg(model.label(n), steps[steps["node"] == n])
-            for n in outcome_nodes(model)
-        ]
-        sections.append(("Timeline of the evidence items used", "".join(lines)))
-    return sections

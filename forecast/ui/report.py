@@ -1,34 +1,41 @@
 """Tables and downloads behind the workspace: the current posterior table, scenario
-comparisons, and report files (CSV, XLSX, Markdown, JSON, self-contained HTML) as bytes.
+comparisons, and report files as bytes.
 
-The HTML report draws its charts as inline SVG, so it stays one file with no
-scripts and no external resources.
+Every download is the report `forecast report` writes (forecast.reporting and
+forecast.writers: Word, Excel, HTML, Markdown, CSV, JSON), so the app, the CLI
+and the API hand the analyst the same file.
 """
 
 from __future__ import annotations
 
-import html
-import tempfile
+import json
+from collections import OrderedDict
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from ..errors import ForecastError
-from ..evidence import Evidence
-from ..export import render, to_html, write_xlsx
+from ..evidence import Evidence, EvidenceItem
 from ..model import Model
-from ..present import BLUE, DARK, PALETTE, TRACK, percent, points
+from ..present import percent, points
+from ..reporting import Report, build_report
+from ..reporting import timeline_steps as _timeline_steps
+from ..results import evidence_records
 from ..runs import run, side_by_side
 from ..words import words
+from ..writers import MIME, report_bytes
 
 DOWNLOADS: dict[str, tuple[str, str]] = {
-    "CSV": ("csv", "text/csv"),
-    "Excel": ("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-    "Markdown": ("md", "text/markdown"),
-    "JSON": ("json", "application/json"),
-    "HTML": ("html", "text/html"),
+    name: (fmt, MIME[fmt])
+    for name, fmt in (
+        ("Word", "docx"),
+        ("Excel", "xlsx"),
+        ("HTML", "html"),
+        ("Markdown", "md"),
+        ("CSV", "csv"),
+        ("JSON", "json"),
+    )
 }
 
 
@@ -139,33 +146,51 @@ def comparison_display(model: Model, table: pd.DataFrame) -> pd.DataFrame:
 # ------------------------------------------------------------------ downloads
 
 
-def export_bytes(
-    table: pd.DataFrame,
+def _evidence_key(ev: Evidence) -> str:
+    return json.dumps({"name": ev.name, "rows": evidence_records(ev)}, sort_keys=True, default=str)
+
+
+_BUILT: OrderedDict[tuple[str, ...], Report] = OrderedDict()  # a few recent reports per process
+_BUILT_MAX = 6
+
+
+def build(
+    model: Model,
+    evidence: Evidence,
+    author: str = "",
+    compare: Sequence[Evidence] = (),
+    names: Sequence[str] | None = None,
+) -> Report:
+    """The report model behind every download (forecast.reporting), built once per settings."""
+    key = (
+        model.content_hash,
+        _evidence_key(evidence),
+        author,
+        *[_evidence_key(e) for e in compare],
+        *(names or ()),
+    )
+    if key in _BUILT:
+        _BUILT.move_to_end(key)
+        return _BUILT[key]
+    built = build_report(
+        model, evidence, author=author or None, compare=compare, compare_names=names
+    )
+    _BUILT[key] = built
+    while len(_BUILT) > _BUILT_MAX:
+        _BUILT.popitem(last=False)
+    return built
+
+
+def report_file(
+    model: Model,
+    evidence: Evidence,
     fmt: str,
-    html_sections: Sequence[tuple[str, str]] = (),
-    extra_sheets: Sequence[tuple[str, pd.DataFrame]] = (),
-    markdown_sections: Sequence[tuple[str, str]] = (),
+    author: str = "",
+    compare: Sequence[Evidence] = (),
+    names: Sequence[str] | None = None,
 ) -> bytes:
-    """A table exported in memory: csv, xlsx, md, json or html (the HTML report can take extra sections)."""
-    if fmt == "xlsx":
-        with tempfile.TemporaryDirectory(prefix="forecast-") as tmp:
-            path = Path(tmp) / "report.xlsx"
-            write_xlsx(table, path)
-            if extra_sheets:
-                with pd.ExcelWriter(path, engine="openpyxl", mode="a") as writer:
-                    for name, sheet in extra_sheets:
-                        sheet.to_excel(writer, sheet_name=name[:31], index=False)
-            return path.read_bytes()
-    if fmt == "html":
-        return to_html(table, extra_sections=list(html_sections)).encode("utf-8")
-    text = render(table, fmt)
-    if fmt == "md" and markdown_sections:
-        text = (
-            text.rstrip("\n")
-            + "\n"
-            + "".join(f"\n## {t}\n\n{body.strip()}\n" for t, body in markdown_sections)
-        )
-    return text.encode("utf-8")
+    """A download: the same file `forecast report` writes (docx, xlsx, html, md, csv or json)."""
+    return report_bytes(build(model, evidence, author, compare, names), fmt)
 
 
 def file_stem(model: Model, what: str) -> str:
@@ -174,142 +199,11 @@ def file_stem(model: Model, what: str) -> str:
     return safe.strip("_") or "forecast"
 
 
-# ------------------------------------------------------------------ inline SVG charts
-
-
-def _esc(text: object) -> str:
-    return html.escape(str(text), quote=True)
-
-
-def outcome_svg(title: str, rows: pd.DataFrame) -> str:
-    """Horizontal bars for one outcome (baseline as a dark tick), as standalone inline SVG."""
-    label_w, bar_w, text_w, row_h = 230, 320, 190, 30
-    width = label_w + bar_w + text_w
-    height = row_h * len(rows) + 36
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
-        f'aria-label="{_esc(title)}" style="font-family:system-ui,sans-serif">',
-        f'<text x="0" y="16" font-size="14" font-weight="600">{_esc(title)}</text>',
-    ]
-    for i, row in enumerate(rows.to_dict(orient="records")):
-        y = 28 + i * row_h
-        p = max(0.0, min(1.0, float(row["probability"])))
-        parts.append(f'<text x="0" y="{y + 16}" font-size="13">{_esc(row["state"])}</text>')
-        parts.append(
-            f'<rect x="{label_w}" y="{y + 3}" width="{bar_w}" height="18" fill="{TRACK}"/>'
-        )
-        parts.append(
-            f'<rect x="{label_w}" y="{y + 3}" width="{bar_w * p:.1f}" height="18" fill="{BLUE}"/>'
-        )
-        base = row.get("baseline")
-        if base is not None and pd.notna(base):
-            x = label_w + bar_w * max(0.0, min(1.0, float(base)))
-            parts.append(
-                f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{y}" y2="{y + 24}" stroke="{DARK}" stroke-width="2"/>'
-            )
-        parts.append(
-            f'<text x="{label_w + bar_w + 8}" y="{y + 16}" font-size="12">{_esc(percent(p))} {_esc(row["words"])}</text>'
-        )
-    parts.append("</svg>")
-    return "".join(parts)
-
-
-def timeline_svg(title: str, steps: pd.DataFrame) -> str:
-    """One outcome's probabilities after each dated item, as standalone inline SVG lines.
-
-    `steps` has columns step, when, state, probability (as the workspace builds them).
-    """
-    order = sorted(set(steps["step"]))
-    states = list(dict.fromkeys(steps["state"]))
-    left, top, plot_w, plot_h = 48, 46, 620, 200
-    width, height = left + plot_w + 30, top + plot_h + 40
-    n = max(1, len(order) - 1)
-
-    def x(step: int) -> float:
-        return left + plot_w * order.index(step) / n
-
-    def y(p: float) -> float:
-        return top + plot_h * (1 - max(0.0, min(1.0, p)))
-
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
-        f'aria-label="{_esc(title)}" style="font-family:system-ui,sans-serif">',
-        f'<text x="0" y="16" font-size="14" font-weight="600">{_esc(title)}</text>',
-    ]
-    for k in range(5):
-        p = k / 4
-        parts.append(
-            f'<line x1="{left}" x2="{left + plot_w}" y1="{y(p):.1f}" y2="{y(p):.1f}" stroke="#eef1f5"/>'
-        )
-        parts.append(
-            f'<text x="{left - 6}" y="{y(p) + 4:.1f}" font-size="11" text-anchor="end">{int(p * 100)}%</text>'
-        )
-    legend_x = 0.0
-    for i, state in enumerate(states):
-        colour = PALETTE[i % len(PALETTE)]
-        sub = steps[steps["state"] == state].sort_values("step")
-        pts = " ".join(
-            f"{x(s):.1f},{y(p):.1f}" for s, p in zip(sub["step"], sub["probability"], strict=True)
-        )
-        parts.append(f'<polyline points="{pts}" fill="none" stroke="{colour}" stroke-width="2"/>')
-        parts.append(f'<rect x="{legend_x:.0f}" y="26" width="10" height="10" fill="{colour}"/>')
-        parts.append(f'<text x="{legend_x + 14:.0f}" y="35" font-size="12">{_esc(state)}</text>')
-        legend_x += 24 + 7 * len(str(state))
-    first, last = (
-        steps.loc[steps["step"] == order[0], "when"].iloc[0],
-        steps.loc[steps["step"] == order[-1], "when"].iloc[0],
-    )
-    parts.append(f'<text x="{left}" y="{top + plot_h + 18}" font-size="11">{_esc(first)}</text>')
-    parts.append(
-        f'<text x="{left + plot_w}" y="{top + plot_h + 18}" font-size="11" text-anchor="end">{_esc(last)}</text>'
-    )
-    parts.append("</svg>")
-    return "".join(parts)
-
-
 # ------------------------------------------------------------------ timeline
 
 
 def timeline_steps(
-    model: Model, items: Sequence[object], base: Evidence | None = None
+    model: Model, items: Sequence[EvidenceItem], base: Evidence | None = None
 ) -> pd.DataFrame:
-    """Outcome posteriors after each dated item, labelled for charts.
-
-    Columns: step (0 = before any item), when (label), date (a month before the first
-    item for the starting point), item (title), node, outcome (label), state (label),
-    probability.
-    """
-    from ..runs import timeline
-
-    table = timeline(model, items, scenario=base)  # type: ignore[arg-type]
-    titles = {it.id: it.title for it in items}  # type: ignore[attr-defined]
-    order = list(dict.fromkeys(table["item"]))
-    step_of = {item: i for i, item in enumerate(order)}
-    when: dict[str, str] = {}
-    seen: dict[str, int] = {}
-    for item, date in zip(table["item"], table["date"], strict=True):
-        if item in when:
-            continue
-        if item == "baseline":
-            when[item] = "Start"
-            continue
-        text = date.strftime("%d %b %Y")
-        seen[text] = seen.get(text, 0) + 1
-        when[item] = text if seen[text] == 1 else f"{text} ({seen[text]})"
-    dates = pd.to_datetime(table["date"])
-    # the starting point sits a month before the first item, so the line starts from it
-    start = pd.Timestamp(dates.min()) - pd.Timedelta(days=30) if dates.notna().any() else None
-    return pd.DataFrame(
-        {
-            "step": table["item"].map(step_of),
-            "when": table["item"].map(when),
-            "date": dates.where(dates.notna(), start),
-            "item": table["item"].map(lambda i: titles.get(i, "Before any item")),
-            "node": table["node"],
-            "outcome": [model.label(n) for n in table["node"]],
-            "state": [
-                model.state_label(n, s) for n, s in zip(table["node"], table["state"], strict=True)
-            ],
-            "probability": table["probability"],
-        }
-    )
+    """Outcome posteriors after each dated item, labelled for charts (see reporting.timeline_steps)."""
+    return _timeline_steps(model, items, base=base)

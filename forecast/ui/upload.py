@@ -29,8 +29,8 @@ from typing import Any
 
 from ..errors import ForecastError, MemoryBudgetError, ModelError
 from ..memory import resolve_budget
-from ..model import Model, model_from_text
-from ..safeio import MAX_UPLOAD_BYTES, check_size, decode_utf8, format_size
+from ..model import Model, model_from_bytes
+from ..safeio import MAX_UPLOAD_BYTES, check_size, format_size
 
 UPLOAD_SECONDS = float(os.environ.get("FORECAST_UPLOAD_SECONDS", "") or 20.0)
 UPLOAD_MEMORY = 1 << 30  # address space a worker may add to what it starts with
@@ -78,11 +78,11 @@ def _work(conn: Connection, data: bytes, name: str, memory: int) -> None:
             cap = base + memory
             resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
         conn.send(("started",))  # the clock starts now, not while the fork server warms up
-        text = decode_utf8(data, name, "model", ModelError)
         # tables are checked against half the worker's room before they are built, so a
         # table that would not fit is a clear message rather than a MemoryError midway
         budget = min(resolve_budget(None), memory // 2) if memory > 0 else None
-        conn.send(("ok", model_from_text(text, name, memory_budget=budget)))
+        # any format, by the name's suffix; binary ones (.rds) and Latin-1 GeNIe files included
+        conn.send(("ok", model_from_bytes(data, name, memory_budget=budget)))
     except ForecastError as exc:
         conn.send(("error", type(exc).__name__, str(exc), list(exc.problems)))
     except MemoryError:

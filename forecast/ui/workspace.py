@@ -613,18 +613,12 @@ def _comparison_panel(page: Page, fitting: list[Scenario]) -> None:
             width="stretch",
             column_config={"Node": st.column_config.TextColumn(pinned=True, width="medium")},
         )
-    md = shown.to_markdown(index=False)
-    html_table = shown.to_html(index=False, border=0, escape=True)
+    evs = [choices[c][1] for c in picked]
+    author = str(st.session_state.get(_key(mk, "report_author")) or "").strip()
     forecast_tab.download_row(
-        "The comparison",
+        "The comparison report: side by side first, the long table in the appendix",
         report.file_stem(model, "comparison"),
-        lambda fmt: report.export_bytes(
-            table,
-            fmt,
-            html_sections=[("Side by side", html_table)],
-            extra_sheets=[("Side by side", shown)],
-            markdown_sections=[("Side by side", md)],
-        ),
+        lambda fmt: report.report_file(model, evs[0], fmt, author, evs[1:], names),
         _key(mk, "dl_compare"),
     )
 
