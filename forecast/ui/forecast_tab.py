@@ -20,7 +20,7 @@ import streamlit as st
 from ..errors import EvidenceError, ForecastError
 from ..evidence import Evidence, EvidenceItem
 from ..model import Model
-from ..plaintext import md, md_inline
+from ..plaintext import md, md_frame, md_inline
 from ..present import percent
 from . import charts, network, report
 from .controls import (
@@ -235,7 +235,7 @@ def _outcomes_panel(page: Page) -> None:
         st.markdown(f"##### {md_inline(model.label(node))}")
         st.vega_lite_chart(spec=charts.outcome_spec(rows), width="stretch")
         with st.expander("The numbers, with the change"):
-            st.table(report.outcome_display(rows, pinned_name).set_index("State"))
+            st.table(md_frame(report.outcome_display(rows, pinned_name).set_index("State")))
 
 
 def _pinned(page: Page) -> tuple[str, pd.DataFrame | None]:
