@@ -1192,16 +1192,16 @@ def test_an_upload_is_read_in_a_worker_that_is_killed_at_the_time_limit():
     assert model.id == "tiny" and model.content_hash == forecast.load_model(TINY).content_hash
     assert not model.posteriors().empty
     with pytest.raises(ModelError, match=r"longer than 0\.001 s, the limit for uploads"):
-        load_upload(wide_node(12).encode(), "slow.yaml", seconds=0.001)
+        load_upload(wide_node(16).encode(), "slow.yaml", seconds=0.001)
     assert [p for p in mp.active_children() if p.is_alive()] == []  # the worker was killed
 
 
 def test_an_upload_that_needs_too_much_memory_stops_the_worker_not_the_server():
-    from forecast.errors import MemoryBudgetError
     from forecast.ui.upload import load_upload
 
-    with pytest.raises(MemoryBudgetError, match="an upload may use|memory budget") as info:
-        load_upload(wide_node(18).encode(), "wide.yaml", seconds=60, memory=48 << 20)
+    # the table check (half the worker's room) or the worker's cap: either way a memory message
+    with pytest.raises(ModelError, match="an upload may use|memory budget") as info:
+        load_upload(wide_node(20).encode(), "wide.yaml", seconds=60, memory=48 << 20)
     assert "\n" not in str(info.value)
     with pytest.raises(ModelError, match="duplicate key") as info:  # errors come back as errors
         load_upload(b"id: a\nid: b\n", "dup.yaml")
