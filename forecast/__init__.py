@@ -24,7 +24,7 @@ from .export import export
 from .formats import write_model_file
 from .model import Model, load_model, model_from_text
 from .reporting import Report, report
-from .runs import run, timeline
+from .runs import evidence_as_of, run, timeline
 from .sweep import sweep, sweep_uncertainty
 from .words import words
 from .writers import write_report
@@ -34,6 +34,9 @@ from .writers import write_report
 # (Names that are also submodule names, such as `words` or `export`, are imported above: a
 # submodule imported later would otherwise take their place in the package.)
 _LAZY = {
+    "audit": ".claims",
+    "load_claims": ".claims",
+    "model_warnings": ".checks",
     "elicitation": ".elicitation",
     "explain": ".analysis",
     "explain_sequence": ".analysis",
@@ -57,6 +60,8 @@ if _TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eager
         sensitivity,
         uncertainty,
     )
+    from .checks import model_warnings
+    from .claims import audit, load_claims
     from .journal import history, record, resolve, score
 
 
@@ -86,17 +91,21 @@ __all__ = [
     "ModelError",
     "Report",
     "Scenario",
+    "audit",
     "ensemble",
+    "evidence_as_of",
     "explain",
     "explain_sequence",
     "export",
     "history",
     "indicators",
+    "load_claims",
     "load_evidence",
     "load_model",
     "load_scenario",
     "load_scenarios",
     "model_from_text",
+    "model_warnings",
     "parameter_sensitivity",
     "record",
     "report",

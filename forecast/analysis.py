@@ -554,7 +554,8 @@ def explain(
 def _cumulative(ev: Evidence, order: list[dict[str, Any]]) -> list[Evidence]:
     """No evidence, then the pieces of `ev` added one at a time in `order`."""
     by_id = {it.id: it for it in ev.items}
-    steps = [Evidence(name=ev.name)]
+    # interventions and the forecast date hold throughout the sequence
+    steps = [Evidence(name=ev.name, do=dict(ev.do), as_of=ev.as_of)]
     for p in order:
         prev = steps[-1]
         if p["kind"] == "item":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from .canonical import NoisyMaxCPT
+from .claims import audit, claims_path, load_claims
 from .model import Model
 from .safety import md_text
 from .spec import RankedCPT, TableCPT
@@ -32,6 +34,18 @@ def _cpt_summary(model: Model, node: str) -> str:
     if isinstance(cpt, RankedCPT):
         weights = ", ".join(f"{p} {w:+g}" for p, w in cpt.weights.items())
         return f"ranked ({cpt.function}; weights {weights}; variance {cpt.variance:g})"
+    if isinstance(cpt, NoisyMaxCPT):
+        first = model.states(node)[0]
+
+        def strength(dist: list[float]) -> str:
+            return f"{1 - dist[-1]:.0%}"
+
+        causes = "; ".join(
+            f"{p}: " + ", ".join(f"{s} {strength(d)}" for s, d in params.items() if d[-1] != 1.0)
+            for p, params in cpt.parameters.items()
+        )
+        leak = strength(cpt.leak) if cpt.leak is not None else "0%"
+        return f"noisy-MAX (P({first}) with no cause: {leak}; causes {causes})"
     assert isinstance(cpt, TableCPT)
     if not model.parents(node):
         probs = model.cpt(node)
@@ -64,6 +78,8 @@ def describe_model(model: Model) -> str:
             for node, crit in q.resolution.items():
                 for state, text in crit.items():
                     out.append(f"| `{node}` | `{state}` | {_cell(text)} |")
+    if spec.notes:
+        out += ["", "## Notes", "", spec.notes.strip()]
     out += ["", "## Network", "", mermaid(model), ""]
     out += ["## Nodes", ""]
     for role, title in (
@@ -88,12 +104,64 @@ def describe_model(model: Model) -> str:
                 f"| sources | {', '.join(spec_n.sources) or '(none)'} |",
                 f"| rationale | {_cell(spec_n.rationale)} |",
             ]
+            if spec_n.half_life_days is not None:
+                out.append(
+                    f"| evidence half-life | {spec_n.half_life_days:g} days (docs/evidence.md) |"
+                )
             if spec_n.description:
                 out.append(f"| description | {_cell(spec_n.description)} |")
             out.append("")
+    out += _baseline(model)
+    out += _claims(model)
     if spec.sources:
         out += ["## Sources", "", "| id | title | author | date |", "|---|---|---|---|"]
         for s in spec.sources:
             out.append(f"| `{s.id}` | {_cell(s.title)} | {_cell(s.author)} | {s.date} |")
         out.append("")
     return "\n".join(out)
+
+
+def _baseline(model: Model) -> list[str]:
+    """The outcomes with no evidence (every driver at its prior)."""
+    if not model.outcomes:
+        return []
+    table = model.posteriors(targets=model.outcomes)
+    out = ["## Baseline (no evidence)", "", "| outcome | state | probability | words |"]
+    out.append("|---|---|---|---|")
+    for row in table.itertuples():
+        out.append(f"| `{row.node}` | `{row.state}` | {row.probability:.1%} | {row.words} |")
+    return out + [""]
+
+
+def _claims(model: Model) -> list[str]:
+    """The claims audit (measured on the network) and the claims not encoded, if a claims file exists."""
+    path = claims_path(model)
+    if path is None:
+        return []
+    table = audit(model, path)
+    failed = int((table["verdict"] == "fail").sum())
+    out = [
+        "## Claims and their audit",
+        "",
+        f"From `{path.name}`: {len(table)} claims, {len(table) - failed} pass, {failed} fail "
+        "(`forecast audit`). Measured = the change in the effect's probability in percentage "
+        "points when the cause moves (do = by intervention), or the level for level claims.",
+        "",
+        "| claim | source | paraphrase | cause | effect | mode | expected | measured | verdict |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in table.itertuples():
+        out.append(
+            f"| `{r.claim}` | {_cell(str(r.source))} | {_cell(str(r.paraphrase))} | "
+            f"{_cell(str(r.cause))} | {_cell(str(r.effect))} | {r.mode} | {_cell(str(r.expected))} | "
+            f"{r.measured:+.1f} | {r.verdict} |"
+        )
+    skipped = load_claims(path).not_encoded
+    if skipped:
+        out += ["", "### Claims not encoded", "", "| claim | sources | paraphrase | why not |"]
+        out.append("|---|---|---|---|")
+        for c in skipped:
+            out.append(
+                f"| `{c.id}` | {', '.join(c.sources)} | {_cell(c.claim)} | {_cell(c.reason)} |"
+            )
+    return out + [""]

@@ -34,13 +34,12 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from . import journal
+from . import journal, writer
 from .errors import JournalError, ModelError
 from .journal import records, storage
 from .journal.storage import Conn
 from .model import EvidenceLike, Model
 from .spec import RankedCPT, spec_from_dict
-from .yamlio import atomic_write_text
 
 __all__ = [
     "Elicitation",
@@ -867,19 +866,13 @@ def write_pooled_model(
     if target.suffix.lower() not in (".yaml", ".yml"):
         raise ElicitationError(f"{target}: write the pooled model as a .yaml file")
     pooled = pooled_model(model, elicitation_id, method, round=round, db=db)
-    text = _dump_yaml(pooled.spec.model_dump(mode="json", exclude_none=True))
-    written = atomic_write_text(target, text)
+    # the workshop's writer: a new file, created only if none is there (never replaced)
+    written = writer.save_model(pooled.spec, target).path
     with _db(db, create=True) as conn:
         assert conn is not None
         with conn.transaction():
             conn.run("UPDATE elicitations SET pooling = ? WHERE id = ?", (method, elicitation_id))
     return written
-
-
-def _dump_yaml(data: Any) -> str:
-    import yaml
-
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
 
 
 # ---------------------------------------------------------------- disagreement

@@ -52,6 +52,9 @@ class EvidenceItem(BaseModel):
     node: str
     likelihood: dict[str, Weight]
     rationale: str = ""
+    # how fast the report goes stale: its likelihood is raised to 0.5 ** (age / half-life)
+    # (docs/evidence.md); overrides the node's half-life in the model file
+    half_life_days: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
 
     @field_validator("likelihood", mode="before")
     @classmethod
@@ -70,6 +73,7 @@ class Scenario(BaseModel):
     hard: dict[str, str] = Field(default_factory=dict)
     likelihood: dict[str, dict[str, Weight]] = Field(default_factory=dict)
     fixed: dict[str, dict[str, Weight]] = Field(default_factory=dict)
+    do: dict[str, str] = Field(default_factory=dict)
     items: list[str] = Field(default_factory=list)
     resolved_items: list[EvidenceItem] = Field(default_factory=list, exclude=True, repr=False)
 
@@ -78,7 +82,7 @@ class Scenario(BaseModel):
     def _keys(cls, v: Any) -> Any:
         return _str_keys(v) if isinstance(v, dict) else v
 
-    @field_validator("hard", mode="before")
+    @field_validator("hard", "do", mode="before")
     @classmethod
     def _hard_names(cls, v: Any) -> Any:
         return {as_name(k): as_name(x) for k, x in v.items()} if isinstance(v, dict) else v
@@ -92,6 +96,8 @@ class Scenario(BaseModel):
         data = self.model_dump(exclude={"resolved_items"})
         if not data["title"]:
             del data["title"]
+        if not data["do"]:
+            del data["do"]
         return dump_yaml(data)
 
 
@@ -251,14 +257,22 @@ class Evidence:
     fixed: dict[str, dict[str, float]] = field(default_factory=dict)
     items: tuple[EvidenceItem, ...] = ()
     name: str = ""
+    # interventions (graph surgery: the node's incoming edges cut, its state set)
+    do: dict[str, str] = field(default_factory=dict)
+    # the forecast date items are aged to (None: the model's as-of date)
+    as_of: dt.date | None = None
 
     @property
     def empty(self) -> bool:
-        return not (self.hard or self.likelihood or self.fixed or self.items)
+        return not (self.hard or self.likelihood or self.fixed or self.items or self.do)
 
     def nodes(self) -> set[str]:
         return (
-            set(self.hard) | set(self.likelihood) | set(self.fixed) | {it.node for it in self.items}
+            set(self.hard)
+            | set(self.likelihood)
+            | set(self.fixed)
+            | set(self.do)
+            | {it.node for it in self.items}
         )
 
     def without_item(self, item_id: str) -> Evidence:
@@ -268,13 +282,17 @@ class Evidence:
         """This evidence with one hard, likelihood or fixed entry set on `node`."""
         parts = self._entries()
         parts[kind][node] = value
-        return Evidence(parts["hard"], parts["likelihood"], parts["fixed"], self.items, self.name)
+        return replace(
+            self, hard=parts["hard"], likelihood=parts["likelihood"], fixed=parts["fixed"]
+        )
 
     def without_entry(self, kind: str, node: str) -> Evidence:
         """This evidence without its hard, likelihood or fixed entry on `node`."""
         parts = self._entries()
         del parts[kind][node]
-        return Evidence(parts["hard"], parts["likelihood"], parts["fixed"], self.items, self.name)
+        return replace(
+            self, hard=parts["hard"], likelihood=parts["likelihood"], fixed=parts["fixed"]
+        )
 
     def _entries(self) -> dict[str, dict[str, Any]]:
         return {
@@ -285,7 +303,8 @@ class Evidence:
 
     def describe(self) -> list[dict[str, str]]:
         """One row per piece of evidence, for reports."""
-        rows = [
+        rows = [{"kind": "do", "node": n, "detail": s, "source": ""} for n, s in self.do.items()]
+        rows += [
             {"kind": "hard", "node": n, "detail": s, "source": ""} for n, s in self.hard.items()
         ]
         rows += [
@@ -314,9 +333,30 @@ class Evidence:
             hard=dict(self.hard),
             likelihood={k: dict(v) for k, v in self.likelihood.items()},
             fixed={k: dict(v) for k, v in self.fixed.items()},
+            do=dict(self.do),
             items=[it.id for it in self.items],
             resolved_items=list(self.items),
         )
+
+
+def age_weight(
+    item: EvidenceItem, as_of: dt.date | None, half_life_days: float | None = None
+) -> float:
+    """The exponent an item's likelihood is raised to on the forecast date `as_of`.
+
+    0 for an item dated after `as_of` (not applied), 1 without a half-life or a date,
+    else 0.5 ** (age in days / half-life); the item's own half-life wins over the
+    node's (`half_life_days`).  See docs/evidence.md.
+    """
+    if as_of is None:
+        return 1.0
+    age = (as_of - item.date).days
+    if age < 0:
+        return 0.0
+    half_life = item.half_life_days if item.half_life_days is not None else half_life_days
+    if half_life is None:
+        return 1.0
+    return float(0.5 ** (age / half_life))
 
 
 EvidenceLike = Evidence | Scenario | Mapping[str, Any] | None
@@ -333,6 +373,8 @@ class EvidenceKeywords(TypedDict, total=False):
     hard: Mapping[str, str] | None
     likelihood: Mapping[str, Mapping[str, float]] | None
     fixed: Mapping[str, Mapping[str, float]] | None
+    do: Mapping[str, str] | None
+    as_of: dt.date | None
 
 
 def _fmt_map(m: Mapping[str, float]) -> str:
@@ -345,19 +387,28 @@ def combine(
     likelihood: Mapping[str, Mapping[str, float]] | None = None,
     fixed: Mapping[str, Mapping[str, float]] | None = None,
     items: Iterable[EvidenceItem] = (),
+    do: Mapping[str, str] | None = None,
+    as_of: dt.date | None = None,
 ) -> Evidence:
-    """Combine a scenario with keyword evidence; keywords replace the scenario on the same node."""
-    for label, arg in (("hard", hard), ("likelihood", likelihood), ("fixed", fixed)):
+    """Combine a scenario with keyword evidence; keywords replace the scenario on the same node.
+
+    `do` interventions combine the same way; `as_of` (the forecast date) replaces the
+    scenario's when given.
+    """
+    for label, arg in (("hard", hard), ("likelihood", likelihood), ("fixed", fixed), ("do", do)):
         if arg is not None and not isinstance(arg, Mapping):
             raise EvidenceError(
-                f"{label} evidence must be a mapping of node to {'state' if label == 'hard' else 'weights'}"
+                f"{label} evidence must be a mapping of node to {'state' if label in ('hard', 'do') else 'weights'}"
             )
+    if as_of is not None and not isinstance(as_of, dt.date):
+        raise EvidenceError(f"as_of must be a date, not {type(as_of).__name__}")
     states = dict(hard or {})
+    setting = dict(do or {})
     weights = {k: dict(_as_mapping(k, v, "likelihood")) for k, v in (likelihood or {}).items()}
     targets = {k: dict(_as_mapping(k, v, "fixed")) for k, v in (fixed or {}).items()}
     added = tuple(items)
     if scenario is None:
-        return Evidence(states, weights, targets, added)
+        return Evidence(states, weights, targets, added, do=setting, as_of=as_of)
     if isinstance(scenario, Scenario):
         base = Evidence(
             dict(scenario.hard),
@@ -365,6 +416,7 @@ def combine(
             {k: dict(v) for k, v in scenario.fixed.items()},
             tuple(scenario.resolved_items),
             scenario.name,
+            do=dict(scenario.do),
         )
         if scenario.items and len(scenario.resolved_items) != len(scenario.items):
             raise EvidenceError(
@@ -376,13 +428,15 @@ def combine(
         raise EvidenceError(
             f"scenario must be a Scenario (see forecast.load_scenario), not {type(scenario).__name__}"
         )
-    override = set(states) | set(weights) | set(targets) | {it.node for it in added}
+    override = set(states) | set(weights) | set(targets) | set(setting) | {it.node for it in added}
     return Evidence(
         {**{k: v for k, v in base.hard.items() if k not in override}, **states},
         {**{k: v for k, v in base.likelihood.items() if k not in override}, **weights},
         {**{k: v for k, v in base.fixed.items() if k not in override}, **targets},
         tuple(it for it in base.items if it.node not in override) + added,
         base.name,
+        do={**{k: v for k, v in base.do.items() if k not in override}, **setting},
+        as_of=as_of if as_of is not None else base.as_of,
     )
 
 

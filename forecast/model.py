@@ -7,11 +7,13 @@ can cite them.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import hashlib
 import os
 import threading
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Unpack
 
@@ -26,6 +28,7 @@ from .evidence import (
     EvidenceKeywords,
     EvidenceLike,
     Scenario,
+    age_weight,
     check_weights,
     combine,
 )
@@ -33,7 +36,15 @@ from .memory import check_memory, resolve_budget
 from .present import Names, cite, humanise
 from .results import evidence_records
 from .safeio import MAX_FILE_BYTES, read_bytes_bounded
-from .spec import ModelSpec, NodeSpec, compiled_cpt, spec_from_text, topological_order
+from .spec import (
+    ModelSpec,
+    NodeSpec,
+    TableCPT,
+    TableRow,
+    compiled_cpt,
+    spec_from_text,
+    topological_order,
+)
 from .words import BANDS, band_index
 
 if TYPE_CHECKING:
@@ -52,13 +63,17 @@ class Model:
         path: str | os.PathLike[str] | None = None,
         memory_budget: int | None = None,
         source_text: str | None = None,
+        *,
+        order: Sequence[str] | None = None,
     ) -> None:
         self.spec = spec
         self.path = Path(path) if path is not None else None
         self.memory_budget = resolve_budget(memory_budget)
         self._source_text = source_text
         self._by_id: dict[str, NodeSpec] = {n.id: n for n in spec.nodes}
-        self.nodes: list[str] = topological_order(spec)
+        # `order`: a topological order to keep (a mutilated copy keeps its original's)
+        self.nodes: list[str] = list(order) if order is not None else topological_order(spec)
+        self._do_cache: dict[tuple[tuple[str, str], ...], Model] = {}
         self._index = {n: i for i, n in enumerate(self.nodes)}
         self._cpts = {n.id: compiled_cpt(spec, n, self._by_id) for n in spec.nodes}
         # the memory guard refuses an oversized model now, from the graph alone (no table is built);
@@ -204,6 +219,119 @@ class Model:
         cpts = [self._cpts[n] for n in self.nodes]
         return JunctionTree(cards, parents, cpts, memory_budget=self.memory_budget)
 
+    def intervened(self, do: Mapping[str, str]) -> Model:
+        """The mutilated network for the intervention `do` (Pearl's graph surgery).
+
+        Each node in `do` loses its incoming edges and is fixed in the given state;
+        the rest of the network is unchanged.  The compiled copy is cached per do-set,
+        so repeated interventions cost one compilation.
+        """
+        key = tuple(sorted(self._check_do(do).items()))
+        if not key:
+            return self
+        if key not in self._do_cache:
+            fixed = dict(key)
+            nodes = [
+                n
+                if n.id not in fixed
+                else n.model_copy(
+                    update={
+                        "parents": [],
+                        "cpt": TableCPT(
+                            rows=[
+                                TableRow(
+                                    probabilities={
+                                        st: 1.0 if st == fixed[n.id] else 0.0 for st in n.states
+                                    }
+                                )
+                            ]
+                        ),
+                    }
+                )
+                for n in self.spec.nodes
+            ]
+            mutilated = self.spec.model_copy(update={"nodes": nodes})
+            # the copy shares the compiled-table cache: drop the intervened nodes' old tables
+            mutilated._tables = {k: v for k, v in self.spec._tables.items() if k not in fixed}
+            self._do_cache[key] = Model(
+                mutilated,
+                self.path,
+                self.memory_budget,
+                self._source_text,
+                order=self.nodes,
+            )
+        return self._do_cache[key]
+
+    def _check_do(self, do: Mapping[str, str] | None) -> dict[str, str]:
+        if do is None:
+            return {}
+        if not isinstance(do, Mapping):
+            raise EvidenceError("do must be a mapping of node to state")
+        for node, state in do.items():
+            states = self._evidence_states(node, "do")
+            if not isinstance(state, str) or state not in states:
+                raise EvidenceError(
+                    f"do: node '{node}' has no state '{state}'; states are {states}"
+                )
+        return dict(do)
+
+    # ------------------------------------------------------------ aging
+
+    def forecast_date(self, ev: Evidence | None = None) -> dt.date | None:
+        """The date evidence items are aged to (docs/evidence.md).
+
+        The evidence's explicit `as_of` when given (items dated later are then not
+        applied); otherwise the model's as-of date, or the latest applied item's date
+        when that is later (applying a report says it is known).
+        """
+        if ev is not None and ev.as_of is not None:
+            return ev.as_of
+        dates = [it.date for it in ev.items] if ev is not None else []
+        if self.spec.as_of is not None:
+            dates.append(self.spec.as_of)
+        return max(dates) if dates else None
+
+    def item_weight(self, item: EvidenceItem, as_of: dt.date | None = None) -> float:
+        """The exponent applied to `item`'s likelihood on the forecast date (docs/evidence.md).
+
+        `as_of` defaults to the model's as-of date; items dated after it weigh 0.
+        """
+        half_life = self._by_id[item.node].half_life_days if item.node in self._by_id else None
+        return age_weight(item, as_of if as_of is not None else self.spec.as_of, half_life)
+
+    def item_weights(
+        self, items: Iterable[EvidenceItem], as_of: dt.date | None = None
+    ) -> pd.DataFrame:
+        """One row per item: id, date, node, age in days, half-life, weight, applied."""
+        day = as_of if as_of is not None else self.spec.as_of
+        rows = []
+        for it in items:
+            node = self._by_id.get(it.node)
+            half = (
+                it.half_life_days
+                if it.half_life_days is not None
+                else (node.half_life_days if node is not None else None)
+            )
+            w = self.item_weight(it, day)
+            rows.append(
+                {
+                    "item": it.id,
+                    "date": it.date,
+                    "node": it.node,
+                    "age_days": (day - it.date).days if day is not None else None,
+                    "half_life_days": half,
+                    "weight": w,
+                    "applied": w > 0,
+                }
+            )
+        table = pd.DataFrame(
+            rows,
+            columns=["item", "date", "node", "age_days", "half_life_days", "weight", "applied"],
+        )
+        table.attrs.update(self.metadata())
+        table.attrs["forecast_date"] = day.isoformat() if day else ""
+        return table
+
     # ------------------------------------------------------------ evidence
 
     def evidence(
@@ -214,22 +342,31 @@ class Model:
         likelihood: Mapping[str, Mapping[str, float]] | None = None,
         fixed: Mapping[str, Mapping[str, float]] | None = None,
         items: Iterable[EvidenceItem] = (),
+        do: Mapping[str, str] | None = None,
+        as_of: dt.date | None = None,
     ) -> Evidence:
         """Combine and validate evidence against this model.
 
         Keyword evidence replaces the scenario's on the same node.  Every query takes
-        the same `scenario=` and `hard=`/`likelihood=`/`fixed=` keywords and builds its
-        evidence here.
+        the same `scenario=` and `hard=`/`likelihood=`/`fixed=`/`do=`/`as_of=` keywords
+        and builds its evidence here.  `do` adds interventions (see `intervened`);
+        `as_of` sets the forecast date the evidence items are aged to (default: the
+        model's as-of date; see `forecast_date`).
         """
         if isinstance(scenario, Mapping):
             scenario = evidence_from_mapping(scenario)
-        ev = combine(scenario, hard, likelihood, fixed, items)
+        ev = combine(scenario, hard, likelihood, fixed, items, do, as_of)
         self.check_evidence(ev)
         return ev
 
     def check_evidence(self, ev: Evidence) -> None:
         """Unknown nodes or states, bad weights and contradictions, named precisely."""
+        self._check_do(ev.do)
         for node, state in ev.hard.items():
+            if node in ev.do and ev.do[node] != state:
+                raise EvidenceError(
+                    f"node '{node}' is set to '{ev.do[node]}' by do but observed in '{state}'"
+                )
             states = self._evidence_states(node, "hard")
             if not isinstance(state, str) or state not in states:
                 raise EvidenceError(
@@ -297,10 +434,13 @@ class Model:
             multiply(node, vec)
         for node, w in ev.likelihood.items():
             multiply(node, np.asarray([float(w[s]) for s in self._by_id[node].states]))
+        as_of = self.forecast_date(ev)
         for it in ev.items:
-            multiply(
-                it.node, np.asarray([float(it.likelihood[s]) for s in self._by_id[it.node].states])
-            )
+            power = self.item_weight(it, as_of)
+            if power == 0.0:
+                continue  # dated after the forecast date: not applied
+            vec = np.asarray([float(it.likelihood[s]) for s in self._by_id[it.node].states])
+            multiply(it.node, vec if power == 1.0 else vec**power)
         fixed = {}
         for n, q in ev.fixed.items():
             target = np.asarray([float(q[s]) for s in self._by_id[n].states])
@@ -311,7 +451,24 @@ class Model:
     # ------------------------------------------------------------ queries
 
     def marginals(self, evidence: Sequence[Evidence]) -> tuple[list[np.ndarray], np.ndarray]:
-        """Raw posteriors for a batch of validated evidence: (per-node arrays (batch, card), possible)."""
+        """Raw posteriors for a batch of validated evidence: (per-node arrays (batch, card), possible).
+
+        Scenarios with interventions are solved on their mutilated networks (`intervened`).
+        """
+        if any(ev.do for ev in evidence):
+            groups: dict[tuple[tuple[str, str], ...], list[int]] = {}
+            for b, ev in enumerate(evidence):
+                groups.setdefault(tuple(sorted(ev.do.items())), []).append(b)
+            margs = [np.zeros((len(evidence), self.tree.cards[i])) for i in range(len(self.nodes))]
+            ok = np.zeros(len(evidence), dtype=bool)
+            for key, idx in groups.items():
+                sub_m, sub_ok = self.intervened(dict(key)).marginals(
+                    [replace(evidence[i], do={}) for i in idx]
+                )
+                for v in range(len(self.nodes)):
+                    margs[v][idx] = sub_m[v]
+                ok[idx] = sub_ok
+            return margs, ok
         lik, fixed = self._batch_arrays(evidence)
         return solve_fixed(self.tree, lik, fixed, len(evidence), self.nodes)
 
@@ -343,12 +500,19 @@ class Model:
     ) -> pd.DataFrame:
         """Posterior of every target node (all nodes by default) under the evidence.
 
+        `do={"node": "state"}` intervenes (graph surgery, see `intervened`) on top of
+        the other evidence; `as_of` is the forecast date evidence items are aged to
+        (default: the model's as-of date; later items are then not applied).
         Columns: node, state, probability, words; one row per node and state.
         """
         ev = self.evidence(scenario, **evidence)
         table = self.posteriors_batch([ev], targets=targets, names=[ev.name or "current evidence"])
         table = table.drop(columns="scenario").reset_index(drop=True)
         table.attrs = {**table.attrs, "evidence": evidence_records(ev), "scenario": ev.name}
+        if ev.do:
+            table.attrs["do"] = dict(ev.do)
+        day = self.forecast_date(ev)
+        table.attrs["forecast_date"] = day.isoformat() if day else ""
         return table
 
     def posteriors_batch(
@@ -375,6 +539,8 @@ class Model:
             evs = [self._as_evidence(e) for e in evidence]
             if names is None:
                 names = [ev.name or str(i) for i, ev in enumerate(evs)]
+            if any(ev.do for ev in evs):
+                return self._batch_by_do(evs, targets, list(names))
             batch = len(evs)
             lik, fixed = self._batch_arrays(evs)
         if batch == 0:
@@ -390,6 +556,30 @@ class Model:
                 + ", ".join(f"'{b}'" for b in bad)
             )
         table = self._table(margs, target_nodes, list(names))
+        table.attrs.update(self.metadata())
+        table.attrs["scenarios"] = list(names)
+        return table
+
+    def _batch_by_do(
+        self, evs: list[Evidence], targets: Iterable[str] | str | None, names: list[str]
+    ) -> pd.DataFrame:
+        """A batch with interventions: each do-set is solved on its own mutilated network."""
+        if len(names) != len(evs):
+            raise EvidenceError(f"{len(names)} names given for {len(evs)} scenarios")
+        groups: dict[tuple[tuple[str, str], ...], list[int]] = {}
+        for b, ev in enumerate(evs):
+            groups.setdefault(tuple(sorted(ev.do.items())), []).append(b)
+        parts = []
+        for key, idx in groups.items():
+            sub = self.intervened(dict(key))
+            part = sub.posteriors_batch(
+                [replace(evs[i], do={}) for i in idx], targets, [names[i] for i in idx]
+            )
+            per = len(part) // len(idx)
+            part.insert(0, "_position", np.repeat(np.asarray(idx), per))
+            parts.append(part)
+        table = pd.concat(parts, ignore_index=True).sort_values("_position", kind="stable")
+        table = table.drop(columns="_position").reset_index(drop=True)
         table.attrs.update(self.metadata())
         table.attrs["scenarios"] = list(names)
         return table
@@ -557,7 +747,7 @@ def _strings(values: Sequence[Any]) -> pd.api.extensions.ExtensionArray:
 
 def evidence_from_mapping(data: Mapping[str, Any]) -> Evidence:
     """{'hard': ..., 'likelihood': ..., 'fixed': ..., 'name': ...} -> Evidence."""
-    unknown = set(data) - {"hard", "likelihood", "fixed", "name", "items"}
+    unknown = set(data) - {"hard", "likelihood", "fixed", "name", "items", "do", "as_of"}
     if unknown:
         raise EvidenceError(
             f"evidence mapping has unknown key(s) {sorted(unknown)}; use hard, likelihood, fixed"
@@ -567,8 +757,16 @@ def evidence_from_mapping(data: Mapping[str, Any]) -> Evidence:
         raise EvidenceError(
             "evidence 'items' must be loaded EvidenceItem objects (forecast.load_evidence)"
         )
-    ev = combine(None, data.get("hard"), data.get("likelihood"), data.get("fixed"), items)
-    return Evidence(ev.hard, ev.likelihood, ev.fixed, ev.items, str(data.get("name", "")))
+    ev = combine(
+        None,
+        data.get("hard"),
+        data.get("likelihood"),
+        data.get("fixed"),
+        items,
+        data.get("do"),
+        data.get("as_of"),
+    )
+    return replace(ev, name=str(data.get("name", "")))
 
 
 def load_model(path: str | os.PathLike[str], memory_budget: int | None = None) -> Model:

@@ -22,14 +22,14 @@ from typing import Any
 _SPECIAL = re.compile(
     r"([\\`*\[\]<>!#|~$^]|:(?=[A-Za-z])|&(?=#?\w+;)|(?<![^\W_])_|_(?![^\W_]))"
 )  # an underscore inside a word (my_view) cannot make emphasis, so it is left alone
-_MARKER = re.compile(r"^([-+=])")  # a list item, a setext underline
-_NUMBERED = re.compile(r"^(\d+)([.)])")  # an ordered list item
+_MARKER = re.compile(r"^([-+])(?=\s|$)|^([-=])(?=[-=\s]*$)")  # a list item; a rule or underline
+_NUMBERED = re.compile(r"^(\d{1,9})([.)])(?=\s|$)")  # an ordered list item ("56.2%" is not)
 _SPACE = re.compile(r"\s+")
 
 
 def _escape_line(line: str) -> str:
     line = _SPECIAL.sub(r"\\\1", line.strip())
-    line = _MARKER.sub(r"\\\1", line)
+    line = _MARKER.sub(lambda m: "\\" + m.group(0), line)
     return _NUMBERED.sub(r"\1\\\2", line)
 
 
@@ -45,3 +45,15 @@ def md_inline(text: Any) -> str:
     """`text` escaped for one line of Markdown (a label, a caption, a list item): whitespace collapsed."""
     s = "" if text is None else str(text)
     return _escape_line(_SPACE.sub(" ", s))
+
+
+def md_frame(table: Any) -> Any:
+    """A copy of a DataFrame for ``st.table``, which renders every text cell, label and header as Markdown."""
+    out = table.copy()
+    for column in out.columns:
+        if out[column].dtype == object or str(out[column].dtype).startswith(("str", "string")):
+            out[column] = [md_inline(v) if isinstance(v, str) else v for v in out[column]]
+    out.index = [md_inline(v) if isinstance(v, str) else v for v in out.index]
+    out.index.name = md_inline(table.index.name) if isinstance(table.index.name, str) else None
+    out.columns = [md_inline(c) if isinstance(c, str) else c for c in out.columns]
+    return out

@@ -48,7 +48,7 @@ from .evidence import Evidence
 class EvidenceRecord(TypedDict, total=False):
     """One piece of evidence used: what kind, on which node, with which numbers."""
 
-    kind: str  # hard | likelihood | fixed | item
+    kind: str  # do | hard | likelihood | fixed | item
     node: str
     state: str  # hard evidence: the state fixed
     weights: dict[str, float]  # likelihood / item weights, or fixed probabilities
@@ -115,6 +115,8 @@ def evidence_records(ev: Evidence) -> list[EvidenceRecord]:
     """The evidence as structured records (one per piece), in `Evidence.describe` order."""
     legacy = ev.describe()
     out: list[EvidenceRecord] = []
+    for n, s in ev.do.items():  # interventions (graph surgery) come first, as in describe()
+        out.append({"kind": "do", "node": n, "state": s, "source": ""})
     for n, s in ev.hard.items():
         out.append({"kind": "hard", "node": n, "state": s, "source": ""})
     for n, w in ev.likelihood.items():

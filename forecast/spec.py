@@ -159,6 +159,8 @@ class NodeSpec(_Strict):
     sources: list[str] = Field(default_factory=list)
     rationale: str = ""
     confidence: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
+    # evidence items on this node age with this half-life (docs/evidence.md); None: no aging
+    half_life_days: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
 
     @field_validator("states", "parents", mode="before")
     @classmethod
@@ -186,6 +188,7 @@ class ModelSpec(_Strict):
     default_confidence: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 20.0
     sources: list[Source] = Field(default_factory=list)
     nodes: list[NodeSpec] = Field(min_length=1)
+    notes: str = ""  # Markdown: calibration record and modelling notes (forecast describe)
     # the tables compiled while checking (check_spec): a Model reuses them instead of compiling twice
     _tables: dict[str, np.ndarray] = PrivateAttr(default_factory=dict)
 

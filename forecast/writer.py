@@ -48,7 +48,7 @@ from ruamel.yaml.scalarstring import (
 )
 from ruamel.yaml.util import load_yaml_guess_indent
 
-from .errors import ForecastError
+from .errors import ForecastError, OutputExistsError
 from .evidence import EvidenceItem, Scenario
 from .spec import ModelSpec
 from .yamlio import atomic_write_text, read_text
@@ -403,8 +403,14 @@ def open_yaml(path: str | os.PathLike[str]) -> YamlFile:
     return YamlFile(p, text, digest(text))
 
 
-def _write(path: Path, text: str) -> YamlFile:
-    atomic_write_text(path, text)
+def _write(path: Path, text: str, create: bool = False) -> YamlFile:
+    """Save atomically; with `create`, only if no file has appeared there (another program's save)."""
+    try:
+        atomic_write_text(path, text, overwrite=not create)
+    except OutputExistsError:
+        raise FileChangedError(
+            f"{path} was created by someone else meanwhile; reload it, or choose another name"
+        ) from None
     return YamlFile(path, text, digest(text))
 
 
@@ -437,7 +443,7 @@ def _write_checked(
         except ForecastError:
             text = render(None, None, new)  # never save a file that reads back differently
             check(text)
-        return _write(path, text)
+        return _write(path, text, create=base.text is None and not overwrite)
 
 
 def _reread(text: str | None, reread: Callable[[str], Any] | None) -> Any:

@@ -36,7 +36,7 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="browser tests need
 
 from test_browser import CHROMIUM_ARGS, free_port, settle  # noqa: E402 - after the skips
 
-TABS = ["Forecast", "Scenarios", "Timeline", "Analysis", "History"]
+from forecast.ui.workspace import TABS  # noqa: E402
 
 
 class Beacon:

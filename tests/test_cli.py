@@ -162,7 +162,15 @@ def test_run_to_file(cli, tmp_path):
 
 def test_timeline(cli):
     table = read_csv(cli.ok("timeline", TINY, TINY_EVIDENCE, "--format", "csv"))
-    assert list(table.columns) == ["date", "item", "node", "state", "probability", "words"]
+    assert list(table.columns) == [
+        "date",
+        "item",
+        "weight",
+        "node",
+        "state",
+        "probability",
+        "words",
+    ]
     assert list(dict.fromkeys(table["item"])) == [
         "baseline",
         "wet_pavement",

@@ -113,6 +113,9 @@ def test_pooled_model_is_written_and_loads(model, db, tmp_path):
     assert model.path.read_text() == (FIXTURES / "elicit.yaml").read_text()  # original untouched
     with pytest.raises(el.ElicitationError, match="new file"):
         el.write_pooled_model(model, elic.id, model.path, db=db)
+    with pytest.raises(ForecastError, match="already exists"):  # never replaces a file
+        el.write_pooled_model(model, elic.id, path, db=db)
+    assert forecast.load_model(path).cpt("outcome")[1] == pytest.approx(pooled.cpt("outcome")[1])
 
 
 def test_disagreement_ranks_what_moves_the_outcome_first(model, db):

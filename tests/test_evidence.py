@@ -81,8 +81,9 @@ def test_table_attrs_carry_metadata_and_evidence(tiny):
     assert table.attrs["model_id"] == "tiny"
     assert table.attrs["as_of"] == "2018-01-31"
     assert table.attrs["question"] == "Will the outcome be good by 2020?"
-    assert {"kind": "hard", "node": "rain", "detail": "yes", "source": ""} in table.attrs[
-        "evidence"
+    # a structured record (forecast/results.py): the state as data, the detail for the journal
+    assert table.attrs["evidence"] == [
+        {"kind": "hard", "node": "rain", "state": "yes", "source": "", "detail": "yes"}
     ]
 
 

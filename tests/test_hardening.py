@@ -1080,7 +1080,6 @@ def test_a_file_over_the_limit_is_refused_without_reading_it_all(tmp_path, monke
 PLAIN_OPTIONS = {  # elements whose text Streamlit shows as plain text or data, never as Markdown
     "vega_lite_chart",
     "arrow_vega_lite_chart",
-    "table",
     "dataframe",
     "arrow_data_frame",
     "graphviz_chart",
@@ -1117,7 +1116,9 @@ def test_model_evidence_and_scenario_text_is_shown_as_text(monkeypatch, tmp_path
     )
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     seen = 0
-    for tab in ("Forecast", "Scenarios", "Timeline", "Analysis", "History"):
+    from forecast.ui.workspace import TABS
+
+    for tab in TABS:
         at.session_state["workspace_tab"] = tab
         at.run()
         assert not at.exception, [e.message for e in at.exception]
@@ -1199,7 +1200,6 @@ def test_an_upload_is_read_in_a_worker_that_is_killed_at_the_time_limit():
 def test_an_upload_that_needs_too_much_memory_stops_the_worker_not_the_server():
     from forecast.ui.upload import load_upload
 
-    # the table check (half the worker's room) or the worker's cap: either way a memory message
     with pytest.raises(ModelError, match="an upload may use|memory budget") as info:
         load_upload(wide_node(20).encode(), "wide.yaml", seconds=60, memory=48 << 20)
     assert "\n" not in str(info.value)
@@ -1226,7 +1226,7 @@ def test_uploads_are_remembered_per_session_and_only_the_latest():
 
 def test_the_app_has_no_upload_cache_shared_by_all_sessions():
     source = (ROOT / "forecast" / "ui" / "workspace.py").read_text(encoding="utf-8")
-    assert "model_from_text" not in source  # uploads go through forecast.ui.upload
+    assert "model_from_text" not in source and "model_from_bytes" not in source  # via upload.py
     assert "upload_worker.session_model" in source
 
 
@@ -1282,3 +1282,23 @@ def test_a_sum_just_off_one_shows_the_digits_that_differ():
     text = TINY_TEXT.replace("{no: 0.7, yes: 0.3}", "{no: 0.7, yes: 0.3000015}", 1)
     with pytest.raises(ModelError, match=r"sums to 1\.0000015, not 1"):
         forecast.model_from_text(text, "off.yaml")
+
+
+def test_a_new_model_saved_while_another_program_creates_the_file_is_refused(
+    tmp_path, monkeypatch, tiny
+):
+    from forecast import writer
+
+    target = tmp_path / "new_model.yaml"
+    real_render = writer.render
+
+    def render_then_someone_else_saves(*args, **kwargs):
+        text = real_render(*args, **kwargs)
+        target.write_text("id: theirs\n", encoding="utf-8")  # another program, meanwhile
+        return text
+
+    monkeypatch.setattr(writer, "render", render_then_someone_else_saves)
+    with pytest.raises(writer.FileChangedError, match="created by someone else meanwhile"):
+        writer.save_model(tiny.spec, target)
+    assert target.read_text(encoding="utf-8") == "id: theirs\n"  # theirs is kept
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["new_model.yaml"]

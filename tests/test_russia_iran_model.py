@@ -40,11 +40,11 @@ BRIEF_DRIVERS = ["us_russia_detente", "russia_gcc_ties", "assad_question", "isra
 
 # The thirteen dated events DOMAIN.md lists, by the id of the item that records each.
 DOMAIN_EVENTS = {
-    "e2015_09_russian_intervention": dt.date(2015, 9, 1),
+    "e2015_09_30_russian_intervention": dt.date(2015, 9, 30),
     "e2015_11_23_khamenei_putin_meeting": dt.date(2015, 11, 23),
     "e2016_03_14_partial_withdrawal": dt.date(2016, 3, 14),
-    "e2016_05_khan_tuman_setback": dt.date(2016, 5, 1),
-    "e2016_08_hamedan_bombers": dt.date(2016, 8, 1),
+    "e2016_05_07_khan_tuman_setback": dt.date(2016, 5, 7),
+    "e2016_08_16_hamedan_episode": dt.date(2016, 8, 16),
     "e2016_12_east_aleppo_ceasefire": dt.date(2016, 12, 1),
     "e2017_01_astana_talks": dt.date(2017, 1, 1),
     "e2017_03_07_antalya_meeting": dt.date(2017, 3, 7),
@@ -125,8 +125,8 @@ def test_outcome_nodes_are_exactly_the_contract_outcomes(model):
     assert sorted(model.nodes_with_role("outcome")) == sorted(OUTCOME_IDS)
 
 
-def test_node_count_is_between_15_and_30(model):
-    assert 15 <= len(model.nodes) <= 30
+def test_node_count_is_between_15_and_45(model):
+    assert 15 <= len(model.nodes) <= 45
 
 
 def test_node_ids_are_snake_case_and_roles_are_known(spec):
@@ -135,10 +135,15 @@ def test_node_ids_are_snake_case_and_roles_are_known(spec):
         assert node.role in ("driver", "intermediate", "outcome")
 
 
+# The one driver with parents: Assad's exit depends on Iran's veto on the ground (the
+# militias) and on US-Russian understanding (ECFR, MEI; review claim 45).
+DRIVERS_WITH_PARENTS = {"assad_question": {"militia_entrenchment", "us_russia_detente"}}
+
+
 def test_drivers_are_root_nodes_and_mechanisms_are_not(spec):
     for node in spec.nodes:
         if node.role == "driver":
-            assert node.parents == [], f"driver {node.id} has parents"
+            assert set(node.parents) == DRIVERS_WITH_PARENTS.get(node.id, set()), node.id
         else:
             assert node.parents, f"{node.role} {node.id} has no parents"
 
@@ -237,7 +242,7 @@ def test_baseline_marginalisation_is_possible_but_not_likely(baseline):
 def test_baseline_has_no_near_certain_driver(baseline):
     for node, (_, role) in CONTRACT.items():
         if role == "driver":
-            assert max(baseline[node].values()) < 0.9, node
+            assert max(baseline[node].values()) < 0.95, node
 
 
 # ------------------------------------------------------------------ evidence items
@@ -375,8 +380,8 @@ def test_status_quo_forecast_keeps_the_marriage_of_convenience(model):
     assert out["rupture"] < 0.3
     assert post[MARGINALISED]["no"] > post[MARGINALISED]["yes"]
     # what the events say about the drivers
-    assert post["regime_military_position"]["stabilised"] > 0.85
-    assert post["russia_turkey_alignment"]["strong"] > 0.8
+    assert post["regime_military_position"]["stabilised"] > 0.8
+    assert post["russia_turkey_alignment"]["strong"] > 0.7
     assert post["us_russia_detente"]["broad"] < 0.05
 
 
@@ -395,3 +400,97 @@ def test_named_scenarios_move_the_forecast_as_the_documents_expect(model):
     assert exit_[MARGINALISED]["yes"] > base[MARGINALISED]["yes"]
     assert threat[OUTCOME]["strategic_alliance"] > base[OUTCOME]["strategic_alliance"]
     assert threat[OUTCOME]["rupture"] < base[OUTCOME]["rupture"]
+
+
+# ------------------------------------------------------------------ second edition: the issued forecast
+
+
+EVENT_PREFIX = "ev_"
+CRITERIA = {"rupture_criteria_met", "alliance_criteria_met"}
+
+
+@pytest.fixture(scope="module")
+def issued(model):
+    scenario = forecast.load_scenario(SCENARIOS / "status_quo_2018.yaml")
+    return table(model.posteriors(scenario=scenario))
+
+
+def test_issued_forecast_reads_as_the_documents_do(issued):
+    """Full alliance very unlikely, limited partnership very likely, rupture unlikely (words.py bands)."""
+    out = issued[OUTCOME]
+    assert 0.02 < out["strategic_alliance"] < 0.10
+    assert out["marriage_of_convenience"] > 0.80
+    assert 0.05 < out["rupture"] < 0.20
+    assert out["marriage_of_convenience"] > 3 * max(out["strategic_alliance"], out["rupture"])
+    assert 0.15 < issued[MARGINALISED]["yes"] < 0.35
+
+
+def test_some_driver_setting_makes_the_marriage_of_convenience_very_likely(model):
+    """The outcome layer can express the documents' 'very likely' (the first edition's ceiling was 74%)."""
+    setting = {
+        "us_russia_detente": "none",
+        "russia_gcc_ties": "strained",
+        "israeli_pressure": "low",
+        "russia_israel_ties": "close",
+        "us_pressure_on_iran": "low",
+        "regime_military_position": "stabilised",
+        "russia_turkey_alignment": "strong",
+        "historical_mistrust": "contained",
+    }
+    out = table(model.posteriors(hard=setting, targets=[OUTCOME]))[OUTCOME]
+    assert out["marriage_of_convenience"] >= 0.85
+
+
+def test_no_item_bears_on_an_outcome_event_or_criterion_node(items, model):
+    for it in items:
+        assert model.node(it.node).role != "outcome", it.id
+        assert not it.node.startswith(EVENT_PREFIX) and it.node not in CRITERIA, it.id
+
+
+def test_the_model_checks_find_nothing(items, model):
+    from forecast.checks import model_warnings
+
+    assert model_warnings(model, items) == []
+
+
+def test_outcomes_are_deterministic_functions_of_the_events(model):
+    """Rupture if any rupture event, else alliance if any alliance event, else marriage of convenience."""
+    rupture = [
+        "ev_coordination_suspended",
+        "ev_unsc_vote_against_iran",
+        "ev_iran_quits_format",
+        "ev_diplomatic_break",
+    ]
+    alliance = ["ev_defence_treaty", "ev_joint_command", "ev_standing_basing"]
+    for r in rupture:
+        for a in alliance:
+            out = table(model.posteriors(hard={r: "yes", a: "yes"}, targets=[OUTCOME]))[OUTCOME]
+            assert out["rupture"] == pytest.approx(1.0)
+    for a in alliance:
+        hard = {a: "yes", **{r: "no" for r in rupture}}
+        out = table(model.posteriors(hard=hard, targets=[OUTCOME]))[OUTCOME]
+        assert out["strategic_alliance"] == pytest.approx(1.0)
+    none = {e: "no" for e in rupture + alliance}
+    out = table(model.posteriors(hard=none, targets=[OUTCOME]))[OUTCOME]
+    assert out["marriage_of_convenience"] == pytest.approx(1.0)
+    for e in ["ev_iran_excluded", "ev_iran_quits_format", "ev_withdrawal_agreement"]:
+        m = table(model.posteriors(hard={e: "yes"}, targets=[MARGINALISED]))[MARGINALISED]
+        assert m["yes"] == pytest.approx(1.0)
+
+
+def test_old_items_are_aged_and_later_items_ignored(items, model):
+    """2015-16 items weigh less than 2017-18 items on the forecast date; nothing after it applies."""
+    weights = model.item_weights(items).set_index("item")["weight"]
+    assert weights["e2015_11_23_khamenei_putin_meeting"] < 0.6
+    assert weights["e2018_01_08_war_turned_for_assad"] > 0.9
+    retro = forecast.evidence_as_of(items, dt.date(2016, 12, 31), model)
+    assert all(it.date <= dt.date(2016, 12, 31) for it in retro.items)
+    assert (
+        model.posteriors(scenario=retro, targets=[OUTCOME]).attrs["forecast_date"] == "2016-12-31"
+    )
+
+
+def test_status_quo_description_matches_its_date_range(items):
+    scenario = forecast.load_scenario(SCENARIOS / "status_quo_2018.yaml")
+    first, last = items[0].date, items[-1].date
+    assert f"{first:%B %Y}" in scenario.description and f"{last:%B %Y}" in scenario.description

@@ -17,9 +17,9 @@ from collections.abc import Iterator, Sequence
 
 from ..errors import ForecastError
 from ..yamlio import os_error_reason
-from . import analytics, common, core, diff, edit, elicit, journal, report
+from . import analytics, audit, common, core, diff, edit, elicit, journal, report
 
-COMMAND_MODULES = [core, analytics, journal, elicit, diff, edit, report]
+COMMAND_MODULES = [core, analytics, journal, elicit, diff, edit, report, audit]
 
 
 class _Parser(argparse.ArgumentParser):

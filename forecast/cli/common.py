@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime as dt
 import math
 import os
 import sys
@@ -65,7 +66,7 @@ def add_model_arg(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_evidence_args(parser: argparse.ArgumentParser) -> None:
+def add_evidence_args(parser: argparse.ArgumentParser, as_of: bool = True) -> None:
     g = parser.add_argument_group("evidence")
     g.add_argument(
         "--hard", action="append", default=[], metavar="NODE=STATE", help="NODE is in STATE"
@@ -89,6 +90,46 @@ def add_evidence_args(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="scenario file (keyword evidence replaces it node by node)",
     )
+    add_intervention_args(g, as_of=as_of)
+
+
+def add_intervention_args(
+    parser: argparse.ArgumentParser | argparse._ArgumentGroup, as_of: bool = True
+) -> None:
+    """--do (graph surgery) and --as-of (the forecast date evidence items are aged to).
+
+    Commands that record forecasts get --as-of from the journal options (one option,
+    one meaning), so they pass `as_of=False`.
+    """
+    parser.add_argument(
+        "--do",
+        action="append",
+        default=[],
+        metavar="NODE=STATE",
+        help="intervene: set NODE to STATE and cut its incoming edges (repeatable)",
+    )
+    if not as_of:
+        return
+    parser.add_argument(
+        "--as-of",
+        dest="as_of",
+        metavar="YYYY-MM-DD",
+        help="forecast date: items are aged to it, later items are not applied (default: the model's as-of date)",
+    )
+
+
+def interventions_from_args(args: argparse.Namespace) -> tuple[dict[str, str], dt.date | None]:
+    """The --do pairs and the --as-of date, checked."""
+    do = _once([_split_pair(d, "do") for d in getattr(args, "do", [])], "do")
+    raw = getattr(args, "as_of", None)
+    if isinstance(raw, list):  # a command whose --as-of lists several dates (backtest)
+        return do, None
+    if raw is None:
+        return do, None
+    try:
+        return do, dt.date.fromisoformat(raw)
+    except ValueError:
+        raise EvidenceError(f"--as-of '{raw}': expected a date YYYY-MM-DD") from None
 
 
 def add_output_args(
@@ -147,7 +188,10 @@ def evidence_from_args(model: Model, args: argparse.Namespace) -> Evidence:
     likelihood = _once([_parse_weights(x, "likelihood") for x in args.likelihood], "likelihood")
     fixed = _once([_parse_weights(x, "fixed") for x in args.fixed], "fixed")
     scenario = load_scenario(args.scenario) if getattr(args, "scenario", None) else None
-    return model.evidence(scenario, hard=hard, likelihood=likelihood, fixed=fixed)
+    do, as_of = interventions_from_args(args)
+    return model.evidence(
+        scenario, hard=hard, likelihood=likelihood, fixed=fixed, do=do, as_of=as_of
+    )
 
 
 def open_model(args: argparse.Namespace) -> Model:

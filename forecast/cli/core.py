@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 import pandas as pd
 
+from ..checks import model_warnings
 from ..describe import describe_model
 from ..errors import ForecastError
 from ..evidence import load_evidence, load_scenario
@@ -15,12 +17,14 @@ from ..runs import run, timeline
 from .common import (
     add_draws_args,
     add_evidence_args,
+    add_intervention_args,
     add_model_arg,
     add_output_args,
     add_targets_arg,
     emit,
     emit_text,
     evidence_from_args,
+    interventions_from_args,
     open_model,
     option_names,
 )
@@ -36,11 +40,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("validate", help="check a model file and report every problem")
     add_model_arg(p)
+    p.add_argument(
+        "--evidence",
+        metavar="EVIDENCE",
+        help="evidence items to check with the model (default: the evidence/ folder beside models/, if any)",
+    )
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("query", help="posteriors under evidence")
     add_model_arg(p)
-    add_evidence_args(p)
+    add_evidence_args(p, as_of=False)  # --as-of comes with the journal options
     add_targets_arg(p)
     add_draws_args(
         p,
@@ -55,6 +64,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_model_arg(p)
     p.add_argument("scenarios", nargs="*", metavar="SCENARIO", help="scenario files")
     add_targets_arg(p)
+    add_intervention_args(p, as_of=False)  # --as-of comes with the journal options
     p.add_argument("--grid", metavar="FILE.csv", help="a scenario grid: one row per scenario")
     add_draws_args(p, "--samples", "Monte Carlo: p05/p50/p95 from N draws per scenario")
     add_executor_args(p)
@@ -68,6 +78,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_model_arg(p)
     p.add_argument("evidence", metavar="EVIDENCE", help="evidence item file or folder")
     add_targets_arg(p, "nodes to follow (default: outcomes)")
+    p.add_argument(
+        "--as-of",
+        dest="as_of",
+        metavar="YYYY-MM-DD",
+        help="forecast date the items are aged to (default: the model's as-of date)",
+    )
     add_output_args(p)
     p.set_defaults(func=cmd_timeline)
 
@@ -117,7 +133,17 @@ def cmd_validate(args: argparse.Namespace) -> int:
         f"({len(model.drivers)} drivers, {len(model.outcomes)} outcomes); "
         f"largest clique table {tree.largest_table:,} entries\n"
     )
+    for line in model_warnings(model, _validation_items(args)):
+        sys.stderr.write(f"warning: {line}\n")
     return 0
+
+
+def _validation_items(args: argparse.Namespace) -> list:
+    """The items `validate` checks: --evidence, else <model folder>/../evidence when it exists."""
+    if args.evidence:
+        return load_evidence(args.evidence)
+    folder = Path(args.model).resolve().parent.parent / "evidence"
+    return load_evidence(folder) if folder.is_dir() else []
 
 
 def cmd_query(args: argparse.Namespace) -> int:
@@ -145,7 +171,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         return run_sweep(args, model, list(scenarios))
     if not scenarios:
         raise ForecastError("give at least one scenario file (or --grid FILE.csv)")
-    table = run(model, scenarios, targets=args.target)
+    do, as_of = interventions_from_args(args)
+    evs = [model.evidence(s, do=do, as_of=as_of) for s in scenarios] if do or as_of else scenarios
+    table = run(model, evs, targets=args.target)
     emit(table, args)
     return record_scenarios(args, model, scenarios)
 
@@ -153,7 +181,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_timeline(args: argparse.Namespace) -> int:
     model = open_model(args)
     items = load_evidence(args.evidence)
-    table = timeline(model, items, targets=args.target)
+    _, as_of = interventions_from_args(args)
+    table = timeline(model, items, targets=args.target, as_of=as_of)
     return emit(table, args)
 
 

@@ -56,8 +56,9 @@ def add_record_args(parser: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--as-of",
         metavar="YYYY-MM-DD",
-        help="issue the recorded forecast as of this date: only evidence items dated on or "
-        "before it count, and a date before today makes it retrospective",
+        help="forecast date: evidence items dated after it are not applied and the rest are "
+        "aged to it (docs/evidence.md); with --record, the forecast is recorded as of this "
+        "date (a date before today makes it retrospective)",
     )
     add_db_arg(g)
 
@@ -67,8 +68,6 @@ def record_forecast(
 ) -> int:
     """`query --record`: record the outcome posteriors under the query's evidence."""
     if not getattr(args, "record", False):
-        if getattr(args, "as_of", None):
-            raise ForecastError("--as-of applies to the recorded forecast; add --record")
         return 0
     fid = journal.record(
         model,
@@ -224,7 +223,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="FILE",
         help="YAML reference forecast {node: {state: probability}} scored beside the model",
     )
-    add_evidence_args(p)
+    add_evidence_args(p, as_of=False)
     g = p.add_argument_group("journal")
     g.add_argument(
         "--record",

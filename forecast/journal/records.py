@@ -172,7 +172,8 @@ def cut_off(ev: Evidence, as_of: dt.date) -> tuple[Evidence, list[str]]:
     """The evidence with only the items known on `as_of`, and the ids left out."""
     kept = items_as_of(ev.items, as_of)
     left = [it.id for it in ev.items if it not in kept]
-    return replace(ev, items=tuple(kept)), left
+    # keep do= interventions; age the kept items to `as_of` (docs/evidence.md)
+    return replace(ev, items=tuple(kept), as_of=as_of), left
 
 
 def entries_from_evidence(

@@ -20,7 +20,7 @@ from .. import journal
 from ..errors import ForecastError
 from ..evidence import Evidence, Scenario
 from ..model import Model
-from ..plaintext import md_inline
+from ..plaintext import md_frame, md_inline
 
 NAME_KEY = "team_name"
 CHOICE_KEY = "team_elicitation"
@@ -189,7 +189,7 @@ def _feedback(
             "Where you stand": fb["position"],
         }
     )
-    st.table(view.set_index("Quantity"))  # small, and read as text (not a canvas grid)
+    st.table(md_frame(view.set_index("Quantity")))  # small, and read as text (not a canvas grid)
     reasons = fb.attrs["reasons"]
     for qid, texts in reasons.items():
         if texts:

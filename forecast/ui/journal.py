@@ -264,7 +264,7 @@ def _resolve_panel(
     restore(day_key, default_known_on(model, today))
     day = c3.date_input("Known on", key=day_key, max_value=today)
     horizon = journal.records.horizon_of(model)
-    c3.caption(f"Question horizon: {horizon or 'not given'}")
+    c3.caption(f"Question horizon: {md_inline(horizon) or 'not given'}")
     restore("journal_resolve_source", "")
     st.text_input("Source", key="journal_resolve_source", max_chars=journal.MAX_SOURCE)
     for key in (node_key, state_key, day_key, "journal_resolve_source"):

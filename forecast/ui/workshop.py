@@ -41,6 +41,7 @@ from ..edit import (
 from ..errors import ForecastError
 from ..evidence import EvidenceItem
 from ..model import Model
+from ..plaintext import md, md_frame, md_inline
 from ..words import BANDS
 from ..writer import FileChangedError, safe_child
 
@@ -146,7 +147,7 @@ def _active_bench(args: argparse.Namespace) -> Workbench | None:
     try:
         bench = open_workbench(model.path, args.evidence, args.scenarios, model=model)
     except ForecastError as exc:
-        st.error(f"This model cannot be opened for editing: {exc}")
+        st.error(f"This model cannot be opened for editing: {md_inline(exc)}")
         return None
     benches[key] = bench
     st.session_state[ACTIVE] = key
@@ -183,7 +184,7 @@ def _toolbar(bench: Workbench) -> None:
     where = bench.model_path.name if bench.model_path else "not saved yet"
     n = len(ed.history())
     st.caption(
-        f"Editing **{ed.spec.title or ed.spec.id}** ({where}) — "
+        f"Editing **{md_inline(ed.spec.title or ed.spec.id)}** ({md_inline(where)}) — "
         + (f"{n} edit(s) since opening; " if n else "no edits yet; ")
         + ("unsaved changes." if bench.dirty else "nothing to save.")
     )
@@ -210,7 +211,7 @@ def _forecast_summary(bench: Workbench) -> None:
     table = _outcome_table(bench)
     box = st.container(key="workshop_forecast")
     box.markdown("**Forecast with the edited model**")
-    box.table(table.set_index("outcome") if "outcome" in table.columns else table)
+    box.table(md_frame(table.set_index("outcome") if "outcome" in table.columns else table))
 
 
 def _outcome_table(bench: Workbench) -> pd.DataFrame:
@@ -278,26 +279,33 @@ def _node_panel(bench: Workbench) -> None:
     view = ed.inspect(node)
     left, right = st.columns([3, 2], gap="large")
     with right:
-        st.markdown(f"**{view.label}** · `{view.id}` · {view.role}")
+        st.markdown(f"**{md_inline(view.label)}** · {md_inline(view.id)} · {view.role}")
         if view.description:
-            st.write(view.description)
-        st.markdown("**States:** " + ", ".join(view.states))
+            st.markdown(md(view.description))
+        st.markdown("**States:** " + md_inline(", ".join(view.states)))
         st.markdown(
             "**Parents:** "
-            + (", ".join(ed.spec.node(p).display for p in view.parents) or "none (a root node)")
+            + (
+                md_inline(", ".join(ed.spec.node(p).display for p in view.parents))
+                or "none (a root node)"
+            )
         )
         st.markdown(
-            "**Feeds:** " + (", ".join(ed.spec.node(c).display for c in view.children) or "nothing")
+            "**Feeds:** "
+            + (md_inline(", ".join(ed.spec.node(c).display for c in view.children)) or "nothing")
         )
         if view.sources:
             st.markdown("**Sources**")
             for s in view.sources:
                 bits = [b for b in (s["author"], s["title"]) if b]
                 st.markdown(
-                    f"- {' — '.join(bits) or s['id']}" + (f" ({s['date']})" if s["date"] else "")
+                    "- "
+                    + md_inline(
+                        f"{' — '.join(bits) or s['id']}" + (f" ({s['date']})" if s["date"] else "")
+                    )
                 )
         if view.rationale:
-            st.markdown("**Rationale.** " + view.rationale)
+            st.markdown("**Rationale.** " + md_inline(view.rationale))
         conf = view.confidence if view.confidence is not None else ed.spec.default_confidence
         st.caption(f"Confidence (equivalent sample size): {conf:g}")
     with left:
@@ -353,8 +361,8 @@ def _table_editor(ed: Editor, view: Any) -> None:
         st.warning(
             f"Rows that do not sum to {'100%' if percent else '1'}: "
             + "; ".join(
-                _row_name(pending, view.parents, i)
-                + (f" ({sums.iloc[i]:.1f}%)" if percent else f" ({sums.iloc[i]:.4f})")
+                md_inline(_row_name(pending, view.parents, i))
+                + (f" ({sums.iloc[i]:.15g}%)" if percent else f" ({sums.iloc[i]:.15g})")
                 for i in off[:5]
             )
         )
@@ -907,7 +915,7 @@ def _save_panel(bench: Workbench) -> None:
         if not diff.changes.empty:
             st.dataframe(diff.changes, hide_index=True, key="workshop.changes")
         for line in extra:
-            st.markdown(f"- {line}")
+            st.markdown(f"- {md_inline(line)}")
         st.markdown("**What it does to the forecast**")
         table = diff.forecast.copy()
         for c in ("before", "after"):
@@ -915,7 +923,7 @@ def _save_panel(bench: Workbench) -> None:
         table["change"] = [("" if x != x else f"{100 * x:+.1f} pts") for x in table["change"]]
         st.dataframe(table, hide_index=True, key="workshop.forecast_change")
         for note in diff.notes:
-            st.caption(note)
+            st.caption(md_inline(note))
     if bench.model_path is None:
         st.text_input(
             "Save as (a file name in the models folder)", value=ed.spec.id, key="workshop.save.name"
@@ -952,7 +960,7 @@ def _save_panel(bench: Workbench) -> None:
     )
     if conflict:
         st.warning(
-            conflict
+            md_inline(conflict)
             + " Choose: overwrite the file with your version, or reload it and lose your edits."
         )
         c1, c2 = st.columns(2)

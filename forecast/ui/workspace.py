@@ -32,9 +32,9 @@ from ..evidence import Evidence, EvidenceItem, Scenario, load_evidence, load_sce
 from ..formats import MODEL_SUFFIXES, FormatWarning, format_of, model_to_text, not_carried
 from ..graph import network_dot
 from ..model import Model, load_model
-from ..plaintext import md, md_inline
+from ..plaintext import md, md_frame, md_inline
 from ..present import humanise
-from . import analysis, charts, elicitation, journal, report, workshop
+from . import analysis, audit, charts, elicitation, journal, report, workshop
 from . import upload as upload_worker
 from .controls import (
     MODE_LABELS,
@@ -58,7 +58,7 @@ UPLOAD_TYPES = [s.lstrip(".") for s in MODEL_SUFFIXES]
 NO_ITEMS = "none"
 LOG = logging.getLogger("forecast.app")
 UNEXPECTED = "The page hit an unexpected problem and stopped"
-TABS = ["Forecast", "Scenarios", "Timeline", "Analysis", "History", "Team", "Model"]
+TABS = ["Forecast", "Scenarios", "Timeline", "Analysis", "History", "Team", "Model", "Audit"]
 TAB_KEY = "workspace_tab"
 
 
@@ -211,6 +211,7 @@ def _draw(argv: Sequence[str] | None) -> None:
         lambda: _evidence_tab(page, journal.render),
         lambda: _evidence_tab(page, elicitation.render),
         lambda: workshop.render(page),
+        lambda: _evidence_tab(page, audit.render),
     ]
     for tab, draw in zip(tabs[1:], lazy, strict=True):
         if tab.open is not False:
@@ -649,7 +650,7 @@ def _outcomes_panel(page: Page) -> None:
         rows = report.outcome_rows(model, node, page.current, page.baseline, pinned)
         st.markdown(f"##### {md_inline(model.label(node))}")
         st.vega_lite_chart(spec=charts.outcome_spec(rows), width="stretch")
-        st.table(report.outcome_display(rows, pinned_name).set_index("State"))
+        st.table(md_frame(report.outcome_display(rows, pinned_name).set_index("State")))
 
 
 def _network_panel(page: Page) -> None:
