@@ -30,6 +30,7 @@ test: venv lint
 
 bench: venv
 	$(PY) benchmarks/run.py
+	$(PY) benchmarks/browser.py
 
 docs: venv
 	$(VENV)/bin/forecast describe $(MODEL) --output docs/model.md

@@ -13,7 +13,7 @@ from typing import Any
 import altair as alt
 import pandas as pd
 
-from .present import BLUE, DARK, ORANGE, PALETTE, percent
+from .present import BLUE, DARK, ORANGE, PALETTE, percent, zoom
 
 BAR, BASELINE, PINNED = BLUE, DARK, ORANGE
 DATA_NAME = "outcome"
@@ -95,22 +95,29 @@ def _plain(v: Any) -> Any:
 
 
 def timeline_chart(steps: pd.DataFrame) -> alt.Chart:
-    """One outcome's posteriors after each dated item: one line per state.
+    """One outcome's posteriors after each dated item, on a time axis: one line per state.
 
-    `steps` has columns step (int), when (axis label), state, probability, title.
+    `steps` has columns step, date, when, item (its title), state, probability
+    (forecast.reporting.timeline_steps).  The starting point (no date) sits a month
+    before the first item.  Hovering a point names the item; the probability axis
+    is zoomed to where the lines run, so moves of a few points show.
     """
-    order = list(dict.fromkeys(steps.sort_values("step")["when"]))
-    states = list(dict.fromkeys(steps["state"]))
+    dates = pd.to_datetime(steps["date"])
+    start = pd.Timestamp(dates.min()) - pd.Timedelta(days=30) if dates.notna().any() else None
+    at = dates.where(dates.notna(), start).dt.strftime(
+        "%Y-%m-%d"
+    )  # plain text: any writer takes it
+    data = steps.drop(columns=["date"]).assign(at=at)
+    states = list(dict.fromkeys(data["state"]))
+    lo, hi = zoom([float(p) for p in data["probability"]])
     return (
-        alt.Chart(steps)
-        .mark_line(point=True, strokeWidth=2)
+        alt.Chart(data)
+        .mark_line(point=True, strokeWidth=2, interpolate="step-after")
         .encode(
-            x=alt.X(
-                "when:N", sort=order, title=None, axis=alt.Axis(labelAngle=-35, labelLimit=180)
-            ),
+            x=alt.X("at:T", title=None, axis=alt.Axis(format="%b %Y", labelAngle=0)),
             y=alt.Y(
                 "probability:Q",
-                scale=alt.Scale(domain=[0, 1]),
+                scale=alt.Scale(domain=[lo, hi], zero=False),
                 axis=alt.Axis(format="%", title=None),
             ),
             color=alt.Color(
@@ -120,9 +127,10 @@ def timeline_chart(steps: pd.DataFrame) -> alt.Chart:
                 scale=alt.Scale(domain=states, range=PALETTE[: len(states)]),
                 legend=alt.Legend(orient="top", labelLimit=260, labelFontSize=13),
             ),
+            order=alt.Order("step:Q"),
             tooltip=[
-                alt.Tooltip("when:N", title="After"),
-                alt.Tooltip("title:N", title="Item"),
+                alt.Tooltip("when:N", title="Date"),
+                alt.Tooltip("item:N", title="After"),
                 alt.Tooltip("state:N", title="State"),
                 alt.Tooltip("probability:Q", title="Probability", format=".1%"),
             ],

@@ -271,6 +271,40 @@ def save_scenario(
         raise exists from None
 
 
+def _scenario_file(name: str, folder: str | os.PathLike[str]) -> Path:
+    if not isinstance(name, str) or not re.fullmatch(SCENARIO_NAME, name):
+        raise EvidenceError(f"there is no scenario named {name!r}")
+    base = Path(folder)
+    target = base / f"{name}.yaml"
+    if target.resolve().parent != base.resolve() or not target.is_file():
+        raise EvidenceError(f"there is no scenario named '{name}' in {base}")
+    return target
+
+
+def retitle_scenario(name: str, title: str, folder: str | os.PathLike[str]) -> Path:
+    """Give a saved scenario a new title (what people see); its file name stays, so references hold."""
+    target = _scenario_file(name, folder)
+    title = " ".join(str(title).split())
+    if not title:
+        raise EvidenceError("a scenario's title cannot be empty")
+    data = load_yaml(target, "scenario", EvidenceError)
+    if not isinstance(data, dict):
+        raise EvidenceError(
+            f"{target}: a scenario must be a mapping with name, description, hard, ..."
+        )
+    data.setdefault("name", name)
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise EvidenceError(_validation_message(str(target), exc)) from None
+    return atomic_write_text(target, scenario.model_copy(update={"title": title}).to_yaml())
+
+
+def delete_scenario(name: str, folder: str | os.PathLike[str]) -> None:
+    """Remove a saved scenario's file."""
+    _scenario_file(name, folder).unlink()
+
+
 @dataclass(frozen=True)
 class Evidence:
     """The evidence one query uses, after combining a scenario with keyword evidence."""

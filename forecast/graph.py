@@ -13,6 +13,7 @@ import html
 import textwrap
 from collections.abc import Iterable, Mapping
 
+import networkx as nx
 import pandas as pd
 
 from .errors import ForecastError
@@ -128,3 +129,92 @@ def network_dot(
             lines.append(f"  {_quote(parent)} -> {_quote(node)};")
     lines.append("}")
     return "\n".join(lines)
+
+
+# ------------------------------------------------------------------ layered layout for the live view
+
+NODE_WIDTH = 236  # pixels of one node box in the live network view
+ROW_HEIGHT = 20  # one state's bar
+TITLE_HEIGHT = 38  # room for a label of two lines
+GAP_X, GAP_Y = 22, 34
+
+
+def _topological(model: Model) -> list[str]:
+    graph = nx.DiGraph()
+    graph.add_nodes_from(model.nodes)
+    graph.add_edges_from((p, n) for n in model.nodes for p in model.parents(n))
+    return list(nx.lexicographical_topological_sort(graph, key=model.nodes.index))
+
+
+def layers(model: Model) -> list[list[str]]:
+    """Nodes in layers from causes to effects: drivers first, outcomes last, mechanisms between.
+
+    A mechanism sits one layer below its deepest parent (longest path from a
+    root), so every arrow points down.  Within a layer nodes are ordered by the
+    mean position of their parents (the barycentre rule), which keeps most
+    arrows short and uncrossed; ties keep the model file's order.
+    """
+    order_ = _topological(model)
+    depth: dict[str, int] = {}
+    for node in order_:
+        parents = model.parents(node)
+        depth[node] = 1 + max((depth[p] for p in parents), default=-1)
+    drivers = set(model.drivers) or {n for n in model.nodes if not model.parents(n)}
+    outcomes = set(model.outcomes)
+    for node in model.nodes:
+        if node in drivers:
+            depth[node] = 0
+        elif depth[node] == 0:
+            depth[node] = 1 if drivers else 0  # a root that is no driver: a mechanism
+    for node in order_:  # keep arrows pointing down after the moves above
+        for p in model.parents(node):
+            depth[node] = max(depth[node], depth[p] + 1)
+    inner = max((depth[n] for n in model.nodes if n not in outcomes), default=-1)
+    last = inner + 1
+    for node in outcomes:
+        depth[node] = max(depth[node], last)
+    count = max(depth.values(), default=-1) + 1
+    out: list[list[str]] = [[] for _ in range(count)]
+    for node in model.nodes:
+        out[depth[node]].append(node)
+    place: dict[str, float] = {}
+    for layer in out:
+        order = {n: i for i, n in enumerate(layer)}
+
+        def centre(n: str, order: dict[str, int] = order) -> tuple[float, int]:
+            ps = [place[p] for p in model.parents(n) if p in place]
+            return (sum(ps) / len(ps) if ps else float(order[n]), order[n])
+
+        layer.sort(key=centre)
+        for i, n in enumerate(layer):
+            place[n] = i - (len(layer) - 1) / 2
+    return [layer for layer in out if layer]
+
+
+def node_height(model: Model, node: str) -> int:
+    """A node box's height: its title and one bar per state."""
+    return TITLE_HEIGHT + ROW_HEIGHT * len(model.states(node)) + 8
+
+
+def positions(model: Model, per_row: int = 5) -> dict[str, tuple[float, float]]:
+    """Top-left corner of each node box: layers top to bottom, each centred.
+
+    A layer wider than `per_row` boxes wraps onto several rows (still above the
+    next layer), so a model with many drivers stays readable without zooming out.
+    """
+    if per_row < 1:
+        raise ForecastError("per_row must be at least 1")
+    rows: list[list[str]] = []
+    for layer in layers(model):
+        rows += [layer[i : i + per_row] for i in range(0, len(layer), per_row)]
+    widest = max((len(r) for r in rows), default=0)
+    full = widest * NODE_WIDTH + (widest - 1) * GAP_X
+    out: dict[str, tuple[float, float]] = {}
+    y = 0.0
+    for row in rows:
+        width = len(row) * NODE_WIDTH + (len(row) - 1) * GAP_X
+        x0 = (full - width) / 2
+        for i, node in enumerate(row):
+            out[node] = (x0 + i * (NODE_WIDTH + GAP_X), y)
+        y += max(node_height(model, n) for n in row) + GAP_Y
+    return out

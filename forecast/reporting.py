@@ -488,7 +488,7 @@ def _timeline(
     steps = timeline_steps(model, ev.items, base=base, targets=outcomes)
     out = []
     for n in outcomes:
-        sub = steps[steps["node"] == n][["step", "when", "title", "state", "probability"]]
+        sub = steps[steps["node"] == n][["step", "when", "date", "item", "state", "probability"]]
         spec = timeline_chart(sub).properties(title=naming.node(n), width=560).to_dict()
         out.append(
             Chart(

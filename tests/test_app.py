@@ -80,6 +80,29 @@ def expected(model: forecast.Model, node: str, **evidence) -> dict[str, str]:
     }
 
 
+def press(at: AppTest, model: forecast.Model, node: str, state: str, where: str = "drv") -> AppTest:
+    """Press a state's button: hard evidence (pressed again, it clears)."""
+    at.button(key=key(model, where, "state", node, state)).click()
+    return rerun(at)
+
+
+def select_node(at: AppTest, node: str) -> AppTest:
+    """Open a node's controls and record, as a click on its title in the network would."""
+    at.session_state["selected_node"] = node
+    return rerun(at)
+
+
+def slider(at: AppTest, model: forecast.Model, node: str, state: str, where: str = "drv"):
+    return at.slider(key=key(model, where, "pct", node, state))
+
+
+def open_items(at: AppTest, model: forecast.Model) -> AppTest:
+    """Open the Forecast tab's "Evidence items" panel (only the open panel is drawn)."""
+    label = next(t.label for t in at.tabs if t.label.startswith("Evidence items"))
+    at.session_state[key(model, "side_tab")] = label
+    return rerun(at)
+
+
 def open_tab(at: AppTest, label: str) -> AppTest:
     """Switch tabs as a click would: only the open tab's content is drawn (besides the Forecast tab)."""
     at.session_state["workspace_tab"] = label
@@ -105,8 +128,9 @@ def test_page_shows_title_question_and_outcomes(monkeypatch, tiny):
     assert "31 January 2018" in text
     assert shown(at) == expected(tiny, "outcome")
     assert not at.error
-    # labels, never ids: the driver panel names nodes by their labels
-    assert [c.label for c in at.segmented_control] == ["How to set Rain", "How to set Sprinkler"]
+    # labels, never ids: the driver panel names states and nodes by their labels
+    labels = [s.label for s in at.slider]
+    assert labels == ["No (Rain)", "Yes (Rain)", "Off (Sprinkler)", "On (Sprinkler)"]
 
 
 def test_default_model_loads_with_all_outcomes(monkeypatch):
@@ -120,28 +144,25 @@ def test_default_model_loads_with_all_outcomes(monkeypatch):
 def test_definite_state_changes_the_outcomes(monkeypatch, tiny):
     at = start_tiny(monkeypatch)
     before = shown(at)
-    at.segmented_control(key=key(tiny, "mode", "rain")).set_value("state")
-    rerun(at)
-    at.radio(key=key(tiny, "state", "rain")).set_value("yes")
-    rerun(at)
+    press(at, tiny, "rain", "yes")
     after = shown(at)
     assert after != before
     assert after == expected(tiny, "outcome", hard={"rain": "yes"})
+    assert slider(at, tiny, "rain", "no").disabled  # a definite state: the sliders rest
+    press(at, tiny, "rain", "yes")  # pressed again: cleared
+    assert shown(at) == before
 
 
 def test_slider_changes_the_outcomes_and_its_partner(monkeypatch, tiny):
     at = start_tiny(monkeypatch)
     before = shown(at)
-    at.segmented_control(key=key(tiny, "mode", "rain")).set_value("probabilities")
-    rerun(at)
-    no, yes = (
-        at.slider(key=key(tiny, "pct", "rain", "no")),
-        at.slider(key=key(tiny, "pct", "rain", "yes")),
-    )
-    assert no.value + yes.value == 100  # starts at the model's belief, rounded
+    no, yes = slider(at, tiny, "rain", "no"), slider(at, tiny, "rain", "yes")
+    belief = tiny.posteriors(targets="rain")
+    # visible from the start, at the current belief (rounded to whole points)
+    assert [no.value, yes.value] == controls.round_percents(belief["probability"])
     no.set_value(15)
     rerun(at)
-    assert at.slider(key=key(tiny, "pct", "rain", "yes")).value == 85
+    assert slider(at, tiny, "rain", "yes").value == 85
     after = shown(at)
     assert after != before
     assert after == expected(tiny, "outcome", fixed={"rain": {"no": 0.15, "yes": 0.85}})
@@ -150,13 +171,10 @@ def test_slider_changes_the_outcomes_and_its_partner(monkeypatch, tiny):
 def test_sliders_of_a_three_state_node_stay_at_100(monkeypatch):
     model = forecast.load_model(DETERMINISTIC)
     at = start(monkeypatch, "--model", str(DETERMINISTIC), "--evidence", "/nonexistent")
-    at.multiselect(key=key(model, "extra_nodes")).select("c")
+    select_node(at, "c")  # any node, not only drivers
+    slider(at, model, "c", "u", "sel").set_value(60)
     rerun(at)
-    at.segmented_control(key=key(model, "mode", "c")).set_value("probabilities")
-    rerun(at)
-    at.slider(key=key(model, "pct", "c", "u")).set_value(60)
-    rerun(at)
-    values = {s: at.slider(key=key(model, "pct", "c", s)).value for s in "uvw"}
+    values = {s: slider(at, model, "c", s, "sel").value for s in "uvw"}
     assert values["u"] == 60 and sum(values.values()) == 100
     table = at.table[1].value  # outcomes default to the leaves b and c
     assert list(table["Probability"]) == list(
@@ -168,6 +186,7 @@ def test_toggling_an_item_changes_the_outcomes(monkeypatch, tiny):
     at = start_tiny(monkeypatch)
     before = shown(at)
     # the tiny items are dated after the model's as-of date, so none is applied at first
+    open_items(at, tiny)
     assert not at.toggle(key=key(tiny, "item", "sprinkler_seen")).value
     at.toggle(key=key(tiny, "item", "sprinkler_seen")).set_value(True)
     rerun(at)
@@ -187,17 +206,24 @@ def test_switching_items_keeps_every_tab_label(monkeypatch, tiny):
     at = start_tiny(monkeypatch)
     before = [t.label for t in at.tabs]
     assert not any("1 of" in c.value for c in at.caption)
+    open_items(at, tiny)
     at.toggle(key=key(tiny, "item", "sprinkler_seen")).set_value(True)
     rerun(at)
     assert [t.label for t in at.tabs] == before
-    at.select_slider(key=key(tiny, "asof")).set_value("2018-02-15")
+    # "apply every item up to" follows the manual switch: it shows that item's day and says
+    # the selection is the analyst's own (the earlier item is off)
+    assert at.select_slider(key=key(tiny, "asof")).value == "2018-02-15"
+    assert any("Your own selection" in c.value for c in at.caption)
+    at.select_slider(key=key(tiny, "asof")).set_value("2018-03-01")
     rerun(at)
     assert [t.label for t in at.tabs] == before
-    assert any(c.value.startswith("2 of ") and "items applied" in c.value for c in at.caption)
+    assert any(c.value.startswith("3 of ") and "items applied" in c.value for c in at.caption)
+    assert not any("Your own selection" in c.value for c in at.caption)
 
 
 def test_as_of_date_applies_items_up_to_that_day(monkeypatch, tiny):
     at = start_tiny(monkeypatch)
+    open_items(at, tiny)
     at.select_slider(key=key(tiny, "asof")).set_value("2018-02-15")
     rerun(at)
     state = {
@@ -223,6 +249,7 @@ def test_default_opens_with_items_known_at_the_as_of_date(monkeypatch, tmp_path,
         encoding="utf-8",
     )
     at = start_tiny(monkeypatch, folder)
+    open_items(at, tiny)
     assert at.toggle(key=key(tiny, "item", "early")).value
     assert not at.toggle(key=key(tiny, "item", "late")).value
     assert shown(at) == expected(tiny, "outcome", likelihood={"rain": {"no": 0.3, "yes": 1.0}})
@@ -235,8 +262,7 @@ def test_pinning_shows_the_change_against_the_pinned_settings(monkeypatch, tiny)
     at = start_tiny(monkeypatch)
     at.button(key=key(tiny, "pin")).click()
     rerun(at)
-    at.segmented_control(key=key(tiny, "mode", "rain")).set_value("state")
-    rerun(at)
+    press(at, tiny, "rain", "yes")
     table = at.table[0].value
     column = "Change from pinned settings"
     assert column in table.columns
@@ -246,21 +272,22 @@ def test_pinning_shows_the_change_against_the_pinned_settings(monkeypatch, tiny)
 def test_impossible_evidence_shows_a_message_not_a_traceback(monkeypatch):
     model = forecast.load_model(DETERMINISTIC)
     at = start(monkeypatch, "--model", str(DETERMINISTIC), "--evidence", "/nonexistent")
-    at.segmented_control(key=key(model, "mode", "a")).set_value("state")
-    rerun(at)
-    at.radio(key=key(model, "state", "a")).set_value("x")
-    at.multiselect(key=key(model, "extra_nodes")).select("c")
-    rerun(at)
-    at.segmented_control(key=key(model, "mode", "c")).set_value("state")
-    rerun(at)
-    at.radio(key=key(model, "state", "c")).set_value("w")
-    rerun(at)
-    assert at.error and "impossible" in at.error[0].value
+    press(at, model, "a", "x")
+    good = shown(at)
+    select_node(at, "c")
+    press(at, model, "c", "w", "sel")
     assert not at.exception
+    # the message names the findings that conflict, and the last forecast stays on screen
+    message = at.error[0].value
+    assert "cannot all be true" in message
+    assert f"{model.label('a')} is {model.state_label('a', 'x')}" in message
+    assert f"{model.label('c')} is {model.state_label('c', 'w')}" in message
+    assert shown(at) == good
 
 
 def test_model_without_evidence_folder_works(monkeypatch, tmp_path):
     at = start(monkeypatch, "--model", str(TINY), "--evidence", str(tmp_path / "missing"))
+    open_items(at, forecast.load_model(TINY))
     assert "no dated evidence items" in " ".join(i.value for i in at.info)
     assert at.table
 
@@ -270,23 +297,23 @@ def test_model_without_evidence_folder_works(monkeypatch, tmp_path):
 
 def test_save_and_load_a_scenario_round_trips(monkeypatch, tiny, evidence_dir):
     at = start_tiny(monkeypatch, evidence_dir)
-    at.segmented_control(key=key(tiny, "mode", "rain")).set_value("probabilities")
+    slider(at, tiny, "rain", "no").set_value(25)
     rerun(at)
-    at.slider(key=key(tiny, "pct", "rain", "no")).set_value(25)
-    at.segmented_control(key=key(tiny, "mode", "sprinkler")).set_value("state")
+    press(at, tiny, "sprinkler", "on")
+    open_items(at, tiny)
     at.toggle(key=key(tiny, "item", "wet_pavement")).set_value(True)
-    rerun(at)
-    at.radio(key=key(tiny, "state", "sprinkler")).set_value("on")
     rerun(at)
     saved_view = shown(at)
     open_tab(at, "Scenarios")
+    at.text_input(key=key(tiny, "save_title")).input("My view of the garden")
     at.text_input(key=key(tiny, "save_name")).input("my_view")
     rerun(at)
     at.button(key=key(tiny, "save")).click()
     rerun(at)
-    assert any("my_view" in s.value for s in at.success)
+    assert any("My view of the garden" in s.value for s in at.success)
     path = evidence_dir / "scenarios" / "my_view.yaml"
     scenario = load_scenario(path)
+    assert scenario.title == "My view of the garden"
     assert scenario.hard == {"sprinkler": "on"}
     assert scenario.fixed == {"rain": {"no": 0.25, "yes": 0.75}}
     assert scenario.items == ["wet_pavement"]
@@ -298,9 +325,16 @@ def test_save_and_load_a_scenario_round_trips(monkeypatch, tiny, evidence_dir):
     rerun(fresh)
     fresh.button(key=key(tiny, "load")).click()
     rerun(fresh)
+    assert any("My view of the garden" in s.value for s in fresh.success)
+    open_tab(fresh, "Forecast")
     assert shown(fresh) == saved_view
-    assert fresh.slider(key=key(tiny, "pct", "rain", "no")).value == 25
-    assert fresh.radio(key=key(tiny, "state", "sprinkler")).value == "on"
+    assert slider(fresh, tiny, "rain", "no").value == 25
+    assert fresh.button(key=key(tiny, "drv", "state", "sprinkler", "on")).proto.type == "primary"
+    status = " ".join(m.value for m in fresh.markdown)
+    assert "Scenario: **My view of the garden**" in status and "modified" not in status
+    press(fresh, tiny, "rain", "yes")
+    assert "modified" in " ".join(m.value for m in fresh.markdown)
+    open_items(fresh, tiny)
     assert fresh.toggle(key=key(tiny, "item", "wet_pavement")).value
 
 
@@ -311,6 +345,7 @@ def test_loading_a_scenario_with_weights_keeps_them(monkeypatch, tiny, evidence_
     at.button(key=key(tiny, "load")).click()
     rerun(at)
     scenario = load_scenario(evidence_dir / "scenarios" / "rainy.yaml")
+    open_tab(at, "Forecast")
     assert shown(at) == expected(tiny, "outcome", scenario=scenario)
 
 
@@ -349,10 +384,8 @@ def test_a_bad_scenario_name_is_refused(monkeypatch, tiny, evidence_dir):
 
 def test_comparison_table_matches_the_api(monkeypatch, tiny, evidence_dir):
     at = open_tab(start_tiny(monkeypatch, evidence_dir), "Scenarios")
-    table = at.dataframe[0].value
-    assert list(table.columns) == [
-        "Node",
-        "State",
+    table = at.dataframe[0].value  # one row per scenario: every scenario is shown
+    assert list(table["Scenario"]) == [
         "Model's belief",
         "Current settings",
         "Analyst view",
@@ -360,8 +393,9 @@ def test_comparison_table_matches_the_api(monkeypatch, tiny, evidence_dir):
     ]
     rainy = load_scenario(evidence_dir / "scenarios" / "rainy.yaml")
     want = expected(tiny, "outcome", scenario=rainy)
-    assert dict(zip(table["State"], table["Rainy"], strict=True)) == want
-    assert set(table["Node"]) == {"Wet grass"}
+    row = table.set_index("Scenario").loc["Rainy"]
+    assert {c.split(": ", 1)[1]: v for c, v in row.items()} == want
+    assert all(c.startswith("Wet grass: ") for c in row.index)
 
 
 # ------------------------------------------------------------------ uploads
@@ -555,6 +589,8 @@ def test_loading_a_scenario_sets_the_as_of_control_to_its_items(monkeypatch, tin
     rerun(at)
     at.button(key=key(tiny, "load")).click()
     rerun(at)
+    open_tab(at, "Forecast")
+    open_items(at, tiny)
     assert at.select_slider(key=key(tiny, "asof")).value == "2018-02-15"
     assert at.toggle(key=key(tiny, "item", "sprinkler_seen")).value
     assert not at.toggle(key=key(tiny, "item", "forecast_dry")).value
@@ -601,7 +637,7 @@ def test_timeline_tab_replays_the_items(monkeypatch, tiny):
     at = open_tab(start_tiny(monkeypatch), "Timeline")
     items = forecast.load_evidence(TINY_EVIDENCE)
     charts = at.get("vega_lite_chart")
-    assert len(charts) == len(tiny.outcomes) + 1  # the outcome bars (Forecast tab) and the timeline
+    assert len(charts) == len(tiny.outcomes)  # only the open tab is drawn: one timeline per outcome
     table = at.dataframe[0].value
     assert list(table["Item"]) == ["Before any item"] + [it.title for it in items]
     last = tiny.posteriors(scenario=tiny.evidence(items=items), targets="outcome")
@@ -612,10 +648,7 @@ def test_timeline_tab_replays_the_items(monkeypatch, tiny):
 
 def test_settings_survive_switching_tabs(monkeypatch, tiny, evidence_dir):
     at = start_tiny(monkeypatch, evidence_dir)
-    at.segmented_control(key=key(tiny, "mode", "rain")).set_value("state")
-    rerun(at)
-    at.radio(key=key(tiny, "state", "rain")).set_value("yes")
-    rerun(at)
+    press(at, tiny, "rain", "yes")
     open_tab(at, "Scenarios")
     at.multiselect(key=key(tiny, "compare")).set_value(["baseline", "scenario:rainy"])
     rerun(at)
@@ -623,7 +656,7 @@ def test_settings_survive_switching_tabs(monkeypatch, tiny, evidence_dir):
     open_tab(at, "Forecast")
     assert shown(at) == expected(tiny, "outcome", hard={"rain": "yes"})
     open_tab(at, "Scenarios")
-    assert list(at.dataframe[0].value.columns) == ["Node", "State", "Model's belief", "Rainy"]
+    assert list(at.dataframe[0].value["Scenario"]) == ["Model's belief", "Rainy"]
 
 
 def test_the_model_can_be_downloaded_for_other_tools(monkeypatch, tiny):
@@ -641,3 +674,133 @@ def test_the_model_can_be_downloaded_for_other_tools(monkeypatch, tiny):
     ]
     again = forecast.Model(read_model_text(model_to_bif(tiny), "tiny.bif"))
     np.testing.assert_allclose(again.cpt("outcome"), tiny.cpt("outcome"), atol=1e-12)
+
+
+# ------------------------------------------------------------------ controls that do what they show
+
+
+def test_opening_a_node_shows_its_sliders_at_the_current_belief_without_changing_anything(
+    monkeypatch, tiny
+):
+    at = start_tiny(monkeypatch)
+    press(at, tiny, "rain", "yes")
+    before = shown(at)
+    select_node(at, "sprinkler")
+    assert at.session_state["selected_node"] == "sprinkler"
+    assert shown(at) == before  # opening the controls commits nothing
+    belief = tiny.posteriors(hard={"rain": "yes"}, targets="sprinkler")
+    values = [slider(at, tiny, "sprinkler", s, "sel").value for s in ("off", "on")]
+    assert values == controls.round_percents(belief["probability"])
+    # its record: rationale, sources and table are on the page
+    text = " ".join(m.value for m in at.markdown)
+    assert "Sprinkler" in text
+
+
+def test_a_node_record_shows_rationale_sources_and_table(monkeypatch, tiny):
+    at = select_node(start_tiny(monkeypatch), "rain")
+    text = " ".join(m.value for m in at.markdown)
+    assert "a coin with a bias" in text and "Someone (2017): A source" in text
+    table = at.dataframe[0].value
+    assert list(table.columns) == ["No", "Yes"] and list(table.iloc[0]) == ["70.0%", "30.0%"]
+
+
+def test_switching_between_a_state_and_my_probabilities_keeps_the_values(monkeypatch, tiny):
+    at = start_tiny(monkeypatch)
+    slider(at, tiny, "rain", "no").set_value(25)
+    rerun(at)
+    mine = expected(tiny, "outcome", fixed={"rain": {"no": 0.25, "yes": 0.75}})
+    assert shown(at) == mine
+    press(at, tiny, "rain", "yes")
+    assert shown(at) == expected(tiny, "outcome", hard={"rain": "yes"})
+    press(at, tiny, "rain", "yes")  # the state undone: back to my probabilities
+    assert shown(at) == mine and slider(at, tiny, "rain", "no").value == 25
+    at.button(key=key(tiny, "drv", "clear", "rain")).click()
+    rerun(at)
+    assert shown(at) == expected(tiny, "outcome")  # "clear" restores "not set"
+    belief = controls.round_percents(tiny.posteriors(targets="rain")["probability"])
+    assert [slider(at, tiny, "rain", s).value for s in ("no", "yes")] == belief
+
+
+def test_a_click_on_a_state_in_the_network_sets_and_clears_it(monkeypatch, tiny):
+    from forecast.ui.network import state_id
+
+    def click(node_id: str, stamp: int) -> dict:
+        """What the component reports for a click (it also sends its nodes and edges back)."""
+        return {"nodes": [], "edges": [], "selectedId": node_id, "timestamp": stamp}
+
+    at = start_tiny(monkeypatch)
+    before = shown(at)
+    net = key(tiny, "network")
+    at.session_state[net] = click(state_id(tiny, "rain", "yes"), 1)
+    rerun(at)
+    assert shown(at) == expected(tiny, "outcome", hard={"rain": "yes"})
+    assert at.session_state["selected_node"] == "rain"
+    rerun(at)  # the same click is not used twice
+    assert shown(at) == expected(tiny, "outcome", hard={"rain": "yes"})
+    at.session_state[net] = click(state_id(tiny, "rain", "yes"), 2)
+    rerun(at)
+    assert shown(at) == before
+
+
+def test_settings_pure_rules():
+    chosen = controls.Settings()
+    chosen.toggle_state("a", "x")
+    assert chosen.control("a") == NodeControl(controls.STATE, state="x")
+    chosen.toggle_state("a", "x")
+    assert chosen.control("a").mode == controls.UNSET
+    chosen.set_percents("a", {"x": 30, "y": 70})
+    chosen.toggle_state("a", "y")
+    assert chosen.control("a").mode == controls.STATE
+    chosen.set_state("a", None)
+    assert chosen.control("a") == NodeControl(controls.PROBABILITIES, percents={"x": 30, "y": 70})
+    assert controls.shown_percents(chosen, "a", ["x", "y"], {"x": 0.9, "y": 0.1}) == {
+        "x": 30,
+        "y": 70,
+    }
+    chosen.clear("a")
+    assert chosen.set_nodes() == []
+    assert controls.shown_percents(chosen, "a", ["x", "y"], {"x": 0.904, "y": 0.096}) == {
+        "x": 90,
+        "y": 10,
+    }
+
+
+# ------------------------------------------------------------------ scenarios: rename and delete
+
+
+def test_a_saved_scenario_can_be_renamed_and_deleted_after_confirmation(
+    monkeypatch, tiny, evidence_dir
+):
+    at = open_tab(start_tiny(monkeypatch, evidence_dir), "Scenarios")
+    at.selectbox(key=key(tiny, "load_choice")).set_value("rainy")
+    rerun(at)
+    at.text_input(key=key(tiny, "retitle", "rainy")).input("A wet week")
+    rerun(at)
+    at.button(key=key(tiny, "retitle_go", "rainy")).click()
+    rerun(at)
+    path = evidence_dir / "scenarios" / "rainy.yaml"
+    assert load_scenario(path).title == "A wet week"
+    assert "A wet week" in at.selectbox(key=key(tiny, "load_choice")).format_func("rainy")
+    delete = at.button(key=key(tiny, "delete", "rainy"))
+    assert delete.disabled  # not before the confirmation is ticked
+    at.checkbox(key=key(tiny, "delete_sure", "rainy")).check()
+    rerun(at)
+    at.button(key=key(tiny, "delete", "rainy")).click()
+    rerun(at)
+    assert not path.exists()
+    assert "rainy" not in at.selectbox(key=key(tiny, "load_choice")).options
+
+
+def test_retitle_and_delete_refuse_unknown_scenarios(tmp_path):
+    from forecast.evidence import delete_scenario, retitle_scenario
+
+    with pytest.raises(EvidenceError, match="no scenario named"):
+        retitle_scenario("missing", "A title", tmp_path)
+    with pytest.raises(EvidenceError, match="no scenario named"):
+        delete_scenario("../escape", tmp_path)
+    save_scenario(Scenario(name="calm", hard={"rain": "no"}), tmp_path)
+    with pytest.raises(EvidenceError, match="cannot be empty"):
+        retitle_scenario("calm", "   ", tmp_path)
+    retitle_scenario("calm", "  Calm   day ", tmp_path)
+    assert load_scenario(tmp_path / "calm.yaml").title == "Calm day"
+    assert load_scenario(tmp_path / "calm.yaml").hard == {"rain": "no"}

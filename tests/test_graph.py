@@ -1,6 +1,7 @@
 """The network drawing: DOT text showing each node's posterior or change, shaded by movement."""
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -104,3 +105,82 @@ def test_bad_arguments_are_clear_errors(tiny):
         network_dot(tiny, post, show="change")
     with pytest.raises(ForecastError, match="lacks column"):
         network_dot(tiny, post.drop(columns="probability"))
+
+
+# ------------------------------------------------------------------ layered layout (the live view)
+
+
+def _random_model(seed: int, n: int = 30):
+    import itertools
+
+    import numpy as np
+
+    from forecast.spec import spec_from_dict
+
+    rng = np.random.default_rng(seed)
+    nodes = []
+    for i in range(n):
+        parents = (
+            sorted({f"n{j}" for j in rng.choice(i, size=min(i, 2), replace=False)}) if i else []
+        )
+        role = "driver" if not parents else "outcome" if i >= n - 3 else "intermediate"
+        nodes.append(
+            {
+                "id": f"n{i}",
+                "role": role,
+                "states": ["a", "b"],
+                "parents": parents,
+                "cpt": {
+                    "rows": [
+                        {
+                            "when": dict(zip(parents, combo, strict=True)),
+                            "probabilities": {"a": 0.5, "b": 0.5},
+                        }
+                        for combo in itertools.product("ab", repeat=len(parents))
+                    ]
+                },
+            }
+        )
+    return forecast.Model(spec_from_dict({"id": "random", "nodes": nodes}))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_layers_put_drivers_first_outcomes_last_and_every_arrow_down(seed):
+    from forecast.graph import layers
+
+    model = _random_model(seed)
+    out = layers(model)
+    depth = {n: i for i, layer in enumerate(out) for n in layer}
+    assert sorted(depth) == sorted(model.nodes)
+    assert set(out[0]) >= set(model.drivers)
+    last = len(out) - 1
+    assert all(depth[n] == last for n in model.outcomes)
+    for n in model.nodes:
+        for p in model.parents(n):
+            assert depth[p] < depth[n]
+
+
+def test_positions_wrap_wide_layers_and_never_overlap():
+    from forecast.graph import NODE_WIDTH, layers, node_height, positions
+
+    model = forecast.load_model(Path(__file__).resolve().parents[1] / "models" / "russia_iran.yaml")
+    where = positions(model, per_row=5)
+    assert set(where) == set(model.nodes)
+    assert (
+        max(
+            sum(1 for _x, y in where.values() if y == row) for row in {y for _, y in where.values()}
+        )
+        <= 5
+    )
+    boxes = [(x, y, x + NODE_WIDTH, y + node_height(model, n)) for n, (x, y) in where.items()]
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1 :]:
+            assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1]
+    # drivers above mechanisms above outcomes
+    lowest_driver = max(where[n][1] for n in model.drivers)
+    assert all(where[n][1] > lowest_driver for n in model.nodes if n not in model.drivers)
+    highest_outcome = min(where[n][1] for n in model.outcomes)
+    assert all(where[n][1] < highest_outcome for n in model.nodes if n not in model.outcomes)
+    assert len(layers(model)) >= 3
+    with pytest.raises(ForecastError):
+        positions(model, per_row=0)

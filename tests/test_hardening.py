@@ -1193,7 +1193,7 @@ def test_an_upload_is_read_in_a_worker_that_is_killed_at_the_time_limit():
     assert model.id == "tiny" and model.content_hash == forecast.load_model(TINY).content_hash
     assert not model.posteriors().empty
     with pytest.raises(ModelError, match=r"longer than 0\.001 s, the limit for uploads"):
-        load_upload(wide_node(12).encode(), "slow.yaml", seconds=0.001)
+        load_upload(wide_node(16).encode(), "slow.yaml", seconds=0.001)
     assert [p for p in mp.active_children() if p.is_alive()] == []  # the worker was killed
 
 

@@ -517,3 +517,19 @@ def test_possible_evidence_with_zeros_has_no_nan(deterministic):
     post = as_dict(table)
     np.testing.assert_allclose(post["a"], [0.0, 1.0], atol=ATOL)
     assert_close(post, reference(deterministic, {"c": "w"}))
+
+
+def test_conflicts_name_a_smallest_set_of_findings_that_cannot_hold_together():
+    model = forecast.load_model(Path(__file__).resolve().parent / "fixtures" / "deterministic.yaml")
+    assert model.conflicts({"hard": {"a": "x"}}) == []
+    # c = w needs a = y while b = x needs a = x: deletion keeps a smallest impossible set
+    found = model.conflicts({"hard": {"a": "x", "c": "w", "b": "x"}})
+    assert [p.hard for p in found] == [{"a": "x"}, {"c": "w"}] or [p.hard for p in found] == [
+        {"c": "w"},
+        {"b": "x"},
+    ]
+    with pytest.raises(forecast.errors.EvidenceError):
+        model.posteriors(hard={k: v for p in found for k, v in p.hard.items()})
+    # fixed evidence that the rest rules out counts as a conflict too
+    found = model.conflicts({"hard": {"a": "x"}, "fixed": {"c": {"u": 0.2, "v": 0.3, "w": 0.5}}})
+    assert len(found) == 2 and found[1].fixed

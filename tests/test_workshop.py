@@ -115,10 +115,14 @@ def test_edit_a_row_by_phrase_changes_the_forecast_and_saves(monkeypatch, files)
     assert after != before
     edited = at.session_state["edited_model"]
     assert edited.spec.node("rain").cpt.rows[0].probabilities["no"] == pytest.approx(0.875)
-    # the Forecast tab (drawn first, hidden) forecasts with the edited model
+    # the Forecast tab forecasts with the edited model (only the open tab is drawn)
+    at.session_state["workspace_tab"] = "Forecast"
+    at = rerun(at)
     forecast_tab = at.table[0].value
     post = edited.posteriors(targets="outcome")
     assert list(forecast_tab["Probability"]) == [percent(p) for p in post["probability"]]
+    at.session_state["workspace_tab"] = "Model"
+    at = rerun(at)
     at = section(at, "Save")
     assert not frame_with(at, "kind").empty
     at = press(at, "workshop.save.go")

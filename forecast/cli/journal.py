@@ -21,6 +21,7 @@ from ..errors import ForecastError
 from ..evidence import Evidence, Scenario, load_evidence
 from ..export import jsonable, jsonable_rows, render
 from ..model import Model, load_model
+from ..safety import safe_frame
 from .common import add_evidence_args, add_output_args, emit, emit_text, evidence_from_args
 
 TEXT_FORMATS = ("table", "csv", "json", "md")
@@ -323,17 +324,7 @@ def _text_table(table: pd.DataFrame, fmt: str) -> str:
 
 def _csv(table: pd.DataFrame) -> str:
     """CSV with text cells made safe for spreadsheets (no live formulas from authors or notes)."""
-    out = table.copy()
-    for col in out.columns:
-        if not pd.api.types.is_numeric_dtype(out[col]):
-            out[col] = out[col].map(_cell)
-    return out.to_csv(index=False)
-
-
-def _cell(value: object) -> object:
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
+    return safe_frame(table).to_csv(index=False)
 
 
 def _blocks(parts: list[tuple[str, pd.DataFrame]], fmt: str) -> str:

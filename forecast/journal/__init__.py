@@ -17,7 +17,6 @@ from __future__ import annotations
 from ..errors import JournalError
 from .backtest import Outcome, backtest, forecast_path, load_reference, load_resolutions
 from .backtest import applicable as backtest_items
-from .compat import sqlite_connection, sqlite_transaction
 from .records import (
     HISTORY_COLUMNS,
     LIVE,
@@ -38,7 +37,6 @@ from .records import (
     resolve_version,
     set_setting,
     settings,
-    text,
 )
 from .scoring import (
     BINS,
@@ -70,11 +68,7 @@ from .storage import (
     schema_version,
 )
 
-# For forecast.elicitation, which shares the journal's SQLite file (see compat.py).
-_connection = sqlite_connection
-_transaction = sqlite_transaction
-_text = text
-_recorded_nodes = recorded_nodes
+_recorded_nodes = recorded_nodes  # tests/test_model.py checks the journal's default nodes
 
 __all__ = [
     "APPLICATION_ID",

@@ -29,6 +29,7 @@ import pandas as pd
 from ..errors import JournalError
 from ..evidence import Evidence, EvidenceItem, Scenario
 from ..model import Model
+from ..runs import evidence_as_of
 from . import storage
 from .storage import Conn, connection, describe
 
@@ -136,12 +137,12 @@ def horizon_of(model: Model) -> str:
 
 
 def items_as_of(items: Iterable[EvidenceItem], as_of: dt.date) -> list[EvidenceItem]:
-    """The evidence items known on `as_of`: those dated on or before it.
+    """The evidence items known on `as_of`: those dated on or before it (forecast.evidence_as_of).
 
-    The one place the journal cuts evidence off at a date; where the model ages
-    evidence, its own as-of API takes over here.
+    `cut_off` also gives the evidence `as_of` as its forecast date, so the model
+    ages each item to that day.
     """
-    return [it for it in items if it.date <= as_of]
+    return list(evidence_as_of(items, as_of).items)
 
 
 # ---------------------------------------------------------------- recording

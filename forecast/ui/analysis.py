@@ -1,7 +1,8 @@
 """The workspace's Analysis tab: tornado, what to collect next, evidence waterfall, intervals.
 
 A thin shell over `forecast.analysis`: the chart data helpers below are pure
-(unit-tested), `render` only lays out widgets.  The quick analyses (one batch
+(unit-tested); `render` lays out the target choice and calls one function per
+sub-tab.  The quick analyses (one batch
 each) rerun with the page; the Monte Carlo ones run with a progress bar and
 keep their result in the session until the model, evidence or settings change.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import altair as alt
@@ -23,7 +25,7 @@ from ..export import HEADERS, analysis_sections, parent_pairs, readable_table, t
 from ..export import render as render_text
 from ..model import Model
 from ..plaintext import md_inline
-from ..present import BLUE, DARK, DOWN, GREY, INTERVAL, UP, clip, percent
+from ..present import BLUE, DARK, DOWN, GREY, INTERVAL, UP, clip, percent, whole_percent
 from ..present import zoom as zoom_range
 from ..words import words
 from .report import name_attrs
@@ -203,7 +205,7 @@ def indicator_chart(ranking: pd.DataFrame) -> alt.Chart:
         alt.Chart(ranking)
         .mark_bar(color=BLUE, height=16)
         .encode(
-            x=alt.X("bits:Q", title="Expected information (bits)"),
+            x=alt.X("bits:Q", title="Information it would give (bits; one bit = one coin toss)"),
             y=alt.Y(
                 "label:N", sort=list(ranking["label"]), title=None, axis=alt.Axis(labelLimit=260)
             ),
@@ -389,25 +391,60 @@ def impact_order(exp: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+# Plain-language help for the analytic terms the tab uses.
+GLOSSARY = {
+    "bits": "A bit is the information in one fair coin toss. Observing a node that is worth "
+    "0.5 bits about the target removes, on average, as much doubt as half a coin toss.",
+    "uncertainty": "How unsure the forecast is about the target (its entropy): zero when one "
+    "state is certain, largest when every state is equally likely.",
+    "draws": "How many times the model's tables are redrawn. More draws give steadier "
+    "intervals and take longer.",
+    "seed": "The starting point of the random draws. The same seed gives the same intervals, "
+    "so a report can be reproduced.",
+    "dirichlet": "Each row of a table is redrawn from a Dirichlet distribution centred on the "
+    "judged numbers: the higher the node's confidence, the closer the draws stay to them.",
+}
+
+
+@dataclass
+class Context:
+    """What every sub-tab needs: the model, the evidence, the chosen target and the results so far."""
+
+    model: Model
+    evidence: Evidence
+    node: str
+    state: str
+    mk: str
+    ek: str
+    analyses: list[pd.DataFrame] = field(default_factory=list)
+
+    @property
+    def target(self) -> str:
+        return f"{self.node}={self.state}"
+
+    @property
+    def stem(self) -> str:
+        return self.model.id
+
+
 def render(model: Model, evidence: Evidence) -> None:
     """Draw the Analysis tab for `model` under `evidence` (the workspace's current settings)."""
     evidence = evidence if evidence is not None else Evidence()
     mk = model.content_hash[:12]
-    ek = evidence_key(evidence)
     outcomes = model.default_targets
     nodes = outcomes + [n for n in model.nodes if n not in outcomes]
     c1, c2 = st.columns(2)
     node = c1.selectbox("Target", nodes, format_func=model.label, key=f"analysis_target_{mk}")
-    states = model.states(node)
     state = c2.selectbox(
         "State",
-        states,
+        model.states(node),
         format_func=lambda s: model.state_label(node, s),
         key=f"analysis_state_{mk}_{node}",
     )
-    target = f"{node}={state}"
-    sens = named(model, forecast_analysis.sensitivity(model, target, scenario=evidence))
+    ctx = Context(model, evidence, node, state, mk, evidence_key(evidence))
+    sens = named(model, forecast_analysis.sensitivity(model, ctx.target, scenario=evidence))
     ind = named(model, forecast_analysis.indicators(model, node, scenario=evidence))
+    ctx.analyses += [sens, ind]
     st.markdown(target_sentence(model, node, state, float(sens.attrs["baseline"])))
     tabs = st.tabs(
         [
@@ -417,161 +454,174 @@ def render(model: Model, evidence: Evidence) -> None:
             "How sure are the numbers",
         ]
     )
-    analyses: list[pd.DataFrame] = [sens, ind]
-    stem = model.id
-
     with tabs[0]:
-        st.markdown(
-            "Each bar spans the lowest and highest probability of the target when that node is set to each "
-            "of its states on top of the current evidence; the dashed line is the current value."
-        )
-        if sens.empty:
-            st.info("Every other node is already set: nothing left to vary.")
-        else:
-            st.altair_chart(
-                tornado_chart(tornado_data(model, sens), sens.attrs["baseline"]), width="stretch"
-            )
-            with st.expander("The numbers behind the chart"):
-                _table(sens)
-                _download(sens, "this table", f"{stem}_sensitivity", f"analysis_dl_sens_{mk}")
-        with st.expander("Which of the model's own numbers matter most"):
-            st.caption(
-                "Each probability in the model's tables is moved down and up by the amount below (the "
-                "others in its row rescaled to keep the sum), and the target is worked out again."
-            )
-            moved = st.slider(
-                "Move each number by",
-                1,
-                50,
-                10,
-                1,
-                format="%d pts",
-                key=f"analysis_delta_{mk}",
-            )
-            delta = moved / 100
-            if st.toggle("Work it out", key=f"analysis_param_on_{mk}"):
-                params = _cached(
-                    ("parameters", mk, ek, target, delta),
-                    lambda p: forecast_analysis.parameter_sensitivity(
-                        model, target, delta, scenario=evidence, progress=p
-                    ),
-                    "Moving the model's numbers",
-                )
-                params = named(model, params)
-                analyses.append(params)
-                if params.empty:
-                    st.info("No number in the model moves the target.")
-                else:
-                    st.altair_chart(
-                        parameter_chart(parameter_data(model, params), params.attrs["baseline"]),
-                        width="stretch",
-                    )
-                    _table(
-                        params,
-                        first=(
-                            "Node",
-                            "State",
-                            "Target, entry lowered",
-                            "Target, entry raised",
-                            "Swing",
-                            "Entry now",
-                        ),
-                    )
-                    _download(
-                        params,
-                        "this table",
-                        f"{stem}_parameter_sensitivity",
-                        f"analysis_dl_par_{mk}",
-                    )
-
+        _drivers_tab(ctx, sens)
+        _parameters_panel(ctx)
     with tabs[1]:
-        st.markdown(
-            f"Nodes not yet observed, ranked by how much observing them would, on average, reduce the "
-            f"uncertainty about **{md_inline(model.label(node))}** (mutual information, in bits)."
-        )
-        if ind.empty:
-            st.info("Every other node is already set: nothing left to observe.")
-        else:
-            ranking = indicator_ranking(model, ind)
-            st.altair_chart(indicator_chart(ranking), width="stretch")
-            for r in ranking.head(5).to_dict(orient="records"):
-                st.markdown(
-                    f"**{r['rank']}. {md_inline(r['label'])}** — {r['bits']:.3f} bits "
-                    f"({100 * r['share']:.0f}% of the uncertainty)"
-                )
-                st.caption(md_inline(r["if_observed"]))
-            with st.expander("The full ranking"):
-                _table(ind)
-                _download(ind, "this table", f"{stem}_indicators", f"analysis_dl_ind_{mk}")
-
+        _indicators_tab(ctx, ind)
     with tabs[2]:
-        if evidence.empty:
-            st.info(
-                "No evidence is in force: set nodes or apply evidence items on the Forecast tab."
-            )
-        else:
-            seq = named(model, forecast_analysis.explain_sequence(model, target, scenario=evidence))
-            exp = named(model, forecast_analysis.explain(model, target, scenario=evidence))
-            analyses += [seq, exp]
-            st.markdown(
-                "How the target's probability moved as the evidence was added "
-                "(settings on nodes first, then the items by date)."
-            )
-            st.altair_chart(waterfall_chart(waterfall_data(seq)), width="stretch")
-            st.markdown(
-                "What each piece contributes, largest first: the change in the target when it alone "
-                "is left out."
-            )
-            _table(
-                impact_order(exp),
-                first=("Evidence", "Contribution", "Target without it", "Date"),
-            )
-            _download(exp, "this table", f"{stem}_evidence_impact", f"analysis_dl_exp_{mk}")
-
+        _evidence_tab(ctx)
     with tabs[3]:
-        st.markdown(
-            "The model's probabilities were judged, not measured. Here each of its tables is redrawn "
-            "many times around its values, as far as the node's confidence allows (confidence counts as "
-            f"that many observations; the model's default is {model.spec.default_confidence:g}), and the "
-            "outcomes are worked out again each time. The bars show where 90% of the results fall."
-        )
-        c1, c2 = st.columns(2)
-        samples = int(
-            c1.number_input("Draws", 100, 50_000, 2000, 100, key=f"analysis_samples_{mk}")
-        )
-        seed = int(
-            c2.number_input(
-                "Seed",
-                0,
-                2**31 - 1,
-                0,
-                1,
-                key=f"analysis_seed_{mk}",
-                help="The same seed gives the same intervals, so a report can be reproduced.",
-            )
-        )
-        try:
-            unc = _cached(
-                ("uncertainty", mk, ek, samples, seed),
-                lambda p: forecast_analysis.uncertainty(
-                    model, samples, seed, scenario=evidence, progress=p
-                ),
-                "Drawing the model's numbers",
-            )
-        except ForecastError as exc:
-            st.error(md_inline(exc))
-        else:
-            unc = named(model, unc)
-            analyses.append(unc)
-            st.altair_chart(interval_chart(interval_data(model, unc)), width="stretch")
-            _table(unc)
-            _download(unc, "this table", f"{stem}_uncertainty", f"analysis_dl_unc_{mk}")
-
+        _uncertainty_tab(ctx)
     posteriors = named(model, model.posteriors(scenario=evidence, targets=outcomes))
     st.download_button(
         "Download the analysis report (HTML)",
-        report_html(posteriors, analyses).encode("utf-8"),
-        file_name=f"{stem}_analysis.html",
+        report_html(posteriors, ctx.analyses).encode("utf-8"),
+        file_name=f"{ctx.stem}_analysis.html",
         mime="text/html",
         key=f"analysis_report_{mk}",
     )
+
+
+def _drivers_tab(ctx: Context, sens: pd.DataFrame) -> None:
+    """The tornado: how far each other node, set to each of its states, moves the target."""
+    st.markdown(
+        "Each bar spans the lowest and highest probability of the target when that node is set to each "
+        "of its states on top of the current evidence; the dashed line is the current value."
+    )
+    if sens.empty:
+        st.info("Every other node is already set: nothing left to vary.")
+        return
+    st.altair_chart(
+        tornado_chart(tornado_data(ctx.model, sens), sens.attrs["baseline"]), width="stretch"
+    )
+    with st.expander("The numbers behind the chart"):
+        _table(sens)
+        _download(sens, "this table", f"{ctx.stem}_sensitivity", f"analysis_dl_sens_{ctx.mk}")
+
+
+def _parameters_panel(ctx: Context) -> None:
+    """The parameter tornado: which of the model's own numbers move the target most."""
+    model, mk = ctx.model, ctx.mk
+    with st.expander("Which of the model's own numbers matter most"):
+        st.caption(
+            "Each probability in the model's tables is moved down and up by the amount below (the "
+            "others in its row rescaled to keep the sum), and the target is worked out again."
+        )
+        moved = st.slider(
+            "Move each number by", 1, 50, 10, 1, format="%d pts", key=f"analysis_delta_{mk}"
+        )
+        delta = moved / 100
+        if not st.toggle("Work it out", key=f"analysis_param_on_{mk}"):
+            return
+        params = _cached(
+            ("parameters", mk, ctx.ek, ctx.target, delta),
+            lambda p: forecast_analysis.parameter_sensitivity(
+                model, ctx.target, delta, scenario=ctx.evidence, progress=p
+            ),
+            "Moving the model's numbers",
+        )
+        params = named(model, params)
+        ctx.analyses.append(params)
+        if params.empty:
+            st.info("No number in the model moves the target.")
+            return
+        st.altair_chart(
+            parameter_chart(parameter_data(model, params), params.attrs["baseline"]),
+            width="stretch",
+        )
+        _table(
+            params,
+            first=(
+                "Node",
+                "State",
+                "Target, entry lowered",
+                "Target, entry raised",
+                "Swing",
+                "Entry now",
+            ),
+        )
+        _download(
+            params, "this table", f"{ctx.stem}_parameter_sensitivity", f"analysis_dl_par_{mk}"
+        )
+
+
+def _indicators_tab(ctx: Context, ind: pd.DataFrame) -> None:
+    """What to observe next: nodes ranked by the information they would give about the target."""
+    st.markdown(
+        f"Nodes not yet observed, ranked by how much observing them would, on average, reduce the "
+        f"uncertainty about **{md_inline(ctx.model.label(ctx.node))}** (measured in bits)."
+    )
+    st.caption(f"{GLOSSARY['bits']} {GLOSSARY['uncertainty']}")
+    if ind.empty:
+        st.info("Every other node is already set: nothing left to observe.")
+        return
+    ranking = indicator_ranking(ctx.model, ind)
+    st.altair_chart(indicator_chart(ranking), width="stretch")
+    for r in ranking.head(5).to_dict(orient="records"):
+        share = whole_percent(float(r["share"]))
+        st.markdown(
+            f"**{r['rank']}. {md_inline(r['label'])}** — would remove about {share} of the uncertainty "
+            f"({r['bits']:.3f} bits)"
+        )
+        st.caption(md_inline(r["if_observed"]))
+    with st.expander("The full ranking"):
+        _table(ind)
+        _download(ind, "this table", f"{ctx.stem}_indicators", f"analysis_dl_ind_{ctx.mk}")
+
+
+def _evidence_tab(ctx: Context) -> None:
+    """What the evidence did: a waterfall in the order it was added, and each piece left out."""
+    model, evidence = ctx.model, ctx.evidence
+    if evidence.empty:
+        st.info("No evidence is in force: set nodes or apply evidence items on the Forecast tab.")
+        return
+    seq = named(model, forecast_analysis.explain_sequence(model, ctx.target, scenario=evidence))
+    exp = named(model, forecast_analysis.explain(model, ctx.target, scenario=evidence))
+    ctx.analyses += [seq, exp]
+    st.markdown(
+        "How the target's probability moved as the evidence was added "
+        "(settings on nodes first, then the items by date)."
+    )
+    st.altair_chart(waterfall_chart(waterfall_data(seq)), width="stretch")
+    st.markdown(
+        "What each piece contributes, largest first: the change in the target when it alone "
+        "is left out."
+    )
+    _table(impact_order(exp), first=("Evidence", "Contribution", "Target without it", "Date"))
+    _download(exp, "this table", f"{ctx.stem}_evidence_impact", f"analysis_dl_exp_{ctx.mk}")
+
+
+def _uncertainty_tab(ctx: Context) -> None:
+    """How sure the numbers are: intervals from redrawing the model's tables many times."""
+    model, mk = ctx.model, ctx.mk
+    st.markdown(
+        "The model's probabilities were judged, not measured. Here each of its tables is redrawn "
+        "many times around its values, as far as the node's confidence allows (confidence counts as "
+        f"that many observations; the model's default is {model.spec.default_confidence:g}), and the "
+        "outcomes are worked out again each time. The bars show where 90% of the results fall."
+    )
+    st.caption(GLOSSARY["dirichlet"])
+    c1, c2 = st.columns(2)
+    samples = int(
+        c1.number_input(
+            "Draws", 100, 50_000, 2000, 100, key=f"analysis_samples_{mk}", help=GLOSSARY["draws"]
+        )
+    )
+    seed = int(
+        c2.number_input(
+            "Seed (for reproducible results)",
+            0,
+            2**31 - 1,
+            0,
+            1,
+            key=f"analysis_seed_{mk}",
+            help=GLOSSARY["seed"],
+        )
+    )
+    try:
+        unc = _cached(
+            ("uncertainty", mk, ctx.ek, samples, seed),
+            lambda p: forecast_analysis.uncertainty(
+                model, samples, seed, scenario=ctx.evidence, progress=p
+            ),
+            "Drawing the model's numbers",
+        )
+    except ForecastError as exc:
+        st.error(md_inline(exc))
+        return
+    unc = named(model, unc)
+    ctx.analyses.append(unc)
+    st.altair_chart(interval_chart(interval_data(model, unc)), width="stretch")
+    _table(unc)
+    _download(unc, "this table", f"{ctx.stem}_uncertainty", f"analysis_dl_unc_{mk}")

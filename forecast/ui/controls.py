@@ -152,3 +152,80 @@ def as_of_matching(items: Iterable[EvidenceItem], applied: Iterable[str]) -> str
     if {it.id for it in items if it.date <= last} != on:
         return None
     return last.isoformat()
+
+
+# ------------------------------------------------------------------ settings: what the analyst set, per node
+
+
+@dataclass
+class Settings:
+    """Every node's control, plus the percentages each node last had in "my probabilities".
+
+    The page keeps one of these in its session; widgets only show it and their
+    callbacks change it, so a control never commits anything on its own and a
+    node's own percentages survive a detour through a definite state.
+    """
+
+    controls: dict[str, NodeControl] = field(default_factory=dict)
+    kept: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def control(self, node: str) -> NodeControl:
+        return self.controls.get(node, NodeControl())
+
+    def set_state(self, node: str, state: str | None) -> None:
+        """A definite state (hard evidence); None falls back to the node's own percentages, else not set."""
+        if state is not None:
+            self.controls[node] = NodeControl(STATE, state=state)
+        elif node in self.kept:
+            self.controls[node] = NodeControl(PROBABILITIES, percents=dict(self.kept[node]))
+        else:
+            self.controls.pop(node, None)
+
+    def toggle_state(self, node: str, state: str) -> None:
+        """A click on a state: set it, or clear it when it is the state already set."""
+        c = self.control(node)
+        self.set_state(node, None if c.mode == STATE and c.state == state else state)
+
+    def set_percents(self, node: str, percents: Mapping[str, float]) -> None:
+        """The analyst's own probabilities for the node (whole percentages summing to 100)."""
+        values = {s: int(round(float(v))) for s, v in percents.items()}
+        self.kept[node] = values
+        self.controls[node] = NodeControl(PROBABILITIES, percents=dict(values))
+
+    def clear(self, node: str) -> None:
+        """Back to "not set": the node shows the model's belief again."""
+        self.controls.pop(node, None)
+        self.kept.pop(node, None)
+
+    def set_nodes(self) -> list[str]:
+        return [n for n, c in self.controls.items() if c.mode != UNSET]
+
+
+def shown_percents(
+    settings: Settings, node: str, states: Sequence[str], belief: Mapping[str, float]
+) -> dict[str, int]:
+    """What a node's sliders show: its own percentages when it has them, else the current belief.
+
+    Moving one slider then starts from exactly these values, so opening "my
+    probabilities" never changes the forecast by itself.
+    """
+    c = settings.control(node)
+    if c.mode == PROBABILITIES:
+        return {s: int(round(float(c.percents.get(s, 0)))) for s in states}
+    if node in settings.kept:
+        return {s: int(settings.kept[node].get(s, 0)) for s in states}
+    pct = round_percents([belief.get(s, 0.0) for s in states])
+    return dict(zip(states, pct, strict=True))
+
+
+def settings_from_scenario(
+    model: Model, scenario: Scenario | Evidence
+) -> tuple[Settings, list[str], dict[str, dict[str, float]]]:
+    """Settings, applied item ids and leftover likelihood weights that reproduce a scenario."""
+    controls, item_ids, lik = controls_from_scenario(model, scenario)
+    kept = {
+        n: {s: int(v) for s, v in c.percents.items()}
+        for n, c in controls.items()
+        if c.mode == PROBABILITIES
+    }
+    return Settings(dict(controls), kept), item_ids, lik

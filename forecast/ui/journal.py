@@ -281,8 +281,9 @@ def _resolve_panel(
         cur = current.iloc[0]
         if (str(cur["state"]), cur["known_on"]) != (state, day):
             st.warning(
-                f"{model.names.node(node)} is already resolved as "
-                f"{model.names.state(node, str(cur['state']))}, known on {cur['known_on']:%d %B %Y}"
+                f"{md_inline(model.names.node(node))} is already resolved as "
+                f"{md_inline(model.names.state(node, str(cur['state'])))}, known on "
+                f"{cur['known_on']:%d %B %Y}"
                 f" (version {int(cur['version'])}). Amending keeps that version in the history."
             )
             reason = st.text_input("Reason for the amendment", key="journal_resolve_reason")

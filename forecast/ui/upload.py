@@ -43,6 +43,9 @@ _context_lock = threading.Lock()
 _context: Any = None
 
 
+READER_MODULES = ("bif", "build", "genie", "hugin", "netica", "rds", "uai", "view", "xmlbif")
+
+
 def _mp_context() -> Any:
     """A fork-server context with the package preloaded (spawn where there is no fork server)."""
     global _context
@@ -50,8 +53,18 @@ def _mp_context() -> Any:
         if _context is None:
             if "forkserver" in mp.get_all_start_methods():
                 server = mp.get_context("forkserver")
+                # everything a worker may import, imported before the fork: an import under
+                # the worker's address-space cap can fail (scipy for ranked nodes, rdata, the
+                # XML and R readers are otherwise imported on first use)
                 server.set_forkserver_preload(
-                    ["forecast.model", "forecast.formats", "forecast.ui.upload"]
+                    [
+                        "forecast.model",
+                        "forecast.formats",
+                        *(f"forecast.formats.{m}" for m in READER_MODULES),
+                        "scipy.special",
+                        "rdata",
+                        "forecast.ui.upload",
+                    ]
                 )
                 _context = server
             else:  # pragma: no cover - Windows, macOS without a fork server
@@ -82,7 +95,9 @@ def _work(conn: Connection, data: bytes, name: str, memory: int) -> None:
         # table that would not fit is a clear message rather than a MemoryError midway
         budget = min(resolve_budget(None), memory // 2) if memory > 0 else None
         # any format, by the name's suffix; binary ones (.rds) and Latin-1 GeNIe files included
-        conn.send(("ok", model_from_bytes(data, name, memory_budget=budget)))
+        model = model_from_bytes(data, name, memory_budget=budget)
+        model.tree  # noqa: B018 - compiled here, inside the worker's limits (load_model defers it)
+        conn.send(("ok", model))
     except ForecastError as exc:
         conn.send(("error", type(exc).__name__, str(exc), list(exc.problems)))
     except MemoryError:

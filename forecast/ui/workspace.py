@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import functools
 import logging
-import os
 import re
 import warnings
 from collections.abc import Callable, Sequence
@@ -28,27 +26,26 @@ import pandas as pd
 import streamlit as st
 
 from ..errors import EvidenceError, ForecastError
-from ..evidence import Evidence, EvidenceItem, Scenario, load_evidence, load_scenario, save_scenario
+from ..evidence import (
+    Evidence,
+    EvidenceItem,
+    Scenario,
+    delete_scenario,
+    load_evidence,
+    load_scenario,
+    retitle_scenario,
+    save_scenario,
+)
 from ..formats import MODEL_SUFFIXES, FormatWarning, format_of, model_to_text, not_carried
-from ..graph import network_dot
 from ..model import Model, load_model
-from ..plaintext import md, md_frame, md_inline
+from ..plaintext import md, md_inline
 from ..present import humanise
-from . import analysis, audit, charts, elicitation, journal, report, workshop
+from . import analysis, audit, charts, elicitation, forecast_tab, journal, report, workshop
 from . import upload as upload_worker
 from .controls import (
-    MODE_LABELS,
-    MODES,
-    PROBABILITIES,
-    STATE,
-    UNSET,
     NodeControl,
-    as_of_matching,
-    controls_from_scenario,
-    default_as_of,
     evidence_from_controls,
-    rebalance,
-    round_percents,
+    settings_from_scenario,
 )
 from .session import remember, restore
 
@@ -58,7 +55,6 @@ UPLOAD_TYPES = [s.lstrip(".") for s in MODEL_SUFFIXES]
 NO_ITEMS = "none"
 LOG = logging.getLogger("forecast.app")
 UNEXPECTED = "The page hit an unexpected problem and stopped"
-TABS = ["Forecast", "Scenarios", "Timeline", "Analysis", "History", "Team", "Model", "Audit"]
 TAB_KEY = "workspace_tab"
 
 
@@ -104,8 +100,9 @@ def _interchange(_model: Model, model_key: str, fmt: str) -> str:
         return model_to_text(_model, fmt)
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@st.cache_resource(show_spinner=False, max_entries=16)
 def _baseline(_model: Model, model_key: str) -> pd.DataFrame:
+    # a resource, not data: shared read-only, never copied or pickled on each rerun
     return _model.posteriors()
 
 
@@ -158,6 +155,8 @@ class Page:
     evidence: Evidence | None = None
     current: pd.DataFrame | None = None
     problem: str = ""
+    conflicts: list[str] = field(default_factory=list)
+    reference: pd.DataFrame | None = None
     hidden_items: int = 0
     scenario_problems: list[str] = field(default_factory=list)
     slots: dict[str, Any] = field(default_factory=dict)
@@ -172,7 +171,12 @@ class Page:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Draw the workspace; an unexpected failure shows a sentence, never a traceback."""
-    st.set_page_config(page_title="Forecast workspace", page_icon="📈", layout="wide")
+    st.set_page_config(
+        page_title="Forecast workspace",
+        page_icon="📈",
+        layout="wide",
+        initial_sidebar_state="collapsed",  # the model choice is secondary; the page needs the width
+    )
     try:
         _draw(argv)
     except Exception as exc:  # last resort: the server log keeps the traceback
@@ -198,25 +202,14 @@ def _draw(argv: Sequence[str] | None) -> None:
     workshop.edited_pools(page)
     _header(model)
 
-    # Only the open tab's content runs (on_change="rerun"), except the Forecast tab:
-    # its widgets hold the analyst's settings, and Streamlit forgets the state of
-    # widgets that are not drawn, so it is drawn (hidden) whichever tab is open.
-    tabs = st.tabs(TABS, key=TAB_KEY, on_change="rerun")
-    with tabs[0]:
-        _forecast_tab(page)
-    lazy: list[Callable[[], None]] = [
-        lambda: _scenarios_tab(page),
-        lambda: _timeline_tab(page),
-        lambda: _evidence_tab(page, analysis.render),
-        lambda: _evidence_tab(page, journal.render),
-        lambda: _evidence_tab(page, elicitation.render),
-        lambda: workshop.render(page),
-        lambda: _evidence_tab(page, audit.render),
-    ]
-    for tab, draw in zip(tabs[1:], lazy, strict=True):
+    # The settings live in the session (forecast_tab.settings), so every tab works
+    # from them; only the open tab's content runs (on_change="rerun").
+    forecast_tab.compute(page)
+    tabs = st.tabs([label for label, _ in TABS], key=TAB_KEY, on_change="rerun")
+    for tab, (_label, draw) in zip(tabs, TABS, strict=True):
         if tab.open is not False:
             with tab:
-                draw()
+                draw(page)
 
 
 # ------------------------------------------------------------------ model choice and header
@@ -388,335 +381,11 @@ def _load_pools(page: Page) -> None:
 
 
 def _forecast_tab(page: Page) -> None:
-    _init_items(page)
-    on = sum(bool(st.session_state.get(_key(page.mk, "item", it.id))) for it in page.items)
-    left, right = st.columns([5, 7], gap="large")
-    with left:
-        # The labels must not change with the settings: Streamlit identifies tabs by
-        # their labels, so a label that counted the applied items would send the
-        # analyst back to "Drivers" after every switch.
-        items_label = f"Evidence items ({len(page.items)})" if page.items else "Evidence items"
-        drivers_tab, items_tab = st.tabs(["Drivers", items_label])
-        with drivers_tab:
-            page.controls = _drivers_panel(page)
-        with items_tab:
-            if page.items:
-                st.caption(f"{on} of {len(page.items)} items applied.")
-            page.applied = _items_panel(page)
-    lik = st.session_state.get(_key(page.mk, "scenario_lik"), {})
-    try:
-        page.evidence = evidence_from_controls(
-            page.model, page.controls, page.applied, likelihood=lik
-        )
-        page.current = report.current_table(page.model, page.evidence, page.baseline)
-    except ForecastError as exc:
-        page.problem = str(exc)
-    with right:
-        if page.problem:
-            st.error(f"These settings cannot be used: {md_inline(page.problem)}")
-            return
-        _fill_estimates(page)
-        _outcomes_panel(page)
-        _downloads(page)
-    _network_panel(page)
+    forecast_tab.render(page)
 
 
-def _fill_estimates(page: Page) -> None:
-    """Under each node left 'not set': its probabilities given everything else that is set."""
-    assert page.current is not None
-    probs: dict[str, list[float]] = {}
-    for node, p in zip(page.current["node"], page.current["probability"], strict=True):
-        probs.setdefault(node, []).append(float(p))
-    for node, slot in page.slots.items():
-        pct = round_percents(probs[node])
-        states = page.model.states(node)
-        now = " · ".join(
-            f"{page.model.state_label(node, s)} {v}%" for s, v in zip(states, pct, strict=True)
-        )
-        slot.caption(f"Now: {md_inline(now)}")
-
-
-def _drivers_panel(page: Page) -> dict[str, NodeControl]:
-    model, mk = page.model, page.mk
-    st.caption(
-        "Leave a node **not set** to keep the model's belief, pick a **definite state**, "
-        "or give **your probabilities** (the sliders of a node always add up to 100%)."
-    )
-    drivers = model.driver_nodes
-    others = [n for n in model.nodes if n not in drivers]
-    extra = st.multiselect(
-        "Set evidence on other nodes too",
-        others,
-        format_func=model.label,  # options are plain text, not Markdown
-        key=_key(mk, "extra_nodes"),
-        placeholder="Choose nodes",
-    )
-    controls: dict[str, NodeControl] = {}
-    for node in drivers + [n for n in others if n in extra]:
-        controls[node] = _node_control(page, node)
-    lik = st.session_state.get(_key(mk, "scenario_lik"), {})
-    if lik:
-        name = st.session_state.get(_key(mk, "scenario_name"), "the loaded scenario")
-        names = ", ".join(model.label(n) for n in lik)
-        c1, c2 = st.columns([4, 1], vertical_alignment="center")
-        c1.info(f"Also applied from {md_inline(name)}: reported weights on {md_inline(names)}.")
-        c2.button(
-            "Remove", key=_key(mk, "drop_lik"), on_click=_drop_scenario_likelihood, args=(mk,)
-        )
-    return controls
-
-
-def _drop_scenario_likelihood(mk: str) -> None:
-    st.session_state[_key(mk, "scenario_lik")] = {}
-
-
-def _node_control(page: Page, node: str) -> NodeControl:
-    model, mk = page.model, page.mk
-    states = model.states(node)
-    spec = model.node(node)
-    mode_key = _key(mk, "mode", node)
-    st.session_state.setdefault(mode_key, UNSET)
-    with st.container(border=True):
-        st.markdown(f"**{md_inline(model.label(node))}**", help=md(spec.description) or None)
-        mode = st.segmented_control(
-            f"How to set {md_inline(model.label(node))}",
-            MODES,
-            format_func=MODE_LABELS.__getitem__,
-            key=mode_key,
-            required=True,
-            label_visibility="collapsed",
-            width="stretch",
-        )
-        belief = page.belief(node)
-        if mode == STATE:
-            state_key = _key(mk, "state", node)
-            if st.session_state.get(state_key) not in states:
-                st.session_state[state_key] = max(states, key=lambda s: belief.get(s, 0.0))
-            state = st.radio(
-                f"State of {md_inline(model.label(node))}",
-                states,
-                format_func=lambda s: md_inline(page.model.state_label(node, s)),
-                key=state_key,
-                horizontal=True,
-                label_visibility="collapsed",
-            )
-            return NodeControl(STATE, state=state)
-        if mode == PROBABILITIES:
-            keys = {s: _key(mk, "pct", node, s) for s in states}
-            if any(k not in st.session_state for k in keys.values()):
-                start = round_percents([belief.get(s, 0.0) for s in states])
-                for s, v in zip(states, start, strict=True):
-                    st.session_state[keys[s]] = v
-            percents = {}
-            for s in states:
-                percents[s] = st.slider(
-                    md_inline(page.model.state_label(node, s)),
-                    min_value=0,
-                    max_value=100,
-                    step=1,
-                    format="%d%%",
-                    key=keys[s],
-                    on_change=_rebalance,
-                    args=(keys, s),
-                )
-            return NodeControl(PROBABILITIES, percents=percents)
-        page.slots[node] = st.empty()
-        return NodeControl(UNSET)
-
-
-def _rebalance(keys: dict[str, str], changed: str) -> None:
-    """Slider callback: the other states of the node share what is left, so the node sums to 100%."""
-    current = {s: st.session_state.get(k, 0) for s, k in keys.items()}
-    for s, v in rebalance(current, changed, current[changed]).items():
-        st.session_state[keys[s]] = v
-
-
-def _init_items(page: Page) -> None:
-    """First visit: apply every item known at the model's as-of date (the model's current forecast)."""
-    asof_key = _key(page.mk, "asof")
-    if asof_key in st.session_state or not page.items:
-        return
-    start = default_as_of(page.model, page.items) or NO_ITEMS
-    st.session_state[asof_key] = start
-    for it in page.items:
-        st.session_state.setdefault(
-            _key(page.mk, "item", it.id), start != NO_ITEMS and it.date.isoformat() <= start
-        )
-
-
-def _items_panel(page: Page) -> list[EvidenceItem]:
-    model, mk, items = page.model, page.mk, page.items
-    hidden = page.hidden_items
-    if not items:
-        st.info("There are no dated evidence items for this model.")
-        if hidden:
-            st.caption(
-                f"{hidden} item(s) in the evidence folder bear on nodes this model does not have."
-            )
-        return []
-    dates = sorted({it.date for it in items})
-    options = [NO_ITEMS] + [d.isoformat() for d in dates]
-    asof_key = _key(mk, "asof")
-    st.select_slider(
-        "Apply every item up to",
-        options,
-        format_func=lambda d: "no items" if d == NO_ITEMS else pd.Timestamp(d).strftime("%d %b %Y"),
-        key=asof_key,
-        on_change=_apply_as_of,
-        args=(mk, [(it.id, it.date.isoformat()) for it in items]),
-        help="Moving this switches on every item dated up to the chosen day and switches off the later ones.",
-    )
-    applied = []
-    for it in items:
-        key = _key(mk, "item", it.id)
-        st.session_state.setdefault(key, False)
-        with st.container(border=True):
-            on = st.toggle(md_inline(it.title), key=key)
-            favoured = max(it.likelihood, key=lambda s: it.likelihood[s])
-            st.caption(
-                f"{it.date:%d %b %Y} · {md_inline(model.source_label(it.source))} · "
-                f"bears on *{md_inline(model.label(it.node))}*, "
-                f"pointing towards *{md_inline(page.model.state_label(it.node, favoured))}*"
-            )
-            if it.rationale:
-                st.caption(md(it.rationale))
-        if on:
-            applied.append(it)
-    if hidden:
-        st.caption(f"{hidden} further item(s) bear on nodes this model does not have.")
-    return applied
-
-
-def _apply_as_of(mk: str, dated: list[tuple[str, str]]) -> None:
-    chosen = st.session_state.get(_key(mk, "asof"), NO_ITEMS)
-    for item_id, date in dated:
-        st.session_state[_key(mk, "item", item_id)] = chosen != NO_ITEMS and date <= chosen
-
-
-def _pinned(page: Page) -> tuple[str, pd.DataFrame | None]:
-    """The scenario the outcomes are compared with, if any: (name, posterior table)."""
-    mk = page.mk
-    pins: dict[str, tuple[str, Evidence]] = {}
-    pinned = st.session_state.get(_key(mk, "pinned"))
-    if pinned is not None:
-        pins["pinned"] = pinned
-    for s in page.model.fitting_scenarios(page.scenarios):
-        pins[f"scenario:{s.name}"] = (f"scenario “{s.name}”", page.model.evidence(s))
-    options = ["none", *pins]
-    choice_key = _key(mk, "compare_with")
-    if st.session_state.get(choice_key) not in options:
-        st.session_state[choice_key] = "none"
-    c1, c2 = st.columns([3, 2], vertical_alignment="bottom")
-    choice = c1.selectbox(
-        "Compare with",
-        options,
-        format_func=lambda o: (
-            "nothing (only the model's belief)" if o == "none" else pins[o][0].capitalize()
-        ),
-        key=choice_key,
-    )
-    c2.button(
-        "Pin these settings",
-        key=_key(mk, "pin"),
-        on_click=_pin,
-        args=(mk, page.evidence),
-        help="Keep the current settings as a reference; later changes are shown against them.",
-        width="stretch",
-    )
-    if choice == "none":
-        return "", None
-    name, ev = pins[choice]
-    try:
-        return name, page.model.posteriors(scenario=ev)
-    except ForecastError as exc:
-        st.warning(f"The {md_inline(name)} cannot be shown: {md_inline(exc)}")
-        return "", None
-
-
-def _pin(mk: str, evidence: Evidence) -> None:
-    st.session_state[_key(mk, "pinned")] = ("pinned settings", evidence)
-    st.session_state[_key(mk, "compare_with")] = "pinned"
-
-
-def _outcomes_panel(page: Page) -> None:
-    model = page.model
-    st.subheader("Outcomes")
-    pinned_name, pinned = _pinned(page)
-    assert page.current is not None
-    legend = "The dark tick marks the model's belief without evidence"
-    legend += f"; the orange tick the {md_inline(pinned_name)}." if pinned is not None else "."
-    st.caption(legend)
-    for node in model.default_targets:
-        rows = report.outcome_rows(model, node, page.current, page.baseline, pinned)
-        st.markdown(f"##### {md_inline(model.label(node))}")
-        st.vega_lite_chart(spec=charts.outcome_spec(rows), width="stretch")
-        st.table(md_frame(report.outcome_display(rows, pinned_name).set_index("State")))
-
-
-def _network_panel(page: Page) -> None:
-    model = page.model
-    assert page.current is not None and page.evidence is not None
-    st.divider()
-    st.subheader("The network")
-    show = st.radio(
-        "Show on each node",
-        ["probability", "change"],
-        format_func={
-            "probability": "Probabilities",
-            "change": "Change from the model's belief",
-        }.get,
-        horizontal=True,
-        key=_key(page.mk, "graph_show"),
-    )
-    dot = network_dot(
-        model,
-        page.current,
-        baseline=page.baseline,
-        show=show,
-        evidence_nodes=page.evidence.nodes(),
-    )
-    st.graphviz_chart(dot, width="stretch")
-    st.caption(
-        "Arrows run from cause to effect. The deeper the orange, the further the evidence moved that node; "
-        "a heavy outline marks a node with evidence on it, a double outline an outcome."
-    )
-
-
-def _download_row(label: str, stem: str, make: Callable[[str], bytes], key: str) -> None:
-    st.markdown(f"**{label}**")
-    cols = st.columns(len(report.DOWNLOADS))
-    for col, (name, (fmt, mime)) in zip(cols, report.DOWNLOADS.items(), strict=True):
-        col.download_button(
-            name,
-            data=functools.partial(make, fmt),
-            file_name=f"{stem}.{fmt}",
-            mime=mime,
-            key=_key(key, fmt),
-            on_click="ignore",
-            width="stretch",
-        )
-
-
-def _author(mk: str) -> str:
-    """The report's author: the field on the page, else $FORECAST_AUTHOR."""
-    key = _key(mk, "report_author")
-    restore(key, os.environ.get("FORECAST_AUTHOR", ""))
-    author = st.text_input("Author of the report", key=key, placeholder="Your name")
-    remember(key, author)
-    return str(author or "").strip()
-
-
-def _downloads(page: Page) -> None:
-    model, evidence = page.model, page.evidence
-    assert evidence is not None
-    st.subheader("Downloads")
-    author = _author(page.mk)
-    _download_row(
-        "The report: key judgements, issue record, charts and sources (the same file as `forecast report`)",
-        report.file_stem(model, "report"),
-        lambda fmt: report.report_file(model, evidence, fmt, author),
-        _key(page.mk, "dl_current"),
-    )
+def _outcome_nodes(model: Model) -> list[str]:
+    return model.default_targets
 
 
 # ------------------------------------------------------------------ scenarios tab
@@ -755,6 +424,7 @@ def _scenarios_tab(page: Page) -> None:
             message = st.session_state.pop(_key(mk, "load_message"), None)
             if message:
                 (st.success if message[0] == "ok" else st.error)(md_inline(message[1]))
+            _manage_panel(page, scenario)
         if problems:
             with st.expander(f"{len(problems)} scenario file(s) could not be read"):
                 for p in problems:
@@ -772,46 +442,84 @@ def _load_scenario(page: Page, scenario: Scenario) -> None:
     """Button callback: set every control so the page reproduces the scenario."""
     model, mk = page.model, page.mk
     try:
-        controls, item_ids, lik = controls_from_scenario(model, scenario)
+        chosen, item_ids, lik = settings_from_scenario(model, scenario)
+        evidence = evidence_from_controls(
+            model,
+            chosen.controls,
+            [it for it in page.items if it.id in set(item_ids)],
+            likelihood=lik,
+        )
     except ForecastError as exc:
         st.session_state[_key(mk, "load_message")] = (
             "error",
-            f"Scenario “{scenario.name}” cannot be loaded: {exc}",
+            f"Scenario “{scenario.display}” cannot be loaded: {exc}",
         )
         return
-    drivers = model.driver_nodes
-    st.session_state[_key(mk, "extra_nodes")] = [
-        n for n in model.nodes if n in controls and n not in drivers
-    ]
-    for node in model.nodes:
-        c = controls.get(node, NodeControl())
-        st.session_state[_key(mk, "mode", node)] = c.mode
-        if c.mode == STATE:
-            st.session_state[_key(mk, "state", node)] = c.state
-        elif c.mode == PROBABILITIES:
-            for s, v in c.percents.items():
-                st.session_state[_key(mk, "pct", node, s)] = int(v)
-    ids = set(item_ids)
-    for it in page.items:
-        st.session_state[_key(mk, "item", it.id)] = it.id in ids
-    st.session_state[_key(mk, "asof")] = as_of_matching(page.items, ids) or NO_ITEMS
+    st.session_state[_key(mk, "settings")] = chosen
+    st.session_state[_key(mk, "items_on")] = set(item_ids) & {it.id for it in page.items}
     st.session_state[_key(mk, "scenario_lik")] = lik
-    st.session_state[_key(mk, "scenario_name")] = f"scenario “{scenario.name}”"
+    st.session_state[_key(mk, "scenario_name")] = f"scenario “{scenario.display}”"
+    st.session_state[_key(mk, "loaded")] = (scenario.display, repr(evidence.describe()))
     st.session_state[_key(mk, "load_message")] = (
         "ok",
-        f"Loaded scenario “{scenario.name}” into the controls.",
+        f"Loaded “{scenario.display}” into the controls (see the Forecast tab).",
     )
+
+
+def _manage_panel(page: Page, scenario: Scenario) -> None:
+    """Rename (a new title) or delete the chosen scenario, each after a confirmation."""
+    mk, folder = page.mk, Path(page.args.scenarios)
+    with st.expander("Rename or delete this scenario"):
+        title = st.text_input(
+            "New title", value=scenario.display, key=_key(mk, "retitle", scenario.name)
+        )
+        if st.button("Rename", key=_key(mk, "retitle_go", scenario.name)):
+            try:
+                retitle_scenario(scenario.name, title, folder)
+            except (EvidenceError, OSError) as exc:
+                st.error(f"The scenario could not be renamed: {md_inline(exc)}")
+            else:
+                _scenarios.clear()
+                st.session_state[_key(mk, "load_message")] = (
+                    "ok",
+                    f"Renamed to “{' '.join(title.split())}”.",
+                )
+                st.rerun()
+        sure = st.checkbox(
+            f"Yes, delete “{md_inline(scenario.display)}” for good",
+            key=_key(mk, "delete_sure", scenario.name),
+        )
+        if st.button(
+            "Delete", key=_key(mk, "delete", scenario.name), disabled=not sure, type="secondary"
+        ):
+            try:
+                delete_scenario(scenario.name, folder)
+            except (EvidenceError, OSError) as exc:
+                st.error(f"The scenario could not be deleted: {md_inline(exc)}")
+            else:
+                _scenarios.clear()
+                st.session_state[_key(mk, "load_message")] = (
+                    "ok",
+                    f"Deleted “{scenario.display}”.",
+                )
+                st.rerun()
 
 
 def _save_panel(page: Page) -> None:
     mk = page.mk
     st.subheader("Save the current settings")
-    if page.evidence is None:
+    if page.evidence is None or page.problem:
         st.info("Fix the settings on the Forecast tab before saving them.")
         return
     folder = Path(page.args.scenarios)
+    title = st.text_input(
+        "Title",
+        key=_key(mk, "save_title"),
+        placeholder="e.g. Détente by 2019",
+        help="What people see in lists and reports.",
+    )
     name = st.text_input(
-        "Name",
+        "File name",
         key=_key(mk, "save_name"),
         placeholder="e.g. detente_2019",
         help="Letters, digits, '_', '-' and '.', starting with a letter or digit.",
@@ -829,6 +537,7 @@ def _save_panel(page: Page) -> None:
     if st.button("Save scenario", key=_key(mk, "save"), disabled=not name):
         try:
             scenario = page.evidence.to_scenario(name.strip(), description.strip())
+            scenario = scenario.model_copy(update={"title": " ".join(title.split())})
         except ValueError:
             st.error(
                 f"“{md_inline(name.strip())}” cannot be used as a scenario name: use letters, digits, '_', '-' and '.', "
@@ -838,11 +547,17 @@ def _save_panel(page: Page) -> None:
         try:
             save_scenario(scenario, folder, overwrite=replace)
         except EvidenceError as exc:
-            st.error(md_inline(exc))
+            text = str(exc)
+            st.error(md_inline(text[:1].upper() + text[1:]))
         except OSError as exc:
             st.error(f"The scenario could not be written: {md_inline(exc.strerror or exc)}")
         else:
-            st.session_state[_key(mk, "save_message")] = f"Saved scenario “{scenario.name}”."
+            _scenarios.clear()
+            st.session_state[_key(mk, "save_message")] = f"Saved scenario “{scenario.display}”."
+            st.session_state[_key(mk, "loaded")] = (
+                scenario.display,
+                repr(page.evidence.describe()),
+            )
             st.rerun()
     message = st.session_state.pop(_key(mk, "save_message"), None)
     if message:
@@ -858,9 +573,7 @@ def _comparison_panel(page: Page, fitting: list[Scenario]) -> None:
     for s in fitting:
         choices[f"scenario:{s.name}"] = (s.display, model.evidence(s))
     key = _key(mk, "compare")
-    default = [c for c in choices if c in ("baseline", "current")] + [
-        c for c in choices if c.startswith("scenario:")
-    ][:4]
+    default = list(choices)  # every scenario: the table scrolls, it never drops one
     restore(key, default)
     if any(c not in choices for c in st.session_state[key]):
         st.session_state[key] = [c for c in st.session_state[key] if c in choices] or default
@@ -890,15 +603,34 @@ def _comparison_panel(page: Page, fitting: list[Scenario]) -> None:
         st.error(f"The comparison cannot be made: {md_inline(exc)}")
         return
     shown = report.comparison_display(model, table)
-    st.dataframe(shown, hide_index=True, width="stretch")
+    if scope == "outcomes":
+        # one row per scenario: every scenario fits on screen, the states run across
+        st.dataframe(_by_scenario(shown), hide_index=True, width="stretch")
+    else:
+        st.dataframe(
+            shown,
+            hide_index=True,
+            width="stretch",
+            column_config={"Node": st.column_config.TextColumn(pinned=True, width="medium")},
+        )
     evs = [choices[c][1] for c in picked]
     author = str(st.session_state.get(_key(mk, "report_author")) or "").strip()
-    _download_row(
+    forecast_tab.download_row(
         "The comparison report: side by side first, the long table in the appendix",
         report.file_stem(model, "comparison"),
         lambda fmt: report.report_file(model, evs[0], fmt, author, evs[1:], names),
         _key(mk, "dl_compare"),
     )
+
+
+def _by_scenario(shown: pd.DataFrame) -> pd.DataFrame:
+    """The side-by-side table turned: one row per scenario, one column per outcome state."""
+    cols = [c for c in shown.columns if c not in ("Node", "State")]
+    heads = [f"{n}: {s}" for n, s in zip(shown["Node"], shown["State"], strict=True)]
+    out = pd.DataFrame({"Scenario": cols})
+    for head, (_, row) in zip(heads, shown.iterrows(), strict=True):
+        out[head] = [row[c] for c in cols]
+    return out
 
 
 # ------------------------------------------------------------------ timeline tab
@@ -956,3 +688,19 @@ def _evidence_tab(page: Page, render: Callable[[Model, Evidence], None]) -> None
         render(page.model, page.evidence)
     except ForecastError as exc:
         st.error(md_inline(exc))
+
+
+# ------------------------------------------------------------------ the tabs, in order
+
+# To add a tab: append (label, draw) here; draw(page) gets the Page of this run.
+# (Lambdas look the functions up when called, so tests can replace them.)
+TABS: list[tuple[str, Callable[[Page], None]]] = [
+    ("Forecast", lambda page: _forecast_tab(page)),
+    ("Scenarios", lambda page: _scenarios_tab(page)),
+    ("Timeline", lambda page: _timeline_tab(page)),
+    ("Analysis", lambda page: _evidence_tab(page, analysis.render)),
+    ("History", lambda page: _evidence_tab(page, journal.render)),
+    ("Team", lambda page: _evidence_tab(page, elicitation.render)),
+    ("Model", lambda page: workshop.render(page)),
+    ("Audit", lambda page: _evidence_tab(page, audit.render)),
+]

@@ -1,0 +1,344 @@
+"""The live network view: one box per node with a bar per state, drawn by React Flow.
+
+React Flow comes bundled in the `streamlit-flow-component` package (no CDN), so
+the page works offline.  Each node is a React Flow node holding its label; each
+of its states is a child node holding one bar, so a click on a state reports
+that state and a click on the title reports the node.  Positions come from
+`forecast.graph.positions` (drivers above mechanisms above outcomes); zoom, pan
+and "fit" are React Flow's own controls.
+
+`elements` is pure (unit-tested); `draw` talks to Streamlit.
+"""
+
+from __future__ import annotations
+
+import html
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from ..graph import NODE_WIDTH, ROW_HEIGHT, TITLE_HEIGHT, node_height, positions
+from ..model import Model
+from ..present import percent, points
+
+ROLE_FILL = {"driver": "#eef3fb", "intermediate": "#f6f7f9", "outcome": "#fdf3e1"}
+BAR, TICK, SET, SELECTED = "#3567b5", "#1d2430", "#1d3557", "#e8590c"
+UP, DOWN = "#2e7d32", "#c0392b"
+
+# React Flow draws each node's content as HTML; this style sheet rides in the first node.
+STYLE = f"""<style>
+.react-flow__handle {{ opacity: 0 !important; pointer-events: none !important; }}
+.react-flow__node.fc-node {{ padding: 0; text-align: left; font-family: "Source Sans Pro", Helvetica, Arial, sans-serif; color: #1d2430; }}
+.react-flow__node.fc-state {{ padding: 0; border: none; background: transparent; box-shadow: none; cursor: pointer; }}
+.react-flow__node.fc-state:hover .fc-row {{ background: #e3ebf8; }}
+.fc-title {{ font-weight: 600; font-size: 14px; line-height: 15px; padding: 3px 8px 0 8px; height: {TITLE_HEIGHT - 4}px; overflow: hidden; cursor: pointer; }}
+.fc-row {{ display: grid; grid-template-columns: minmax(0, 1fr) 40px 44px 36px; text-align: left; align-items: center; column-gap: 4px; height: {ROW_HEIGHT - 2}px; font-size: 13px; border-radius: 3px; padding: 0 4px; }}
+.fc-row.fc-nochange {{ grid-template-columns: minmax(0, 1fr) 40px 46px; }}
+.fc-row.fc-on {{ background: #d6e2f7; font-weight: 600; }}
+.fc-s {{ overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }}
+.fc-bar {{ display: block; }}
+.fc-up {{ color: {UP}; }}
+.fc-down {{ color: {DOWN}; }}
+.fc-p {{ text-align: right; font-variant-numeric: tabular-nums; }}
+.fc-d {{ text-align: right; font-size: 11px; font-variant-numeric: tabular-nums; white-space: nowrap; }}
+</style>"""
+
+
+@dataclass(frozen=True)
+class Click:
+    """What a click in the network asked for: a node (its title) or one of its states."""
+
+    node: str
+    state: str | None = None
+
+
+def _esc(text: str) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _by_node(table: pd.DataFrame) -> dict[str, dict[str, float]]:
+    out: dict[str, dict[str, float]] = {}
+    for node, state, p in zip(table["node"], table["state"], table["probability"], strict=True):
+        out.setdefault(str(node), {})[str(state)] = float(p)
+    return out
+
+
+def state_id(model: Model, node: str, state: str) -> str:
+    """A child node's id: positions, not names, so any node or state name is safe."""
+    return f"s{model.nodes.index(node)}_{model.states(node).index(state)}"
+
+
+BAR_WIDTH = 40
+
+
+def _bar(p: float, ref: float | None) -> str:
+    """The state's bar as inline SVG (attributes, not styles, survive the node's HTML cleaning)."""
+    w = BAR_WIDTH
+    fill = f'<rect x="0" y="1" width="{w * max(0.0, min(1.0, p)):.1f}" height="8" rx="1.5" fill="{BAR}"/>'
+    tick = (
+        ""
+        if ref is None
+        else f'<rect x="{max(0.0, min(w - 2.0, w * ref - 1)):.1f}" y="0" width="2" height="10" fill="{TICK}"/>'
+    )
+    return (
+        f'<svg class="fc-bar" width="{w}" height="10" viewBox="0 0 {w} 10">'
+        f'<rect x="0" y="1" width="{w}" height="8" rx="1.5" fill="#e3e8f0"/>{fill}{tick}</svg>'
+    )
+
+
+def _row(model: Model, node: str, state: str, p: float, ref: float | None, on: bool) -> str:
+    label = model.state_label(node, state)
+    cells = [
+        f'<span class="fc-s" title="{_esc(label)}">{_esc(label)}</span>',
+        _bar(p, ref),
+        f'<span class="fc-p">{_esc(percent(p))}</span>',
+    ]
+    cls = "fc-row" + (" fc-on" if on else "") + ("" if ref is not None else " fc-nochange")
+    if ref is not None:
+        d = p - ref
+        text = points(d)
+        moved = text != points(0.0)
+        tone = "fc-up" if moved and d > 0 else "fc-down" if moved else ""
+        shown = text.replace(" pts", "") if moved else ""  # only real moves
+        cells.append(f'<span class="fc-d {tone}">{_esc(shown)}</span>')
+    return f'<div class="{cls}">{"".join(cells)}</div>'
+
+
+def elements(
+    model: Model,
+    current: pd.DataFrame,
+    reference: pd.DataFrame | None = None,
+    hard: Mapping[str, str] | None = None,
+    set_nodes: set[str] | None = None,
+    selected: str | None = None,
+    per_row: int = 5,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Click]]:
+    """React Flow nodes and edges for the network, and what each clickable id means.
+
+    `current` and `reference` are posterior tables (node, state, probability);
+    `hard` the definite states set by the analyst (highlighted); `set_nodes`
+    the nodes the analyst set in any way (a heavy border: evidence items alone
+    do not count, or nearly every node would carry one); `selected` the node
+    whose panel is open.
+    """
+    post = _by_node(current)
+    ref = _by_node(reference) if reference is not None else None
+    hard = dict(hard or {})
+    set_nodes = set(set_nodes or ()) | set(hard)
+    where = positions(model, per_row=per_row)
+    nodes: list[dict[str, Any]] = []
+    clicks: dict[str, Click] = {}
+    for i, node in enumerate(model.nodes):
+        spec = model.node(node)
+        border = (
+            f"2px solid {SELECTED}"
+            if node == selected
+            else f"3px solid {SET}"
+            if node in set_nodes
+            else "1px solid #8a94a6"
+        )
+        title = _esc(model.label(node))
+        tip = _esc(spec.description or model.label(node))
+        nodes.append(
+            {
+                "id": node,
+                "position": {"x": where[node][0], "y": where[node][1]},
+                "data": {
+                    "content": (STYLE if i == 0 else "")
+                    + f'<div class="fc-title" title="{tip}">{title}</div>'
+                },
+                "type": "default",
+                "sourcePosition": "bottom",
+                "targetPosition": "top",
+                "hidden": False,
+                "selected": False,
+                "dragging": False,
+                "resizing": False,
+                "zIndex": 0,
+                "draggable": False,
+                "selectable": False,
+                "connectable": False,
+                "deletable": False,
+                "focusable": False,
+                "className": f"fc-node fc-{spec.role}",
+                "style": {
+                    "width": NODE_WIDTH,
+                    "height": node_height(model, node),
+                    "background": ROLE_FILL.get(spec.role, "#ffffff"),
+                    "border": border,
+                    "borderRadius": 6,
+                    "padding": 0,
+                },
+            }
+        )
+        clicks[node] = Click(node)
+        for j, state in enumerate(model.states(node)):
+            cid = state_id(model, node, state)
+            p = post.get(node, {}).get(state, 0.0)
+            r = None if ref is None else ref.get(node, {}).get(state)
+            nodes.append(
+                {
+                    "id": cid,
+                    "parentId": node,
+                    "extent": "parent",
+                    "position": {"x": 4, "y": TITLE_HEIGHT + j * ROW_HEIGHT},
+                    "data": {"content": _row(model, node, state, p, r, hard.get(node) == state)},
+                    "type": "default",
+                    "sourcePosition": "bottom",
+                    "targetPosition": "top",
+                    "hidden": False,
+                    "selected": False,
+                    "dragging": False,
+                    "resizing": False,
+                    "zIndex": 1,
+                    "draggable": False,
+                    "selectable": False,
+                    "connectable": False,
+                    "deletable": False,
+                    "focusable": False,
+                    "className": "fc-state",
+                    "style": {"width": NODE_WIDTH - 8, "height": ROW_HEIGHT - 2, "padding": 0},
+                }
+            )
+            clicks[cid] = Click(node, state)
+    edges = [
+        {
+            "id": f"e{model.nodes.index(p)}_{model.nodes.index(n)}",
+            "source": p,
+            "target": n,
+            "type": "default",
+            "markerStart": {},
+            "markerEnd": {"type": "arrowclosed", "color": "#7b8494"},
+            "hidden": False,
+            "animated": False,
+            "selected": False,
+            "deletable": False,
+            "focusable": False,
+            "zIndex": 0,
+            "label": "",
+            "labelStyle": {},
+            "labelShowBg": False,
+            "labelBgStyle": {},
+            "style": {"stroke": "#9aa3b2", "strokeWidth": 1.4},
+        }
+        for n in model.nodes
+        for p in model.parents(n)
+    ]
+    return nodes, edges, clicks
+
+
+def click_map(model: Model) -> dict[str, Click]:
+    """What each clickable id in the drawing means (the same ids `elements` gives)."""
+    out = {node: Click(node) for node in model.nodes}
+    for node in model.nodes:
+        for state in model.states(node):
+            out[state_id(model, node, state)] = Click(node, state)
+    return out
+
+
+def per_row(model: Model) -> int:
+    """Boxes per row: five fill a 1280-pixel screen at full size; big models get wider rows."""
+    n = len(model.nodes)
+    return 5 if n <= 30 else 6 if n <= 45 else 8
+
+
+def height(model: Model) -> int:
+    """The drawing's height in pixels: the layout's own height, within what a screen shows."""
+    where = positions(model, per_row=per_row(model))
+    bottom = max(y + node_height(model, n) for n, (_x, y) in where.items())
+    return int(min(900, max(420, bottom + 40)))
+
+
+# ------------------------------------------------------------------ Streamlit
+
+
+def _fresh(key: str) -> Mapping[str, Any] | None:
+    """The component's value when it is newer than the last one looked at, else None."""
+    value = st.session_state.get(key)
+    if not isinstance(value, Mapping):
+        return None
+    stamp = value.get("timestamp")
+    if stamp is None or st.session_state.get(f"{key}.seen") == stamp:
+        return None
+    return value
+
+
+def has_pending_click(key: str) -> bool:
+    """True when the component reported a click on a node or state that nobody has used yet."""
+    value = _fresh(key)
+    return value is not None and isinstance(value.get("selectedId"), str)
+
+
+def pending_click(key: str, clicks: Mapping[str, Click]) -> Click | None:
+    """The click the component reported since the last run, if any (each click is used once).
+
+    The component also reports after it took new nodes (with no selection); that
+    report is marked as seen and ignored.
+    """
+    value = _fresh(key)
+    if value is None:
+        return None
+    st.session_state[f"{key}.seen"] = value.get("timestamp")
+    st.session_state[f"{key}.browser_time"] = value.get("timestamp")
+    chosen = value.get("selectedId")
+    return clicks.get(chosen) if isinstance(chosen, str) else None
+
+
+LAYOUT = {"elkOptions": {"elk.algorithm": "org.eclipse.elk.fixed"}}  # streamlit-flow's ManualLayout
+
+
+def draw(
+    key: str,
+    nodes: list[dict[str, Any]],
+    edges: list[dict[str, Any]],
+    height: int = 640,
+    on_change: Callable[[], None] | None = None,
+) -> None:
+    """Show the network; new content is sent only when it changed (React Flow keeps zoom and pan).
+
+    Calls the package's declared component directly (what `streamlit_flow()`
+    does, plus `on_change`), so a click can rerun just the fragments it affects.
+    """
+    from streamlit_flow import _st_flow_func  # type: ignore[import-untyped]
+
+    sig = hash(repr((nodes, edges)))
+    cache_key = f"{key}.sent"
+    kept = st.session_state.get(cache_key)
+    if kept is None or kept[0] != sig:
+        # The component takes new nodes only when the timestamp is newer than the last
+        # one it saw; never older than the browser's own clock reading.
+        stamp = max(
+            int(time.time() * 1000), int(st.session_state.get(f"{key}.browser_time", 0)) + 1
+        )
+        kept = (sig, stamp)
+        st.session_state[cache_key] = kept
+    _st_flow_func(
+        nodes=nodes,
+        edges=edges,
+        height=height,
+        showControls=True,
+        fitView=True,
+        showMiniMap=False,
+        style={},
+        animateNewEdges=False,
+        allowNewEdges=False,
+        layoutOptions=LAYOUT,
+        getNodeOnClick=True,
+        getEdgeOnClick=False,
+        panOnDrag=True,
+        allowZoom=True,
+        minZoom=0.2,
+        enableNodeMenu=False,
+        enablePaneMenu=False,
+        enableEdgeMenu=False,
+        hideWatermark=True,
+        key=key,
+        timestamp=kept[1],
+        component="streamlit_flow",
+        on_change=on_change,  # (component arguments are JSON: no `args` here, bind them instead)
+        default=None,
+    )
