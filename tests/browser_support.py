@@ -117,3 +117,14 @@ def settle(pg: object, timeout: float = 60.0) -> str:
         last = text
         time.sleep(0.4)
     raise AssertionError("the page did not settle")
+
+
+def open_sidebar(pg: object) -> None:
+    """Open the sidebar (it starts collapsed), as a user clicking its arrow would."""
+    expand = pg.locator('[data-testid="stExpandSidebarButton"]')  # type: ignore[attr-defined]
+    if expand.count() and expand.first.is_visible():
+        expand.first.click()
+        expand.first.wait_for(state="hidden", timeout=30000)
+    pg.locator('[data-testid="stSidebarUserContent"]').wait_for(  # type: ignore[attr-defined]
+        state="visible", timeout=30000
+    )

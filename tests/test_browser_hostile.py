@@ -34,6 +34,7 @@ if not CHROMIUM.exists():
     pytest.skip(f"browser tests need Debian's chromium at {CHROMIUM}", allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api", reason="browser tests need Playwright")
 
+from browser_support import open_sidebar  # noqa: E402 - after the skips
 from test_browser import CHROMIUM_ARGS, free_port, settle  # noqa: E402 - after the skips
 
 from forecast.ui.workspace import TABS  # noqa: E402
@@ -174,8 +175,8 @@ def test_the_page_makes_no_remote_request_for_hostile_text(browser, workspace, b
         settle(page, 90)
         text = page.locator('[data-testid="stMain"]').inner_text()
         assert "![beacon](" in text  # the text is shown, as written
-        for tab in TABS:
-            page.get_by_role("tab", name=tab).click()
+        for tab, _draw in TABS:
+            page.get_by_role("tab", name=tab, exact=True).click()
             settle(page, 90)
         page.get_by_role("tab", name="Forecast").click()
         settle(page, 90)
@@ -227,6 +228,7 @@ def test_a_regex_bomb_upload_leaves_the_page_responsive_for_others(browser, tmp_
         a = first.new_page()
         a.goto(url, wait_until="domcontentloaded")
         settle(a, 120)
+        open_sidebar(a)  # the model upload lives in the sidebar, which starts collapsed
         a.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(bomb))
         time.sleep(1.0)  # the upload is being read now
         started = time.monotonic()
