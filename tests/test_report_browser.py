@@ -31,15 +31,13 @@ def browser():
 def _last_point(page, state: str) -> float:
     """The timeline's last point for `state`, read from the chart's own SVG (its aria labels)."""
     labels = page.eval_on_selector_all(
-        "figure.chart svg [aria-label^='when:']",
+        "figure.chart svg [aria-label^='at:']",
         "els => els.map(e => e.getAttribute('aria-label'))",
     )
     points = [
         (m.group(1), float(m.group(2)))
         for text in labels
-        if (
-            m := re.match(rf"when: (.*?); probability: ([\d.]+)%; state: {re.escape(state)};", text)
-        )
+        if (m := re.match(rf"at: (.*?); probability: ([\d.]+)%; state: {re.escape(state)};", text))
     ]
     assert points, labels[:3]
     return points[-1][1] / 100
