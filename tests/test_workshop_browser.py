@@ -140,6 +140,8 @@ def choose(pg, label: str, option: str) -> None:
         .locator("[data-testid=stSelectbox]")
         .filter(has=pg.get_by_role("combobox", name=label, exact=True))
     )
+    # centred first, so its list opens inside the window (a box at the window's bottom edge opens none)
+    select.evaluate("e => e.scrollIntoView({block: 'center'})")
     select.get_by_role("button", name="Open").click()
     pg.get_by_role("option", name=option, exact=True).click()
     settle(pg)
