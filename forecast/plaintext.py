@@ -47,6 +47,23 @@ def md_inline(text: Any) -> str:
     return _escape_line(_SPACE.sub(" ", s))
 
 
+# HTML's and Markdown's punctuation (and line breaks, whose blank lines would end an HTML
+# block) as character references, in one pass: the browser shows the characters, Markdown
+# reads them as text.
+_HTML_MARKDOWN = {ord(c): f"&#{ord(c)};" for c in "'\\`*_[]()!#|~$^:{}\n\r"} | {
+    ord("&"): "&amp;",
+    ord("<"): "&lt;",
+    ord(">"): "&gt;",
+    ord('"'): "&quot;",
+}
+
+
+def html_text(text: Any) -> str:
+    """`text` escaped for HTML that a Markdown renderer with raw HTML (React Flow's nodes) reads."""
+    s = "" if text is None else str(text)
+    return s.translate(_HTML_MARKDOWN)
+
+
 def md_frame(table: Any) -> Any:
     """A copy of a DataFrame for ``st.table``, which renders every text cell, label and header as Markdown."""
     out = table.copy()

@@ -175,8 +175,8 @@ def test_the_page_makes_no_remote_request_for_hostile_text(browser, workspace, b
         settle(page, 90)
         text = page.locator('[data-testid="stMain"]').inner_text()
         assert "![beacon](" in text  # the text is shown, as written
-        for tab, _draw in TABS:
-            page.get_by_role("tab", name=tab, exact=True).click()
+        for label, _draw in TABS:
+            page.get_by_role("tab", name=label, exact=True).click()
             settle(page, 90)
         page.get_by_role("tab", name="Forecast").click()
         settle(page, 90)

@@ -6,6 +6,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from row_lines import row_line, shifted, with_values
 
 import forecast
 from forecast.cli import main
@@ -43,9 +44,12 @@ def repo(tmp_path):
 def test_one_cell_edit_saved_shows_one_row_in_git_diff_and_in_forecast_diff(repo, capsys):
     path = repo / "models" / "russia_iran.yaml"
     opened = open_yaml(path)
+    text = path.read_text()
     ed = Editor(load_spec(path))
     before = ed.spec
-    ed.set_row("us_russia_detente", {}, {"none": 0.30, "limited": 0.60, "broad": 0.10})
+    row = before.node("us_russia_detente").cpt.rows[0].probabilities
+    probabilities = shifted(row, 0.20)
+    ed.set_row("us_russia_detente", {}, probabilities)
     save_model(ed.spec, path, opened=opened, old=before)
     patch = git(repo, "diff", "-U0")
     changed = [
@@ -53,10 +57,10 @@ def test_one_cell_edit_saved_shows_one_row_in_git_diff_and_in_forecast_diff(repo
         for line in patch.splitlines()
         if line[:1] in "+-" and not line.startswith(("+++", "---"))
     ]
-    assert changed == [
-        "-        - probabilities: {none: 0.50, limited: 0.40, broad: 0.10}",
-        "+        - probabilities: {none: 0.30, limited: 0.60, broad: 0.10}",
-    ]
+    old_line = row_line(text, "us_russia_detente")
+    assert changed == ["-" + old_line, "+" + with_values(old_line, probabilities)]
+    comments = [line for line in text.splitlines() if line.lstrip().startswith("#")]
+    assert comments and all(c in path.read_text().splitlines() for c in comments)
     assert path.read_text().startswith("# The Russia–Iran relationship, early 2018")
 
     # the command line reports the cell and the outcome change of that edit
@@ -66,7 +70,11 @@ def test_one_cell_edit_saved_shows_one_row_in_git_diff_and_in_forecast_diff(repo
     code = main(["diff", str(old), str(path), "--evidence", str(ROOT / "evidence")])
     out = capsys.readouterr().out
     assert code == 0
-    assert "us_russia_detente: P(none): 50% -> 30%" in out
+    moved = [state for state in row if row[state] != probabilities[state]]
+    assert len(moved) == 2
+    for state in moved:
+        cell = f"P({state}): {round(100 * row[state])}% -> {round(100 * probabilities[state])}%"
+        assert f"us_russia_detente: {cell}" in out
     m_old, m_new = forecast.load_model(old), forecast.load_model(path)
     p_old = m_old.posteriors(targets="relationship_outcome")
     p_new = m_new.posteriors(targets="relationship_outcome")

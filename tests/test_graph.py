@@ -176,8 +176,14 @@ def test_positions_wrap_wide_layers_and_never_overlap():
     for i, a in enumerate(boxes):
         for b in boxes[i + 1 :]:
             assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1]
-    # drivers above mechanisms above outcomes
-    lowest_driver = max(where[n][1] for n in model.drivers)
+    assert max(len(layer) for layer in layers(model)) > 5  # so some layer did wrap
+    # every arrow points down; drivers without causes above mechanisms above outcomes (a
+    # driver with causes in the model, such as Iran's veto on Assad's exit, sits below them)
+    for n in model.nodes:
+        assert all(where[p][1] < where[n][1] for p in model.parents(n)), n
+    roots = [n for n in model.drivers if not model.parents(n)]
+    assert roots
+    lowest_driver = max(where[n][1] for n in roots)
     assert all(where[n][1] > lowest_driver for n in model.nodes if n not in model.drivers)
     highest_outcome = min(where[n][1] for n in model.outcomes)
     assert all(where[n][1] < highest_outcome for n in model.nodes if n not in model.outcomes)

@@ -5,6 +5,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from row_lines import row_line, shifted, with_values
 
 import forecast
 from forecast.evidence import load_evidence, load_scenario
@@ -57,16 +58,17 @@ def test_unchanged_model_is_written_byte_for_byte(copy):
 def test_one_cell_edit_changes_only_that_row(copy):
     opened = open_yaml(copy)
     spec = load_spec(copy)
-    new = edited_first_row(spec, {"none": 0.45, "limited": 0.45, "broad": 0.10})
+    node = spec.nodes[0]
+    before = MODEL.read_text()
+    probabilities = shifted(node.cpt.rows[0].probabilities, 0.05)
+    new = edited_first_row(spec, probabilities)
     save_model(new, copy, opened=opened, old=spec)
     lines = changed_lines(MODEL, copy)
-    assert lines == [
-        "<         - probabilities: {none: 0.50, limited: 0.40, broad: 0.10}",
-        ">         - probabilities: {none: 0.45, limited: 0.45, broad: 0.10}",
-    ]
-    assert "# ------------------------------------------------------------------ drivers" in (
-        copy.read_text()
-    )
+    old_line = row_line(before, node.id)
+    assert lines == ["< " + old_line, "> " + with_values(old_line, probabilities)]
+    after = copy.read_text()
+    comments = [line for line in before.splitlines() if line.lstrip().startswith("#")]
+    assert comments and all(c in after.splitlines() for c in comments)
     assert load_spec(copy) == new
 
 
@@ -126,11 +128,16 @@ def test_evidence_item_edit_keeps_the_rest_of_its_file(tmp_path):
     item = next(it for it in load_evidence(folder) if it.id == "e2017_01_astana_talks")
     path = folder / "e2017_01_astana_talks.yaml"
     opened = open_yaml(path)
-    edited = item.model_copy(update={"likelihood": {"no": 1.0, "yes": 0.5}})
+    weaker = min(item.likelihood, key=lambda s: item.likelihood[s])
+    likelihood = {**item.likelihood, weaker: round(item.likelihood[weaker] - 0.1, 6)}
+    assert 0 < likelihood[weaker] < item.likelihood[weaker]
+    edited = item.model_copy(update={"likelihood": likelihood})
     save_item(edited, folder, opened=opened, old=item)
+    original = (ROOT / "evidence" / path.name).read_text().splitlines()
+    old_line = next(line for line in original if line.startswith("likelihood:"))
     assert changed_lines(ROOT / "evidence" / path.name, path) == [
-        '< likelihood: {"no": 1, "yes": 0.6}',
-        '> likelihood: {"no": 1, "yes": 0.5}',
+        "< " + old_line,
+        "> " + with_values(old_line, likelihood),
     ]
     assert edited in load_evidence(folder)
 

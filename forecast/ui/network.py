@@ -12,7 +12,6 @@ and "fit" are React Flow's own controls.
 
 from __future__ import annotations
 
-import html
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ import streamlit as st
 
 from ..graph import NODE_WIDTH, ROW_HEIGHT, TITLE_HEIGHT, node_height, positions
 from ..model import Model
+from ..plaintext import html_text
 from ..present import percent, points
 
 ROLE_FILL = {"driver": "#eef3fb", "intermediate": "#f6f7f9", "outcome": "#fdf3e1"}
@@ -57,7 +57,8 @@ class Click:
 
 
 def _esc(text: str) -> str:
-    return html.escape(str(text), quote=True)
+    """Node content is Markdown with raw HTML: escape for both (see plaintext.html_text)."""
+    return html_text(text)
 
 
 def _by_node(table: pd.DataFrame) -> dict[str, dict[str, float]]:
