@@ -608,8 +608,13 @@ def build_report(
     compare_names: Sequence[str] | None = None,
     issued: dt.datetime | None = None,
     targets: Sequence[str] | str | None = None,
+    judge: bool = True,
 ) -> Report:
     """The report on `model` under `scenario` (a Scenario, Evidence or mapping; None: no evidence).
+
+    `judge=False` leaves out the key judgements (their confidence sentence needs a
+    parameter-sensitivity pass, the slow part on large models): for the tidy CSV,
+    which does not show them.
 
     `author` defaults to $FORECAST_AUTHOR.  With `compare` (further scenarios)
     the report is a comparison: the side-by-side table comes first and the
@@ -642,7 +647,11 @@ def build_report(
         intervals = analysis.uncertainty(model, UNCERTAINTY_DRAWS, 0, targets=outcomes, scenario=ev)
     except EvidenceError as exc:
         raise EvidenceError(f"no report can be made: {exc}") from None
-    judgements = tuple(_judgement(model, n, ev, now, base, intervals, naming) for n in outcomes)
+    judgements = (
+        tuple(_judgement(model, n, ev, now, base, intervals, naming) for n in outcomes)
+        if judge
+        else ()
+    )
 
     def rows_for(nodes: list[str]) -> tuple[tuple[Any, ...], ...]:
         out = []

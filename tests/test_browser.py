@@ -236,7 +236,9 @@ def test_a_download_produces_a_valid_csv(page, server, tmp_path):
     table = pd.read_csv(io.StringIO(path.read_text(encoding="utf-8")))
     assert {"node", "state", "probability"} <= set(table.columns)
     assert set(table["node"]) == set(model.nodes)
-    assert table.groupby("node")["probability"].sum().to_numpy() == pytest.approx(1.0)
+    # probabilities are rounded to six decimals in the file: a node's sum is 1 within that
+    sums = table.groupby("node")["probability"].sum().to_numpy()
+    assert sums == pytest.approx(1.0, abs=5e-6)
 
 
 def test_the_page_works_offline(browser, server):

@@ -160,9 +160,11 @@ def build(
     author: str = "",
     compare: Sequence[Evidence] = (),
     names: Sequence[str] | None = None,
+    judge: bool = True,
 ) -> Report:
     """The report model behind every download (forecast.reporting), built once per settings."""
     key = (
+        "judged" if judge else "data only",
         model.content_hash,
         _evidence_key(evidence),
         author,
@@ -173,7 +175,7 @@ def build(
         _BUILT.move_to_end(key)
         return _BUILT[key]
     built = build_report(
-        model, evidence, author=author or None, compare=compare, compare_names=names
+        model, evidence, author=author or None, compare=compare, compare_names=names, judge=judge
     )
     _BUILT[key] = built
     while len(_BUILT) > _BUILT_MAX:
@@ -189,8 +191,12 @@ def report_file(
     compare: Sequence[Evidence] = (),
     names: Sequence[str] | None = None,
 ) -> bytes:
-    """A download: the same file `forecast report` writes (docx, xlsx, html, md, csv or json)."""
-    return report_bytes(build(model, evidence, author, compare, names), fmt)
+    """A download: the same file `forecast report` writes (docx, xlsx, html, md, csv or json).
+
+    The CSV holds only the tidy data, so it is built without the key judgements
+    (which take a parameter-sensitivity pass); the file is the same either way.
+    """
+    return report_bytes(build(model, evidence, author, compare, names, judge=fmt != "csv"), fmt)
 
 
 def file_stem(model: Model, what: str) -> str:
