@@ -8,6 +8,7 @@ benchmarks/browser.py, never here.
 
 import io
 import shutil
+import time
 
 import pandas as pd
 import pytest
@@ -173,6 +174,10 @@ def test_a_driver_slider_moves_the_outcome_straight_after_opening(page, server):
         page.keyboard.press("ArrowRight")
     after = wait_outcomes_change(page, before)
     assert after != before
+    # the sliders are redrawn after the rerun: wait (a bounded time) for the moved value
+    deadline = time.monotonic() + 30
+    while int(thumb.first.input_value()) <= int(start) and time.monotonic() < deadline:
+        page.wait_for_timeout(200)
     sliders = page.locator('[data-testid="stSlider"] input[type="range"]')
     values = [int(sliders.nth(i).input_value()) for i in range(len(model.states(first)))]
     assert values[0] > int(start) and sum(values) == 100
