@@ -8,6 +8,13 @@ browser, what an analyst waits for:
 - a state clicked in the network -> new outcome numbers, and -> the network redrawn;
 - a scenario loaded -> its confirmation on screen.
 
+Times are taken inside the browser (performance.timeOrigin + performance.now(),
+one clock for the page and the network's frame): from the input event (the key
+press, the click on a state, the button click; for a first load, the start of
+the navigation) to the moment the page's DOM shows the change (a MutationObserver
+sees new outcome numbers, the clicked state's highlight, the confirmation).  So
+Playwright's own round trips are not counted; painting the frame is (under 20 ms).
+
 Each action is repeated; the report gives median, min and max (the machine is
 shared, so the spread is part of the result).  Run: `python benchmarks/browser.py
 [--repeat N]` (`make bench` runs it).  Targets from issue 13: outcome numbers
@@ -21,8 +28,6 @@ import shutil
 import statistics
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,6 +45,46 @@ TARGETS = {
 }
 OUTCOME_JS = "() => { const t = document.querySelector('[data-testid=stTable]'); return t ? t.textContent : ''; }"
 FRAME = 'iframe[title="streamlit_flow.streamlit_flow"]'
+# predicates (JavaScript source, one argument) for `watch`
+NUMBERS_CHANGED = f"(old) => {{ const t = ({OUTCOME_JS})(); return t !== '' && t !== old; }}"
+STATE_FLIPPED = (
+    "(was) => { const r = document.querySelector('.fc-row'); "
+    "return !!r && r.classList.contains('fc-on') !== was; }"
+)
+TEXT_SHOWN = "(want) => document.body.textContent.includes(want)"
+NOW = "performance.timeOrigin + performance.now()"
+
+# From the page's start: the first moment outcome numbers exist, and the first
+# moment the network's boxes do (React Flow has measured and shown them; watched
+# from the top page on the frame's document once it has loaded: the frame's own
+# window starts as about:blank); and the time of the latest key press and click.
+FIRST_SEEN = f"""(() => {{
+  if (window !== window.top) return;
+  const seen = (doc, name, test) => {{
+    const check = () => {{ if (window[name] === undefined && test(doc)) window[name] = {NOW}; }};
+    new MutationObserver(check).observe(doc, {{subtree: true, childList: true, characterData: true, attributes: true}});
+    check();
+  }};
+  seen(document, '__fc_numbers', () => ({OUTCOME_JS})().includes('%'));
+  new MutationObserver(() => {{
+    const f = document.querySelector('{FRAME}');
+    if (!f || f.__fc) return;
+    f.__fc = true;
+    f.addEventListener('load', () => seen(f.contentDocument, '__fc_boxes',
+      (d) => [...d.querySelectorAll('.fc-node')].some(n => n.style.visibility !== 'hidden')));
+  }}).observe(document, {{subtree: true, childList: true}});
+  document.addEventListener('keydown', () => {{ window.__fc_key = {NOW}; }}, true);
+  document.addEventListener('click', () => {{ window.__fc_click = {NOW}; }}, true);
+}})()"""
+
+WATCH_JS = f"""([name, pred, arg]) => {{
+  window.__fc = window.__fc || {{}};
+  delete window.__fc[name];
+  const test = new Function('arg', 'return (' + pred + ')(arg);');
+  const obs = new MutationObserver(() => check());
+  const check = () => {{ if (window.__fc[name] === undefined && test(arg)) {{ window.__fc[name] = {NOW}; obs.disconnect(); }} }};
+  obs.observe(document, {{subtree: true, childList: true, characterData: true, attributes: true}});
+}}"""
 
 
 def outcome_text(pg) -> str:
@@ -64,11 +109,17 @@ def network_frame(pg):
     return frame
 
 
-def timed(action: Callable[[], None], wait: Callable[[], None]) -> float:
-    start = time.perf_counter()
-    action()
-    wait()
-    return time.perf_counter() - start
+def watch(doc, name: str, predicate: str, arg: object) -> None:
+    """Start recording (in the browser) the first moment `predicate(arg)` holds in `doc`."""
+    doc.evaluate(WATCH_JS, [name, predicate, arg])
+
+
+def seen(doc, name: str, timeout: float = 30.0) -> float:
+    """The browser's time (ms) at which the watched change happened (waits for it)."""
+    doc.wait_for_function(
+        f"() => (window.__fc || {{}})[{name!r}] !== undefined", timeout=timeout * 1000
+    )
+    return float(doc.evaluate(f"() => window.__fc[{name!r}]"))
 
 
 def scenario_titles() -> list[str]:
@@ -81,18 +132,24 @@ def scenario_titles() -> list[str]:
 
 def first_load(browser, url: str, results: dict[str, list[float]]) -> None:
     context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.add_init_script(FIRST_SEEN)
     pg = context.new_page()
-    start = time.perf_counter()
     pg.goto(url, wait_until="commit")
-    pg.wait_for_function(f"() => ({OUTCOME_JS})().includes('%')", timeout=60000, polling="raf")
-    results["first load: outcome numbers"].append(time.perf_counter() - start)
-    network_frame(pg)
-    results["first load: network drawn"].append(time.perf_counter() - start)
+    pg.wait_for_function("() => window.__fc_numbers !== undefined", timeout=60000)
+    pg.wait_for_function("() => window.__fc_boxes !== undefined", timeout=60000)
+    origin = float(pg.evaluate("() => performance.timeOrigin"))
+    results["first load: outcome numbers"].append(
+        (float(pg.evaluate("() => window.__fc_numbers")) - origin) / 1000
+    )
+    results["first load: network drawn"].append(
+        (float(pg.evaluate("() => window.__fc_boxes")) - origin) / 1000
+    )
     context.close()
 
 
 def interactions(browser, url: str, repeat: int, results: dict[str, list[float]]) -> None:
     context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.add_init_script(FIRST_SEEN)
     pg = context.new_page()
     pg.goto(url)
     settle(pg)
@@ -100,33 +157,30 @@ def interactions(browser, url: str, repeat: int, results: dict[str, list[float]]
 
     thumb = pg.locator('[data-testid="stSlider"] input[type="range"]').first
     for i in range(repeat):
-        before = outcome_text(pg)
+        watch(pg, "numbers", NUMBERS_CHANGED, outcome_text(pg))
         thumb.focus()
-        key = "ArrowRight" if i % 2 == 0 else "ArrowLeft"
+        pg.keyboard.press("ArrowRight" if i % 2 == 0 else "ArrowLeft")
+        done = seen(pg, "numbers")
         results["slider move: outcome numbers"].append(
-            timed(lambda k=key: pg.keyboard.press(k), lambda b=before: wait_outcome_change(pg, b))
+            (done - float(pg.evaluate("() => window.__fc_key"))) / 1000
         )
         settle(pg)
 
-    row = frame.locator(".fc-row").first
     for _ in range(repeat):
-        before = outcome_text(pg)
-        was_on = "fc-on" in (row.get_attribute("class") or "")
-        row.scroll_into_view_if_needed()
-        start = time.perf_counter()
-        row.dispatch_event("click")  # no actionability waits inside the timing
-        wait_outcome_change(pg, before)
-        results["network click: outcome numbers"].append(time.perf_counter() - start)
         frame = network_frame(pg)
-        frame.wait_for_function(
-            "(was) => { const r = document.querySelector('.fc-row'); return r && r.classList.contains('fc-on') !== was; }",
-            arg=was_on,
-            timeout=30000,
-            polling="raf",
+        was_on = bool(frame.evaluate(f"() => !({STATE_FLIPPED})(true)"))
+        watch(pg, "numbers", NUMBERS_CHANGED, outcome_text(pg))
+        watch(frame, "flipped", STATE_FLIPPED, was_on)
+        # the click as the browser gets it (no actionability waits inside the timing)
+        start = float(
+            frame.evaluate(
+                f"() => {{ const t = {NOW}; document.querySelector('.fc-row')"
+                ".dispatchEvent(new MouseEvent('click', {bubbles: true})); return t; }"
+            )
         )
-        results["network click: network redrawn"].append(time.perf_counter() - start)
+        results["network click: outcome numbers"].append((seen(pg, "numbers") - start) / 1000)
+        results["network click: network redrawn"].append((seen(frame, "flipped") - start) / 1000)
         settle(pg)
-        row = frame.locator(".fc-row").first
 
     pg.get_by_role("tab", name="Scenarios").click()
     settle(pg)
@@ -136,10 +190,12 @@ def interactions(browser, url: str, repeat: int, results: dict[str, list[float]]
         pg.get_by_label("Scenario", exact=True).click()  # the scenario list
         pg.get_by_role("option", name=title, exact=True).click()
         settle(pg)
-        start = time.perf_counter()
+        watch(pg, "loaded", TEXT_SHOWN, f"Loaded “{title}” into the controls")
         pg.get_by_role("button", name="Load into the controls").click()
-        pg.get_by_text(f"Loaded “{title}” into the controls").first.wait_for(timeout=30000)
-        results["scenario load: confirmation"].append(time.perf_counter() - start)
+        done = seen(pg, "loaded")
+        results["scenario load: confirmation"].append(
+            (done - float(pg.evaluate("() => window.__fc_click"))) / 1000
+        )
         settle(pg)
     context.close()
 

@@ -38,12 +38,35 @@ def test_each_bar_shows_the_probability_and_label_with_the_shared_formatting(tin
     nodes, _, _ = network.elements(tiny, post, reference=tiny.posteriors(), hard={"rain": "yes"})
     by_id = {n["id"]: n for n in nodes}
     p = float(post[(post.node == "outcome") & (post.state == "good")]["probability"].iloc[0])
-    row = by_id[network.state_id(tiny, "outcome", "good")]["data"]["content"]
-    assert percent(p) in row and tiny.state_label("outcome", "good") in row
-    assert "fc-d" in row  # the change from the reference is shown
-    assert "fc-on" in by_id[network.state_id(tiny, "rain", "yes")]["data"]["content"]
+    row = by_id[network.state_id(tiny, "outcome", "good")]
+    assert tiny.state_label("outcome", "good") in row["data"]["content"]
+    # the numbers travel in the box's style (CSS custom properties), not in its content
+    assert row["style"]["--p"] == f'"{percent(p)}"'
+    assert row["style"]["--w"] == f"{100 * p:.1f}%"
+    assert "--t" in row["style"]  # the reference's tick...
+    ref = float(
+        tiny.posteriors().query("node == 'outcome' and state == 'good'")["probability"].iloc[0]
+    )
+    assert ("fc-up" if p > ref else "fc-down") in row["className"]  # ...and the change
+    assert "--d" in row["style"]
+    assert "fc-on" in by_id[network.state_id(tiny, "rain", "yes")]["className"]
+    assert "fc-on" not in by_id[network.state_id(tiny, "rain", "no")]["className"]
     assert "3px solid" in by_id["rain"]["style"]["border"]  # set by the analyst
     assert "3px solid" not in by_id["sprinkler"]["style"]["border"]
+
+
+def test_a_states_content_does_not_change_with_the_evidence(tiny):
+    """The browser re-parses a node's content when it changes: only style and classes may."""
+    before, _, _ = network.elements(tiny, tiny.posteriors())
+    after, _, _ = network.elements(
+        tiny,
+        tiny.posteriors(hard={"rain": "yes"}),
+        reference=tiny.posteriors(),
+        hard={"rain": "yes"},
+        selected="rain",
+    )
+    assert [n["data"] for n in before] == [n["data"] for n in after]
+    assert [n["style"] for n in before] != [n["style"] for n in after]
 
 
 def test_labels_are_escaped(tiny, monkeypatch):

@@ -530,11 +530,13 @@ def _network_changed(model: Model, mk: str, net_key: str) -> None:
     """The component reported: a click reruns the tab; its "I took the new nodes" only itself.
 
     React Flow reports back each time it takes new nodes; rerunning the whole
-    tab for that would redraw everything twice per change.
+    tab for that would redraw everything twice per change.  Returning normally
+    keeps the interaction's own rerun (this fragment); `st.rerun` from a callback
+    costs a second run, so only a click asks for one.
     """
     click = network.pending_click(net_key, network.click_map(model))
     if click is None:
-        st.rerun(NETWORK_FRAGMENT)
+        return
     st.session_state[SELECTED] = click.node
     if click.state is not None:
         settings(mk).toggle_state(click.node, click.state)

@@ -7,6 +7,13 @@ that state and a click on the title reports the node.  Positions come from
 `forecast.graph.positions` (drivers above mechanisms above outcomes); zoom, pan
 and "fit" are React Flow's own controls.
 
+Speed: the component renders each node's content as Markdown (with raw HTML), and
+parsing it is what costs the browser most.  So the content of every node is
+fixed for a model: what changes with the evidence (bar length, reference tick,
+numbers, the set state's highlight) travels in the node's `style` (CSS custom
+properties, shown by the style sheet: `content: var(--p)`) and `className`,
+which React Flow applies to the node's box without re-parsing anything.
+
 `elements` is pure (unit-tested); `draw` talks to Streamlit.
 """
 
@@ -29,22 +36,30 @@ ROLE_FILL = {"driver": "#eef3fb", "intermediate": "#f6f7f9", "outcome": "#fdf3e1
 BAR, TICK, SET, SELECTED = "#3567b5", "#1d2430", "#1d3557", "#e8590c"
 UP, DOWN = "#2e7d32", "#c0392b"
 
+BAR_WIDTH = 40
+
 # React Flow draws each node's content as HTML; this style sheet rides in the first node.
+# A state's box carries the classes fc-state fc-row (+ fc-on when set, fc-nochange without
+# a reference, fc-up/fc-down for the change) and the custom properties --w (bar length),
+# --t (reference tick), --p (the probability's text) and --d (the change's text).
 STYLE = f"""<style>
 .react-flow__handle {{ opacity: 0 !important; pointer-events: none !important; }}
 .react-flow__node.fc-node {{ padding: 0; text-align: left; font-family: "Source Sans Pro", Helvetica, Arial, sans-serif; color: #1d2430; }}
-.react-flow__node.fc-state {{ padding: 0; border: none; background: transparent; box-shadow: none; cursor: pointer; }}
-.react-flow__node.fc-state:hover .fc-row {{ background: #e3ebf8; }}
+.react-flow__node.fc-state {{ padding: 0; border: none; background: transparent; box-shadow: none; cursor: pointer; text-align: left; font-family: "Source Sans Pro", Helvetica, Arial, sans-serif; color: #1d2430; }}
+.react-flow__node.fc-state:hover .fc-cells {{ background: #e3ebf8; }}
 .fc-title {{ font-weight: 600; font-size: 14px; line-height: 15px; padding: 3px 8px 0 8px; height: {TITLE_HEIGHT - 4}px; overflow: hidden; cursor: pointer; }}
-.fc-row {{ display: grid; grid-template-columns: minmax(0, 1fr) 40px 44px 36px; text-align: left; align-items: center; column-gap: 4px; height: {ROW_HEIGHT - 2}px; font-size: 13px; border-radius: 3px; padding: 0 4px; }}
-.fc-row.fc-nochange {{ grid-template-columns: minmax(0, 1fr) 40px 46px; }}
-.fc-row.fc-on {{ background: #d6e2f7; font-weight: 600; }}
+.fc-cells {{ display: grid; grid-template-columns: minmax(0, 1fr) {BAR_WIDTH}px 44px 36px; text-align: left; align-items: center; column-gap: 4px; height: {ROW_HEIGHT - 2}px; font-size: 13px; border-radius: 3px; padding: 0 4px; }}
+.fc-nochange .fc-cells {{ grid-template-columns: minmax(0, 1fr) {BAR_WIDTH}px 46px; }}
+.fc-nochange .fc-d {{ display: none; }}
+.fc-on .fc-cells {{ background: #d6e2f7; font-weight: 600; }}
 .fc-s {{ overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }}
-.fc-bar {{ display: block; }}
-.fc-up {{ color: {UP}; }}
-.fc-down {{ color: {DOWN}; }}
+.fc-bar {{ display: block; width: {BAR_WIDTH}px; height: 10px; background-repeat: no-repeat; background-size: 100% 100%, 100% 8px; background-position: 0 0, 0 1px; background-image: linear-gradient(to right, transparent var(--t, -9px), {TICK} var(--t, -9px), {TICK} calc(var(--t, -9px) + 2px), transparent calc(var(--t, -9px) + 2px)), linear-gradient(to right, {BAR} var(--w, 0%), #e3e8f0 var(--w, 0%)); }}
 .fc-p {{ text-align: right; font-variant-numeric: tabular-nums; }}
+.fc-p::after {{ content: var(--p, ""); }}
 .fc-d {{ text-align: right; font-size: 11px; font-variant-numeric: tabular-nums; white-space: nowrap; }}
+.fc-d::after {{ content: var(--d, ""); }}
+.fc-up .fc-d {{ color: {UP}; }}
+.fc-down .fc-d {{ color: {DOWN}; }}
 </style>"""
 
 
@@ -73,40 +88,51 @@ def state_id(model: Model, node: str, state: str) -> str:
     return f"s{model.nodes.index(node)}_{model.states(node).index(state)}"
 
 
-BAR_WIDTH = 40
+# What every box shares: nothing to drag, select, connect or delete (React Flow's
+# defaults are on); arrows leave at the bottom and arrive at the top.  Fields left
+# at React Flow's defaults are not sent (the component echoes every node back).
+FIXED: dict[str, Any] = {
+    "type": "default",
+    "sourcePosition": "bottom",
+    "targetPosition": "top",
+    "draggable": False,
+    "selectable": False,
+    "connectable": False,
+    "deletable": False,
+    "focusable": False,
+}
 
 
-def _bar(p: float, ref: float | None) -> str:
-    """The state's bar as inline SVG (attributes, not styles, survive the node's HTML cleaning)."""
-    w = BAR_WIDTH
-    fill = f'<rect x="0" y="1" width="{w * max(0.0, min(1.0, p)):.1f}" height="8" rx="1.5" fill="{BAR}"/>'
-    tick = (
-        ""
-        if ref is None
-        else f'<rect x="{max(0.0, min(w - 2.0, w * ref - 1)):.1f}" y="0" width="2" height="10" fill="{TICK}"/>'
-    )
+def _css_text(text: str) -> str:
+    """A CSS string for `content:` (the shared formatting's text: digits, signs, %, spaces)."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _row_content(model: Model, node: str, state: str) -> str:
+    """A state's fixed content: its label, an empty bar and empty number cells (see STYLE)."""
+    label = _esc(model.state_label(node, state))
     return (
-        f'<svg class="fc-bar" width="{w}" height="10" viewBox="0 0 {w} 10">'
-        f'<rect x="0" y="1" width="{w}" height="8" rx="1.5" fill="#e3e8f0"/>{fill}{tick}</svg>'
+        f'<div class="fc-cells"><span class="fc-s" title="{label}">{label}</span>'
+        '<span class="fc-bar"></span>'
+        '<span class="fc-p"></span><span class="fc-d"></span></div>'
     )
 
 
-def _row(model: Model, node: str, state: str, p: float, ref: float | None, on: bool) -> str:
-    label = model.state_label(node, state)
-    cells = [
-        f'<span class="fc-s" title="{_esc(label)}">{_esc(label)}</span>',
-        _bar(p, ref),
-        f'<span class="fc-p">{_esc(percent(p))}</span>',
-    ]
-    cls = "fc-row" + (" fc-on" if on else "") + ("" if ref is not None else " fc-nochange")
-    if ref is not None:
-        d = p - ref
-        text = points(d)
-        moved = text != points(0.0)
-        tone = "fc-up" if moved and d > 0 else "fc-down" if moved else ""
-        shown = text.replace(" pts", "") if moved else ""  # only real moves
-        cells.append(f'<span class="fc-d {tone}">{_esc(shown)}</span>')
-    return f'<div class="{cls}">{"".join(cells)}</div>'
+def _row_look(p: float, ref: float | None, on: bool) -> tuple[str, dict[str, str]]:
+    """What changes with the evidence: the state box's classes and custom properties."""
+    cls = "fc-state fc-row" + (" fc-on" if on else "")
+    look = {"--w": f"{100 * max(0.0, min(1.0, p)):.1f}%", "--p": _css_text(percent(p))}
+    if ref is None:
+        return cls + " fc-nochange", look
+    w = BAR_WIDTH
+    look["--t"] = f"{max(0.0, min(w - 2.0, w * ref - 1)):.1f}px"
+    d = p - ref
+    text = points(d)
+    moved = text != points(0.0)
+    if moved:  # only real moves
+        cls += " fc-up" if d > 0 else " fc-down"
+        look["--d"] = _css_text(text.replace(" pts", ""))
+    return cls, look
 
 
 def elements(
@@ -152,19 +178,7 @@ def elements(
                     "content": (STYLE if i == 0 else "")
                     + f'<div class="fc-title" title="{tip}">{title}</div>'
                 },
-                "type": "default",
-                "sourcePosition": "bottom",
-                "targetPosition": "top",
-                "hidden": False,
-                "selected": False,
-                "dragging": False,
-                "resizing": False,
-                "zIndex": 0,
-                "draggable": False,
-                "selectable": False,
-                "connectable": False,
-                "deletable": False,
-                "focusable": False,
+                **FIXED,
                 "className": f"fc-node fc-{spec.role}",
                 "style": {
                     "width": NODE_WIDTH,
@@ -181,28 +195,23 @@ def elements(
             cid = state_id(model, node, state)
             p = post.get(node, {}).get(state, 0.0)
             r = None if ref is None else ref.get(node, {}).get(state)
+            cls, look = _row_look(p, r, hard.get(node) == state)
             nodes.append(
                 {
                     "id": cid,
                     "parentId": node,
                     "extent": "parent",
                     "position": {"x": 4, "y": TITLE_HEIGHT + j * ROW_HEIGHT},
-                    "data": {"content": _row(model, node, state, p, r, hard.get(node) == state)},
-                    "type": "default",
-                    "sourcePosition": "bottom",
-                    "targetPosition": "top",
-                    "hidden": False,
-                    "selected": False,
-                    "dragging": False,
-                    "resizing": False,
+                    "data": {"content": _row_content(model, node, state)},
+                    **FIXED,
                     "zIndex": 1,
-                    "draggable": False,
-                    "selectable": False,
-                    "connectable": False,
-                    "deletable": False,
-                    "focusable": False,
-                    "className": "fc-state",
-                    "style": {"width": NODE_WIDTH - 8, "height": ROW_HEIGHT - 2, "padding": 0},
+                    "className": cls,
+                    "style": {
+                        "width": NODE_WIDTH - 8,
+                        "height": ROW_HEIGHT - 2,
+                        "padding": 0,
+                        **look,
+                    },
                 }
             )
             clicks[cid] = Click(node, state)
@@ -211,19 +220,9 @@ def elements(
             "id": f"e{model.nodes.index(p)}_{model.nodes.index(n)}",
             "source": p,
             "target": n,
-            "type": "default",
-            "markerStart": {},
             "markerEnd": {"type": "arrowclosed", "color": "#7b8494"},
-            "hidden": False,
-            "animated": False,
-            "selected": False,
             "deletable": False,
             "focusable": False,
-            "zIndex": 0,
-            "label": "",
-            "labelStyle": {},
-            "labelShowBg": False,
-            "labelBgStyle": {},
             "style": {"stroke": "#9aa3b2", "strokeWidth": 1.4},
         }
         for n in model.nodes
