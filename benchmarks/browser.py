@@ -3,7 +3,9 @@
 Serves the app on a free localhost port with the default model and times, in the
 browser, what an analyst waits for:
 
-- first load: page opened -> outcome numbers on screen, and -> network drawn;
+- first load: page opened -> outcome numbers on screen, and -> network drawn
+  (in a fresh browser context each time; the server's very first page, which
+  also pays for imports and compiling the model, is reported apart);
 - a driver slider moved with the keyboard -> new outcome numbers;
 - a state clicked in the network -> new outcome numbers, and -> the network redrawn;
 - a scenario loaded -> its confirmation on screen.
@@ -24,6 +26,7 @@ shared, so the spread is part of the result).  Run: `python benchmarks/browser.p
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import sys
@@ -35,7 +38,9 @@ sys.path.insert(0, str(ROOT))
 
 from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, serve_app, settle  # noqa: E402
 
-TARGETS = {
+TARGETS: dict[str, float | None] = {
+    "server's first page: outcome numbers": None,  # imports, model compiled: not a target
+    "server's first page: network drawn": None,
     "first load: outcome numbers": 5.0,
     "first load: network drawn": 5.0,
     "slider move: outcome numbers": 0.3,
@@ -130,7 +135,9 @@ def scenario_titles() -> list[str]:
     return [s.display for s in model.fitting_scenarios(scenarios)][::-1]
 
 
-def first_load(browser, url: str, results: dict[str, list[float]]) -> None:
+def first_load(
+    browser, url: str, results: dict[str, list[float]], label: str = "first load"
+) -> None:
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.add_init_script(FIRST_SEEN)
     pg = context.new_page()
@@ -138,10 +145,10 @@ def first_load(browser, url: str, results: dict[str, list[float]]) -> None:
     pg.wait_for_function("() => window.__fc_numbers !== undefined", timeout=60000)
     pg.wait_for_function("() => window.__fc_boxes !== undefined", timeout=60000)
     origin = float(pg.evaluate("() => performance.timeOrigin"))
-    results["first load: outcome numbers"].append(
+    results[f"{label}: outcome numbers"].append(
         (float(pg.evaluate("() => window.__fc_numbers")) - origin) / 1000
     )
-    results["first load: network drawn"].append(
+    results[f"{label}: network drawn"].append(
         (float(pg.evaluate("() => window.__fc_boxes")) - origin) / 1000
     )
     context.close()
@@ -210,10 +217,14 @@ def report(results: dict[str, list[float]]) -> str:
             continue
         med = statistics.median(values)
         target = TARGETS[name]
-        mark = "ok" if med <= target else "SLOWER"
+        aim = (
+            "(for information)"
+            if target is None
+            else f"≤ {1000 * target:.0f} ms ({'ok' if med <= target else 'SLOWER'})"
+        )
         lines.append(
             f"| {name} | {1000 * med:.0f} ms | {1000 * min(values):.0f} ms | "
-            f"{1000 * max(values):.0f} ms | {len(values)} | ≤ {1000 * target:.0f} ms ({mark}) |"
+            f"{1000 * max(values):.0f} ms | {len(values)} | {aim} |"
         )
     return "\n".join(lines)
 
@@ -229,6 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     from playwright.sync_api import sync_playwright
 
     results: dict[str, list[float]] = {name: [] for name in TARGETS}
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         shutil.copytree(ROOT / "evidence" / "scenarios", work / "scenarios")
@@ -245,11 +257,17 @@ def main(argv: list[str] | None = None) -> int:
             sync_playwright() as p,
         ):
             browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            # the server's very first page pays for imports and compiling the model once
+            first_load(browser, url, results, label="server's first page")
             for _ in range(args.loads):
                 first_load(browser, url, results)
             interactions(browser, url, args.repeat, results)
             browser.close()
-    print("Forecast page in headless Chromium (default model, 1280 x 900):")
+    load_after = os.getloadavg()
+    print(
+        "Forecast page in headless Chromium (default model, 1280 x 900); load average "
+        f"{load_before[0]:.1f} before, {load_after[0]:.1f} after ({os.cpu_count()} cores):"
+    )
     print(report(results))
     return 0
 

@@ -39,7 +39,7 @@ def test_each_bar_shows_the_probability_and_label_with_the_shared_formatting(tin
     by_id = {n["id"]: n for n in nodes}
     p = float(post[(post.node == "outcome") & (post.state == "good")]["probability"].iloc[0])
     row = by_id[network.state_id(tiny, "outcome", "good")]
-    assert tiny.state_label("outcome", "good") in row["data"]["content"]
+    assert tiny.state_label("outcome", "good") in by_id["outcome"]["data"]["content"]
     # the numbers travel in the box's style (CSS custom properties), not in its content
     assert row["style"]["--p"] == f'"{percent(p)}"'
     assert row["style"]["--w"] == f"{100 * p:.1f}%"
@@ -50,9 +50,11 @@ def test_each_bar_shows_the_probability_and_label_with_the_shared_formatting(tin
     assert ("fc-up" if p > ref else "fc-down") in row["className"]  # ...and the change
     assert "--d" in row["style"]
     assert "fc-on" in by_id[network.state_id(tiny, "rain", "yes")]["className"]
+    yes = tiny.states("rain").index("yes")
+    assert f"fc-on{yes}" in by_id["rain"]["className"].split()  # its label in bold
     assert "fc-on" not in by_id[network.state_id(tiny, "rain", "no")]["className"]
-    assert "3px solid" in by_id["rain"]["style"]["border"]  # set by the analyst
-    assert "3px solid" not in by_id["sprinkler"]["style"]["border"]
+    assert "3px solid" in by_id["rain"]["style"]["outline"]  # set by the analyst
+    assert "3px solid" not in by_id["sprinkler"]["style"]["outline"]
 
 
 def test_a_states_content_does_not_change_with_the_evidence(tiny):

@@ -338,10 +338,13 @@ def node_control(page: Page, node: str, where: str) -> None:
     shown = shown_percents(chosen, node, states, _belief(page, node))
     pct_keys = {s: _key(mk, where, "pct", node, s) for s in states}
     for s, k in pct_keys.items():
-        # write only what differs: a value pushed from here overrides the browser's slider,
-        # which would undo key presses still on their way
-        if st.session_state.get(k) != shown[s]:
+        # push a value only when what the slider should show has changed (or the widget is
+        # new): a value pushed from here overrides the browser's slider, so pushing an
+        # unchanged value from a run that started before a key press reached the server
+        # would undo that key press
+        if st.session_state.get(f"{k}.shown") != shown[s] or k not in st.session_state:
             st.session_state[k] = shown[s]
+            st.session_state[f"{k}.shown"] = shown[s]
     mode = {STATE: "known for certain", PROBABILITIES: "your probabilities"}.get(c.mode, "not set")
     with st.container(border=True, key=_key(mk, where, "card", node).replace(".", "_")):
         head, clear = st.columns([4, 1], vertical_alignment="center")
@@ -587,8 +590,11 @@ def node_record(model: Model, node: str) -> None:
                 "- " + md_inline(model.source_label(sid) + (f": {full.title}" if full else ""))
             )
         st.markdown("**Sources**\n" + "\n".join(cited))
-    with st.expander("Its probability table"):
-        st.dataframe(cpt_table(model, node), hide_index=True, width="stretch")
+    # drawn only while open: a data grid is among the browser's dearest elements, and this
+    # panel is redrawn on every click in the network
+    table = st.expander("Its probability table", key=f"cpt_open.{node}", on_change="rerun")
+    if table.open:
+        table.dataframe(cpt_table(model, node), hide_index=True, width="stretch")
 
 
 def cpt_table(model: Model, node: str) -> pd.DataFrame:

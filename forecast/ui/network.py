@@ -1,18 +1,20 @@
 """The live network view: one box per node with a bar per state, drawn by React Flow.
 
 React Flow comes bundled in the `streamlit-flow-component` package (no CDN), so
-the page works offline.  Each node is a React Flow node holding its label; each
-of its states is a child node holding one bar, so a click on a state reports
-that state and a click on the title reports the node.  Positions come from
-`forecast.graph.positions` (drivers above mechanisms above outcomes); zoom, pan
-and "fit" are React Flow's own controls.
+the page works offline.  Each node is a React Flow node holding its title and
+its states' labels; each state is a child node over its row, drawing the bar
+and the numbers, so a click on a state reports that state and a click on the
+title reports the node.  Positions come from `forecast.graph.positions`
+(drivers above mechanisms above outcomes); zoom, pan and "fit" are React Flow's
+own controls.
 
-Speed: the component renders each node's content as Markdown (with raw HTML), and
-parsing it is what costs the browser most.  So the content of every node is
-fixed for a model: what changes with the evidence (bar length, reference tick,
-numbers, the set state's highlight) travels in the node's `style` (CSS custom
-properties, shown by the style sheet: `content: var(--p)`) and `className`,
-which React Flow applies to the node's box without re-parsing anything.
+Speed: the component renders a node's content as Markdown (with raw HTML), and
+parsing it is what costs the browser most.  So only the boxes have content, and
+it is fixed for a model; the states are React Flow "group" nodes, which have no
+content at all.  What changes with the evidence (bar length, reference tick,
+numbers, the set state's highlight) travels in the nodes' `style` (CSS custom
+properties, drawn by the style sheet: `content: var(--p)`) and `className`,
+which React Flow applies to the node's element without parsing anything.
 
 `elements` is pure (unit-tested); `draw` talks to Streamlit.
 """
@@ -37,30 +39,51 @@ BAR, TICK, SET, SELECTED = "#3567b5", "#1d2430", "#1d3557", "#e8590c"
 UP, DOWN = "#2e7d32", "#c0392b"
 
 BAR_WIDTH = 40
+PCT_WIDTH, CHANGE_WIDTH, PAD, GAP = 46, 36, 4, 4
+FONT = '"Source Sans Pro", Helvetica, Arial, sans-serif'
 
-# React Flow draws each node's content as HTML; this style sheet rides in the first node.
-# A state's box carries the classes fc-state fc-row (+ fc-on when set, fc-nochange without
-# a reference, fc-up/fc-down for the change) and the custom properties --w (bar length),
-# --t (reference tick), --p (the probability's text) and --d (the change's text).
-STYLE = f"""<style>
-.react-flow__handle {{ opacity: 0 !important; pointer-events: none !important; }}
-.react-flow__node.fc-node {{ padding: 0; text-align: left; font-family: "Source Sans Pro", Helvetica, Arial, sans-serif; color: #1d2430; }}
-.react-flow__node.fc-state {{ padding: 0; border: none; background: transparent; box-shadow: none; cursor: pointer; text-align: left; font-family: "Source Sans Pro", Helvetica, Arial, sans-serif; color: #1d2430; }}
-.react-flow__node.fc-state:hover .fc-cells {{ background: #e3ebf8; }}
-.fc-title {{ font-weight: 600; font-size: 14px; line-height: 15px; padding: 3px 8px 0 8px; height: {TITLE_HEIGHT - 4}px; overflow: hidden; cursor: pointer; }}
-.fc-cells {{ display: grid; grid-template-columns: minmax(0, 1fr) {BAR_WIDTH}px 44px 36px; text-align: left; align-items: center; column-gap: 4px; height: {ROW_HEIGHT - 2}px; font-size: 13px; border-radius: 3px; padding: 0 4px; }}
-.fc-nochange .fc-cells {{ grid-template-columns: minmax(0, 1fr) {BAR_WIDTH}px 46px; }}
-.fc-nochange .fc-d {{ display: none; }}
-.fc-on .fc-cells {{ background: #d6e2f7; font-weight: 600; }}
-.fc-s {{ overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }}
-.fc-bar {{ display: block; width: {BAR_WIDTH}px; height: 10px; background-repeat: no-repeat; background-size: 100% 100%, 100% 8px; background-position: 0 0, 0 1px; background-image: linear-gradient(to right, transparent var(--t, -9px), {TICK} var(--t, -9px), {TICK} calc(var(--t, -9px) + 2px), transparent calc(var(--t, -9px) + 2px)), linear-gradient(to right, {BAR} var(--w, 0%), #e3e8f0 var(--w, 0%)); }}
-.fc-p {{ text-align: right; font-variant-numeric: tabular-nums; }}
-.fc-p::after {{ content: var(--p, ""); }}
-.fc-d {{ text-align: right; font-size: 11px; font-variant-numeric: tabular-nums; white-space: nowrap; }}
-.fc-d::after {{ content: var(--d, ""); }}
-.fc-up .fc-d {{ color: {UP}; }}
-.fc-down .fc-d {{ color: {DOWN}; }}
-</style>"""
+
+def style_sheet(rows: int) -> str:
+    """The drawing's style sheet (it rides in the first box's content), for up to `rows` states.
+
+    A box carries fc-node fc-<role>, fc-ref when changes are shown, fc-on<j> when
+    its state j is set; its labels are .fc-lab .fc-l<j>.  A state's element
+    carries fc-state fc-row (+ fc-on, fc-nochange without a reference, fc-up /
+    fc-down) and the custom properties --w (bar length), --t (reference tick),
+    --p (the probability's text) and --d (the change's text).
+    """
+    inner = NODE_WIDTH - 2 * PAD  # a state's element spans the box less its margins
+    bar_right = PAD + PCT_WIDTH + GAP  # without a reference: label | bar | probability
+    bar_right_ref = PAD + CHANGE_WIDTH + GAP + PCT_WIDTH + GAP  # ... | change
+    label = inner - 2 * PAD - BAR_WIDTH - PCT_WIDTH - 2 * GAP
+    label_ref = label - CHANGE_WIDTH - GAP
+    h = ROW_HEIGHT - 2
+    tick = "var(--t, -9px)"
+    parts = [
+        ".react-flow__handle { opacity: 0 !important; pointer-events: none !important; }",
+        f".react-flow__node.fc-node {{ padding: 0; text-align: left; font-family: {FONT}; color: #1d2430; }}",
+        ".fc-node .markdown-node * { margin: 0; }",
+        f".fc-title {{ font-weight: 600; font-size: 14px; line-height: 15px; padding: 3px 8px 0 8px; height: {TITLE_HEIGHT - 4}px; overflow: hidden; cursor: pointer; }}",
+        f".fc-lab {{ position: absolute; left: {2 * PAD}px; width: {label}px; height: {h}px; line-height: {h}px; font-size: 13px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }}",
+        f".fc-ref .fc-lab {{ width: {label_ref}px; }}",
+        f".react-flow__node.fc-state {{ --bx: {bar_right_ref}px; --px: {PAD + CHANGE_WIDTH + GAP}px; padding: 0; border: none; border-radius: 3px; box-shadow: none; cursor: pointer; "
+        f"font-family: {FONT}; font-size: 13px; line-height: {h}px; color: #1d2430; background-color: transparent; background-repeat: no-repeat; "
+        f"background-size: {BAR_WIDTH}px 10px, {BAR_WIDTH}px 8px; background-position: right var(--bx) center, right var(--bx) center; "
+        f"background-image: linear-gradient(to right, transparent {tick}, {TICK} {tick}, {TICK} calc({tick} + 2px), transparent calc({tick} + 2px)), "
+        f"linear-gradient(to right, {BAR} var(--w, 0%), #e3e8f0 var(--w, 0%)); }}",
+        f".react-flow__node.fc-state.fc-nochange {{ --bx: {bar_right}px; --px: {PAD}px; }}",
+        ".react-flow__node.fc-state:hover { background-color: rgba(53, 103, 181, 0.10); }",
+        ".react-flow__node.fc-state.fc-on { background-color: rgba(53, 103, 181, 0.20); }",
+        f".fc-state::before {{ content: var(--p, ''); position: absolute; top: 0; right: var(--px); width: {PCT_WIDTH}px; text-align: right; font-variant-numeric: tabular-nums; }}",
+        f".fc-state::after {{ content: var(--d, ''); position: absolute; top: 0; right: {PAD}px; width: {CHANGE_WIDTH}px; text-align: right; font-size: 11px; font-variant-numeric: tabular-nums; white-space: nowrap; }}",
+        ".fc-state.fc-on::before { font-weight: 600; }",
+        f".fc-up::after {{ color: {UP}; }}",
+        f".fc-down::after {{ color: {DOWN}; }}",
+    ]
+    for j in range(rows):
+        parts.append(f".fc-l{j} {{ top: {TITLE_HEIGHT + j * ROW_HEIGHT}px; }}")
+        parts.append(f".fc-on{j} .fc-l{j} {{ font-weight: 600; }}")
+    return "<style>\n" + "\n".join(parts) + "\n</style>"
 
 
 @dataclass(frozen=True)
@@ -108,14 +131,16 @@ def _css_text(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _row_content(model: Model, node: str, state: str) -> str:
-    """A state's fixed content: its label, an empty bar and empty number cells (see STYLE)."""
-    label = _esc(model.state_label(node, state))
-    return (
-        f'<div class="fc-cells"><span class="fc-s" title="{label}">{label}</span>'
-        '<span class="fc-bar"></span>'
-        '<span class="fc-p"></span><span class="fc-d"></span></div>'
+def _box_content(model: Model, node: str) -> str:
+    """A box's fixed content: its title (the description as its tooltip) and its states' labels."""
+    title = _esc(model.label(node))
+    tip = _esc(model.node(node).description or model.label(node))
+    labels = "".join(
+        f'<div class="fc-lab fc-l{j}" title="{_esc(model.state_label(node, s))}">'
+        f"{_esc(model.state_label(node, s))}</div>"
+        for j, s in enumerate(model.states(node))
     )
+    return f'<div class="fc-title" title="{tip}">{title}</div>{labels}'
 
 
 def _row_look(p: float, ref: float | None, on: bool) -> tuple[str, dict[str, str]]:
@@ -157,34 +182,34 @@ def elements(
     hard = dict(hard or {})
     set_nodes = set(set_nodes or ()) | set(hard)
     where = positions(model, per_row=per_row)
+    sheet = style_sheet(max((len(model.states(n)) for n in model.nodes), default=0))
     nodes: list[dict[str, Any]] = []
     clicks: dict[str, Click] = {}
     for i, node in enumerate(model.nodes):
         spec = model.node(node)
-        border = (
-            f"2px solid {SELECTED}"
-            if node == selected
-            else f"3px solid {SET}"
-            if node in set_nodes
-            else "1px solid #8a94a6"
+        # an outline drawn inside the box, not a border: the states' rows (placed from the
+        # box's corner) and its labels (placed inside its border) stay aligned
+        width, colour = (
+            (2, SELECTED) if node == selected else (3, SET) if node in set_nodes else (1, "#8a94a6")
         )
-        title = _esc(model.label(node))
-        tip = _esc(spec.description or model.label(node))
+        states = model.states(node)
+        on = f" fc-on{states.index(hard[node])}" if hard.get(node) in states else ""
         nodes.append(
             {
                 "id": node,
                 "position": {"x": where[node][0], "y": where[node][1]},
-                "data": {
-                    "content": (STYLE if i == 0 else "")
-                    + f'<div class="fc-title" title="{tip}">{title}</div>'
-                },
+                "data": {"content": (sheet if i == 0 else "") + _box_content(model, node)},
                 **FIXED,
-                "className": f"fc-node fc-{spec.role}",
+                "className": f"fc-node fc-{spec.role}"
+                + (" fc-ref" if ref is not None else "")
+                + on,
                 "style": {
                     "width": NODE_WIDTH,
                     "height": node_height(model, node),
                     "background": ROLE_FILL.get(spec.role, "#ffffff"),
-                    "border": border,
+                    "border": "none",
+                    "outline": f"{width}px solid {colour}",
+                    "outlineOffset": -width,
                     "borderRadius": 6,
                     "padding": 0,
                 },
@@ -201,15 +226,15 @@ def elements(
                     "id": cid,
                     "parentId": node,
                     "extent": "parent",
-                    "position": {"x": 4, "y": TITLE_HEIGHT + j * ROW_HEIGHT},
-                    "data": {"content": _row_content(model, node, state)},
+                    "position": {"x": PAD, "y": TITLE_HEIGHT + j * ROW_HEIGHT},
+                    "data": {},  # a group node: no content to parse, CSS draws the row
                     **FIXED,
+                    "type": "group",
                     "zIndex": 1,
                     "className": cls,
                     "style": {
-                        "width": NODE_WIDTH - 8,
+                        "width": NODE_WIDTH - 2 * PAD,
                         "height": ROW_HEIGHT - 2,
-                        "padding": 0,
                         **look,
                     },
                 }
