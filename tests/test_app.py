@@ -700,6 +700,9 @@ def test_a_node_record_shows_rationale_sources_and_table(monkeypatch, tiny):
     at = select_node(start_tiny(monkeypatch), "rain")
     text = " ".join(m.value for m in at.markdown)
     assert "a coin with a bias" in text and "Someone (2017): A source" in text
+    assert not at.dataframe  # the table is drawn only while its expander is open
+    at.session_state["cpt_open.rain"] = True
+    at.run()
     table = at.dataframe[0].value
     assert list(table.columns) == ["No", "Yes"] and list(table.iloc[0]) == ["70.0%", "30.0%"]
 

@@ -142,6 +142,11 @@ def render(page: Page) -> None:
     _live(page)
 
 
+def closed(page: Page) -> None:
+    """The tab is not drawn in this run: its network starts afresh (fitted) when it is."""
+    network.forget(_key(page.mk, "network"))
+
+
 @st.fragment(key=LIVE_FRAGMENT)
 def _live(page: Page) -> None:
     model, mk = page.model, page.mk
@@ -342,9 +347,15 @@ def node_control(page: Page, node: str, where: str) -> None:
         # new): a value pushed from here overrides the browser's slider, so pushing an
         # unchanged value from a run that started before a key press reached the server
         # would undo that key press
+        moved = st.session_state.pop(f"{k}.moved", False)
+        pushed = st.session_state.pop(f"{k}.pushed", False)
+        if k not in st.session_state:
+            st.session_state[f"{k}.browser"] = shown[s]  # a new widget starts at this value
+        elif not moved and not pushed:
+            # no callback for it since the browser last reported: the browser has this value
+            st.session_state[f"{k}.browser"] = st.session_state[k]
         if st.session_state.get(f"{k}.shown") != shown[s] or k not in st.session_state:
-            st.session_state[k] = shown[s]
-            st.session_state[f"{k}.shown"] = shown[s]
+            _push(k, shown[s])
     mode = {STATE: "known for certain", PROBABILITIES: "your probabilities"}.get(c.mode, "not set")
     with st.container(border=True, key=_key(mk, where, "card", node).replace(".", "_")):
         head, clear = st.columns([4, 1], vertical_alignment="center")
@@ -395,14 +406,39 @@ def node_control(page: Page, node: str, where: str) -> None:
             )
 
 
+def _push(key: str, value: int) -> None:
+    """Give a slider a value from the server (the browser takes it with the run's output).
+
+    Written only when it differs: an assignment is sent to the browser even when
+    equal, and would move back a slider the analyst has moved on since.
+    """
+    if st.session_state.get(key) != value:
+        st.session_state[key] = value
+    st.session_state[f"{key}.shown"] = value
+
+
 def _slider_moved(mk: str, node: str, keys: dict[str, str], changed: str) -> None:
-    """The node's other states share what is left, so its sliders always add up to 100%."""
+    """The node's other states share what is left, so its sliders always add up to 100%.
+
+    A rerun the browser asked for before a value pushed from the server reached
+    it still carries the slider's old value, which Streamlit reports as a change:
+    that echo is not a move (acting on it would undo the analyst's key presses or
+    set probabilities on a node nobody touched), so the pushed value is kept.
+    """
+    key = keys[changed]
+    value, pushed = st.session_state.get(key, 0), st.session_state.get(f"{key}.shown")
+    st.session_state[f"{key}.moved"] = True
+    if pushed is not None and value != pushed and value == st.session_state.get(f"{key}.browser"):
+        st.session_state[key] = pushed
+        return
+    st.session_state[f"{key}.browser"] = value
     current = {s: st.session_state.get(k, 0) for s, k in keys.items()}
     values = rebalance(current, changed, current[changed])
     settings(mk).set_percents(node, values)
     for s, k in keys.items():
         if s != changed:
-            st.session_state[k] = values[s]
+            _push(k, values[s])
+            st.session_state[f"{k}.pushed"] = True  # the session, not the browser, has it
 
 
 # ------------------------------------------------------------------ evidence items

@@ -308,6 +308,8 @@ def pending_click(key: str, clicks: Mapping[str, Click]) -> Click | None:
     if value is None:
         return None
     st.session_state[f"{key}.seen"] = value.get("timestamp")
+    # it has drawn (and fitted) what it was first given: later drawings keep the view
+    st.session_state[f"{key}.drawn"] = True
     st.session_state[f"{key}.browser_time"] = value.get("timestamp")
     chosen = value.get("selectedId")
     return clicks.get(chosen) if isinstance(chosen, str) else None
@@ -323,7 +325,12 @@ def draw(
     height: int = 640,
     on_change: Callable[[], None] | None = None,
 ) -> None:
-    """Show the network; new content is sent only when it changed (React Flow keeps zoom and pan).
+    """Show the network; new content is sent only when it changed.
+
+    The view is fitted to the drawing until the component has reported back once
+    (it has then drawn and fitted it; see `pending_click` and `forget`); later
+    changes keep the analyst's zoom and pan (the component re-fits after every
+    update while its fitView argument is on).
 
     Calls the package's declared component directly (what `streamlit_flow()`
     does, plus `on_change`), so a click can rerun just the fragments it affects.
@@ -346,7 +353,7 @@ def draw(
         edges=edges,
         height=height,
         showControls=True,
-        fitView=True,
+        fitView=not st.session_state.get(f"{key}.drawn", False),
         showMiniMap=False,
         style={},
         animateNewEdges=False,
@@ -367,3 +374,8 @@ def draw(
         on_change=on_change,  # (component arguments are JSON: no `args` here, bind them instead)
         default=None,
     )
+
+
+def forget(key: str) -> None:
+    """The drawing was not shown in this run (its tab closed): fit the view when it comes back."""
+    st.session_state.pop(f"{key}.drawn", None)

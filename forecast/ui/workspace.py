@@ -206,10 +206,12 @@ def _draw(argv: Sequence[str] | None) -> None:
     # from them; only the open tab's content runs (on_change="rerun").
     forecast_tab.compute(page)
     tabs = st.tabs([label for label, _ in TABS], key=TAB_KEY, on_change="rerun")
-    for tab, (_label, draw) in zip(tabs, TABS, strict=True):
+    for tab, (label, draw) in zip(tabs, TABS, strict=True):
         if tab.open is not False:
             with tab:
                 draw(page)
+        elif label == "Forecast":
+            forecast_tab.closed(page)
 
 
 # ------------------------------------------------------------------ model choice and header
