@@ -47,9 +47,11 @@ __all__ = [
     "JunctionTree",
     "check_memory",
     "relevant",
+    "requisite",
     "solve_fixed",
     "table_entries",
     "triangulate",
+    "witness",
 ]
 
 FIXED_TOLERANCE = 1e-9
@@ -696,6 +698,103 @@ def relevant(parents: Sequence[Sequence[int]], nodes: Sequence[int]) -> list[int
             keep.add(v)
             stack.extend(parents[v])
     return sorted(keep)
+
+
+def requisite(
+    parents: Sequence[Sequence[int]],
+    targets: Sequence[int],
+    hard: Sequence[int],
+    soft: Sequence[int] = (),
+) -> tuple[list[int], set[int]]:
+    """The nodes a query needs (Bayes-ball, Shachter 1998), and those of them whose CPT it does not.
+
+    Why: besides barren nodes, the hard evidence d-separates parts of the network
+    from the targets; their CPTs change no posterior of a target.  `hard` nodes are
+    observed in every scenario, `soft` ones carry likelihood (or fixed) evidence,
+    which acts as an observed child of its own.  Returns (nodes, cut): the targets'
+    requisite CPT nodes plus the hard-evidence nodes the ball reaches, sorted; `cut`
+    holds the hard-evidence nodes among them whose own CPT is not needed (they only
+    condition their children's CPTs): give them no parents and any positive prior.
+    """
+    children: list[list[int]] = [[] for _ in parents]
+    for v, ps in enumerate(parents):
+        for p in ps:
+            children[p].append(v)
+    observed, weighted = set(hard), set(soft)
+    top: set[int] = set()
+    bottom: set[int] = set()
+    visited: set[int] = set()
+    stack = [(t, True) for t in targets]  # (node, reached from a child)
+    while stack:
+        j, from_child = stack.pop()
+        visited.add(j)
+        if j in observed:
+            if not from_child and j not in top:  # an observed child passes the ball to its parents
+                top.add(j)
+                stack.extend((p, True) for p in parents[j])
+            continue
+        if from_child and j not in top:
+            top.add(j)
+            stack.extend((p, True) for p in parents[j])
+        if j not in bottom:
+            bottom.add(j)
+            stack.extend((c, False) for c in children[j])
+            if j in weighted:  # its evidence is an observed child: it sends the ball back up
+                stack.append((j, True))
+    cut = (visited & observed) - top
+    return sorted(top | cut), cut
+
+
+def witness(
+    order: Sequence[int],
+    parents: Sequence[Sequence[int]],
+    cpts: Sequence[np.ndarray],
+    lik: dict[int, np.ndarray],
+    tries: int = 64,
+) -> bool:
+    """True when a configuration of the nodes `order` (topological) is found that the evidence allows.
+
+    Why: a query pruned by d-separation no longer computes P(evidence), so it cannot
+    tell impossible evidence in the parts it left out; a configuration with positive
+    probability and positive weight on every finding proves the evidence possible.
+    `cpts[v]` has axes (parents..., child), `lik` one weight row per node.  States are
+    first filtered from the leaves up (a state survives when each child keeps a state
+    it can take under it), then `tries` configurations are drawn from the roots down
+    among the surviving states (CPT times weight; fixed seed, so the answer repeats).
+    False means "not found" (the caller then asks the full network), not "impossible".
+    """
+    inside = set(order)
+    allowed = {v: np.ones(cpts[v].shape[-1], dtype=bool) for v in order}
+    for v, w in lik.items():
+        if v in allowed:
+            allowed[v] &= w > 0
+    for c in reversed(order):
+        ps = parents[c]
+        below = ((cpts[c] > 0) & allowed[c]).any(axis=-1)  # parent states letting c be allowed
+        for i, p in enumerate(ps):
+            if p in inside:
+                other = tuple(k for k in range(len(ps)) if k != i)
+                allowed[p] &= np.any(below, axis=other) if other else below
+    rng = np.random.default_rng(0)
+    alive = np.ones(tries, dtype=bool)
+    chosen: dict[int, np.ndarray] = {}
+    for v in order:
+        cpt = cpts[v]
+        index = tuple(chosen[p] for p in parents[v])
+        rows = cpt[index] if index else np.broadcast_to(cpt, (tries, cpt.shape[-1]))
+        rows = rows * allowed[v]
+        weights = lik.get(v)
+        if weights is not None:
+            rows = rows * weights
+        total = rows.sum(axis=1)
+        alive &= total > 0
+        if not alive.any():
+            return False
+        cum = np.cumsum(rows, axis=1) / np.where(total > 0, total, 1.0)[:, None]
+        pick = np.minimum((cum < rng.random(tries)[:, None]).sum(axis=1), cpt.shape[-1] - 1)
+        alive &= rows[np.arange(tries), pick] > 0  # rounding at the ends can pick a zero: drop it
+        chosen[v] = pick
+    return bool(alive.any())
 
 
 _Query = Callable[[dict[int, np.ndarray], int], tuple[list[np.ndarray], np.ndarray]]

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Unpack
 import numpy as np
 import pandas as pd
 
-from .engine import JunctionTree, relevant, solve_fixed
+from .engine import JunctionTree, relevant, requisite, solve_fixed, witness
 from .errors import EvidenceError, ForecastError, MemoryBudgetError, ModelError
 from .evidence import (
     Evidence,
@@ -32,7 +32,7 @@ from .evidence import (
     check_weights,
     combine,
 )
-from .memory import check_memory, resolve_budget
+from .memory import check_memory, resolve_budget, table_entries, triangulate
 from .present import Names, cite, humanise
 from .results import evidence_records
 from .safeio import MAX_FILE_BYTES, read_bytes_bounded
@@ -52,6 +52,9 @@ if TYPE_CHECKING:
 
 PRUNE_FRACTION = 0.8  # a query depending on at most this share of the nodes gets a pruned tree
 PRUNED_TREES = 8  # pruned junction trees kept per model (least recently used dropped)
+DSEP_MAX_BATCH = 16  # batches up to this size are also pruned by d-separation (checked possible)
+DSEP_GAIN = 0.7  # a d-separation cut is used when its tree has at most this share of the entries
+REQUISITE_SETS = 64  # Bayes-ball results kept per model, by targets and evidence nodes
 
 
 class Model:
@@ -78,7 +81,10 @@ class Model:
         self._cpts = {n.id: compiled_cpt(spec, n, self._by_id) for n in spec.nodes}
         # the memory guard refuses an oversized model now, from the graph alone (no table is built);
         # the junction tree itself is compiled on the first query
-        self._pruned: dict[tuple[int, ...], JunctionTree] = {}
+        self._pruned: dict[tuple[tuple[int, ...], tuple[int, ...]], JunctionTree] = {}
+        self._support_masks: list[np.ndarray] | None = None
+        self._requisites: dict[tuple[tuple[int, ...], ...], tuple[list[int], set[int]]] = {}
+        self._witnessed: dict[tuple[object, ...], bool] = {}  # evidence shown possible, or not
         self._lock = threading.Lock()
         cards, parents = self._structure()
         try:
@@ -446,11 +452,18 @@ class Model:
 
     # ------------------------------------------------------------ queries
 
-    def marginals(self, evidence: Sequence[Evidence]) -> tuple[list[np.ndarray], np.ndarray]:
+    def marginals(
+        self, evidence: Sequence[Evidence], targets: Iterable[str] | None = None
+    ) -> tuple[list[np.ndarray], np.ndarray]:
         """Raw posteriors for a batch of validated evidence: (per-node arrays (batch, card), possible).
 
         Scenarios with interventions are solved on their mutilated networks (`intervened`).
+        With `targets`, only their arrays are filled (the others are empty): the query
+        runs on the part of the network they need (barren and d-separated nodes pruned).
         """
+        if targets is not None and not any(ev.do for ev in evidence):
+            lik, fixed = self._batch_arrays(evidence)
+            return self._solve(self._targets(list(targets)), lik, fixed, len(evidence))
         if any(ev.do for ev in evidence):
             groups: dict[tuple[tuple[str, str], ...], list[int]] = {}
             for b, ev in enumerate(evidence):
@@ -544,8 +557,9 @@ class Model:
         """
         ev = self.evidence(scenario, **evidence)
         table = self.posteriors_batch([ev], targets=targets, names=[ev.name or "current evidence"])
+        attrs, table.attrs = table.attrs, {}  # pandas deep-copies attrs on every step below
         table = table.drop(columns="scenario").reset_index(drop=True)
-        table.attrs = {**table.attrs, "evidence": evidence_records(ev), "scenario": ev.name}
+        table.attrs = {**attrs, "evidence": evidence_records(ev), "scenario": ev.name}
         if ev.do:
             table.attrs["do"] = dict(ev.do)
         day = self.forecast_date(ev)
@@ -634,12 +648,15 @@ class Model:
         over their ancestors only (compiled once per such set, a few kept); asking for
         every node uses the full tree.  Exact either way (docs/engine.md, "Pruning").
         """
-        asked = [self._index[t] for t in targets] + list(lik) + list(fixed)
+        wanted = [self._index[t] for t in targets]
         _, parents = self._structure()
-        keep = relevant(parents, asked)
+        keep = relevant(parents, wanted + list(lik) + list(fixed))
+        cut: set[int] = set()
+        if len(keep) < len(self.nodes) or len(wanted) < len(self.nodes):
+            keep, cut = self._requisite(wanted, keep, lik, fixed, batch)
         if len(keep) > PRUNE_FRACTION * len(self.nodes):
             return solve_fixed(self.tree, lik, fixed, batch, self.nodes)
-        key = tuple(keep)
+        key = (tuple(keep), tuple(sorted(cut)))
         pos = {v: i for i, v in enumerate(keep)}
         with self._lock:
             tree = self._pruned.pop(key, None)
@@ -647,8 +664,11 @@ class Model:
                 cards, _ = self._structure()
                 tree = JunctionTree(
                     [cards[v] for v in keep],
-                    [[pos[p] for p in parents[v]] for v in keep],
-                    [self._cpts[self.nodes[v]] for v in keep],
+                    [[] if v in cut else [pos[p] for p in parents[v]] for v in keep],
+                    [
+                        np.full(cards[v], 1.0 / cards[v]) if v in cut else self._cpts[self.nodes[v]]
+                        for v in keep
+                    ],
                     memory_budget=self.memory_budget,
                 )
             self._pruned[key] = tree  # most recently used last
@@ -656,7 +676,7 @@ class Model:
                 self._pruned.pop(next(iter(self._pruned)))
         margs, ok = solve_fixed(
             tree,
-            {pos[v]: a for v, a in lik.items()},
+            {pos[v]: a for v, a in lik.items() if v in pos},
             {pos[v]: a for v, a in fixed.items()},
             batch,
             [self.nodes[v] for v in keep],
@@ -665,6 +685,77 @@ class Model:
         for i, v in enumerate(keep):
             full[v] = margs[i]
         return full, ok
+
+    def _requisite(
+        self,
+        wanted: list[int],
+        ancestral: list[int],
+        lik: dict[int, np.ndarray],
+        fixed: dict[int, np.ndarray],
+        batch: int,
+    ) -> tuple[list[int], set[int]]:
+        """The nodes a query needs once the hard evidence's d-separations are used, and the cut ones.
+
+        Falls back to the ancestral set (`relevant`) for batches over DSEP_MAX_BATCH and
+        when the pruned-away part's evidence cannot be shown possible (`engine.witness`):
+        the pruned tree no longer sees evidence that contradicts itself out there.
+        """
+        if batch > DSEP_MAX_BATCH:
+            return ancestral, set()
+        _, parents = self._structure()
+        hard = [v for v, a in lik.items() if v not in fixed and _one_hot(a)]
+        soft = [v for v in lik if v not in hard] + list(fixed)
+        key = (tuple(wanted), tuple(sorted(fixed)), tuple(sorted(hard)), tuple(sorted(soft)))
+        with self._lock:
+            found = self._requisites.pop(key, None)
+        if found is None:  # the ball depends on the graph and the evidence nodes only: kept by them
+            found = requisite(parents, wanted + list(fixed), hard, soft)
+            if self._entries(*found) > DSEP_GAIN * self._entries(ancestral, set()):
+                found = (ancestral, set())  # the cut does not shrink the tables enough to pay
+        with self._lock:
+            self._requisites[key] = found
+            while len(self._requisites) > REQUISITE_SETS:
+                self._requisites.pop(next(iter(self._requisites)))
+        keep, cut = found
+        if len(keep) == len(ancestral) and not cut:
+            return ancestral, set()
+        support = self._support()
+        needed = set(keep) - cut
+        dropped = [v for v in ancestral if v not in needed]
+        if all(support[v].all() for v in dropped) and all(
+            (lik[v] > 0).any(axis=1).all() for v in dropped if v in lik
+        ):
+            # every CPT left out is positive: the evidence is possible iff the pruned tree says so
+            return keep, cut
+        for b in range(batch):
+            rows = {v: a[b] if a.shape[0] > 1 else a[0] for v, a in lik.items()}
+            seen = (tuple(ancestral), tuple((v, rows[v].tobytes()) for v in sorted(rows)))
+            with self._lock:
+                shown = self._witnessed.pop(seen, None)
+            if shown is None:
+                shown = witness(ancestral, parents, [self._cpts[n] for n in self.nodes], rows)
+            with self._lock:
+                self._witnessed[seen] = shown
+                while len(self._witnessed) > REQUISITE_SETS:
+                    self._witnessed.pop(next(iter(self._witnessed)))
+            if not shown:
+                return ancestral, set()
+        return keep, cut
+
+    def _entries(self, nodes: list[int], cut: set[int]) -> int:
+        """Clique entries of the junction tree a query on `nodes` would run on (symbolic only)."""
+        cards, parents = self._structure()
+        pos = {v: i for i, v in enumerate(nodes)}
+        sub_parents = [[] if v in cut else [pos[p] for p in parents[v]] for v in nodes]
+        sub_cards = [cards[v] for v in nodes]
+        return sum(table_entries(triangulate(sub_cards, sub_parents), sub_cards))
+
+    def _support(self) -> list[np.ndarray]:
+        """Each CPT's non-zero pattern (for `engine.witness`), built once."""
+        with self._lock:
+            if self._support_masks is None:
+                self._support_masks = [self._cpts[n] > 0 for n in self.nodes]
+            return self._support_masks
 
     def _grid_arrays(self, frame: pd.DataFrame) -> tuple[dict[int, np.ndarray], list[str]]:
         """Hard-evidence indicator arrays from a scenario grid, validated column by column."""
@@ -776,6 +867,11 @@ class Model:
                 )
             )
         return net
+
+
+def _one_hot(rows: np.ndarray) -> bool:
+    """Hard evidence in every scenario: each row has exactly one positive entry."""
+    return bool(((rows > 0).sum(axis=1) == 1).all())
 
 
 def _strings(values: Sequence[Any]) -> pd.api.extensions.ExtensionArray:

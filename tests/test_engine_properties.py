@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from forecast.engine import JunctionTree, solve_fixed, triangulate
+from forecast.engine import JunctionTree, solve_fixed, triangulate, witness
 from forecast.errors import EvidenceError
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -187,6 +187,19 @@ def test_a_mixed_batch_split_by_evidence_pattern_matches_brute_force(data, net):
                 np.testing.assert_allclose(margs[v][b], expected[v], rtol=0, atol=1e-10)
             else:
                 np.testing.assert_allclose(margs[v][b], 1.0 / cards[v])
+
+
+@SETTINGS
+@given(data=st.data(), net=networks())
+def test_a_witness_is_only_found_for_possible_evidence(data, net):
+    """engine.witness may miss a configuration, never invent one: found implies P(evidence) > 0."""
+    cards, parents, cpts = net
+    lik = {v: w[0] for v, w in data.draw(scenarios(cards, 1)).items()}
+    _, z = brute_force(cards, parents, cpts, lik)
+    found = witness(list(range(len(cards))), parents, cpts, lik)
+    assert not found or z > 0
+    if not lik:
+        assert found  # no evidence: every network here has a configuration of positive probability
 
 
 @SETTINGS
