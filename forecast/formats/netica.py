@@ -13,11 +13,9 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from ..errors import ModelError
 from .lexer import Tokens, block_of, entries, get, numbers, text_of, words_of
-from .network import Network, Variable
+from .network import Network, Variable, table_of
 
 
 def parse(text: str, where: str) -> Network:
@@ -83,12 +81,6 @@ def parse(text: str, where: str) -> Network:
             if q not in declared:
                 raise ModelError(f"{where}: variable '{v.name}' has undeclared parent(s) {q}")
         values = numbers(probs[v.name], f"the table of '{v.name}'", where)
-        k = len(v.states)
         combos = math.prod(len(declared[q].states) for q in v.parents)
-        if len(values) != k * combos:
-            raise ModelError(
-                f"{where}: the table of '{v.name}' has {len(values)} numbers; expected {k * combos} "
-                f"({k} states x {combos} parent combinations)"
-            )
-        v.table = np.asarray(values, dtype=float).reshape(combos, k)
+        v.table = table_of(values, len(v.states), combos, f"the table of '{v.name}'", where)
     return net
