@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..canonical import is_inert
 from ..errors import ModelError
-from .lexer import Tokens, block_of, entries, get, numbers, text_of, words_of
+from .lexer import block_of, get, numbers, text_of, top_block, words_of
 from .network import Network, Variable, table_of
 from .xmlbif import parse_xml
 
@@ -224,17 +224,11 @@ def _noisy_blocks(view: View, n: str) -> tuple[list[int], list[float]] | None:
 
 
 def parse_dsl(text: str, where: str) -> Network:
-    t = Tokens(text, where, equals=True)
-    top = entries(t)
-    nets = [e for e in top if e[0].lower() == "net"]
-    if len(nets) != 1 or not isinstance(nets[0][1], str):
-        raise ModelError(f"{where}: not a GeNIe DSL file (no 'net NAME {{ ... }}')")
-    _, name, body = nets[0]
-    net = Network("GeNIe DSL", name=str(name))
-    header = block_of(get(block_of(body), "HEADER"))
-    net.title = text_of(get(header, "NAME"))
+    name, body = top_block(text, where, "net", "GeNIe DSL")
+    net = Network("GeNIe DSL", name=name)
+    net.title = text_of(get(block_of(get(body, "HEADER")), "NAME"))
     known: dict[str, Variable] = {}
-    for key, nid, block in block_of(body):
+    for key, nid, block in body:
         if key.lower() != "node":
             continue
         b = block_of(block)

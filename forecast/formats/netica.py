@@ -14,19 +14,13 @@ from __future__ import annotations
 import math
 
 from ..errors import ModelError
-from .lexer import Tokens, block_of, entries, get, numbers, text_of, words_of
+from .lexer import block_of, get, numbers, text_of, top_block, words_of
 from .network import Network, Variable, table_of
 
 
 def parse(text: str, where: str) -> Network:
-    t = Tokens(text, where, equals=True)
-    top = entries(t)
-    nets = [e for e in top if e[0].lower() == "bnet"]
-    if len(nets) != 1 or not isinstance(nets[0][1], str):
-        raise ModelError(f"{where}: not a Netica DNE file (no 'bnet NAME {{ ... }}')")
-    _, name, body = nets[0]
-    b = block_of(body)
-    net = Network("Netica DNE", name=str(name), title=text_of(get(b, "title")))
+    name, b = top_block(text, where, "bnet", "Netica DNE")
+    net = Network("Netica DNE", name=name, title=text_of(get(b, "title")))
     net.description = text_of(get(b, "comment"))
     declared: dict[str, Variable] = {}
     probs: dict[str, list[str]] = {}
