@@ -397,6 +397,56 @@ class JunctionTree:
                 np.ones(batch, dtype=bool),
                 np.zeros(1),
             )
+        belief, ok, logz = self._pass(lik, batch, potentials, want_logz)
+        with np.errstate(invalid="ignore"):
+            margs = []
+            for v, c in enumerate(self._home):
+                b = belief[c]
+                m = _sum(b, self._marg_axes[v]) if self._marg_axes[v] else b
+                margs.append(m.T)
+        if ok.shape[0] != batch:
+            ok = np.broadcast_to(ok, (batch,))
+            margs = [
+                m if m.shape[0] == batch else np.broadcast_to(m, (batch, m.shape[1])) for m in margs
+            ]
+        if not ok.all():
+            keep = ok[:, None]
+            margs = [np.where(keep, m, 1.0 / m.shape[1]) for m in margs]
+        return margs, ok, logz
+
+    def family_marginals(self, likelihoods: dict[int, np.ndarray]) -> tuple[list[np.ndarray], bool]:
+        """P(parents, child | evidence) of every variable, for one scenario.
+
+        Why: a CPT entry's effect on any posterior is a ratio of two linear functions
+        of the entry (Castillo et al.; Chan & Darwiche), whose coefficients are these
+        family joints: one pass gives every entry's one-way sensitivity at once.
+        Each array has the variable's CPT axes (parents in construction order, child);
+        the flag is False when the evidence is impossible (the arrays are then zeros).
+        """
+        lik = {v: _as_rows(lk)[:1] for v, lk in likelihoods.items()}
+        belief, ok, _ = self._pass(lik, 1, None, False)
+        out = []
+        for child, ps in enumerate(self.parents):
+            family = [*ps, child]
+            c = self._family_clique(family)
+            clique = self.cliques[c]
+            with np.errstate(invalid="ignore"):
+                b = belief[c][..., 0]
+                drop = tuple(i for i, u in enumerate(clique) if u not in family)
+                m = _sum(b, drop) if drop else b
+            kept = [u for u in clique if u in family]
+            m = np.transpose(m, [kept.index(u) for u in family])
+            out.append(m if bool(ok[0]) else np.zeros_like(m))
+        return out, bool(ok[0])
+
+    def _pass(
+        self,
+        lik: dict[int, np.ndarray],
+        batch: int,
+        potentials: Sequence[np.ndarray] | None,
+        want_logz: bool,
+    ) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+        """Collect and distribute: (clique beliefs, batch axis last; possible; log P(e))."""
         log_scale = 0.0
         if want_logz:  # the rows are rescaled below: put their scale back into P(evidence)
             with np.errstate(divide="ignore"):
@@ -434,20 +484,7 @@ class JunctionTree:
                 down = _sum(belief[e.parent], e.sum_parent) if e.sum_parent else belief[e.parent]
                 ratio = down / den[e.child]
                 _times(belief, own, e.child, ratio.reshape(e.shape_child))
-            margs = []
-            for v, c in enumerate(self._home):
-                b = belief[c]
-                m = _sum(b, self._marg_axes[v]) if self._marg_axes[v] else b
-                margs.append(m.T)
-        if ok.shape[0] != batch:
-            ok = np.broadcast_to(ok, (batch,))
-            margs = [
-                m if m.shape[0] == batch else np.broadcast_to(m, (batch, m.shape[1])) for m in margs
-            ]
-        if not ok.all():
-            keep = ok[:, None]
-            margs = [np.where(keep, m, 1.0 / m.shape[1]) for m in margs]
-        return margs, ok, logz
+        return belief, ok, logz
 
     # ------------------------------------------------------------ evidence tables
 

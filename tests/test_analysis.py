@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 import forecast
+from forecast import analysis
 from forecast.analysis import _draw_cpt, _shift_rows, parse_target, with_intervals
 from forecast.engine import JunctionTree
 from forecast.errors import EvidenceError
@@ -194,6 +195,46 @@ def test_sensitivity_skips_settings_that_cannot_meet_fixed_evidence(deterministi
     assert table.loc["a", "high"] == pytest.approx(direct["y"])
 
 
+@pytest.mark.parametrize("seed", [0, 2, 6])
+@pytest.mark.parametrize("kind", ["plain", "do"])
+def test_what_if_by_bayes_rule_equals_setting_each_node(monkeypatch, seed, kind):
+    """The tornado and the indicators from k + 1 propagations match one scenario per state."""
+    model = random_model(seed, n=7)
+    hard, likelihood = random_evidence(model, seed)
+    keywords: dict = {"hard": hard, "likelihood": likelihood}
+    if kind == "do":
+        free = [n for n in model.nodes[:-1] if n not in hard and n not in likelihood]
+        keywords["do"] = {free[0]: model.states(free[0])[-1]}
+    target = model.nodes[-1]
+    t = f"{target}={model.states(target)[0]}"
+    fast = (
+        forecast.sensitivity(model, t, **keywords),
+        forecast.indicators(model, target, **keywords),
+    )
+
+    def all_unsure(model, ev, target, pairs):
+        k = len(model.states(target))
+        return np.zeros((len(pairs), k)), np.zeros(len(pairs), bool), np.ones(len(pairs), bool)
+
+    monkeypatch.setattr(analysis, "_by_bayes_rule", all_unsure)
+    slow = (
+        forecast.sensitivity(model, t, **keywords),
+        forecast.indicators(model, target, **keywords),
+    )
+    for a, b in zip(fast, slow, strict=True):
+        assert list(a.columns) == list(b.columns) and len(a) == len(b) > 0
+        key = [c for c in ("node", "state") if c in a.columns]  # ties may sort either way
+        a, b = (x.sort_values(key).reset_index(drop=True) for x in (a, b))
+        for col in a.columns:
+            if a[col].dtype.kind == "f":
+                assert np.abs(a[col].to_numpy() - b[col].to_numpy()).max() < 1e-12, col
+            elif col in ("low_state", "high_state"):  # a tie (no swing) may pick either state
+                moved = (a["swing"] > 1e-9).to_numpy()
+                assert list(a[col][moved]) == list(b[col][moved]), col
+            else:
+                assert list(a[col]) == list(b[col]), col
+
+
 # ------------------------------------------------------------------ parameter sensitivity
 
 
@@ -209,7 +250,7 @@ def test_shift_rows_renormalises_proportionally():
     assert _shift_rows(np.array([0.0, 0.4, 0.6]), 1, 0.1)[0] == 0.0  # zeros elsewhere stay zero
 
 
-@pytest.mark.parametrize("seed", [0, 5])
+@pytest.mark.parametrize("seed", [0, 1, 2, 3, 5, 7])
 def test_parameter_sensitivity_equals_the_joint_with_the_changed_table(seed):
     model = random_model(seed, n=5)
     hard, likelihood = random_evidence(model, seed)
@@ -256,6 +297,49 @@ def test_parameter_sensitivity_equals_the_joint_with_the_changed_table(seed):
             changed[combo] = _shift_rows(cpt[combo], s, delta)
             ref = marginal(model, weigh(model, joint(model, {n: changed}), vecs), [target])[t]
             assert ref == pytest.approx(base, abs=1e-9)
+
+
+def test_closed_form_answers_most_entries_and_propagation_the_rest(monkeypatch):
+    """Both paths run (zero entries go to propagation) and give the same table."""
+    model = random_model(3, n=7)
+    hard, likelihood = random_evidence(model, 3)
+    target = f"{model.nodes[-1]}={model.states(model.nodes[-1])[0]}"
+    solved: list[int] = []
+    real = analysis._solved_moves
+
+    def counting(*args):
+        solved.append(len(args[4]))
+        return real(*args)
+
+    monkeypatch.setattr(analysis, "_solved_moves", counting)
+    fast = forecast.parameter_sensitivity(model, target, 0.2, hard=hard, likelihood=likelihood)
+    monkeypatch.setattr(analysis, "_linear_moves", lambda *a: {})
+    slow = forecast.parameter_sensitivity(model, target, 0.2, hard=hard, likelihood=likelihood)
+    entries = solved[1]  # every entry, when the closed form is switched off
+    assert 0 < solved[0] < entries  # the zero entries, and only those, were propagated
+    key = ["node", "parent_states", "state"]
+    both = fast.merge(slow, on=key, suffixes=("_fast", "_slow"))
+    assert len(both) == len(fast) == len(slow)
+    for col in ("minus", "plus"):
+        assert np.abs(both[f"{col}_fast"] - both[f"{col}_slow"]).max() < 1e-12
+
+
+def test_parameter_sensitivity_under_an_intervention_uses_the_mutilated_network():
+    model = random_model(4, n=6)
+    target = model.nodes[-1]
+    t = f"{target}={model.states(target)[0]}"
+    middle = next(n for n in model.nodes[1:-1] if model.parents(n))
+    do = {middle: model.states(middle)[0]}
+    table = forecast.parameter_sensitivity(model, t, 0.1, do=do)
+    assert middle not in set(table["node"])  # its table does not matter once it is set
+    cut = model.intervened(do)
+    again = forecast.parameter_sensitivity(cut, t, 0.1, hard=do)
+    again = again[again["node"] != middle]
+    key = ["node", "parent_states", "state"]
+    both = table.merge(again, on=key, suffixes=("_do", "_cut"))
+    assert len(both) == len(table) == len(again)
+    assert np.abs(both["plus_do"] - both["plus_cut"]).max() < 1e-12
+    assert np.abs(both["minus_do"] - both["minus_cut"]).max() < 1e-12
 
 
 def test_parameter_sensitivity_leaves_out_barren_nodes_and_reports_progress(tiny):
@@ -427,6 +511,17 @@ def test_uncertainty_is_reproducible_and_ordered(tiny):
     assert (a["p05"] <= a["p50"]).all() and (a["p50"] <= a["p95"]).all()
     point = tiny.posteriors(targets=tiny.outcomes)["probability"].to_numpy()
     assert a["probability"].to_numpy() == pytest.approx(point)
+
+
+def test_uncertainty_under_an_intervention_keeps_the_set_node_set(tiny):
+    table = forecast.uncertainty(tiny, samples=300, targets=["sprinkler"], do={"sprinkler": "on"})
+    on = table[table["state"] == "on"].iloc[0]
+    assert on["probability"] == on["p05"] == on["p95"] == 1.0  # not redrawn from its own table
+    rain = forecast.uncertainty(tiny, samples=300, targets=["rain"], do={"sprinkler": "on"})
+    prior = forecast.uncertainty(tiny, samples=300, targets=["rain"])
+    # setting a child says nothing about its parent (other draws: same up to Monte Carlo error)
+    assert rain["probability"].to_numpy() == pytest.approx(prior["probability"].to_numpy())
+    assert rain["p05"].to_numpy() == pytest.approx(prior["p05"].to_numpy(), abs=0.03)
 
 
 def with_confidence(path, confidence: float) -> Model:

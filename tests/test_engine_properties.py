@@ -117,6 +117,30 @@ def test_every_marginal_of_a_batch_matches_brute_force(data, net):
 
 @SETTINGS
 @given(data=st.data(), net=networks())
+def test_family_marginals_match_brute_force(data, net):
+    """P(parents, child | e) per variable, CPT axes in construction order."""
+    cards, parents, cpts = net
+    lik = {v: w[0] for v, w in data.draw(scenarios(cards, 1)).items()}
+    tree = JunctionTree(cards, parents, cpts)
+    fams, ok = tree.family_marginals({v: w[None, :] for v, w in lik.items()})
+    p = joint(cards, parents, cpts)
+    for v, w in lik.items():
+        p = p * np.asarray(w).reshape([cards[v] if u == v else 1 for u in range(len(cards))])
+    assert ok == (p.sum() > 0)
+    for v, ps in enumerate(parents):
+        family = [*ps, v]
+        assert fams[v].shape == tuple(cards[u] for u in family)
+        if not ok:
+            assert not fams[v].any()
+            continue
+        keep = sorted(family)
+        m = p.sum(axis=tuple(u for u in range(len(cards)) if u not in family)) / p.sum()
+        expected = np.transpose(m, [keep.index(u) for u in family])
+        np.testing.assert_allclose(fams[v], expected, rtol=0, atol=1e-10)
+
+
+@SETTINGS
+@given(data=st.data(), net=networks())
 def test_the_evidence_table_and_the_direct_pass_agree(data, net):
     cards, parents, cpts = net
     batch = data.draw(st.integers(2, 40))
