@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypedDict, Unpack
 
 import numpy as np
@@ -833,7 +833,7 @@ def report(
         ev = _evidence_of(model, scenario)
         have = {it.id for it in ev.items}
         extra = tuple(it for it in items if it.id not in have)
-        scenario_ev = Evidence(ev.hard, ev.likelihood, ev.fixed, ev.items + extra, ev.name)
+        scenario_ev = replace(ev, items=ev.items + extra)  # keeps do, as_of and the name
         title = scenario.display if isinstance(scenario, Scenario) else None
         built = build_report(model, scenario_ev, **options)
         if title:
@@ -843,6 +843,4 @@ def report(
 
 
 def _retitle(rep: Report, title: str) -> Report:
-    from dataclasses import replace
-
     return replace(rep, issue=replace(rep.issue, scenario=title))
