@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypedDict, Unpack
 
 import numpy as np
@@ -34,6 +34,7 @@ from .words import band_index
 MAX_JUDGEMENTS = 12  # outcome questions one report judges (each runs four analyses)
 UNCERTAINTY_DRAWS = 400  # Monte Carlo draws behind each report's intervals (seed 0: reproducible)
 PARAMETER_DELTA = 0.1  # how far a single CPT entry is moved to see how much the answer hangs on it
+PARAMETER_TOP = 25  # table entries computed exactly for that (the largest swings; see analysis)
 TOP = 3  # drivers and indicators named in a judgement
 
 
@@ -314,7 +315,7 @@ def _judgement(
     row = intervals[(intervals["node"] == node) & (intervals["state"] == state)].iloc[0]
     low, high = float(row["p05"]), float(row["p95"])
     params = analysis.parameter_sensitivity(
-        model, (node, state), delta=PARAMETER_DELTA, scenario=ev
+        model, (node, state), delta=PARAMETER_DELTA, scenario=ev, top=PARAMETER_TOP
     )
     swing, top_row = 0.0, None
     if not params.empty:  # the largest move of the answer when one entry moves either way
@@ -832,7 +833,7 @@ def report(
         ev = _evidence_of(model, scenario)
         have = {it.id for it in ev.items}
         extra = tuple(it for it in items if it.id not in have)
-        scenario_ev = Evidence(ev.hard, ev.likelihood, ev.fixed, ev.items + extra, ev.name)
+        scenario_ev = replace(ev, items=ev.items + extra)  # keeps do, as_of and the name
         title = scenario.display if isinstance(scenario, Scenario) else None
         built = build_report(model, scenario_ev, **options)
         if title:
@@ -842,6 +843,4 @@ def report(
 
 
 def _retitle(rep: Report, title: str) -> Report:
-    from dataclasses import replace
-
     return replace(rep, issue=replace(rep.issue, scenario=title))

@@ -20,7 +20,7 @@ import datetime as dt
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 import streamlit as st
@@ -805,38 +805,49 @@ def _evidence_panel(bench: Workbench) -> None:
             "rationale": ss.get(f"workshop.ev.rat.{v}", ""),
         }
 
-    _record_buttons(
+    _record_buttons(ed, "item", old.id if old else None, fields)
+
+
+# What the evidence and scenario panels' buttons say: key prefix, label, name, deleted message.
+_RECORDS = {
+    "item": (
         "workshop.ev",
-        ("item", "evidence item"),
-        old.id if old else None,
-        lambda: ed.add_item(fields()),
-        lambda i: ed.edit_item(i, **fields()),
-        ed.delete_item,
+        "item",
+        "evidence item",
         "Deleted the evidence item (and from the scenarios that applied it).",
-    )
+    ),
+    "scenario": ("workshop.sc", "scenario", "scenario", "Deleted the scenario."),
+}
 
 
 def _record_buttons(
-    key: str,
-    noun: tuple[str, str],
+    ed: Editor,
+    kind: Literal["item", "scenario"],
     record: str | None,
-    add: Callable[[], Any],
-    edit: Callable[[str], Any],
-    delete: Callable[[str], Any],
-    deleted: str,
+    fields: Callable[[], dict[str, Any]],
 ) -> None:
     """Add (for a new record), or apply and delete (for `record`): the evidence and scenario panels.
 
-    `noun` is the record's name on the buttons and in the messages.
+    `fields` reads the panel's widgets into the record's fields when a button is pressed.
     """
-    label, name = noun
+    key, label, name, deleted = _RECORDS[kind]
+    add: Callable[[dict[str, Any]], Any]
+    edit: Callable[..., Any]
+    delete: Callable[[str], Any]
+    if kind == "item":
+        add, edit, delete = ed.add_item, ed.edit_item, ed.delete_item
+    else:
+        add, edit, delete = ed.add_scenario, ed.edit_scenario, ed.delete_scenario
     b1, b2 = st.columns(2)
     with b1:
         if record is None:
-            _button(f"Add the {label}", f"{key}.add", add, f"Added the {name}.")
+            _button(f"Add the {label}", f"{key}.add", lambda: add(fields()), f"Added the {name}.")
         else:
             _button(
-                "Apply the changes", f"{key}.edit", lambda: edit(record), f"Updated the {name}."
+                "Apply the changes",
+                f"{key}.edit",
+                lambda: edit(record, **fields()),
+                f"Updated the {name}.",
             )
     with b2:
         if record is not None:
@@ -886,15 +897,7 @@ def _scenarios_panel(bench: Workbench) -> None:
             raise EditError("the scenario must be a JSON object")
         return value
 
-    _record_buttons(
-        "workshop.sc",
-        ("scenario", "scenario"),
-        old.name if old else None,
-        lambda: ed.add_scenario(parsed()),
-        lambda name: ed.edit_scenario(name, **parsed()),
-        ed.delete_scenario,
-        "Deleted the scenario.",
-    )
+    _record_buttons(ed, "scenario", old.name if old else None, parsed)
 
 
 # ------------------------------------------------------------------ saving
