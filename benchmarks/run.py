@@ -59,7 +59,7 @@ def median_time(fn, repeats: int, warmup: int = 1, budget: float = 60.0) -> floa
     for _ in range(warmup):
         fn()
         if time.perf_counter() - start > budget / 4:
-            break  # a slow run is its own warm-up
+            return time.perf_counter() - start  # a slow run is its own warm-up and measurement
     times: list[float] = []
     for _ in range(repeats):
         gc.disable()

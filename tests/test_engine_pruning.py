@@ -9,6 +9,8 @@ import pgmpy
 import pytest
 
 import forecast
+import forecast.engine
+import forecast.model
 from forecast.engine import relevant, requisite
 from forecast.spec import spec_from_dict
 
@@ -128,3 +130,39 @@ def test_impossible_evidence_in_the_d_separated_part_is_still_refused():
     few = model.posteriors(hard={"A": "y", "B": "y"}, targets=["C"])  # possible: pruned, exact
     np.testing.assert_allclose(few["probability"].to_numpy(), [0.2, 0.8], rtol=0, atol=1e-12)
     assert any(cut for _, cut in model._pruned)  # B's CPT was left out: A is d-separated from C
+
+
+@pytest.mark.parametrize("name", ["mildew", "water", "alarm"])
+def test_hard_evidence_sliced_out_gives_the_full_trees_posteriors(name, monkeypatch):
+    monkeypatch.setattr(forecast.model, "ABSORB_GAIN", 1.0)  # absorb whenever it is smaller at all
+    model = forecast.load_model(EXAMPLES / f"{name}.bif.gz", memory_budget=4 << 30)
+    rng = np.random.default_rng(2)
+    config = {}
+    for n in model.nodes:
+        row = model.cpt(n)[tuple(model.states(p).index(config[p]) for p in model.parents(n))]
+        config[n] = model.states(n)[int(rng.choice(len(row), p=row / row.sum()))]
+    picks = [str(x) for x in rng.choice(model.nodes, 4, replace=False)]
+    weights = rng.uniform(0.1, 1, len(model.states(picks[3])))
+    ev = model.evidence(
+        hard={n: config[n] for n in picks[:3]},
+        likelihood={picks[3]: dict(zip(model.states(picks[3]), weights.tolist(), strict=True))},
+    )
+    lik, _ = model._batch_arrays([ev])
+    want, _ = forecast.engine.solve_fixed(model.tree, lik, {}, 1, model.nodes)
+    got, ok = model.marginals([ev])
+    assert ok.all()
+    assert any(plan is not None for plan in model._absorb_plans.values())
+    for a, b in zip(got, want, strict=True):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
+
+
+def test_impossible_hard_evidence_stays_impossible_when_sliced_out(monkeypatch):
+    monkeypatch.setattr(forecast.model, "ABSORB_GAIN", 10.0)
+    model = _chain([[1.0, 0.0], [0.3, 0.7]])  # A = x forces B = x
+    with pytest.raises(forecast.EvidenceError, match="impossible"):
+        model.posteriors(hard={"A": "x", "B": "y"})
+    table = model.posteriors(hard={"A": "y", "C": "y"})
+    assert any(plan is not None for plan in model._absorb_plans.values())
+    b = table[table["node"] == "B"]["probability"].to_numpy()
+    expected = np.array([0.3 * 0.1, 0.7 * 0.8])  # P(B | A = y) times P(C = y | B)
+    np.testing.assert_allclose(b, expected / expected.sum(), rtol=0, atol=1e-12)
