@@ -17,7 +17,7 @@ import io
 import json
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -250,13 +250,13 @@ def _column_kinds(table: pd.DataFrame) -> dict[str, str]:
     return kinds
 
 
+# How a value of each `_number_kinds` kind is written for people ('decimals:N' aside).
+_SHOW: dict[str, Callable[[Any], str]] = {"points": points, "span": span, "percent": percent}
+
+
 def _show(value: Any, kind: str) -> str:
-    if kind == "points":
-        return points(value)
-    if kind == "span":
-        return span(value)
-    if kind == "percent":
-        return percent(value)
+    if kind in _SHOW:
+        return _SHOW[kind](value)
     if kind.startswith("decimals:"):
         return f"{float(value):.{int(kind.split(':')[1])}f}"
     return str(value)
