@@ -155,8 +155,11 @@ def _what_if(
     post, ok, unsure = _by_bayes_rule(model, ev, target, pairs)
     if unsure.any():  # too unlikely to divide by, or fixed evidence (refitted): propagate
         idx = np.flatnonzero(unsure)
-        margs, ok_direct = _marginals(model, [_set_node(ev, *pairs[i]) for i in idx])
-        post[idx], ok[idx] = margs[model.nodes.index(target)], ok_direct
+        try:
+            margs, ok_direct = _marginals(model, [_set_node(ev, *pairs[i]) for i in idx])
+            post[idx], ok[idx] = margs[model.nodes.index(target)], ok_direct
+        except EvidenceError:  # a single setting that cannot meet the fixed evidence
+            ok[idx] = False
     return pairs, post, ok
 
 
@@ -169,21 +172,56 @@ def _by_bayes_rule(
     marginals under `e` and under `e` with the target set to each state answer every
     node and state at once, where setting each in turn costs a scenario per pair.
     Evidence on x itself (a likelihood or items) is a constant once x is known, so
-    it drops out as `combine` drops it.  Returns (posteriors, possible, unsure): the
-    pairs marked unsure (P(x = s | e) below 1e-9, or any fixed evidence) are left
-    for the caller to propagate.
+    it drops out as `combine` drops it.  One fixed distribution q on F is Jeffrey's
+    rule, sum_f q(f) P(t | e, F = f, x), so the same per state of F; setting F itself
+    replaces q.  Returns (posteriors, possible, unsure): the pairs marked unsure
+    (P(x = s | e) below 1e-9, or several fixed distributions, refitted jointly) are
+    left for the caller to propagate.
     """
     k = len(model.states(target))
-    post = np.zeros((len(pairs), k))
-    ok = np.zeros(len(pairs), dtype=bool)
-    if ev.fixed:
-        return post, ok, np.ones(len(pairs), dtype=bool)
+    if len(ev.fixed) > 1:
+        return np.zeros((len(pairs), k)), np.zeros(len(pairs), bool), np.ones(len(pairs), bool)
     net, ev_net = (model.intervened(ev.do), replace(ev, do={})) if ev.do else (model, ev)
-    lik, _ = net._arrays(ev_net)
-    tv = model.nodes.index(target)
+    lik, fixed = net._arrays(ev_net)
+    if not fixed:
+        return _bayes_given(net, lik, model.nodes.index(target), pairs)[:3]
+    ((f_var, q),) = fixed.items()
+    post = np.zeros((len(pairs), k))
+    ok = np.ones(len(pairs), dtype=bool)
+    unsure = np.zeros(len(pairs), dtype=bool)
+    on_f = np.array([model.nodes.index(n) == f_var for n, _ in pairs], dtype=bool)
+    for f in range(len(q)):
+        hit = np.zeros(len(q))
+        hit[f] = 1.0
+        lik_f = dict(lik)
+        lik_f[f_var] = lik_f[f_var] * hit if f_var in lik_f else hit[None, :]
+        post_f, ok_f, unsure_f, p_t, possible = _bayes_given(
+            net, lik_f, model.nodes.index(target), pairs
+        )
+        if q[f] > 0:
+            rest = ~on_f
+            post[rest] += q[f] * post_f[rest]
+            ok[rest] &= ok_f[rest]
+            unsure[rest] |= unsure_f[rest]
+        mine = on_f & np.array([model.states(n).index(s) == f for n, s in pairs], dtype=bool)
+        post[mine], ok[mine], unsure[mine] = p_t, possible, False  # F set: q replaced
+    return post, ok & ~unsure, unsure
+
+
+def _bayes_given(
+    model: Model, lik: dict[int, np.ndarray], tv: int, pairs: list[tuple[str, str]]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, bool]:
+    """(posteriors, possible, unsure) as above for likelihood evidence, then P(t | e) and
+    whether e itself is possible."""
+    k = model.tree.cards[tv]
+    post = np.zeros((len(pairs), k))
+    lik = dict(lik)
     own = lik.get(tv, np.ones((1, k))).reshape(1, k)
     lik[tv] = np.vstack([own, own * np.eye(k)])
-    margs, possible = net.tree.marginals(lik, k + 1)
+    margs, possible = model.tree.marginals(lik, k + 1)
+    if not possible[0]:
+        none = np.zeros(len(pairs), dtype=bool)
+        return post, none, ~none, np.zeros(k), False
     p_t = np.where(possible[1:], margs[tv][0], 0.0)
     rows = np.fromiter((model.nodes.index(n) for n, _ in pairs), dtype=np.intp, count=len(pairs))
     cols = np.fromiter(
@@ -194,8 +232,7 @@ def _by_bayes_rule(
     sure = p_x >= 1e-9
     with np.errstate(divide="ignore", invalid="ignore"):
         post[sure] = p_t[None, :] * given_t[sure] / p_x[sure, None]
-    ok[sure] = True
-    return post, ok, ~sure
+    return post, sure.copy(), ~sure, p_t, True
 
 
 # ---------------------------------------------------------------- 1. sensitivity
@@ -348,25 +385,57 @@ def _moved_tables(flat: np.ndarray, chunk: list[Entry], delta: float) -> np.ndar
 
 
 def _linear_moves(
-    model: Model, ev: Evidence, t_var: int, t: int, base: float, entries: list[Entry], delta: float
+    model: Model, ev: Evidence, t_var: int, t: int, entries: list[Entry], delta: float
 ) -> dict[Entry, tuple[float, float]]:
     """The target after each entry moves by -delta and +delta, in closed form.
 
     Why: under proportional covariation P(e) and P(target, e) are linear in one CPT
     entry, with coefficients read off the family joints P(parents, child | e) with
     and without the target observed: two propagations answer every entry exactly,
-    where moving the tables one by one costs a propagation per 64 entries.  Entries
-    the formula cannot take (a zero entry, a row it fills alone, a move that makes
-    the evidence nearly impossible) are left for the caller to solve by propagation.
+    where moving the tables one by one costs a propagation per 64 entries.  One fixed
+    distribution q on F is Jeffrey's rule, P(t) = sum_f q(f) P(t | e, F = f): a
+    weighted sum of such ratios, two propagations per state of F.  Several fixed
+    distributions are refitted jointly (not a closed form): nothing is answered here.
+    Entries the formula cannot take (a zero entry, a row it fills alone, a move that
+    makes the evidence nearly impossible) are left for the caller to propagate.
     """
     lik, fixed = model._arrays(ev)
-    if fixed:  # fixed distributions are refitted per parameter set: not linear
+    if not fixed:
+        return _ratio_moves(model, lik, t_var, t, entries, delta)
+    if len(fixed) > 1:
         return {}
+    ((f_var, q),) = fixed.items()
+    total: dict[Entry, tuple[float, float]] | None = None
+    for f in np.flatnonzero(q > 0):
+        hit = np.zeros(len(q))
+        hit[f] = 1.0
+        lik_f = dict(lik)
+        lik_f[f_var] = lik_f[f_var] * hit if f_var in lik_f else hit[None, :]
+        part = _ratio_moves(model, lik_f, t_var, t, entries, delta)
+        w = float(q[f])
+        total = (
+            {e: (w * m, w * p) for e, (m, p) in part.items()}
+            if total is None
+            else {
+                e: (m + w * part[e][0], p + w * part[e][1])
+                for e, (m, p) in total.items()
+                if e in part
+            }
+        )
+    return total or {}
+
+
+def _ratio_moves(
+    model: Model, lik: dict[int, np.ndarray], t_var: int, t: int, entries: list[Entry], delta: float
+) -> dict[Entry, tuple[float, float]]:
+    """P(t | e) after each entry's move, from the family joints with and without t (see above)."""
     tree = model.tree
     joint_e, ok = tree.family_marginals(lik)
     if not ok:
         return {}
-    hit = np.zeros(tree.cards[t_var])
+    k_t = tree.cards[t_var]
+    base = float(joint_e[t_var].reshape(-1, k_t).sum(axis=0)[t])
+    hit = np.zeros(k_t)
     hit[t] = 1.0
     lik_t = dict(lik)
     lik_t[t_var] = lik_t[t_var] * hit if t_var in lik_t else hit[None, :]
@@ -405,6 +474,58 @@ def _linear_moves(
     return out
 
 
+def _screened(
+    model: Model, ev: Evidence, t_var: int, t: int, entries: list[Entry], delta: float, keep: int
+) -> list[Entry]:
+    """The entries most likely to move the target most under fixed distributions.
+
+    Ranked by the closed form with each fixed distribution held as the likelihood
+    that meets it when the others are left out (target / posterior without fixed
+    evidence): exact for one fixed node, a first-order ranking for several.  Entries
+    the formula cannot rank are all kept.
+    """
+    free = replace(ev, fixed={})
+    margs, ok = _marginals(model, [free])
+    if not ok[0]:
+        return entries
+    weights = {n: dict(w) for n, w in free.likelihood.items()}
+    for n, q in ev.fixed.items():
+        p = margs[model.nodes.index(n)][0]
+        states = model.states(n)
+        lam = {s: float(q[s]) / p[i] if p[i] > 0 else 0.0 for i, s in enumerate(states)}
+        top = max(lam.values())
+        if top <= 0:
+            return entries
+        old = weights.get(n, dict.fromkeys(states, 1.0))
+        weights[n] = {s: old[s] * lam[s] / top for s in states}
+    held = replace(free, likelihood=weights)
+    ranked = _linear_moves(model, held, t_var, t, entries, delta)
+    order = sorted(ranked, key=lambda e: -abs(ranked[e][1] - ranked[e][0]))
+    chosen = set(order[:keep]) | {e for e in entries if e not in ranked}
+    return [e for e in entries if e in chosen]
+
+
+def _target_under(
+    model: Model, ev: Evidence, cpts: list[np.ndarray], batch: int, t_var: int, t: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The target's probability under each parameter set, and which sets allow the evidence.
+
+    Why one by one on failure: fixed distributions are refused for a whole batch when
+    one parameter set rules out a state they need; that set is impossible, not the rest.
+    """
+    try:
+        margs, ok = _solve_with_cpts(model, ev, cpts, batch)
+        return margs[t_var][:, t], ok
+    except EvidenceError:
+        if batch == 1:
+            return np.zeros(1), np.zeros(1, dtype=bool)
+    p, ok = np.zeros(batch), np.zeros(batch, dtype=bool)
+    for b in range(batch):
+        one = [c[b : b + 1] if c.shape[0] > 1 else c for c in cpts]
+        p[b : b + 1], ok[b : b + 1] = _target_under(model, ev, one, 1, t_var, t)
+    return p, ok
+
+
 def _solved_moves(
     model: Model, ev: Evidence, t_var: int, t: int, entries: list[Entry], delta: float
 ) -> Iterator[tuple[int, dict[Entry, tuple[float, float] | None]]]:
@@ -417,8 +538,7 @@ def _solved_moves(
         tables = _moved_tables(flat, chunk, delta)
         cpts = list(base_cpts)
         cpts[v] = tables.reshape(len(tables), *cpt.shape)
-        margs, ok = _solve_with_cpts(model, ev, cpts, len(tables))
-        p = margs[t_var][:, t]
+        p, ok = _target_under(model, ev, cpts, len(tables), t_var, t)
         yield (
             len(chunk),
             {
@@ -435,6 +555,7 @@ def parameter_sensitivity(
     *,
     scenario: EvidenceLike = None,
     progress: Progress | None = None,
+    top: int | None = None,
     **evidence: Unpack[EvidenceKeywords],
 ) -> pd.DataFrame:
     """The target's change when each CPT entry is moved by -delta and +delta.
@@ -445,16 +566,26 @@ def parameter_sensitivity(
     parent_states (the row), state, value (the entry), base (the target's
     probability now), minus, plus, swing = |plus - minus|; sorted by swing.  Under an
     intervention the CPTs of the nodes set by it do not matter and are not listed.
+
+    `top` keeps the entries with the largest swings only.  Why: with several fixed
+    distributions every entry needs its own refitted propagation (minutes on a large
+    model), so the entries are first ranked with the fitted distributions held as
+    likelihoods (closed form) and only the `top` * 4 best, plus those the formula cannot
+    rank, are computed exactly; every number listed is exact, the choice is first-order.
     """
     node, state = parse_target(model, target)
     delta = ArgumentError.check_fraction("delta", delta)
+    if top is not None:
+        top = ArgumentError.check_whole("top", top, 1)
     ev = model.evidence(scenario, **evidence)
     t_var, t = model.nodes.index(node), model.states(node).index(state)
     base = float(_base(model, ev)[t_var][t])
     net, ev_net = (model.intervened(ev.do), replace(ev, do={})) if ev.do else (model, ev)
     entries = [e for e in _cpt_entries(net, node, ev_net) if model.nodes[e[0]] not in ev.do]
+    if top is not None and len(ev_net.fixed) > 1:
+        entries = _screened(net, ev_net, t_var, t, entries, delta, 4 * top)
     moves: dict[Entry, tuple[float, float] | None] = dict(
-        _linear_moves(net, ev_net, t_var, t, base, entries, delta)
+        _linear_moves(net, ev_net, t_var, t, entries, delta)
     )
     done = len(moves)
     if progress is not None and done:
@@ -495,6 +626,8 @@ def parameter_sensitivity(
     table = _by_swing(
         rows, ["node", "parent_states", "state", "value", "base", "minus", "plus", "swing"]
     )
+    if top is not None:
+        table = table.head(top)
     table.attrs = _attrs(
         model,
         ev,

@@ -56,6 +56,8 @@ FIXED_TOLERANCE = 1e-9
 FIXED_MAX_ITERATIONS = 2000
 _CHUNK_ENTRIES = 1 << 20  # clique entries per batch chunk: keeps a chunk's tables in cache
 # cost model (in clique-entry operations) for choosing between a direct pass and an evidence table
+_MIN_CHUNK = 64  # rows per chunk at least (memory allowing): amortises a pass's per-clique overhead
+_GROUP_ROWS = 8  # a mixed batch is split by evidence pattern when groups average this many rows
 _PASS_COST = 12.0  # per clique entry and scenario in a direct pass
 _TABLE_MAX_STATES = 1 << 16  # joint states of the evidence nodes an evidence table may have
 _TABLE_CACHE = 16  # evidence tables kept per compiled tree
@@ -93,7 +95,11 @@ class JunctionTree:
         self.largest_table = max(sizes)
         self.total_entries = sum(sizes)
         self.max_batch = max(1, self.memory_budget // self.bytes_per_scenario)
-        self.chunk = max(1, min(self.max_batch, _CHUNK_ENTRIES // self.total_entries))
+        # rows per chunk: cache-sized for small networks; at least _MIN_CHUNK rows (memory
+        # allowing) on large ones, where a pass of a few rows is mostly Python overhead
+        self.chunk = max(
+            1, min(self.max_batch, max(_MIN_CHUNK, _CHUNK_ENTRIES // self.total_entries))
+        )
         self._offsets = np.concatenate([[0], np.cumsum(self.cards)])
         self._build_tree()
         self._build_potentials(self.parents, cpts)
@@ -279,6 +285,9 @@ class JunctionTree:
                 return [np.broadcast_to(m, (batch, m.shape[1])) for m in margs], np.broadcast_to(
                     ok, (batch,)
                 )
+            grouped = self._by_pattern(lik, varying, batch)
+            if grouped is not None:
+                return grouped
             dims = tuple(sorted(varying))
             table = self._cached_table(dims, shared)
             if table is None and self._table_pays(dims, batch):
@@ -297,6 +306,42 @@ class JunctionTree:
                     ok[bad] = ok_again
                 return margs, ok
         return self._chunked(lik, batch, potentials)
+
+    def _by_pattern(
+        self, lik: dict[int, np.ndarray], varying: dict[int, np.ndarray], batch: int
+    ) -> tuple[list[np.ndarray], np.ndarray] | None:
+        """A mixed batch answered one evidence pattern at a time, or None when that would not pay.
+
+        Why: stacked into one pass, a batch whose scenarios observe different nodes
+        carries a weight row on every node any scenario observes, so every clique is
+        recomputed for every scenario and no evidence table fits.  Scenarios that
+        observe the same nodes (a pattern) share their work: each group is one query on
+        its own few nodes (an evidence table when it pays, else a pass that recomputes
+        only the cliques between those nodes and the root).  A pattern is the set of
+        nodes whose row is informative (not all equal); results are exactly those of
+        the stacked pass.  Grouping pays when the groups hold several scenarios each.
+        """
+        nodes = list(varying)
+        informative = np.empty((batch, len(nodes)), dtype=bool)
+        for j, v in enumerate(nodes):
+            lk = varying[v]
+            top = lk.max(axis=1, keepdims=True)
+            informative[:, j] = ~((lk == top).all(axis=1) & (top[:, 0] > 0))
+        keys, inverse = np.unique(informative, axis=0, return_inverse=True)
+        if len(keys) == 1 or len(keys) * _GROUP_ROWS > batch:
+            return None
+        inverse = inverse.reshape(-1)
+        margs = [np.empty((batch, c)) for c in self.cards]
+        ok = np.empty(batch, dtype=bool)
+        for g, key in enumerate(keys):
+            rows = np.flatnonzero(inverse == g)
+            part = {v: lk for v, lk in lik.items() if v not in varying}
+            part.update({nodes[j]: varying[nodes[j]][rows] for j in np.flatnonzero(key)})
+            sub, sub_ok = self.marginals(part, len(rows))
+            for m, s in zip(margs, sub, strict=True):
+                m[rows] = s
+            ok[rows] = sub_ok
+        return margs, ok
 
     def _chunked(
         self, lik: dict[int, np.ndarray], batch: int, potentials: Sequence[np.ndarray] | None = None

@@ -34,6 +34,7 @@ from .words import band_index
 MAX_JUDGEMENTS = 12  # outcome questions one report judges (each runs four analyses)
 UNCERTAINTY_DRAWS = 400  # Monte Carlo draws behind each report's intervals (seed 0: reproducible)
 PARAMETER_DELTA = 0.1  # how far a single CPT entry is moved to see how much the answer hangs on it
+PARAMETER_TOP = 25  # table entries computed exactly for that (the largest swings; see analysis)
 TOP = 3  # drivers and indicators named in a judgement
 
 
@@ -314,7 +315,7 @@ def _judgement(
     row = intervals[(intervals["node"] == node) & (intervals["state"] == state)].iloc[0]
     low, high = float(row["p05"]), float(row["p95"])
     params = analysis.parameter_sensitivity(
-        model, (node, state), delta=PARAMETER_DELTA, scenario=ev
+        model, (node, state), delta=PARAMETER_DELTA, scenario=ev, top=PARAMETER_TOP
     )
     swing, top_row = 0.0, None
     if not params.empty:  # the largest move of the answer when one entry moves either way

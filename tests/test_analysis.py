@@ -196,15 +196,19 @@ def test_sensitivity_skips_settings_that_cannot_meet_fixed_evidence(deterministi
 
 
 @pytest.mark.parametrize("seed", [0, 2, 6])
-@pytest.mark.parametrize("kind", ["plain", "do"])
+@pytest.mark.parametrize("kind", ["plain", "do", "fixed"])
 def test_what_if_by_bayes_rule_equals_setting_each_node(monkeypatch, seed, kind):
     """The tornado and the indicators from k + 1 propagations match one scenario per state."""
     model = random_model(seed, n=7)
     hard, likelihood = random_evidence(model, seed)
     keywords: dict = {"hard": hard, "likelihood": likelihood}
+    free = [n for n in model.nodes[:-1] if n not in hard and n not in likelihood]
     if kind == "do":
-        free = [n for n in model.nodes[:-1] if n not in hard and n not in likelihood]
         keywords["do"] = {free[0]: model.states(free[0])[-1]}
+    if kind == "fixed":  # one fixed distribution: Jeffrey's rule
+        p = model.posteriors(targets=[free[0]], hard=hard, likelihood=likelihood)
+        q = 0.5 * p["probability"].to_numpy() + 0.5 * (p["probability"] == p["probability"].max())
+        keywords["fixed"] = {free[0]: dict(zip(model.states(free[0]), q / q.sum(), strict=True))}
     target = model.nodes[-1]
     t = f"{target}={model.states(target)[0]}"
     fast = (
@@ -299,10 +303,20 @@ def test_parameter_sensitivity_equals_the_joint_with_the_changed_table(seed):
             assert ref == pytest.approx(base, abs=1e-9)
 
 
-def test_closed_form_answers_most_entries_and_propagation_the_rest(monkeypatch):
-    """Both paths run (zero entries go to propagation) and give the same table."""
+@pytest.mark.parametrize("one_fixed", [False, True])
+def test_closed_form_answers_most_entries_and_propagation_the_rest(monkeypatch, one_fixed):
+    """Both paths run (zero entries go to propagation) and give the same table; one fixed
+    distribution is Jeffrey's rule, a weighted sum of the closed forms."""
     model = random_model(3, n=7)
     hard, likelihood = random_evidence(model, 3)
+    if one_fixed:
+        free = next(n for n in model.nodes[:-1] if n not in hard and n not in likelihood)
+        now = model.posteriors(targets=[free], hard=hard, likelihood=likelihood)
+        p = now["probability"].to_numpy()
+        q = 0.5 * p + 0.5 * (p == p.max())  # a new distribution the evidence allows
+        fixed = {free: dict(zip(model.states(free), q / q.sum(), strict=True))}
+    else:
+        fixed = {}
     target = f"{model.nodes[-1]}={model.states(model.nodes[-1])[0]}"
     solved: list[int] = []
     real = analysis._solved_moves
@@ -312,9 +326,10 @@ def test_closed_form_answers_most_entries_and_propagation_the_rest(monkeypatch):
         return real(*args)
 
     monkeypatch.setattr(analysis, "_solved_moves", counting)
-    fast = forecast.parameter_sensitivity(model, target, 0.2, hard=hard, likelihood=likelihood)
+    kw = {"hard": hard, "likelihood": likelihood, "fixed": fixed}
+    fast = forecast.parameter_sensitivity(model, target, 0.2, **kw)
     monkeypatch.setattr(analysis, "_linear_moves", lambda *a: {})
-    slow = forecast.parameter_sensitivity(model, target, 0.2, hard=hard, likelihood=likelihood)
+    slow = forecast.parameter_sensitivity(model, target, 0.2, **kw)
     entries = solved[1]  # every entry, when the closed form is switched off
     assert 0 < solved[0] < entries  # the zero entries, and only those, were propagated
     key = ["node", "parent_states", "state"]
@@ -322,6 +337,35 @@ def test_closed_form_answers_most_entries_and_propagation_the_rest(monkeypatch):
     assert len(both) == len(fast) == len(slow)
     for col in ("minus", "plus"):
         assert np.abs(both[f"{col}_fast"] - both[f"{col}_slow"]).max() < 1e-12
+
+
+@pytest.mark.parametrize("seed", [1, 3, 8])
+@pytest.mark.parametrize("n_fixed", [1, 2])
+def test_top_entries_under_fixed_evidence_are_the_exact_ones(seed, n_fixed):
+    """`top` screens the entries, then computes the chosen ones exactly (refitting)."""
+    model = random_model(seed, n=7, zeros=False)
+    hard, _ = random_evidence(model, seed)
+    free = [n for n in model.nodes[:-1] if n not in hard]
+    fixed = {
+        n: dict(
+            zip(
+                model.states(n),
+                np.random.default_rng(seed).dirichlet(np.ones(len(model.states(n)))),
+                strict=True,
+            )
+        )
+        for n in free[:n_fixed]
+    }
+    target = f"{model.nodes[-1]}={model.states(model.nodes[-1])[0]}"
+    full = forecast.parameter_sensitivity(model, target, 0.1, hard=hard, fixed=fixed)
+    best = forecast.parameter_sensitivity(model, target, 0.1, hard=hard, fixed=fixed, top=3)
+    assert len(best) == min(3, len(full)) > 0
+    key = ["node", "parent_states", "state"]
+    both = best.merge(full, on=key, suffixes=("", "_full"))
+    assert len(both) == len(best)  # every listed entry is in the full table ...
+    for col in ("minus", "plus", "swing"):  # ... with the same exact numbers
+        assert np.abs(both[col] - both[f"{col}_full"]).max() < 1e-9
+    assert best["swing"].iloc[0] == pytest.approx(full["swing"].iloc[0], abs=1e-9)
 
 
 def test_parameter_sensitivity_under_an_intervention_uses_the_mutilated_network():

@@ -57,6 +57,14 @@ def test_parameter_sensitivity(cli):
     }
 
 
+def test_parameter_sensitivity_top_keeps_the_largest_swings(cli):
+    argv = ("sensitivity", TINY, "--target", "outcome=good", "--parameters")
+    full = csv(cli, *argv)
+    best = csv(cli, *argv, "--top", "2")
+    assert len(full) > 2 and len(best) == 2
+    assert list(best["swing"]) == list(full["swing"][:2])
+
+
 def test_indicators(cli):
     table = csv(cli, "indicators", TINY, "--target", "outcome", "--scenario", ANALYST)
     assert list(table.columns) == [
@@ -103,6 +111,7 @@ def test_uncertainty_files(cli, tmp_path):
         ["sensitivity", TINY, "--target", "outcome"],
         ["sensitivity", TINY, "--target", "nope=good", "--parameters"],
         ["sensitivity", TINY, "--target", "outcome=good", "--parameters", "--delta", "2"],
+        ["sensitivity", TINY, "--target", "outcome=good", "--parameters", "--top", "0"],
         ["indicators", TINY, "--target", "nope"],
         ["explain", TINY, "--target", "outcome=good", "--scenario", "missing.yaml"],
         ["explain", TINY, "--target", "rain=wet", "--scenario", RAINY],

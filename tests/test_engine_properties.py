@@ -156,6 +156,40 @@ def test_the_evidence_table_and_the_direct_pass_agree(data, net):
 
 
 @SETTINGS
+@given(data=st.data(), net=networks())
+def test_a_mixed_batch_split_by_evidence_pattern_matches_brute_force(data, net):
+    """Scenarios observing different nodes (a few patterns): grouped per pattern, same numbers."""
+    cards, parents, cpts = net
+    assume(len(cards) >= 2)
+    batch = 48
+    lik = data.draw(scenarios(cards, batch, min_nodes=2))
+    seed = data.draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    patterns = rng.random((3, len(lik))) < 0.5  # which of the nodes each pattern observes
+    patterns[0] = True
+    patterns[1] = False
+    patterns[1, 0] = True
+    rows = rng.integers(0, 3, batch)
+    for j, v in enumerate(lik):
+        unobserved = ~patterns[rows, j]
+        lik[v][unobserved] = 1.0
+    tree = JunctionTree(cards, parents, cpts)
+    informative = {v: w for v, w in lik.items() if not (w == w[:1]).all()}
+    assert tree._by_pattern(lik, informative, batch) is not None  # the batch was split
+    margs, ok = tree.marginals(lik, batch)
+    stacked, ok_stacked = tree._chunked(lik, batch)
+    np.testing.assert_array_equal(ok, ok_stacked)
+    for b in range(batch):
+        expected, z = brute_force(cards, parents, cpts, {v: w[b] for v, w in lik.items()})
+        assert ok[b] == (z > 0)
+        for v in range(len(cards)):
+            if z > 0:
+                np.testing.assert_allclose(margs[v][b], expected[v], rtol=0, atol=1e-10)
+            else:
+                np.testing.assert_allclose(margs[v][b], 1.0 / cards[v])
+
+
+@SETTINGS
 @given(data=st.data(), net=networks(max_nodes=6))
 def test_fixed_evidence_on_one_node_is_jeffreys_rule(data, net):
     cards, parents, cpts = net

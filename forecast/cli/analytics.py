@@ -31,6 +31,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="D",
         help="how far to move each entry (default 0.1)",
     )
+    p.add_argument(
+        "--top",
+        type=int,
+        default=None,
+        metavar="N",
+        help="with --parameters: only the N entries with the largest swings",
+    )
     common.add_output_args(p)
 
     p = _add_analysis(
@@ -107,7 +114,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     if args.parameters:
         with _progress_bar(args, "CPT entries") as progress, common.option_names():
             table = analysis.parameter_sensitivity(
-                model, args.target, args.delta, scenario=ev, progress=progress
+                model, args.target, args.delta, scenario=ev, progress=progress, top=args.top
             )
     else:
         table = analysis.sensitivity(model, args.target, scenario=ev)
