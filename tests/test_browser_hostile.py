@@ -20,9 +20,8 @@ from pathlib import Path
 
 import pytest
 from browser_support import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     ROOT,
+    chromium,
     open_sidebar,
     require_browser,
     serve_app,
@@ -35,7 +34,6 @@ import forecast
 pytestmark = pytest.mark.browser
 
 require_browser()
-from playwright import sync_api  # noqa: E402 - after the skip
 
 from forecast.ui.workspace import TABS  # noqa: E402
 
@@ -91,10 +89,8 @@ def _serve(model: Path, evidence: Path, work: Path):
 
 @pytest.fixture(scope="module")
 def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 def _watch(page, allowed: tuple[str, ...]) -> list[str]:

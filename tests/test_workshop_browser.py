@@ -11,7 +11,7 @@ import shutil
 import time
 
 import pytest
-from browser_support import CHROMIUM, CHROMIUM_ARGS, ROOT, require_browser, serve_app, settle
+from browser_support import ROOT, chromium, require_browser, serve_app, settle
 
 import forecast
 from forecast.diff import issued_items
@@ -23,7 +23,6 @@ TINY_EV = ROOT / "tests" / "fixtures" / "tiny_evidence"
 OUTPUT = ROOT / "test-output" / "browser"
 
 require_browser()
-from playwright import sync_api  # noqa: E402 - after the skip
 
 
 @pytest.fixture(scope="module")
@@ -40,8 +39,7 @@ def server(tmp_path_factory):
 
 @pytest.fixture
 def page(server):
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with chromium() as browser:
         context = browser.new_context(viewport={"width": 1400, "height": 1100})
         pg = context.new_page()
         pg.goto(server["url"], wait_until="domcontentloaded")
@@ -49,7 +47,6 @@ def page(server):
         yield pg
         OUTPUT.mkdir(parents=True, exist_ok=True)
         pg.screenshot(path=str(OUTPUT / "workshop.png"), full_page=True)
-        browser.close()
 
 
 def main(pg):
