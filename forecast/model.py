@@ -217,9 +217,13 @@ class Model:
     # ------------------------------------------------------------ compilation
 
     def _structure(self) -> tuple[list[int], list[list[int]]]:
-        cards = [len(self._by_id[n].states) for n in self.nodes]
-        parents = [[self._index[p] for p in self._by_id[n].parents] for n in self.nodes]
-        return cards, parents
+        """(cards, parents) in engine indices, built once (every query asks; read-only)."""
+        memo: tuple[list[int], list[list[int]]] | None = self.__dict__.get("_structure_memo")
+        if memo is None:
+            cards = [len(self._by_id[n].states) for n in self.nodes]
+            parents = [[self._index[p] for p in self._by_id[n].parents] for n in self.nodes]
+            memo = self._structure_memo = (cards, parents)
+        return memo
 
     @functools.cached_property
     def tree(self) -> JunctionTree:
