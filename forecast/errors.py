@@ -16,12 +16,12 @@ class ForecastError(ValueError):
         self.problems = [one_line(p) for p in problems] if problems else [message]
 
 
-_BREAKS = {c: repr(c)[1:-1] for c in "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"}
+_BREAKS: dict[int, str] = {ord(c): repr(c)[1:-1] for c in "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"}
 
 
 def one_line(text: str) -> str:
     """`text` with its line breaks written as escapes (a name from a hostile file may hold one)."""
-    return text.translate(str.maketrans(_BREAKS)) if any(c in text for c in _BREAKS) else text
+    return text.translate(_BREAKS)
 
 
 class ModelError(ForecastError):
