@@ -152,8 +152,87 @@ def _what_if(
     ]
     if not pairs:
         return [], np.zeros((0, len(model.states(target)))), np.zeros(0, dtype=bool)
-    margs, ok = _marginals(model, [_set_node(ev, n, s) for n, s in pairs])
-    return pairs, margs[model.nodes.index(target)], ok
+    post, ok, unsure = _by_bayes_rule(model, ev, target, pairs)
+    if unsure.any():  # too unlikely to divide by, or fixed evidence (refitted): propagate
+        idx = np.flatnonzero(unsure)
+        try:
+            margs, ok_direct = _marginals(model, [_set_node(ev, *pairs[i]) for i in idx])
+            post[idx], ok[idx] = margs[model.nodes.index(target)], ok_direct
+        except EvidenceError:  # a single setting that cannot meet the fixed evidence
+            ok[idx] = False
+    return pairs, post, ok
+
+
+def _by_bayes_rule(
+    model: Model, ev: Evidence, target: str, pairs: list[tuple[str, str]]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """P(target | e, x = s) for every pair, from one propagation per target state.
+
+    Why: Bayes' rule gives P(t | e, x) = P(t | e) P(x | e, t) / P(x | e), so the
+    marginals under `e` and under `e` with the target set to each state answer every
+    node and state at once, where setting each in turn costs a scenario per pair.
+    Evidence on x itself (a likelihood or items) is a constant once x is known, so
+    it drops out as `combine` drops it.  One fixed distribution q on F is Jeffrey's
+    rule, sum_f q(f) P(t | e, F = f, x), so the same per state of F; setting F itself
+    replaces q.  Returns (posteriors, possible, unsure): the pairs marked unsure
+    (P(x = s | e) below 1e-9, or several fixed distributions, refitted jointly) are
+    left for the caller to propagate.
+    """
+    k = len(model.states(target))
+    if len(ev.fixed) > 1:
+        return np.zeros((len(pairs), k)), np.zeros(len(pairs), bool), np.ones(len(pairs), bool)
+    net, ev_net = (model.intervened(ev.do), replace(ev, do={})) if ev.do else (model, ev)
+    lik, fixed = net._arrays(ev_net)
+    if not fixed:
+        return _bayes_given(net, lik, model.nodes.index(target), pairs)[:3]
+    ((f_var, q),) = fixed.items()
+    post = np.zeros((len(pairs), k))
+    ok = np.ones(len(pairs), dtype=bool)
+    unsure = np.zeros(len(pairs), dtype=bool)
+    on_f = np.array([model.nodes.index(n) == f_var for n, _ in pairs], dtype=bool)
+    for f in range(len(q)):
+        hit = np.zeros(len(q))
+        hit[f] = 1.0
+        lik_f = dict(lik)
+        lik_f[f_var] = lik_f[f_var] * hit if f_var in lik_f else hit[None, :]
+        post_f, ok_f, unsure_f, p_t, possible = _bayes_given(
+            net, lik_f, model.nodes.index(target), pairs
+        )
+        if q[f] > 0:
+            rest = ~on_f
+            post[rest] += q[f] * post_f[rest]
+            ok[rest] &= ok_f[rest]
+            unsure[rest] |= unsure_f[rest]
+        mine = on_f & np.array([model.states(n).index(s) == f for n, s in pairs], dtype=bool)
+        post[mine], ok[mine], unsure[mine] = p_t, possible, False  # F set: q replaced
+    return post, ok & ~unsure, unsure
+
+
+def _bayes_given(
+    model: Model, lik: dict[int, np.ndarray], tv: int, pairs: list[tuple[str, str]]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, bool]:
+    """(posteriors, possible, unsure) as above for likelihood evidence, then P(t | e) and
+    whether e itself is possible."""
+    k = model.tree.cards[tv]
+    post = np.zeros((len(pairs), k))
+    lik = dict(lik)
+    own = lik.get(tv, np.ones((1, k))).reshape(1, k)
+    lik[tv] = np.vstack([own, own * np.eye(k)])
+    margs, possible = model.tree.marginals(lik, k + 1)
+    if not possible[0]:
+        none = np.zeros(len(pairs), dtype=bool)
+        return post, none, ~none, np.zeros(k), False
+    p_t = np.where(possible[1:], margs[tv][0], 0.0)
+    rows = np.fromiter((model.nodes.index(n) for n, _ in pairs), dtype=np.intp, count=len(pairs))
+    cols = np.fromiter(
+        (model.states(n).index(s) for n, s in pairs), dtype=np.intp, count=len(pairs)
+    )
+    p_x = np.array([margs[v][0, c] for v, c in zip(rows, cols, strict=True)])
+    given_t = np.array([margs[v][1:, c] for v, c in zip(rows, cols, strict=True)])  # (pairs, k)
+    sure = p_x >= 1e-9
+    with np.errstate(divide="ignore", invalid="ignore"):
+        post[sure] = p_t[None, :] * given_t[sure] / p_x[sure, None]
+    return post, sure.copy(), ~sure, p_t, True
 
 
 # ---------------------------------------------------------------- 1. sensitivity
@@ -305,6 +384,170 @@ def _moved_tables(flat: np.ndarray, chunk: list[Entry], delta: float) -> np.ndar
     return tables
 
 
+def _linear_moves(
+    model: Model, ev: Evidence, t_var: int, t: int, entries: list[Entry], delta: float
+) -> dict[Entry, tuple[float, float]]:
+    """The target after each entry moves by -delta and +delta, in closed form.
+
+    Why: under proportional covariation P(e) and P(target, e) are linear in one CPT
+    entry, with coefficients read off the family joints P(parents, child | e) with
+    and without the target observed: two propagations answer every entry exactly,
+    where moving the tables one by one costs a propagation per 64 entries.  One fixed
+    distribution q on F is Jeffrey's rule, P(t) = sum_f q(f) P(t | e, F = f): a
+    weighted sum of such ratios, two propagations per state of F.  Several fixed
+    distributions are refitted jointly (not a closed form): nothing is answered here.
+    Entries the formula cannot take (a zero entry, a row it fills alone, a move that
+    makes the evidence nearly impossible) are left for the caller to propagate.
+    """
+    lik, fixed = model._arrays(ev)
+    if not fixed:
+        return _ratio_moves(model, lik, t_var, t, entries, delta)
+    if len(fixed) > 1:
+        return {}
+    ((f_var, q),) = fixed.items()
+    total: dict[Entry, tuple[float, float]] | None = None
+    for f in np.flatnonzero(q > 0):
+        hit = np.zeros(len(q))
+        hit[f] = 1.0
+        lik_f = dict(lik)
+        lik_f[f_var] = lik_f[f_var] * hit if f_var in lik_f else hit[None, :]
+        part = _ratio_moves(model, lik_f, t_var, t, entries, delta)
+        w = float(q[f])
+        total = (
+            {e: (w * m, w * p) for e, (m, p) in part.items()}
+            if total is None
+            else {
+                e: (m + w * part[e][0], p + w * part[e][1])
+                for e, (m, p) in total.items()
+                if e in part
+            }
+        )
+    return total or {}
+
+
+def _ratio_moves(
+    model: Model, lik: dict[int, np.ndarray], t_var: int, t: int, entries: list[Entry], delta: float
+) -> dict[Entry, tuple[float, float]]:
+    """P(t | e) after each entry's move, from the family joints with and without t (see above)."""
+    tree = model.tree
+    joint_e, ok = tree.family_marginals(lik)
+    if not ok:
+        return {}
+    k_t = tree.cards[t_var]
+    base = float(joint_e[t_var].reshape(-1, k_t).sum(axis=0)[t])
+    hit = np.zeros(k_t)
+    hit[t] = 1.0
+    lik_t = dict(lik)
+    lik_t[t_var] = lik_t[t_var] * hit if t_var in lik_t else hit[None, :]
+    if base > 0:
+        joint_t, ok_t = tree.family_marginals(lik_t)
+        if not ok_t:
+            return {}
+        joint_t = [j * base for j in joint_t]
+    else:
+        joint_t = [np.zeros_like(j) for j in joint_e]
+    out: dict[Entry, tuple[float, float]] = {}
+    by_node: dict[int, list[Entry]] = {}
+    for e in entries:
+        by_node.setdefault(e[0], []).append(e)
+    for v, mine in by_node.items():
+        k = tree.cards[v]
+        theta = model.cpt(model.nodes[v]).reshape(-1, k)
+        a, b = joint_e[v].reshape(-1, k), joint_t[v].reshape(-1, k)
+        r = np.fromiter((e[1] for e in mine), dtype=np.intp, count=len(mine))
+        st = np.fromiter((e[2] for e in mine), dtype=np.intp, count=len(mine))
+        th0, rest0 = theta[r, st], 1.0 - theta[r, st]
+        a_s, b_s = a[r, st], b[r, st]
+        a_rest, b_rest = a[r].sum(axis=1) - a_s, b[r].sum(axis=1) - b_s
+        good = (th0 > 0) & (rest0 > 0)
+        moved = []
+        with np.errstate(divide="ignore", invalid="ignore"):
+            for step in (-delta, delta):
+                new = np.clip(th0 + step, 0.0, 1.0)
+                g, c = new / th0 - 1.0, (1.0 - new) / rest0 - 1.0
+                pe = 1.0 + g * a_s + c * a_rest
+                pte = base + g * b_s + c * b_rest
+                good &= pe > 1e-9
+                moved.append(np.clip(pte / pe, 0.0, 1.0))
+        for j in np.flatnonzero(good):
+            out[mine[j]] = (float(moved[0][j]), float(moved[1][j]))
+    return out
+
+
+def _screened(
+    model: Model, ev: Evidence, t_var: int, t: int, entries: list[Entry], delta: float, keep: int
+) -> list[Entry]:
+    """The entries most likely to move the target most under fixed distributions.
+
+    Ranked by the closed form with each fixed distribution held as the likelihood
+    that meets it when the others are left out (target / posterior without fixed
+    evidence): exact for one fixed node, a first-order ranking for several.  Entries
+    the formula cannot rank are all kept.
+    """
+    free = replace(ev, fixed={})
+    margs, ok = _marginals(model, [free])
+    if not ok[0]:
+        return entries
+    weights = {n: dict(w) for n, w in free.likelihood.items()}
+    for n, q in ev.fixed.items():
+        p = margs[model.nodes.index(n)][0]
+        states = model.states(n)
+        lam = {s: float(q[s]) / p[i] if p[i] > 0 else 0.0 for i, s in enumerate(states)}
+        top = max(lam.values())
+        if top <= 0:
+            return entries
+        old = weights.get(n, dict.fromkeys(states, 1.0))
+        weights[n] = {s: old[s] * lam[s] / top for s in states}
+    held = replace(free, likelihood=weights)
+    ranked = _linear_moves(model, held, t_var, t, entries, delta)
+    order = sorted(ranked, key=lambda e: -abs(ranked[e][1] - ranked[e][0]))
+    chosen = set(order[:keep]) | {e for e in entries if e not in ranked}
+    return [e for e in entries if e in chosen]
+
+
+def _target_under(
+    model: Model, ev: Evidence, cpts: list[np.ndarray], batch: int, t_var: int, t: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The target's probability under each parameter set, and which sets allow the evidence.
+
+    Why one by one on failure: fixed distributions are refused for a whole batch when
+    one parameter set rules out a state they need; that set is impossible, not the rest.
+    """
+    try:
+        margs, ok = _solve_with_cpts(model, ev, cpts, batch)
+        return margs[t_var][:, t], ok
+    except EvidenceError:
+        if batch == 1:
+            return np.zeros(1), np.zeros(1, dtype=bool)
+    p, ok = np.zeros(batch), np.zeros(batch, dtype=bool)
+    for b in range(batch):
+        one = [c[b : b + 1] if c.shape[0] > 1 else c for c in cpts]
+        p[b : b + 1], ok[b : b + 1] = _target_under(model, ev, one, 1, t_var, t)
+    return p, ok
+
+
+def _solved_moves(
+    model: Model, ev: Evidence, t_var: int, t: int, entries: list[Entry], delta: float
+) -> Iterator[tuple[int, dict[Entry, tuple[float, float] | None]]]:
+    """The target after each entry moves, by propagating the moved tables (None: impossible)."""
+    base_cpts = [model.cpt(n)[None] for n in model.nodes]
+    for chunk in _entry_chunks(entries):
+        v = chunk[0][0]
+        cpt = base_cpts[v][0]
+        flat = cpt.reshape(-1, cpt.shape[-1])
+        tables = _moved_tables(flat, chunk, delta)
+        cpts = list(base_cpts)
+        cpts[v] = tables.reshape(len(tables), *cpt.shape)
+        p, ok = _target_under(model, ev, cpts, len(tables), t_var, t)
+        yield (
+            len(chunk),
+            {
+                e: (float(p[2 * j]), float(p[2 * j + 1])) if ok[2 * j] and ok[2 * j + 1] else None
+                for j, e in enumerate(chunk)
+            },
+        )
+
+
 def parameter_sensitivity(
     model: Model,
     target: str | tuple[str, str],
@@ -312,6 +555,7 @@ def parameter_sensitivity(
     *,
     scenario: EvidenceLike = None,
     progress: Progress | None = None,
+    top: int | None = None,
     **evidence: Unpack[EvidenceKeywords],
 ) -> pd.DataFrame:
     """The target's change when each CPT entry is moved by -delta and +delta.
@@ -320,54 +564,70 @@ def parameter_sensitivity(
     Only entries that matter are listed (an effect above 1e-12); in a two-state row
     only the first state's entry is listed, the second's being its mirror image.  Columns: node,
     parent_states (the row), state, value (the entry), base (the target's
-    probability now), minus, plus, swing = |plus - minus|; sorted by swing.
+    probability now), minus, plus, swing = |plus - minus|; sorted by swing.  Under an
+    intervention the CPTs of the nodes set by it do not matter and are not listed.
+
+    `top` keeps the entries with the largest swings only.  Why: with several fixed
+    distributions every entry needs its own refitted propagation (minutes on a large
+    model), so the entries are first ranked with the fitted distributions held as
+    likelihoods (closed form) and only the `top` * 4 best, plus those the formula cannot
+    rank, are computed exactly; every number listed is exact, the choice is first-order.
     """
     node, state = parse_target(model, target)
     delta = ArgumentError.check_fraction("delta", delta)
+    if top is not None:
+        top = ArgumentError.check_whole("top", top, 1)
     ev = model.evidence(scenario, **evidence)
     t_var, t = model.nodes.index(node), model.states(node).index(state)
     base = float(_base(model, ev)[t_var][t])
-    base_cpts = [model.cpt(n)[None] for n in model.nodes]
-    entries = _cpt_entries(model, node, ev)
-    rows: list[dict[str, Any]] = []
-    dropped = 0
-    done = 0
-    for chunk in _entry_chunks(entries):
-        v = chunk[0][0]
-        cpt = base_cpts[v][0]
-        flat = cpt.reshape(-1, cpt.shape[-1])
-        tables = _moved_tables(flat, chunk, delta)
-        cpts = list(base_cpts)
-        cpts[v] = tables.reshape(len(tables), *cpt.shape)
-        margs, ok = _solve_with_cpts(model, ev, cpts, len(tables))
-        p = margs[t_var][:, t]
-        n = model.nodes[v]
-        combos = list(np.ndindex(*cpt.shape[:-1]))
-        for j, (_, r, s) in enumerate(chunk):
-            if not (ok[2 * j] and ok[2 * j + 1]):
-                dropped += 1
-                continue
-            minus, plus = float(p[2 * j]), float(p[2 * j + 1])
-            if max(abs(plus - base), abs(minus - base)) <= NEGLIGIBLE:
-                continue
-            rows.append(
-                {
-                    "node": n,
-                    "parent_states": _parent_label(model, n, combos[r]),
-                    "state": model.states(n)[s],
-                    "value": float(flat[r, s]),
-                    "base": base,
-                    "minus": minus,
-                    "plus": plus,
-                    "swing": abs(plus - minus),
-                }
-            )
-        done += len(chunk)
+    net, ev_net = (model.intervened(ev.do), replace(ev, do={})) if ev.do else (model, ev)
+    entries = [e for e in _cpt_entries(net, node, ev_net) if model.nodes[e[0]] not in ev.do]
+    if top is not None and len(ev_net.fixed) > 1:
+        entries = _screened(net, ev_net, t_var, t, entries, delta, 4 * top)
+    moves: dict[Entry, tuple[float, float] | None] = dict(
+        _linear_moves(net, ev_net, t_var, t, entries, delta)
+    )
+    done = len(moves)
+    if progress is not None and done:
+        progress(done, len(entries))
+    for n_done, solved in _solved_moves(
+        net, ev_net, t_var, t, [e for e in entries if e not in moves], delta
+    ):
+        moves.update(solved)
+        done += n_done
         if progress is not None:
             progress(done, len(entries))
+    rows: list[dict[str, Any]] = []
+    for e in entries:
+        v, r, s = e
+        moved = moves[e]
+        if moved is None:
+            continue
+        minus, plus = moved
+        if max(abs(plus - base), abs(minus - base)) <= NEGLIGIBLE:
+            continue
+        n = model.nodes[v]
+        cpt = model.cpt(n)
+        rows.append(
+            {
+                "node": n,
+                "parent_states": _parent_label(
+                    model, n, tuple(int(i) for i in np.unravel_index(r, cpt.shape[:-1]))
+                ),
+                "state": model.states(n)[s],
+                "value": float(cpt.reshape(-1, cpt.shape[-1])[r, s]),
+                "base": base,
+                "minus": minus,
+                "plus": plus,
+                "swing": abs(plus - minus),
+            }
+        )
+    dropped = sum(1 for m in moves.values() if m is None)
     table = _by_swing(
         rows, ["node", "parent_states", "state", "value", "base", "minus", "plus", "swing"]
     )
+    if top is not None:
+        table = table.head(top)
     table.attrs = _attrs(
         model,
         ev,
@@ -710,8 +970,11 @@ def _posterior_draws(
     progress: Progress | None,
 ) -> tuple[list[np.ndarray], int]:
     """Each target's posterior under `samples` Dirichlet draws of every CPT (the possible ones),
-    and how many draws were possible; fixed-size batches keep results independent of memory."""
+    and how many draws were possible; fixed-size batches keep results independent of memory.
+    Under an intervention the draws are of the mutilated network (the set nodes stay set)."""
     rng = np.random.default_rng(seed)
+    if ev.do:
+        model, ev = model.intervened(ev.do), replace(ev, do={})
     cpts = [model.cpt(n) for n in model.nodes]
     default = model.spec.default_confidence
     conf = [model.node(n).confidence or default for n in model.nodes]

@@ -47,15 +47,19 @@ __all__ = [
     "JunctionTree",
     "check_memory",
     "relevant",
+    "requisite",
     "solve_fixed",
     "table_entries",
     "triangulate",
+    "witness",
 ]
 
 FIXED_TOLERANCE = 1e-9
 FIXED_MAX_ITERATIONS = 2000
 _CHUNK_ENTRIES = 1 << 20  # clique entries per batch chunk: keeps a chunk's tables in cache
 # cost model (in clique-entry operations) for choosing between a direct pass and an evidence table
+_MIN_CHUNK = 64  # rows per chunk at least (memory allowing): amortises a pass's per-clique overhead
+_GROUP_ROWS = 8  # a mixed batch is split by evidence pattern when groups average this many rows
 _PASS_COST = 12.0  # per clique entry and scenario in a direct pass
 _TABLE_MAX_STATES = 1 << 16  # joint states of the evidence nodes an evidence table may have
 _TABLE_CACHE = 16  # evidence tables kept per compiled tree
@@ -93,7 +97,11 @@ class JunctionTree:
         self.largest_table = max(sizes)
         self.total_entries = sum(sizes)
         self.max_batch = max(1, self.memory_budget // self.bytes_per_scenario)
-        self.chunk = max(1, min(self.max_batch, _CHUNK_ENTRIES // self.total_entries))
+        # rows per chunk: cache-sized for small networks; at least _MIN_CHUNK rows (memory
+        # allowing) on large ones, where a pass of a few rows is mostly Python overhead
+        self.chunk = max(
+            1, min(self.max_batch, max(_MIN_CHUNK, _CHUNK_ENTRIES // self.total_entries))
+        )
         self._offsets = np.concatenate([[0], np.cumsum(self.cards)])
         self._build_tree()
         self._build_potentials(self.parents, cpts)
@@ -279,6 +287,9 @@ class JunctionTree:
                 return [np.broadcast_to(m, (batch, m.shape[1])) for m in margs], np.broadcast_to(
                     ok, (batch,)
                 )
+            grouped = self._by_pattern(lik, varying, batch)
+            if grouped is not None:
+                return grouped
             dims = tuple(sorted(varying))
             table = self._cached_table(dims, shared)
             if table is None and self._table_pays(dims, batch):
@@ -297,6 +308,42 @@ class JunctionTree:
                     ok[bad] = ok_again
                 return margs, ok
         return self._chunked(lik, batch, potentials)
+
+    def _by_pattern(
+        self, lik: dict[int, np.ndarray], varying: dict[int, np.ndarray], batch: int
+    ) -> tuple[list[np.ndarray], np.ndarray] | None:
+        """A mixed batch answered one evidence pattern at a time, or None when that would not pay.
+
+        Why: stacked into one pass, a batch whose scenarios observe different nodes
+        carries a weight row on every node any scenario observes, so every clique is
+        recomputed for every scenario and no evidence table fits.  Scenarios that
+        observe the same nodes (a pattern) share their work: each group is one query on
+        its own few nodes (an evidence table when it pays, else a pass that recomputes
+        only the cliques between those nodes and the root).  A pattern is the set of
+        nodes whose row is informative (not all equal); results are exactly those of
+        the stacked pass.  Grouping pays when the groups hold several scenarios each.
+        """
+        nodes = list(varying)
+        informative = np.empty((batch, len(nodes)), dtype=bool)
+        for j, v in enumerate(nodes):
+            lk = varying[v]
+            top = lk.max(axis=1, keepdims=True)
+            informative[:, j] = ~((lk == top).all(axis=1) & (top[:, 0] > 0))
+        keys, inverse = np.unique(informative, axis=0, return_inverse=True)
+        if len(keys) == 1 or len(keys) * _GROUP_ROWS > batch:
+            return None
+        inverse = inverse.reshape(-1)
+        margs = [np.empty((batch, c)) for c in self.cards]
+        ok = np.empty(batch, dtype=bool)
+        for g, key in enumerate(keys):
+            rows = np.flatnonzero(inverse == g)
+            part = {v: lk for v, lk in lik.items() if v not in varying}
+            part.update({nodes[j]: varying[nodes[j]][rows] for j in np.flatnonzero(key)})
+            sub, sub_ok = self.marginals(part, len(rows))
+            for m, s in zip(margs, sub, strict=True):
+                m[rows] = s
+            ok[rows] = sub_ok
+        return margs, ok
 
     def _chunked(
         self, lik: dict[int, np.ndarray], batch: int, potentials: Sequence[np.ndarray] | None = None
@@ -397,6 +444,56 @@ class JunctionTree:
                 np.ones(batch, dtype=bool),
                 np.zeros(1),
             )
+        belief, ok, logz = self._pass(lik, batch, potentials, want_logz)
+        with np.errstate(invalid="ignore"):
+            margs = []
+            for v, c in enumerate(self._home):
+                b = belief[c]
+                m = _sum(b, self._marg_axes[v]) if self._marg_axes[v] else b
+                margs.append(m.T)
+        if ok.shape[0] != batch:
+            ok = np.broadcast_to(ok, (batch,))
+            margs = [
+                m if m.shape[0] == batch else np.broadcast_to(m, (batch, m.shape[1])) for m in margs
+            ]
+        if not ok.all():
+            keep = ok[:, None]
+            margs = [np.where(keep, m, 1.0 / m.shape[1]) for m in margs]
+        return margs, ok, logz
+
+    def family_marginals(self, likelihoods: dict[int, np.ndarray]) -> tuple[list[np.ndarray], bool]:
+        """P(parents, child | evidence) of every variable, for one scenario.
+
+        Why: a CPT entry's effect on any posterior is a ratio of two linear functions
+        of the entry (Castillo et al.; Chan & Darwiche), whose coefficients are these
+        family joints: one pass gives every entry's one-way sensitivity at once.
+        Each array has the variable's CPT axes (parents in construction order, child);
+        the flag is False when the evidence is impossible (the arrays are then zeros).
+        """
+        lik = {v: _as_rows(lk)[:1] for v, lk in likelihoods.items()}
+        belief, ok, _ = self._pass(lik, 1, None, False)
+        out = []
+        for child, ps in enumerate(self.parents):
+            family = [*ps, child]
+            c = self._family_clique(family)
+            clique = self.cliques[c]
+            with np.errstate(invalid="ignore"):
+                b = belief[c][..., 0]
+                drop = tuple(i for i, u in enumerate(clique) if u not in family)
+                m = _sum(b, drop) if drop else b
+            kept = [u for u in clique if u in family]
+            m = np.transpose(m, [kept.index(u) for u in family])
+            out.append(m if bool(ok[0]) else np.zeros_like(m))
+        return out, bool(ok[0])
+
+    def _pass(
+        self,
+        lik: dict[int, np.ndarray],
+        batch: int,
+        potentials: Sequence[np.ndarray] | None,
+        want_logz: bool,
+    ) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+        """Collect and distribute: (clique beliefs, batch axis last; possible; log P(e))."""
         log_scale = 0.0
         if want_logz:  # the rows are rescaled below: put their scale back into P(evidence)
             with np.errstate(divide="ignore"):
@@ -434,20 +531,7 @@ class JunctionTree:
                 down = _sum(belief[e.parent], e.sum_parent) if e.sum_parent else belief[e.parent]
                 ratio = down / den[e.child]
                 _times(belief, own, e.child, ratio.reshape(e.shape_child))
-            margs = []
-            for v, c in enumerate(self._home):
-                b = belief[c]
-                m = _sum(b, self._marg_axes[v]) if self._marg_axes[v] else b
-                margs.append(m.T)
-        if ok.shape[0] != batch:
-            ok = np.broadcast_to(ok, (batch,))
-            margs = [
-                m if m.shape[0] == batch else np.broadcast_to(m, (batch, m.shape[1])) for m in margs
-            ]
-        if not ok.all():
-            keep = ok[:, None]
-            margs = [np.where(keep, m, 1.0 / m.shape[1]) for m in margs]
-        return margs, ok, logz
+        return belief, ok, logz
 
     # ------------------------------------------------------------ evidence tables
 
@@ -614,6 +698,103 @@ def relevant(parents: Sequence[Sequence[int]], nodes: Sequence[int]) -> list[int
             keep.add(v)
             stack.extend(parents[v])
     return sorted(keep)
+
+
+def requisite(
+    parents: Sequence[Sequence[int]],
+    targets: Sequence[int],
+    hard: Sequence[int],
+    soft: Sequence[int] = (),
+) -> tuple[list[int], set[int]]:
+    """The nodes a query needs (Bayes-ball, Shachter 1998), and those of them whose CPT it does not.
+
+    Why: besides barren nodes, the hard evidence d-separates parts of the network
+    from the targets; their CPTs change no posterior of a target.  `hard` nodes are
+    observed in every scenario, `soft` ones carry likelihood (or fixed) evidence,
+    which acts as an observed child of its own.  Returns (nodes, cut): the targets'
+    requisite CPT nodes plus the hard-evidence nodes the ball reaches, sorted; `cut`
+    holds the hard-evidence nodes among them whose own CPT is not needed (they only
+    condition their children's CPTs): give them no parents and any positive prior.
+    """
+    children: list[list[int]] = [[] for _ in parents]
+    for v, ps in enumerate(parents):
+        for p in ps:
+            children[p].append(v)
+    observed, weighted = set(hard), set(soft)
+    top: set[int] = set()
+    bottom: set[int] = set()
+    visited: set[int] = set()
+    stack = [(t, True) for t in targets]  # (node, reached from a child)
+    while stack:
+        j, from_child = stack.pop()
+        visited.add(j)
+        if j in observed:
+            if not from_child and j not in top:  # an observed child passes the ball to its parents
+                top.add(j)
+                stack.extend((p, True) for p in parents[j])
+            continue
+        if from_child and j not in top:
+            top.add(j)
+            stack.extend((p, True) for p in parents[j])
+        if j not in bottom:
+            bottom.add(j)
+            stack.extend((c, False) for c in children[j])
+            if j in weighted:  # its evidence is an observed child: it sends the ball back up
+                stack.append((j, True))
+    cut = (visited & observed) - top
+    return sorted(top | cut), cut
+
+
+def witness(
+    order: Sequence[int],
+    parents: Sequence[Sequence[int]],
+    cpts: Sequence[np.ndarray],
+    lik: dict[int, np.ndarray],
+    tries: int = 64,
+) -> bool:
+    """True when a configuration of the nodes `order` (topological) is found that the evidence allows.
+
+    Why: a query pruned by d-separation no longer computes P(evidence), so it cannot
+    tell impossible evidence in the parts it left out; a configuration with positive
+    probability and positive weight on every finding proves the evidence possible.
+    `cpts[v]` has axes (parents..., child), `lik` one weight row per node.  States are
+    first filtered from the leaves up (a state survives when each child keeps a state
+    it can take under it), then `tries` configurations are drawn from the roots down
+    among the surviving states (CPT times weight; fixed seed, so the answer repeats).
+    False means "not found" (the caller then asks the full network), not "impossible".
+    """
+    inside = set(order)
+    allowed = {v: np.ones(cpts[v].shape[-1], dtype=bool) for v in order}
+    for v, w in lik.items():
+        if v in allowed:
+            allowed[v] &= w > 0
+    for c in reversed(order):
+        ps = parents[c]
+        below = ((cpts[c] > 0) & allowed[c]).any(axis=-1)  # parent states letting c be allowed
+        for i, p in enumerate(ps):
+            if p in inside:
+                other = tuple(k for k in range(len(ps)) if k != i)
+                allowed[p] &= np.any(below, axis=other) if other else below
+    rng = np.random.default_rng(0)
+    alive = np.ones(tries, dtype=bool)
+    chosen: dict[int, np.ndarray] = {}
+    for v in order:
+        cpt = cpts[v]
+        index = tuple(chosen[p] for p in parents[v])
+        rows = cpt[index] if index else np.broadcast_to(cpt, (tries, cpt.shape[-1]))
+        rows = rows * allowed[v]
+        weights = lik.get(v)
+        if weights is not None:
+            rows = rows * weights
+        total = rows.sum(axis=1)
+        alive &= total > 0
+        if not alive.any():
+            return False
+        cum = np.cumsum(rows, axis=1) / np.where(total > 0, total, 1.0)[:, None]
+        pick = np.minimum((cum < rng.random(tries)[:, None]).sum(axis=1), cpt.shape[-1] - 1)
+        alive &= rows[np.arange(tries), pick] > 0  # rounding at the ends can pick a zero: drop it
+        chosen[v] = pick
+    return bool(alive.any())
 
 
 _Query = Callable[[dict[int, np.ndarray], int], tuple[list[np.ndarray], np.ndarray]]

@@ -11,8 +11,17 @@ class ForecastError(ValueError):
     """
 
     def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        message = one_line(message)
         super().__init__(message)
-        self.problems = list(problems) if problems else [message]
+        self.problems = [one_line(p) for p in problems] if problems else [message]
+
+
+_BREAKS: dict[int, str] = {ord(c): repr(c)[1:-1] for c in "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"}
+
+
+def one_line(text: str) -> str:
+    """`text` with its line breaks written as escapes (a name from a hostile file may hold one)."""
+    return text.translate(_BREAKS)
 
 
 class ModelError(ForecastError):

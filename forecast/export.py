@@ -17,7 +17,7 @@ import io
 import json
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +42,7 @@ from .present import (
 )
 from .results import evidence_list
 from .safety import md_table, md_text, safe_cell, safe_frame
-from .yamlio import _new_file_mode, atomic_write, os_error_reason
+from .yamlio import _new_file_mode, atomic_write, map_leaves, os_error_reason
 
 __all__ = [
     "FORMATS",
@@ -216,12 +216,12 @@ def jsonable_rows(table: pd.DataFrame) -> list[dict[str, Any]]:
 
 def jsonable(v: Any) -> Any:
     """A value JSON can hold: dates as ISO text, numpy scalars as Python, NaN/NaT/inf as null."""
+    return map_leaves(v, _json_leaf)
+
+
+def _json_leaf(v: Any) -> Any:
     if v is pd.NaT or v is None:  # NaT passes for a date; it must become null, never "NaT"
         return None
-    if isinstance(v, dict):
-        return {str(k): jsonable(x) for k, x in v.items()}
-    if isinstance(v, list | tuple):
-        return [jsonable(x) for x in v]
     if isinstance(v, dt.date | pd.Timestamp):
         return v.isoformat()
     if isinstance(v, np.generic):
@@ -250,13 +250,13 @@ def _column_kinds(table: pd.DataFrame) -> dict[str, str]:
     return kinds
 
 
+# How a value of each `_number_kinds` kind is written for people ('decimals:N' aside).
+_SHOW: dict[str, Callable[[Any], str]] = {"points": points, "span": span, "percent": percent}
+
+
 def _show(value: Any, kind: str) -> str:
-    if kind == "points":
-        return points(value)
-    if kind == "span":
-        return span(value)
-    if kind == "percent":
-        return percent(value)
+    if kind in _SHOW:
+        return _SHOW[kind](value)
     if kind.startswith("decimals:"):
         return f"{float(value):.{int(kind.split(':')[1])}f}"
     return str(value)

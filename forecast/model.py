@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Unpack
 import numpy as np
 import pandas as pd
 
-from .engine import JunctionTree, relevant, solve_fixed
+from .engine import JunctionTree, relevant, requisite, solve_fixed, witness
 from .errors import EvidenceError, ForecastError, MemoryBudgetError, ModelError
 from .evidence import (
     Evidence,
@@ -32,7 +32,7 @@ from .evidence import (
     check_weights,
     combine,
 )
-from .memory import check_memory, resolve_budget
+from .memory import check_memory, resolve_budget, table_entries, triangulate
 from .present import Names, cite, humanise
 from .results import evidence_records
 from .safeio import MAX_FILE_BYTES, read_bytes_bounded
@@ -50,8 +50,12 @@ from .words import BANDS, band_index
 if TYPE_CHECKING:
     from pgmpy.models import DiscreteBayesianNetwork
 
-PRUNE_FRACTION = 0.8  # a query depending on at most this share of the nodes gets a pruned tree
+PRUNE_GAIN = 0.7  # a query whose pruned tree has at most this share of the entries gets that tree
 PRUNED_TREES = 8  # pruned junction trees kept per model (least recently used dropped)
+DSEP_MAX_BATCH = 16  # batches up to this size are also pruned by d-separation (checked possible)
+ABSORB_GAIN = 1 / 3  # hard evidence is sliced out when the smaller tree has at most this share
+DSEP_GAIN = 0.7  # a d-separation cut is used when its tree has at most this share of the entries
+REQUISITE_SETS = 64  # Bayes-ball results kept per model, by targets and evidence nodes
 
 
 class Model:
@@ -78,7 +82,12 @@ class Model:
         self._cpts = {n.id: compiled_cpt(spec, n, self._by_id) for n in spec.nodes}
         # the memory guard refuses an oversized model now, from the graph alone (no table is built);
         # the junction tree itself is compiled on the first query
-        self._pruned: dict[tuple[int, ...], JunctionTree] = {}
+        self._pruned: dict[tuple[tuple[int, ...], tuple[int, ...]], JunctionTree] = {}
+        self._support_masks: list[np.ndarray] | None = None
+        self._requisites: dict[tuple[tuple[int, ...], ...], tuple[list[int], set[int]]] = {}
+        self._witnessed: dict[tuple[object, ...], bool] = {}  # evidence shown possible, or not
+        self._prune_gain: dict[tuple[tuple[int, ...], tuple[int, ...]], bool] = {}
+        self._absorb_plans: dict[tuple[int, ...], tuple[JunctionTree, list[int]] | None] = {}
         self._lock = threading.Lock()
         cards, parents = self._structure()
         try:
@@ -208,9 +217,13 @@ class Model:
     # ------------------------------------------------------------ compilation
 
     def _structure(self) -> tuple[list[int], list[list[int]]]:
-        cards = [len(self._by_id[n].states) for n in self.nodes]
-        parents = [[self._index[p] for p in self._by_id[n].parents] for n in self.nodes]
-        return cards, parents
+        """(cards, parents) in engine indices, built once (every query asks; read-only)."""
+        memo: tuple[list[int], list[list[int]]] | None = self.__dict__.get("_structure_memo")
+        if memo is None:
+            cards = [len(self._by_id[n].states) for n in self.nodes]
+            parents = [[self._index[p] for p in self._by_id[n].parents] for n in self.nodes]
+            memo = self._structure_memo = (cards, parents)
+        return memo
 
     @functools.cached_property
     def tree(self) -> JunctionTree:
@@ -446,11 +459,18 @@ class Model:
 
     # ------------------------------------------------------------ queries
 
-    def marginals(self, evidence: Sequence[Evidence]) -> tuple[list[np.ndarray], np.ndarray]:
+    def marginals(
+        self, evidence: Sequence[Evidence], targets: Iterable[str] | None = None
+    ) -> tuple[list[np.ndarray], np.ndarray]:
         """Raw posteriors for a batch of validated evidence: (per-node arrays (batch, card), possible).
 
         Scenarios with interventions are solved on their mutilated networks (`intervened`).
+        With `targets`, only their arrays are filled (the others are empty): the query
+        runs on the part of the network they need (barren and d-separated nodes pruned).
         """
+        if targets is not None and not any(ev.do for ev in evidence):
+            lik, fixed = self._batch_arrays(evidence)
+            return self._solve(self._targets(list(targets)), lik, fixed, len(evidence))
         if any(ev.do for ev in evidence):
             groups: dict[tuple[tuple[str, str], ...], list[int]] = {}
             for b, ev in enumerate(evidence):
@@ -466,7 +486,90 @@ class Model:
                 ok[idx] = sub_ok
             return margs, ok
         lik, fixed = self._batch_arrays(evidence)
-        return solve_fixed(self.tree, lik, fixed, len(evidence), self.nodes)
+        return self._full(lik, fixed, len(evidence))
+
+    def _full(
+        self, lik: dict[int, np.ndarray], fixed: dict[int, np.ndarray], batch: int
+    ) -> tuple[list[np.ndarray], np.ndarray]:
+        """Every node's posterior: the full tree, or one with the hard evidence sliced out when that pays."""
+        if batch == 1 and not fixed:
+            absorbed = self._absorbed(lik)
+            if absorbed is not None:
+                return absorbed
+        return solve_fixed(self.tree, lik, fixed, batch, self.nodes)
+
+    def _absorbed(self, lik: dict[int, np.ndarray]) -> tuple[list[np.ndarray], np.ndarray] | None:
+        """One scenario with its hard findings sliced out of the tables (evidence absorption).
+
+        Why: lazy propagation's other saving.  An observed node leaves every clique:
+        each child's CPT is sliced at the observed state, and the node's own CPT,
+        P(state seen | parents), becomes a two-state stand-in child of those parents
+        observed in its first state, so P(evidence) and every posterior are unchanged.
+        The smaller tree is compiled once per set of observed nodes (a few kept) and fed
+        each scenario's sliced tables as potentials; it is used only when its tables
+        hold at most ABSORB_GAIN of the full tree's entries (planned symbolically).
+        None: not worth it, or no hard finding.
+        """
+        hard = {v: int(np.argmax(a[0])) for v, a in lik.items() if _one_hot(a)}
+        if not hard:
+            return None
+        key = tuple(sorted(hard))
+        with self._lock:
+            known = key in self._absorb_plans
+            plan = self._absorb_plans.pop(key, None)
+        if not known:
+            plan = self._absorb_plan(key)
+        with self._lock:
+            self._absorb_plans[key] = plan
+            while len(self._absorb_plans) > PRUNED_TREES:
+                self._absorb_plans.pop(next(iter(self._absorb_plans)))
+        if plan is None:
+            return None
+        tree, rest = plan
+        _, parents = self._structure()
+        cpts = []
+        for v in rest:  # the children's tables at the observed states of their parents
+            cpt = self._cpts[self.nodes[v]]
+            index = tuple(hard[p] if p in hard else slice(None) for p in parents[v])
+            cpts.append(cpt[index][None])
+        for h in key:  # the observed node's own table becomes a stand-in child
+            cpt = self._cpts[self.nodes[h]]
+            index = tuple(hard[p] if p in hard else slice(None) for p in parents[h])
+            seen = cpt[index][..., hard[h]]
+            cpts.append(np.stack([seen, 1.0 - seen], axis=-1)[None])
+        pos = {v: i for i, v in enumerate(rest)}
+        sub = {pos[v]: a for v, a in lik.items() if v in pos}
+        for k in range(len(key)):
+            sub[len(rest) + k] = np.array([[1.0, 0.0]])
+        margs, ok = tree.marginals(sub, 1, potentials=tree.batched_potentials(cpts))
+        cards, _ = self._structure()
+        out = []
+        for v in range(len(self.nodes)):
+            if v in hard:
+                row = np.eye(cards[v])[hard[v]] if ok[0] else np.full(cards[v], 1.0 / cards[v])
+                out.append(row[None])
+            else:
+                out.append(margs[pos[v]])
+        return out, ok
+
+    def _absorb_plan(self, observed: tuple[int, ...]) -> tuple[JunctionTree, list[int]] | None:
+        """The tree over the unobserved nodes plus one stand-in per observed node, if it pays."""
+        cards, parents = self._structure()
+        hard = set(observed)
+        rest = [v for v in range(len(self.nodes)) if v not in hard]
+        pos = {v: i for i, v in enumerate(rest)}
+        sub_cards = [cards[v] for v in rest] + [2] * len(observed)
+        sub_parents = [[pos[p] for p in parents[v] if p not in hard] for v in rest] + [
+            [pos[p] for p in parents[h] if p not in hard] for h in observed
+        ]
+        entries = sum(table_entries(triangulate(sub_cards, sub_parents), sub_cards))
+        if entries > ABSORB_GAIN * self.tree.total_entries:
+            return None
+        uniform = [
+            np.full([sub_cards[p] for p in ps] + [c], 1.0 / c)
+            for c, ps in zip(sub_cards, sub_parents, strict=True)
+        ]
+        return JunctionTree(sub_cards, sub_parents, uniform, self.memory_budget), rest
 
     def conflicts(self, scenario: EvidenceLike = None) -> list[Evidence]:
         """The findings that cannot hold together: a smallest set whose joint probability is zero.
@@ -544,8 +647,9 @@ class Model:
         """
         ev = self.evidence(scenario, **evidence)
         table = self.posteriors_batch([ev], targets=targets, names=[ev.name or "current evidence"])
+        attrs, table.attrs = table.attrs, {}  # pandas deep-copies attrs on every step below
         table = table.drop(columns="scenario").reset_index(drop=True)
-        table.attrs = {**table.attrs, "evidence": evidence_records(ev), "scenario": ev.name}
+        table.attrs = {**attrs, "evidence": evidence_records(ev), "scenario": ev.name}
         if ev.do:
             table.attrs["do"] = dict(ev.do)
         day = self.forecast_date(ev)
@@ -634,12 +738,15 @@ class Model:
         over their ancestors only (compiled once per such set, a few kept); asking for
         every node uses the full tree.  Exact either way (docs/engine.md, "Pruning").
         """
-        asked = [self._index[t] for t in targets] + list(lik) + list(fixed)
+        wanted = [self._index[t] for t in targets]
         _, parents = self._structure()
-        keep = relevant(parents, asked)
-        if len(keep) > PRUNE_FRACTION * len(self.nodes):
-            return solve_fixed(self.tree, lik, fixed, batch, self.nodes)
-        key = tuple(keep)
+        keep = relevant(parents, wanted + list(lik) + list(fixed))
+        cut: set[int] = set()
+        if len(keep) < len(self.nodes) or len(wanted) < len(self.nodes):
+            keep, cut = self._requisite(wanted, keep, lik, fixed, batch)
+        key = (tuple(keep), tuple(sorted(cut)))
+        if len(keep) == len(self.nodes) or not self._prune_pays(key):
+            return self._full(lik, fixed, batch)
         pos = {v: i for i, v in enumerate(keep)}
         with self._lock:
             tree = self._pruned.pop(key, None)
@@ -647,8 +754,11 @@ class Model:
                 cards, _ = self._structure()
                 tree = JunctionTree(
                     [cards[v] for v in keep],
-                    [[pos[p] for p in parents[v]] for v in keep],
-                    [self._cpts[self.nodes[v]] for v in keep],
+                    [[] if v in cut else [pos[p] for p in parents[v]] for v in keep],
+                    [
+                        np.full(cards[v], 1.0 / cards[v]) if v in cut else self._cpts[self.nodes[v]]
+                        for v in keep
+                    ],
                     memory_budget=self.memory_budget,
                 )
             self._pruned[key] = tree  # most recently used last
@@ -656,7 +766,7 @@ class Model:
                 self._pruned.pop(next(iter(self._pruned)))
         margs, ok = solve_fixed(
             tree,
-            {pos[v]: a for v, a in lik.items()},
+            {pos[v]: a for v, a in lik.items() if v in pos},
             {pos[v]: a for v, a in fixed.items()},
             batch,
             [self.nodes[v] for v in keep],
@@ -665,6 +775,93 @@ class Model:
         for i, v in enumerate(keep):
             full[v] = margs[i]
         return full, ok
+
+    def _requisite(
+        self,
+        wanted: list[int],
+        ancestral: list[int],
+        lik: dict[int, np.ndarray],
+        fixed: dict[int, np.ndarray],
+        batch: int,
+    ) -> tuple[list[int], set[int]]:
+        """The nodes a query needs once the hard evidence's d-separations are used, and the cut ones.
+
+        Falls back to the ancestral set (`relevant`) for batches over DSEP_MAX_BATCH and
+        when the pruned-away part's evidence cannot be shown possible (`engine.witness`):
+        the pruned tree no longer sees evidence that contradicts itself out there.
+        """
+        if batch > DSEP_MAX_BATCH:
+            return ancestral, set()
+        _, parents = self._structure()
+        hard = [v for v, a in lik.items() if v not in fixed and _one_hot(a)]
+        soft = [v for v in lik if v not in hard] + list(fixed)
+        key = (tuple(wanted), tuple(sorted(fixed)), tuple(sorted(hard)), tuple(sorted(soft)))
+        with self._lock:
+            found = self._requisites.pop(key, None)
+        if found is None:  # the ball depends on the graph and the evidence nodes only: kept by them
+            found = requisite(parents, wanted + list(fixed), hard, soft)
+            if self._entries(*found) > DSEP_GAIN * self._entries(ancestral, set()):
+                found = (ancestral, set())  # the cut does not shrink the tables enough to pay
+        with self._lock:
+            self._requisites[key] = found
+            while len(self._requisites) > REQUISITE_SETS:
+                self._requisites.pop(next(iter(self._requisites)))
+        keep, cut = found
+        if len(keep) == len(ancestral) and not cut:
+            return ancestral, set()
+        support = self._support()
+        needed = set(keep) - cut
+        dropped = [v for v in ancestral if v not in needed]
+        if all(support[v].all() for v in dropped) and all(
+            (lik[v] > 0).any(axis=1).all() for v in dropped if v in lik
+        ):
+            # every CPT left out is positive: the evidence is possible iff the pruned tree says so
+            return keep, cut
+        for b in range(batch):
+            rows = {v: a[b] if a.shape[0] > 1 else a[0] for v, a in lik.items()}
+            seen = (tuple(ancestral), tuple((v, rows[v].tobytes()) for v in sorted(rows)))
+            with self._lock:
+                shown = self._witnessed.pop(seen, None)
+            if shown is None:
+                shown = witness(ancestral, parents, [self._cpts[n] for n in self.nodes], rows)
+            with self._lock:
+                self._witnessed[seen] = shown
+                while len(self._witnessed) > REQUISITE_SETS:
+                    self._witnessed.pop(next(iter(self._witnessed)))
+            if not shown:
+                return ancestral, set()
+        return keep, cut
+
+    def _prune_pays(self, key: tuple[tuple[int, ...], tuple[int, ...]]) -> bool:
+        """A pruned tree is used when its tables hold at most PRUNE_GAIN of the full tree's entries.
+
+        Decided on the symbolic plan (no table built), once per node set: a pruned set
+        that keeps 81 % of barley's nodes holds 6 % of its entries.
+        """
+        with self._lock:
+            if key in self._prune_gain:
+                return self._prune_gain[key]
+        pays = self._entries(list(key[0]), set(key[1])) <= PRUNE_GAIN * self.tree.total_entries
+        with self._lock:
+            self._prune_gain[key] = pays
+            while len(self._prune_gain) > REQUISITE_SETS:
+                self._prune_gain.pop(next(iter(self._prune_gain)))
+        return pays
+
+    def _entries(self, nodes: list[int], cut: set[int]) -> int:
+        """Clique entries of the junction tree a query on `nodes` would run on (symbolic only)."""
+        cards, parents = self._structure()
+        pos = {v: i for i, v in enumerate(nodes)}
+        sub_parents = [[] if v in cut else [pos[p] for p in parents[v]] for v in nodes]
+        sub_cards = [cards[v] for v in nodes]
+        return sum(table_entries(triangulate(sub_cards, sub_parents), sub_cards))
+
+    def _support(self) -> list[np.ndarray]:
+        """Each CPT's non-zero pattern (for `engine.witness`), built once."""
+        with self._lock:
+            if self._support_masks is None:
+                self._support_masks = [self._cpts[n] > 0 for n in self.nodes]
+            return self._support_masks
 
     def _grid_arrays(self, frame: pd.DataFrame) -> tuple[dict[int, np.ndarray], list[str]]:
         """Hard-evidence indicator arrays from a scenario grid, validated column by column."""
@@ -776,6 +973,11 @@ class Model:
                 )
             )
         return net
+
+
+def _one_hot(rows: np.ndarray) -> bool:
+    """Hard evidence in every scenario: each row has exactly one positive entry."""
+    return bool(((rows > 0).sum(axis=1) == 1).all())
 
 
 def _strings(values: Sequence[Any]) -> pd.api.extensions.ExtensionArray:

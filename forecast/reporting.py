@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypedDict, Unpack
 
 import numpy as np
@@ -34,6 +34,7 @@ from .words import band_index
 MAX_JUDGEMENTS = 12  # outcome questions one report judges (each runs four analyses)
 UNCERTAINTY_DRAWS = 400  # Monte Carlo draws behind each report's intervals (seed 0: reproducible)
 PARAMETER_DELTA = 0.1  # how far a single CPT entry is moved to see how much the answer hangs on it
+PARAMETER_TOP = 25  # table entries computed exactly for that (the largest swings; see analysis)
 TOP = 3  # drivers and indicators named in a judgement
 
 
@@ -268,9 +269,17 @@ def _version(model: Model) -> tuple[str, dt.datetime | None]:
     return (str(version) if version not in (None, "") else "", modified)
 
 
-def _prob(table: pd.DataFrame, node: str, state: str) -> float:
-    row = table[(table["node"] == node) & (table["state"] == state)]
-    return float(row["probability"].iloc[0])
+Probabilities = dict[tuple[str, str], float]
+"""(node, state) -> probability: read once from a posterior table."""
+
+
+def _probabilities(table: pd.DataFrame) -> Probabilities:
+    """Why a mapping: filtering the table per cell deep-copies its metadata every time
+    (pandas carries `attrs` through each operation), which cost seconds per report."""
+    return {
+        (str(n), str(s)): float(p)
+        for n, s, p in zip(table["node"], table["state"], table["probability"], strict=True)
+    }
 
 
 def _confidence(low: float, high: float, swing: float) -> str:
@@ -292,21 +301,21 @@ def _judgement(
     model: Model,
     node: str,
     ev: Evidence,
-    now: pd.DataFrame,
-    base: pd.DataFrame,
+    now: Probabilities,
+    base: Probabilities,
     intervals: pd.DataFrame,
     naming: Naming,
 ) -> Judgement:
     states = model.states(node)
-    probs = [_prob(now, node, s) for s in states]
+    probs = [now[node, s] for s in states]
     top = int(np.argmax(probs))
     state, p = states[top], probs[top]
     outcome, label = naming.node(node), naming.state(node, state)
-    p0 = _prob(base, node, state)
+    p0 = base[node, state]
     row = intervals[(intervals["node"] == node) & (intervals["state"] == state)].iloc[0]
     low, high = float(row["p05"]), float(row["p95"])
     params = analysis.parameter_sensitivity(
-        model, (node, state), delta=PARAMETER_DELTA, scenario=ev
+        model, (node, state), delta=PARAMETER_DELTA, scenario=ev, top=PARAMETER_TOP
     )
     swing, top_row = 0.0, None
     if not params.empty:  # the largest move of the answer when one entry moves either way
@@ -410,16 +419,16 @@ def _judgement(
 
 
 def _outcome_chart(
-    model: Model, node: str, now: pd.DataFrame, base: pd.DataFrame, naming: Naming
+    model: Model, node: str, now: Probabilities, base: Probabilities, naming: Naming
 ) -> Chart:
     states = model.states(node)
-    probs = [_prob(now, node, s) for s in states]
+    probs = [now[node, s] for s in states]
     rows = pd.DataFrame(
         {
             "state": [naming.state(node, s) for s in states],
             "probability": probs,
             "words": [band_text(p)[0] for p in probs],
-            "baseline": [_prob(base, node, s) for s in states],
+            "baseline": [base[node, s] for s in states],
         }
     )
     from .charts import outcome_chart
@@ -643,12 +652,13 @@ def build_report(
     )
     now = model.posteriors(scenario=ev)
     base = model.posteriors()
+    p_now, p_base = _probabilities(now), _probabilities(base)
     try:
         intervals = analysis.uncertainty(model, UNCERTAINTY_DRAWS, 0, targets=outcomes, scenario=ev)
     except EvidenceError as exc:
         raise EvidenceError(f"no report can be made: {exc}") from None
     judgements = (
-        tuple(_judgement(model, n, ev, now, base, intervals, naming) for n in outcomes)
+        tuple(_judgement(model, n, ev, p_now, p_base, intervals, naming) for n in outcomes)
         if judge
         else ()
     )
@@ -661,7 +671,7 @@ def build_report(
         }
         for n in nodes:
             for s in model.states(n):
-                p, b = _prob(now, n, s), _prob(base, n, s)
+                p, b = p_now[n, s], p_base[n, s]
                 lo, hi = iv.get((n, s), (None, None))
                 row: tuple[Any, ...] = (
                     naming.node(n),
@@ -751,7 +761,7 @@ def build_report(
         )
     )
     tables.append(_evidence_table(ev, naming))
-    chart_list = [_outcome_chart(model, n, now, base, naming) for n in outcomes]
+    chart_list = [_outcome_chart(model, n, p_now, p_base, naming) for n in outcomes]
     if ev.items:
         steps, lines = _timeline(model, ev, outcomes, naming)
         chart_list += lines
@@ -823,7 +833,7 @@ def report(
         ev = _evidence_of(model, scenario)
         have = {it.id for it in ev.items}
         extra = tuple(it for it in items if it.id not in have)
-        scenario_ev = Evidence(ev.hard, ev.likelihood, ev.fixed, ev.items + extra, ev.name)
+        scenario_ev = replace(ev, items=ev.items + extra)  # keeps do, as_of and the name
         title = scenario.display if isinstance(scenario, Scenario) else None
         built = build_report(model, scenario_ev, **options)
         if title:
@@ -833,6 +843,4 @@ def report(
 
 
 def _retitle(rep: Report, title: str) -> Report:
-    from dataclasses import replace
-
     return replace(rep, issue=replace(rep.issue, scenario=title))

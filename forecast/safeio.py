@@ -163,19 +163,6 @@ def decode_utf8(data: bytes, name: str, what: str, error: type[Exception]) -> st
         raise error(f"{name}: {what} file is not valid UTF-8 text (byte {exc.start})") from None
 
 
-def read_text_bounded(
-    path: str | os.PathLike[str],
-    limit: int = MAX_FILE_BYTES,
-    what: str = "model",
-    error: type[Exception] = ForecastError,
-    decompress: bool = False,
-) -> str:
-    """`read_bytes_bounded` decoded as UTF-8."""
-    return decode_utf8(
-        read_bytes_bounded(path, limit, what, error, decompress), str(path), what, error
-    )
-
-
 def check_size(
     data: str | bytes, name: str, what: str, error: type[Exception], limit: int = MAX_UPLOAD_BYTES
 ) -> None:

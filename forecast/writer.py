@@ -51,7 +51,7 @@ from ruamel.yaml.util import load_yaml_guess_indent
 from .errors import ForecastError, OutputExistsError
 from .evidence import EvidenceItem, Scenario, file_in
 from .spec import ModelSpec
-from .yamlio import atomic_write_text, read_text
+from .yamlio import atomic_write_text, map_leaves, read_text
 
 # Plain scalars that YAML 1.1 readers (PyYAML's default, many tools) take for booleans or null:
 # always quote them in new text so the file means the same everywhere.
@@ -153,10 +153,10 @@ def _dump(y: YAML, doc: Any) -> str:
 
 def _plain(value: Any) -> Any:
     """Comparable plain data: dates as ISO text, tuples as lists, mappings as dicts."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
+    return map_leaves(value, _plain_leaf)
+
+
+def _plain_leaf(value: Any) -> Any:
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
     if isinstance(value, bool) or value is None:

@@ -282,6 +282,16 @@ def load_yaml(path: str | os.PathLike[str], what: str, error: type[Exception]) -
     return parse_yaml(read_text(path, what, error), str(path), what, error, MAX_FILE_BYTES)
 
 
+def map_leaves(value: Any, leaf: Callable[[Any], Any]) -> Any:
+    """`value` as JSON and YAML hold data: mappings as dicts with text keys, lists and tuples
+    as lists, and every other value through `leaf`."""
+    if isinstance(value, dict):
+        return {str(k): map_leaves(v, leaf) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [map_leaves(v, leaf) for v in value]
+    return leaf(value)
+
+
 def dump_yaml(data: Any) -> str:
     """YAML text that round-trips through `parse_yaml` (strings like 'no' are quoted)."""
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)

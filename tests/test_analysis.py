@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 import forecast
+from forecast import analysis
 from forecast.analysis import _draw_cpt, _shift_rows, parse_target, with_intervals
 from forecast.engine import JunctionTree
 from forecast.errors import EvidenceError
@@ -194,6 +195,50 @@ def test_sensitivity_skips_settings_that_cannot_meet_fixed_evidence(deterministi
     assert table.loc["a", "high"] == pytest.approx(direct["y"])
 
 
+@pytest.mark.parametrize("seed", [0, 2, 6])
+@pytest.mark.parametrize("kind", ["plain", "do", "fixed"])
+def test_what_if_by_bayes_rule_equals_setting_each_node(monkeypatch, seed, kind):
+    """The tornado and the indicators from k + 1 propagations match one scenario per state."""
+    model = random_model(seed, n=7)
+    hard, likelihood = random_evidence(model, seed)
+    keywords: dict = {"hard": hard, "likelihood": likelihood}
+    free = [n for n in model.nodes[:-1] if n not in hard and n not in likelihood]
+    if kind == "do":
+        keywords["do"] = {free[0]: model.states(free[0])[-1]}
+    if kind == "fixed":  # one fixed distribution: Jeffrey's rule
+        p = model.posteriors(targets=[free[0]], hard=hard, likelihood=likelihood)
+        q = 0.5 * p["probability"].to_numpy() + 0.5 * (p["probability"] == p["probability"].max())
+        keywords["fixed"] = {free[0]: dict(zip(model.states(free[0]), q / q.sum(), strict=True))}
+    target = model.nodes[-1]
+    t = f"{target}={model.states(target)[0]}"
+    fast = (
+        forecast.sensitivity(model, t, **keywords),
+        forecast.indicators(model, target, **keywords),
+    )
+
+    def all_unsure(model, ev, target, pairs):
+        k = len(model.states(target))
+        return np.zeros((len(pairs), k)), np.zeros(len(pairs), bool), np.ones(len(pairs), bool)
+
+    monkeypatch.setattr(analysis, "_by_bayes_rule", all_unsure)
+    slow = (
+        forecast.sensitivity(model, t, **keywords),
+        forecast.indicators(model, target, **keywords),
+    )
+    for a, b in zip(fast, slow, strict=True):
+        assert list(a.columns) == list(b.columns) and len(a) == len(b) > 0
+        key = [c for c in ("node", "state") if c in a.columns]  # ties may sort either way
+        a, b = (x.sort_values(key).reset_index(drop=True) for x in (a, b))
+        for col in a.columns:
+            if a[col].dtype.kind == "f":
+                assert np.abs(a[col].to_numpy() - b[col].to_numpy()).max() < 1e-12, col
+            elif col in ("low_state", "high_state"):  # a tie (no swing) may pick either state
+                moved = (a["swing"] > 1e-9).to_numpy()
+                assert list(a[col][moved]) == list(b[col][moved]), col
+            else:
+                assert list(a[col]) == list(b[col]), col
+
+
 # ------------------------------------------------------------------ parameter sensitivity
 
 
@@ -209,7 +254,7 @@ def test_shift_rows_renormalises_proportionally():
     assert _shift_rows(np.array([0.0, 0.4, 0.6]), 1, 0.1)[0] == 0.0  # zeros elsewhere stay zero
 
 
-@pytest.mark.parametrize("seed", [0, 5])
+@pytest.mark.parametrize("seed", [0, 1, 2, 3, 5, 7])
 def test_parameter_sensitivity_equals_the_joint_with_the_changed_table(seed):
     model = random_model(seed, n=5)
     hard, likelihood = random_evidence(model, seed)
@@ -256,6 +301,89 @@ def test_parameter_sensitivity_equals_the_joint_with_the_changed_table(seed):
             changed[combo] = _shift_rows(cpt[combo], s, delta)
             ref = marginal(model, weigh(model, joint(model, {n: changed}), vecs), [target])[t]
             assert ref == pytest.approx(base, abs=1e-9)
+
+
+@pytest.mark.parametrize("one_fixed", [False, True])
+def test_closed_form_answers_most_entries_and_propagation_the_rest(monkeypatch, one_fixed):
+    """Both paths run (zero entries go to propagation) and give the same table; one fixed
+    distribution is Jeffrey's rule, a weighted sum of the closed forms."""
+    model = random_model(3, n=7)
+    hard, likelihood = random_evidence(model, 3)
+    if one_fixed:
+        free = next(n for n in model.nodes[:-1] if n not in hard and n not in likelihood)
+        now = model.posteriors(targets=[free], hard=hard, likelihood=likelihood)
+        p = now["probability"].to_numpy()
+        q = 0.5 * p + 0.5 * (p == p.max())  # a new distribution the evidence allows
+        fixed = {free: dict(zip(model.states(free), q / q.sum(), strict=True))}
+    else:
+        fixed = {}
+    target = f"{model.nodes[-1]}={model.states(model.nodes[-1])[0]}"
+    solved: list[int] = []
+    real = analysis._solved_moves
+
+    def counting(*args):
+        solved.append(len(args[4]))
+        return real(*args)
+
+    monkeypatch.setattr(analysis, "_solved_moves", counting)
+    kw = {"hard": hard, "likelihood": likelihood, "fixed": fixed}
+    fast = forecast.parameter_sensitivity(model, target, 0.2, **kw)
+    monkeypatch.setattr(analysis, "_linear_moves", lambda *a: {})
+    slow = forecast.parameter_sensitivity(model, target, 0.2, **kw)
+    entries = solved[1]  # every entry, when the closed form is switched off
+    assert 0 < solved[0] < entries  # the zero entries, and only those, were propagated
+    key = ["node", "parent_states", "state"]
+    both = fast.merge(slow, on=key, suffixes=("_fast", "_slow"))
+    assert len(both) == len(fast) == len(slow)
+    for col in ("minus", "plus"):
+        assert np.abs(both[f"{col}_fast"] - both[f"{col}_slow"]).max() < 1e-12
+
+
+@pytest.mark.parametrize("seed", [1, 3, 8])
+@pytest.mark.parametrize("n_fixed", [1, 2])
+def test_top_entries_under_fixed_evidence_are_the_exact_ones(seed, n_fixed):
+    """`top` screens the entries, then computes the chosen ones exactly (refitting)."""
+    model = random_model(seed, n=7, zeros=False)
+    hard, _ = random_evidence(model, seed)
+    free = [n for n in model.nodes[:-1] if n not in hard]
+    fixed = {
+        n: dict(
+            zip(
+                model.states(n),
+                np.random.default_rng(seed).dirichlet(np.ones(len(model.states(n)))),
+                strict=True,
+            )
+        )
+        for n in free[:n_fixed]
+    }
+    target = f"{model.nodes[-1]}={model.states(model.nodes[-1])[0]}"
+    full = forecast.parameter_sensitivity(model, target, 0.1, hard=hard, fixed=fixed)
+    best = forecast.parameter_sensitivity(model, target, 0.1, hard=hard, fixed=fixed, top=3)
+    assert len(best) == min(3, len(full)) > 0
+    key = ["node", "parent_states", "state"]
+    both = best.merge(full, on=key, suffixes=("", "_full"))
+    assert len(both) == len(best)  # every listed entry is in the full table ...
+    for col in ("minus", "plus", "swing"):  # ... with the same exact numbers
+        assert np.abs(both[col] - both[f"{col}_full"]).max() < 1e-9
+    assert best["swing"].iloc[0] == pytest.approx(full["swing"].iloc[0], abs=1e-9)
+
+
+def test_parameter_sensitivity_under_an_intervention_uses_the_mutilated_network():
+    model = random_model(4, n=6)
+    target = model.nodes[-1]
+    t = f"{target}={model.states(target)[0]}"
+    middle = next(n for n in model.nodes[1:-1] if model.parents(n))
+    do = {middle: model.states(middle)[0]}
+    table = forecast.parameter_sensitivity(model, t, 0.1, do=do)
+    assert middle not in set(table["node"])  # its table does not matter once it is set
+    cut = model.intervened(do)
+    again = forecast.parameter_sensitivity(cut, t, 0.1, hard=do)
+    again = again[again["node"] != middle]
+    key = ["node", "parent_states", "state"]
+    both = table.merge(again, on=key, suffixes=("_do", "_cut"))
+    assert len(both) == len(table) == len(again)
+    assert np.abs(both["plus_do"] - both["plus_cut"]).max() < 1e-12
+    assert np.abs(both["minus_do"] - both["minus_cut"]).max() < 1e-12
 
 
 def test_parameter_sensitivity_leaves_out_barren_nodes_and_reports_progress(tiny):
@@ -427,6 +555,17 @@ def test_uncertainty_is_reproducible_and_ordered(tiny):
     assert (a["p05"] <= a["p50"]).all() and (a["p50"] <= a["p95"]).all()
     point = tiny.posteriors(targets=tiny.outcomes)["probability"].to_numpy()
     assert a["probability"].to_numpy() == pytest.approx(point)
+
+
+def test_uncertainty_under_an_intervention_keeps_the_set_node_set(tiny):
+    table = forecast.uncertainty(tiny, samples=300, targets=["sprinkler"], do={"sprinkler": "on"})
+    on = table[table["state"] == "on"].iloc[0]
+    assert on["probability"] == on["p05"] == on["p95"] == 1.0  # not redrawn from its own table
+    rain = forecast.uncertainty(tiny, samples=300, targets=["rain"], do={"sprinkler": "on"})
+    prior = forecast.uncertainty(tiny, samples=300, targets=["rain"])
+    # setting a child says nothing about its parent (other draws: same up to Monte Carlo error)
+    assert rain["probability"].to_numpy() == pytest.approx(prior["probability"].to_numpy())
+    assert rain["p05"].to_numpy() == pytest.approx(prior["p05"].to_numpy(), abs=0.03)
 
 
 def with_confidence(path, confidence: float) -> Model:

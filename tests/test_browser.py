@@ -12,11 +12,10 @@ import time
 
 import pandas as pd
 import pytest
-from browser_support import (  # noqa: F401 - free_port: test_browser_hostile imports it from here
+from browser_support import (
     CHROMIUM,
     CHROMIUM_ARGS,
     ROOT,
-    free_port,
     require_browser,
     serve_app,
     settle,

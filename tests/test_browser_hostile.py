@@ -7,35 +7,33 @@
 - An upload of the regex-bomb BIF file in one session leaves the page
   responsive for a second session and the health probe answering.
 
-Reuses the Streamlit/Chromium harness of tests/test_browser.py.
+Uses the Streamlit/Chromium harness of tests/browser_support.py.
 """
 
 from __future__ import annotations
 
 import http.server
-import os
-import subprocess
-import sys
 import threading
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
+from browser_support import (
+    ROOT,
+    chromium,
+    open_sidebar,
+    require_browser,
+    serve_app,
+    settle,
+)
 from conftest import write_hostile_workspace
 
 import forecast
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = Path("/usr/bin/chromium")
-if not CHROMIUM.exists():
-    pytest.skip(f"browser tests need Debian's chromium at {CHROMIUM}", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="browser tests need Playwright")
-
-from browser_support import open_sidebar  # noqa: E402 - after the skips
-from test_browser import CHROMIUM_ARGS, free_port, settle  # noqa: E402 - after the skips
+require_browser()
 
 from forecast.ui.workspace import TABS  # noqa: E402
 
@@ -82,73 +80,17 @@ def workspace(tmp_path_factory, beacon):
     return {**write_hostile_workspace(folder, beacon.url), "folder": folder}
 
 
-def _start(model: Path, evidence: Path, work: Path, extra_env: dict[str, str] | None = None):
-    port = free_port()
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
-        "FORECAST_DB": str(work / "journal.sqlite"),
-        **(extra_env or {}),
-    }
-    log = open(work / f"server-{port}.log", "w")  # noqa: SIM115 - closed by _stop
-    proc = subprocess.Popen(
-        [
-            str(Path(sys.executable).with_name("streamlit")),
-            "run",
-            "app.py",
-            "--server.headless",
-            "true",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.fileWatcherType",
-            "none",
-            "--",
-            "--model",
-            str(model),
-            "--evidence",
-            str(evidence),
-            "--models",
-            str(model.parent),
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return proc, log, url
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            _stop(proc, log)
-            pytest.fail("streamlit did not start: " + Path(log.name).read_text()[-2000:])
-        time.sleep(0.3)
-
-
-def _stop(proc, log) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-    log.close()
+def _serve(model: Path, evidence: Path, work: Path):
+    """The app on `model` and `evidence` (the journal in `work`), as a context giving its URL."""
+    args = ["--model", str(model), "--evidence", str(evidence), "--models", str(model.parent)]
+    env = {"PYTHONPATH": str(ROOT), "FORECAST_DB": str(work / "journal.sqlite")}
+    return serve_app(work, args, env)
 
 
 @pytest.fixture(scope="module")
 def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 def _watch(page, allowed: tuple[str, ...]) -> list[str]:
@@ -166,8 +108,7 @@ def _watch(page, allowed: tuple[str, ...]) -> list[str]:
 
 @pytest.mark.timeout(600)
 def test_the_page_makes_no_remote_request_for_hostile_text(browser, workspace, beacon):
-    proc, log, url = _start(workspace["model"], workspace["evidence"], workspace["folder"])
-    try:
+    with _serve(workspace["model"], workspace["evidence"], workspace["folder"]) as url:
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
         page = context.new_page()
         foreign = _watch(page, (url,))
@@ -182,8 +123,6 @@ def test_the_page_makes_no_remote_request_for_hostile_text(browser, workspace, b
         settle(page, 90)
         page.wait_for_timeout(1500)  # late image loads would arrive here
         context.close()
-    finally:
-        _stop(proc, log)
     assert beacon.paths == [], beacon.paths
     assert foreign == [], foreign
 
@@ -222,8 +161,7 @@ def _regex_bomb(folder: Path) -> Path:
 def test_a_regex_bomb_upload_leaves_the_page_responsive_for_others(browser, tmp_path):
     tiny = ROOT / "tests" / "fixtures" / "tiny.yaml"
     bomb = _regex_bomb(tmp_path)
-    proc, log, url = _start(tiny, ROOT / "tests" / "fixtures" / "tiny_evidence", tmp_path)
-    try:
+    with _serve(tiny, ROOT / "tests" / "fixtures" / "tiny_evidence", tmp_path) as url:
         first = browser.new_context(viewport={"width": 1400, "height": 1000})
         a = first.new_page()
         a.goto(url, wait_until="domcontentloaded")
@@ -246,5 +184,3 @@ def test_a_regex_bomb_upload_leaves_the_page_responsive_for_others(browser, tmp_
         a.get_by_text("is not a valid model").first.wait_for(timeout=90_000)
         second.close()
         first.close()
-    finally:
-        _stop(proc, log)

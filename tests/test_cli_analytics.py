@@ -16,26 +16,17 @@ RAINY = TINY_EVIDENCE / "scenarios" / "rainy.yaml"
 ANALYST = TINY_EVIDENCE / "scenarios" / "analyst_view.yaml"
 
 
-def csv(out: str) -> pd.DataFrame:
-    return pd.read_csv(io.StringIO(out))
+def csv(cli, *argv) -> pd.DataFrame:
+    """`forecast ARGV --format csv`, which must succeed, read back as a table."""
+    return pd.read_csv(io.StringIO(cli.ok(*argv, "--format", "csv")))
 
 
 def test_sensitivity_table_and_csv(cli):
     code, out, err = cli("sensitivity", TINY, "--target", "outcome=good")
     assert code == 0, err
     assert out.split("\n")[0].split()[:4] == ["node", "low", "high", "swing"]
-    code, out, _ = cli(
-        "sensitivity",
-        TINY,
-        "--target",
-        "outcome=good",
-        "--hard",
-        "rain=yes",
-        "--format",
-        "csv",
-    )
-    table = csv(out)
-    assert code == 0 and list(table["node"]) == ["sprinkler"]
+    table = csv(cli, "sensitivity", TINY, "--target", "outcome=good", "--hard", "rain=yes")
+    assert list(table["node"]) == ["sprinkler"]
     assert list(table.columns[:4]) == ["node", "low", "high", "swing"]
 
 
@@ -66,12 +57,16 @@ def test_parameter_sensitivity(cli):
     }
 
 
+def test_parameter_sensitivity_top_keeps_the_largest_swings(cli):
+    argv = ("sensitivity", TINY, "--target", "outcome=good", "--parameters")
+    full = csv(cli, *argv)
+    best = csv(cli, *argv, "--top", "2")
+    assert len(full) > 2 and len(best) == 2
+    assert list(best["swing"]) == list(full["swing"][:2])
+
+
 def test_indicators(cli):
-    code, out, err = cli(
-        "indicators", TINY, "--target", "outcome", "--scenario", ANALYST, "--format", "csv"
-    )
-    assert code == 0, err
-    table = csv(out)
+    table = csv(cli, "indicators", TINY, "--target", "outcome", "--scenario", ANALYST)
     assert list(table.columns) == [
         "node",
         "mutual_information_bits",
@@ -85,54 +80,17 @@ def test_indicators(cli):
 
 
 def test_explain_and_sequence(cli):
-    code, out, err = cli(
-        "explain",
-        TINY,
-        "--target",
-        "outcome=good",
-        "--scenario",
-        ANALYST,
-        "--format",
-        "csv",
-    )
-    assert code == 0, err
-    table = csv(out)
+    table = csv(cli, "explain", TINY, "--target", "outcome=good", "--scenario", ANALYST)
     assert list(table["item"]) == ["fixed:rain", "sprinkler_seen"]
     assert {"delta_probability", "delta_log_odds"} <= set(table.columns)
-    code, out, err = cli(
-        "explain",
-        TINY,
-        "--target",
-        "outcome=good",
-        "--scenario",
-        RAINY,
-        "--sequence",
-        "--format",
-        "csv",
-    )
-    assert code == 0, err
-    seq = csv(out)
+    seq = csv(cli, "explain", TINY, "--target", "outcome=good", "--scenario", RAINY, "--sequence")
     assert list(seq["item"]) == ["prior", "hard:rain", "likelihood:sprinkler"]
     assert {"step", "cumulative_probability"} <= set(seq.columns)
 
 
 def test_uncertainty_files(cli, tmp_path):
-    code, out, err = cli(
-        "uncertainty",
-        TINY,
-        "--samples",
-        "300",
-        "--seed",
-        "4",
-        "--target",
-        "outcome",
-        "--target",
-        "rain",
-        "--format",
-        "csv",
-    )
-    assert code == 0, err
-    table = csv(out)
+    targets = ("--target", "outcome", "--target", "rain")
+    table = csv(cli, "uncertainty", TINY, "--samples", "300", "--seed", "4", *targets)
     assert list(table.columns) == ["node", "state", "probability", "p05", "p50", "p95"]
     assert list(table["node"].unique()) == ["outcome", "rain"]
     report = tmp_path / "u.html"
@@ -153,6 +111,7 @@ def test_uncertainty_files(cli, tmp_path):
         ["sensitivity", TINY, "--target", "outcome"],
         ["sensitivity", TINY, "--target", "nope=good", "--parameters"],
         ["sensitivity", TINY, "--target", "outcome=good", "--parameters", "--delta", "2"],
+        ["sensitivity", TINY, "--target", "outcome=good", "--parameters", "--top", "0"],
         ["indicators", TINY, "--target", "nope"],
         ["explain", TINY, "--target", "outcome=good", "--scenario", "missing.yaml"],
         ["explain", TINY, "--target", "rain=wet", "--scenario", RAINY],
@@ -173,18 +132,8 @@ def test_missing_target_is_an_argument_error(cli):
 
 
 def test_query_with_intervals_adds_interval_columns(cli):
-    code, out, err = cli(
-        "query",
-        TINY,
-        "--target",
-        "outcome",
-        "--intervals",
-        "300",
-        "--seed",
-        "4",
-        "--format",
-        "csv",
-    )
+    argv = ("query", TINY, "--target", "outcome", "--intervals", "300", "--seed", "4")
+    code, out, err = cli(*argv, "--format", "csv")
     assert code == 0, err
     table = pd.read_csv(io.StringIO(out))
     assert list(table.columns) == ["node", "state", "probability", "words", "p05", "p50", "p95"]
@@ -192,18 +141,7 @@ def test_query_with_intervals_adds_interval_columns(cli):
     assert (table["p05"] < table["probability"]).all() and (
         table["probability"] < table["p95"]
     ).all()
-    code, again, _ = cli(
-        "query",
-        TINY,
-        "--target",
-        "outcome",
-        "--intervals",
-        "300",
-        "--seed",
-        "4",
-        "--format",
-        "csv",
-    )
+    code, again, _ = cli(*argv, "--format", "csv")
     assert again == out  # the seed makes it reproducible
     code, _, err = cli("query", TINY, "--intervals", "0")
     assert code == 2 and err.count("\n") == 1 and "--intervals 0 must be a whole number" in err

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from forecast.engine import JunctionTree, solve_fixed, triangulate
+from forecast.engine import JunctionTree, solve_fixed, triangulate, witness
 from forecast.errors import EvidenceError
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -117,6 +117,30 @@ def test_every_marginal_of_a_batch_matches_brute_force(data, net):
 
 @SETTINGS
 @given(data=st.data(), net=networks())
+def test_family_marginals_match_brute_force(data, net):
+    """P(parents, child | e) per variable, CPT axes in construction order."""
+    cards, parents, cpts = net
+    lik = {v: w[0] for v, w in data.draw(scenarios(cards, 1)).items()}
+    tree = JunctionTree(cards, parents, cpts)
+    fams, ok = tree.family_marginals({v: w[None, :] for v, w in lik.items()})
+    p = joint(cards, parents, cpts)
+    for v, w in lik.items():
+        p = p * np.asarray(w).reshape([cards[v] if u == v else 1 for u in range(len(cards))])
+    assert ok == (p.sum() > 0)
+    for v, ps in enumerate(parents):
+        family = [*ps, v]
+        assert fams[v].shape == tuple(cards[u] for u in family)
+        if not ok:
+            assert not fams[v].any()
+            continue
+        keep = sorted(family)
+        m = p.sum(axis=tuple(u for u in range(len(cards)) if u not in family)) / p.sum()
+        expected = np.transpose(m, [keep.index(u) for u in family])
+        np.testing.assert_allclose(fams[v], expected, rtol=0, atol=1e-10)
+
+
+@SETTINGS
+@given(data=st.data(), net=networks())
 def test_the_evidence_table_and_the_direct_pass_agree(data, net):
     cards, parents, cpts = net
     batch = data.draw(st.integers(2, 40))
@@ -129,6 +153,53 @@ def test_the_evidence_table_and_the_direct_pass_agree(data, net):
     np.testing.assert_array_equal(ok_direct, ok_table)
     for a, b in zip(direct, via_table, strict=True):
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-10)
+
+
+@SETTINGS
+@given(data=st.data(), net=networks())
+def test_a_mixed_batch_split_by_evidence_pattern_matches_brute_force(data, net):
+    """Scenarios observing different nodes (a few patterns): grouped per pattern, same numbers."""
+    cards, parents, cpts = net
+    assume(len(cards) >= 2)
+    batch = 48
+    lik = data.draw(scenarios(cards, batch, min_nodes=2))
+    seed = data.draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    patterns = rng.random((3, len(lik))) < 0.5  # which of the nodes each pattern observes
+    patterns[0] = True
+    patterns[1] = False
+    patterns[1, 0] = True
+    rows = rng.integers(0, 3, batch)
+    for j, v in enumerate(lik):
+        unobserved = ~patterns[rows, j]
+        lik[v][unobserved] = 1.0
+    tree = JunctionTree(cards, parents, cpts)
+    informative = {v: w for v, w in lik.items() if not (w == w[:1]).all()}
+    assert tree._by_pattern(lik, informative, batch) is not None  # the batch was split
+    margs, ok = tree.marginals(lik, batch)
+    stacked, ok_stacked = tree._chunked(lik, batch)
+    np.testing.assert_array_equal(ok, ok_stacked)
+    for b in range(batch):
+        expected, z = brute_force(cards, parents, cpts, {v: w[b] for v, w in lik.items()})
+        assert ok[b] == (z > 0)
+        for v in range(len(cards)):
+            if z > 0:
+                np.testing.assert_allclose(margs[v][b], expected[v], rtol=0, atol=1e-10)
+            else:
+                np.testing.assert_allclose(margs[v][b], 1.0 / cards[v])
+
+
+@SETTINGS
+@given(data=st.data(), net=networks())
+def test_a_witness_is_only_found_for_possible_evidence(data, net):
+    """engine.witness may miss a configuration, never invent one: found implies P(evidence) > 0."""
+    cards, parents, cpts = net
+    lik = {v: w[0] for v, w in data.draw(scenarios(cards, 1)).items()}
+    _, z = brute_force(cards, parents, cpts, lik)
+    found = witness(list(range(len(cards))), parents, cpts, lik)
+    assert not found or z > 0
+    if not lik:
+        assert found  # no evidence: every network here has a configuration of positive probability
 
 
 @SETTINGS

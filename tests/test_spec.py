@@ -518,3 +518,15 @@ def test_a_bad_row_is_one_problem_in_the_form_it_was_given(probabilities, proble
         spec_from_dict(data)
     assert len(info.value.problems) == 1
     assert info.value.problems[0].startswith(f"node 'a': {problem}")
+
+
+@pytest.mark.parametrize("name", ["\n", "a\rb", "x\u2028y"])
+def test_a_line_break_in_a_name_stays_out_of_the_one_line_message(name):
+    """Found by the hardening fuzzer: a node id of a newline split the error message."""
+    text = f"id: m\nnodes:\n  - id: {name!r}\n    states: [a, b]\n    cpt: {{probabilities: [0.5, 0.5]}}\n"
+    text = text.replace(repr(name), '"' + name.encode("unicode_escape").decode() + '"')
+    with pytest.raises(forecast.ModelError) as info:
+        spec_from_text(text, "m.yaml")
+    message = str(info.value)
+    assert "\n" not in message and "\r" not in message and "\u2028" not in message
+    assert all("\n" not in p for p in info.value.problems)

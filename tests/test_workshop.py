@@ -201,3 +201,31 @@ def test_the_grid_in_percent_or_probabilities(monkeypatch, files):
     at.radio(key="workshop.units").set_value("probabilities")
     at = rerun(at)
     assert frame_with(at, "yes")["no"].tolist() == [0.7]
+
+
+def test_states_and_sources_act_on_what_was_typed(monkeypatch, files):
+    """The typed name is trimmed; rename, delete and the source fields reach the editor."""
+    at = start(monkeypatch, files)
+    at = section(at, "Structure")
+    at.selectbox(key="workshop.struct.node").set_value("rain")
+    at = rerun(at)
+    at.text_input(key="workshop.state.new").set_value("  drizzle ")
+    at = press(at, "workshop.state.add")
+    assert at.session_state["edited_model"].spec.node("rain").states == ["no", "yes", "drizzle"]
+    at.selectbox(key="workshop.state.which").set_value("drizzle")
+    at.text_input(key="workshop.state.rename").set_value(" mist")
+    at = press(at, "workshop.state.rename.go")
+    assert at.session_state["edited_model"].spec.node("rain").states == ["no", "yes", "mist"]
+    at.selectbox(key="workshop.state.which").set_value("mist")
+    at = press(at, "workshop.state.delete")
+    assert "edited_model" not in at.session_state  # back to the file's model exactly
+
+    at = section(at, "Text")
+    for field, value in (("id", " src2 "), ("title", "Almanac"), ("author", "B"), ("date", "2017")):
+        at.text_input(key=f"workshop.s.{field}").set_value(value)
+    at = press(at, "workshop.s.go")
+    source = next(s for s in at.session_state["edited_model"].spec.sources if s.id == "src2")
+    assert (source.title, source.author, source.date) == ("Almanac", "B", "2017")
+    at.text_input(key="workshop.s.id").set_value("src2")
+    at = press(at, "workshop.s.delete")
+    assert "edited_model" not in at.session_state

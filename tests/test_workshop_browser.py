@@ -6,33 +6,23 @@ an evidence item added; the forecast shown on the page must equal
 works on temporary copies of the model and evidence folders.
 """
 
-import os
 import re
 import shutil
-import subprocess
-import sys
 import time
-import urllib.request
-from pathlib import Path
 
 import pytest
+from browser_support import ROOT, chromium, require_browser, serve_app, settle
 
 import forecast
 from forecast.diff import issued_items
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = Path("/usr/bin/chromium")
 TINY = ROOT / "tests" / "fixtures" / "tiny.yaml"
 TINY_EV = ROOT / "tests" / "fixtures" / "tiny_evidence"
 OUTPUT = ROOT / "test-output" / "browser"
 
-if not CHROMIUM.exists():
-    pytest.skip(f"browser tests need chromium at {CHROMIUM}", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="browser tests need Playwright")
-
-from test_browser import CHROMIUM_ARGS, free_port, settle  # noqa: E402
+require_browser()
 
 
 @pytest.fixture(scope="module")
@@ -41,69 +31,15 @@ def server(tmp_path_factory):
     (work / "models").mkdir()
     shutil.copy(TINY, work / "models" / "tiny.yaml")
     shutil.copytree(TINY_EV, work / "evidence")
-    port = free_port()
-    env = {
-        **os.environ,
-        "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
-        "FORECAST_DB": str(work / "journal.sqlite"),
-    }
-    log = open(work / "server.log", "w")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
-        [
-            str(Path(sys.executable).with_name("streamlit")),
-            "run",
-            "app.py",
-            "--server.headless",
-            "true",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.fileWatcherType",
-            "none",
-            "--",
-            "--model",
-            str(work / "models" / "tiny.yaml"),
-            "--evidence",
-            str(work / "evidence"),
-            "--models",
-            str(work / "models"),
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(
-                    "streamlit did not start:\n" + (work / "server.log").read_text()[-2000:]
-                )
-            time.sleep(0.3)
+    model, evidence, models = work / "models" / "tiny.yaml", work / "evidence", work / "models"
+    args = ["--model", str(model), "--evidence", str(evidence), "--models", str(models)]
+    with serve_app(work, args, {"FORECAST_DB": str(work / "journal.sqlite")}) as url:
         yield {"url": url, "work": work}
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
 
 
 @pytest.fixture
 def page(server):
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with chromium() as browser:
         context = browser.new_context(viewport={"width": 1400, "height": 1100})
         pg = context.new_page()
         pg.goto(server["url"], wait_until="domcontentloaded")
@@ -111,7 +47,6 @@ def page(server):
         yield pg
         OUTPUT.mkdir(parents=True, exist_ok=True)
         pg.screenshot(path=str(OUTPUT / "workshop.png"), full_page=True)
-        browser.close()
 
 
 def main(pg):

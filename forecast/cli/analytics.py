@@ -16,11 +16,10 @@ Progress = Callable[[int, int], None]
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "sensitivity", help="which nodes (or CPT entries) move a target most: the tornado"
+    p = _add_analysis(
+        sub, cmd_sensitivity, "which nodes (or CPT entries) move a target most: the tornado"
     )
-    common.add_model_arg(p)
-    p.add_argument("--target", required=True, metavar="NODE=STATE", help="the outcome to explain")
+    _add_outcome_arg(p)
     common.add_evidence_args(p)
     p.add_argument(
         "--parameters", action="store_true", help="move each CPT entry instead of setting each node"
@@ -32,21 +31,24 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="D",
         help="how far to move each entry (default 0.1)",
     )
-    common.add_output_args(p)
-    p.set_defaults(func=cmd_sensitivity)
-
-    p = sub.add_parser(
-        "indicators", help="which unobserved nodes are worth collecting: mutual information"
+    p.add_argument(
+        "--top",
+        type=int,
+        default=None,
+        metavar="N",
+        help="with --parameters: only the N entries with the largest swings",
     )
-    common.add_model_arg(p)
+    common.add_output_args(p)
+
+    p = _add_analysis(
+        sub, cmd_indicators, "which unobserved nodes are worth collecting: mutual information"
+    )
     p.add_argument("--target", required=True, metavar="NODE", help="the node to learn about")
     common.add_evidence_args(p)
     common.add_output_args(p)
-    p.set_defaults(func=cmd_indicators)
 
-    p = sub.add_parser("explain", help="what each piece of evidence in a scenario did to a target")
-    common.add_model_arg(p)
-    p.add_argument("--target", required=True, metavar="NODE=STATE", help="the outcome to explain")
+    p = _add_analysis(sub, cmd_explain, "what each piece of evidence in a scenario did to a target")
+    _add_outcome_arg(p)
     p.add_argument(
         "--scenario",
         required=True,
@@ -59,19 +61,16 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="the cumulative sequence in date order (the waterfall)",
     )
     common.add_output_args(p)
-    p.set_defaults(func=cmd_explain)
 
-    p = sub.add_parser(
-        "uncertainty", help="intervals on the posteriors from Dirichlet draws of every CPT row"
+    p = _add_analysis(
+        sub, cmd_uncertainty, "intervals on the posteriors from Dirichlet draws of every CPT row"
     )
-    common.add_model_arg(p)
     common.add_draws_args(p, "--samples", "number of draws (default 2000)", default=2000)
     common.add_targets_arg(p, "nodes to report (default: the outcomes)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     common.add_evidence_args(p)
     add_executor_args(p)
     common.add_output_args(p)
-    p.set_defaults(func=cmd_uncertainty)
 
 
 @contextmanager
@@ -95,13 +94,27 @@ def _progress_bar(args: argparse.Namespace, what: str) -> Iterator[Progress | No
         bar.close()
 
 
+def _add_analysis(
+    sub: argparse._SubParsersAction, func: Callable[[argparse.Namespace], int], help: str
+) -> argparse.ArgumentParser:
+    """An analysis sub-command: named after `func`, its first argument the model file."""
+    p = common.add_command(sub, func, help)
+    common.add_model_arg(p)
+    return p
+
+
+def _add_outcome_arg(p: argparse.ArgumentParser) -> None:
+    """--target NODE=STATE: the one outcome that sensitivity and explain explain."""
+    p.add_argument("--target", required=True, metavar="NODE=STATE", help="the outcome to explain")
+
+
 def cmd_sensitivity(args: argparse.Namespace) -> int:
     model = common.open_model(args)
     ev = common.evidence_from_args(model, args)
     if args.parameters:
         with _progress_bar(args, "CPT entries") as progress, common.option_names():
             table = analysis.parameter_sensitivity(
-                model, args.target, args.delta, scenario=ev, progress=progress
+                model, args.target, args.delta, scenario=ev, progress=progress, top=args.top
             )
     else:
         table = analysis.sensitivity(model, args.target, scenario=ev)

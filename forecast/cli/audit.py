@@ -6,13 +6,14 @@ import argparse
 import sys
 
 from ..claims import audit
-from .common import add_model_arg, add_output_args, emit, open_model
+from .common import add_command, add_model_arg, add_output_args, emit, open_model
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "audit",
-        help="measure each claim in the model's claims file on the network (exit 1 if any fails)",
+    p = add_command(
+        sub,
+        cmd_audit,
+        "measure each claim in the model's claims file on the network (exit 1 if any fails)",
     )
     add_model_arg(p)
     p.add_argument(
@@ -22,7 +23,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--failed", action="store_true", help="show only the claims that fail")
     add_output_args(p)
-    p.set_defaults(func=cmd_audit)
 
 
 def cmd_audit(args: argparse.Namespace) -> int:

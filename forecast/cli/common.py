@@ -8,7 +8,8 @@ import datetime as dt
 import math
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pandas as pd
 
@@ -39,6 +40,42 @@ def option_names(**options: str) -> Iterator[None]:
         raise exc.renamed(
             options.get(exc.argument, "--" + exc.argument.replace("_", "-"))
         ) from None
+
+
+Options = argparse.ArgumentParser | argparse._ArgumentGroup
+
+
+def add_command(
+    sub: argparse._SubParsersAction, func: Callable[[argparse.Namespace], int], help: str, **kw: Any
+) -> argparse.ArgumentParser:
+    """The sub-command run by `func`, named after it (``cmd_export_model`` is ``export-model``).
+
+    `help` and `kw` (a description) go to argparse, as click names a command after its function.
+    """
+    name = func.__name__.removeprefix("cmd_").replace("_", "-")
+    parser: argparse.ArgumentParser = sub.add_parser(name, help=help, **kw)
+    parser.set_defaults(func=func)
+    return parser
+
+
+def add_items_arg(parser: Options, help: str, metavar: str = "PATH") -> None:
+    """--evidence: the dated evidence items (a file or folder) a command reads or updates."""
+    parser.add_argument("--evidence", metavar=metavar, help=help)
+
+
+def add_as_of_arg(parser: Options, help: str, **kw: Any) -> None:
+    """--as-of YYYY-MM-DD: the forecast date (`kw`: action="append" for several)."""
+    parser.add_argument("--as-of", dest="as_of", metavar="YYYY-MM-DD", help=help, **kw)
+
+
+def add_author_arg(parser: Options, help: str | None = None) -> None:
+    """--author NAME: who issues, resolves or writes (or, as a filter, whose forecasts)."""
+    parser.add_argument("--author", metavar="NAME", help=help)
+
+
+def add_model_id_arg(parser: Options) -> None:
+    """MODEL, for the journal's commands: a model id, or a model file standing for its id."""
+    parser.add_argument("model_id", metavar="MODEL", help="model id or model file")
 
 
 def add_targets_arg(
@@ -110,11 +147,9 @@ def add_intervention_args(
     )
     if not as_of:
         return
-    parser.add_argument(
-        "--as-of",
-        dest="as_of",
-        metavar="YYYY-MM-DD",
-        help="forecast date: items are aged to it, later items are not applied (default: the model's as-of date)",
+    add_as_of_arg(
+        parser,
+        "forecast date: items are aged to it, later items are not applied (default: the model's as-of date)",
     )
 
 

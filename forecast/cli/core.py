@@ -15,9 +15,12 @@ from ..evidence import load_evidence, load_scenario
 from ..formats import WRITABLE, read_model_file, write_model_file
 from ..runs import run, timeline
 from .common import (
+    add_as_of_arg,
+    add_command,
     add_draws_args,
     add_evidence_args,
     add_intervention_args,
+    add_items_arg,
     add_model_arg,
     add_output_args,
     add_targets_arg,
@@ -33,21 +36,19 @@ from .sweep import add_executor_args, run_sweep, wants_sweep
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("nodes", help="list the model's nodes with role, states and parents")
+    p = add_command(sub, cmd_nodes, "list the model's nodes with role, states and parents")
     add_model_arg(p)
     add_output_args(p)
-    p.set_defaults(func=cmd_nodes)
 
-    p = sub.add_parser("validate", help="check a model file and report every problem")
+    p = add_command(sub, cmd_validate, "check a model file and report every problem")
     add_model_arg(p)
-    p.add_argument(
-        "--evidence",
-        metavar="EVIDENCE",
-        help="evidence items to check with the model (default: the evidence/ folder beside models/, if any)",
+    add_items_arg(
+        p,
+        "evidence items to check with the model (default: the evidence/ folder beside models/, if any)",
+        "EVIDENCE",
     )
-    p.set_defaults(func=cmd_validate)
 
-    p = sub.add_parser("query", help="posteriors under evidence")
+    p = add_command(sub, cmd_query, "posteriors under evidence")
     add_model_arg(p)
     add_evidence_args(p, as_of=False)  # --as-of comes with the journal options
     add_targets_arg(p)
@@ -58,9 +59,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_output_args(p)
     add_record_args(p)
-    p.set_defaults(func=cmd_query)
 
-    p = sub.add_parser("run", help="posteriors for several scenario files side by side")
+    p = add_command(sub, cmd_run, "posteriors for several scenario files side by side")
     add_model_arg(p)
     p.add_argument("scenarios", nargs="*", metavar="SCENARIO", help="scenario files")
     add_targets_arg(p)
@@ -70,31 +70,24 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_executor_args(p)
     add_output_args(p)
     add_record_args(p)
-    p.set_defaults(func=cmd_run)
 
-    p = sub.add_parser(
-        "timeline", help="replay dated evidence items and show how the forecast moved"
+    p = add_command(
+        sub, cmd_timeline, "replay dated evidence items and show how the forecast moved"
     )
     add_model_arg(p)
     p.add_argument("evidence", metavar="EVIDENCE", help="evidence item file or folder")
     add_targets_arg(p, "nodes to follow (default: outcomes)")
-    p.add_argument(
-        "--as-of",
-        dest="as_of",
-        metavar="YYYY-MM-DD",
-        help="forecast date the items are aged to (default: the model's as-of date)",
-    )
+    add_as_of_arg(p, "forecast date the items are aged to (default: the model's as-of date)")
     add_output_args(p)
-    p.set_defaults(func=cmd_timeline)
 
-    p = sub.add_parser("describe", help="write the model's documentation as Markdown")
+    p = add_command(sub, cmd_describe, "write the model's documentation as Markdown")
     add_model_arg(p)
     p.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of stdout")
-    p.set_defaults(func=cmd_describe)
 
-    p = sub.add_parser(
-        "export-model",
-        help="write the model as BIF, XMLBIF, Hugin NET or GeNIe XDSL (for GeNIe, Hugin, Netica, pyAgrum)",
+    p = add_command(
+        sub,
+        cmd_export_model,
+        "write the model as BIF, XMLBIF, Hugin NET or GeNIe XDSL (for GeNIe, Hugin, Netica, pyAgrum)",
     )
     add_model_arg(p)
     p.add_argument(
@@ -105,7 +98,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--output", "-o", required=True, metavar="FILE", help="file to write (.gz compresses it)"
     )
-    p.set_defaults(func=cmd_export_model)
 
 
 def cmd_nodes(args: argparse.Namespace) -> int:

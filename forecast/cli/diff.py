@@ -17,13 +17,12 @@ from ..diff import semantic_diff
 from ..errors import ForecastError
 from ..evidence import load_evidence, load_scenario
 from ..model import Model, load_model, model_from_bytes
-from .common import emit_text
+from .common import add_command, add_items_arg, emit_text
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "diff",
-        help="what changed between two model files and what it does to the outcomes",
+    p = add_command(
+        sub, cmd_diff, "what changed between two model files and what it does to the outcomes"
     )
     p.add_argument("old", metavar="OLD", help="the model file before the change (or REV:PATH)")
     p.add_argument("new", metavar="NEW", help="the model file after the change (or REV:PATH)")
@@ -34,15 +33,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="FILE",
         help="also compare the outcomes under this scenario (repeatable)",
     )
-    p.add_argument(
-        "--evidence",
-        metavar="DIR",
-        help="dated evidence items for the issued forecast (default: ./evidence if it exists)",
+    add_items_arg(
+        p, "dated evidence items for the issued forecast (default: ./evidence if it exists)", "DIR"
     )
     p.add_argument("--no-evidence", action="store_true", help="do not compare the issued forecast")
     p.add_argument("--format", choices=("text", "json", "csv"), default="text")
     p.add_argument("--output", "-o", metavar="FILE", help="write to FILE (atomically)")
-    p.set_defaults(func=cmd_diff)
 
 
 def cmd_diff(args: argparse.Namespace) -> int:

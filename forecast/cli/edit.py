@@ -11,27 +11,25 @@ import argparse
 import sys
 from pathlib import Path
 
+from .common import add_command, add_items_arg
+
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "rename",
-        help="rename a node (or, with --state-of NODE, one of its states) in the model, its "
+    p = add_command(
+        sub,
+        cmd_rename,
+        "rename a node (or, with --state-of NODE, one of its states) in the model, its "
         "evidence items, scenarios and claims",
     )
     p.add_argument("model", metavar="MODEL", help="the YAML model file")
     p.add_argument("old", metavar="OLD", help="the current id")
     p.add_argument("new", metavar="NEW", help="the new id (letters, digits, _)")
     p.add_argument("--state-of", metavar="NODE", help="rename a state of NODE instead of a node")
-    p.add_argument(
-        "--evidence",
-        metavar="DIR",
-        help="the evidence items to update (default: ./evidence if it exists)",
-    )
+    add_items_arg(p, "the evidence items to update (default: ./evidence if it exists)", "DIR")
     p.add_argument(
         "--scenarios", metavar="DIR", help="the scenarios to update (default: EVIDENCE/scenarios)"
     )
     p.add_argument("--dry-run", action="store_true", help="show the change summary, write nothing")
-    p.set_defaults(func=cmd_rename)
 
 
 def cmd_rename(args: argparse.Namespace) -> int:

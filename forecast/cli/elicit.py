@@ -12,7 +12,7 @@ from ..ensemble import ensemble
 from ..errors import ForecastError
 from ..model import load_model
 from ..yamlio import atomic_write_text, load_yaml
-from .common import add_evidence_args, add_output_args, emit, evidence_from_args
+from .common import add_command, add_evidence_args, add_output_args, emit, evidence_from_args
 from .journal import add_db_arg
 
 
@@ -23,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     steps = p.add_subparsers(dest="step", metavar="STEP")
     steps.required = True
 
-    s = steps.add_parser("open", help="open round 1 of an elicitation on a model")
+    s = add_command(steps, cmd_open, "open round 1 of an elicitation on a model")
     s.add_argument("model", metavar="MODEL")
     s.add_argument(
         "--participant", action="append", required=True, metavar="NAME", help="repeat per analyst"
@@ -36,44 +36,38 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     s.add_argument("--facilitator", metavar="NAME", help="default: $FORECAST_AUTHOR or login")
     add_db_arg(s)
-    s.set_defaults(func=cmd_open)
 
-    s = steps.add_parser("sheet", help="a participant's answer sheet for the open round (YAML)")
+    s = add_command(steps, cmd_sheet, "a participant's answer sheet for the open round (YAML)")
     s.add_argument("id", metavar="ELICITATION")
     s.add_argument("--participant", required=True, metavar="NAME")
     s.add_argument("--output", "-o", metavar="FILE", help="write the sheet to FILE")
     add_db_arg(s)
-    s.set_defaults(func=cmd_sheet)
 
-    s = steps.add_parser("answer", help="give or revise your answers from a sheet file")
+    s = add_command(steps, cmd_answer, "give or revise your answers from a sheet file")
     s.add_argument("id", metavar="ELICITATION")
     s.add_argument("--participant", required=True, metavar="NAME")
     s.add_argument("--answers", required=True, metavar="FILE", help="a sheet (see `elicit sheet`)")
     add_db_arg(s)
-    s.set_defaults(func=cmd_answer)
 
-    s = steps.add_parser("status", help="who has answered how much in the open round")
+    s = add_command(steps, cmd_status, "who has answered how much in the open round")
     s.add_argument("id", metavar="ELICITATION")
     add_output_args(s)
     add_db_arg(s)
-    s.set_defaults(func=cmd_status)
 
-    s = steps.add_parser("close-round", help="freeze the round and open the next")
+    s = add_command(steps, cmd_close_round, "freeze the round and open the next")
     s.add_argument("id", metavar="ELICITATION")
     s.add_argument("--by", metavar="NAME", help="the facilitator (default: $FORECAST_AUTHOR)")
     s.add_argument("--finish", action="store_true", help="close the elicitation after this round")
     add_db_arg(s)
-    s.set_defaults(func=cmd_close_round)
 
-    s = steps.add_parser("feedback", help="the group's median and spread in a closed round")
+    s = add_command(steps, cmd_feedback, "the group's median and spread in a closed round")
     s.add_argument("id", metavar="ELICITATION")
     s.add_argument("--participant", metavar="NAME", help="show where this answer stands")
     s.add_argument("--round", type=int, metavar="N", help="default: the last closed round")
     add_output_args(s)
     add_db_arg(s)
-    s.set_defaults(func=cmd_feedback)
 
-    s = steps.add_parser("pool", help="pool the answers; --output FILE.yaml writes a new model")
+    s = add_command(steps, cmd_pool, "pool the answers; --output FILE.yaml writes a new model")
     s.add_argument("model", metavar="MODEL")
     s.add_argument("id", metavar="ELICITATION")
     s.add_argument("--method", choices=("linear", "log"), default="linear")
@@ -83,10 +77,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--output", "-o", metavar="FILE", help=".yaml: the pooled model; else the pooled table"
     )
     add_db_arg(s)
-    s.set_defaults(func=cmd_pool)
 
-    s = steps.add_parser(
-        "disagreement", help="where the team's disagreement changes the forecast, ranked"
+    s = add_command(
+        steps, cmd_disagreement, "where the team's disagreement changes the forecast, ranked"
     )
     s.add_argument("model", metavar="MODEL")
     s.add_argument("id", metavar="ELICITATION")
@@ -94,9 +87,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--method", choices=("linear", "log"), default="linear")
     add_output_args(s)
     add_db_arg(s)
-    s.set_defaults(func=cmd_disagreement)
 
-    p = sub.add_parser("ensemble", help="several models of one question: pooled posterior, spread")
+    p = add_command(sub, cmd_ensemble, "several models of one question: pooled posterior, spread")
     p.add_argument("models", metavar="MODEL", nargs="+")
     p.add_argument(
         "--weight", type=float, action="append", metavar="W", help="one per model (default equal)"
@@ -104,7 +96,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--target", action="append", metavar="NODE", help="default: common outcomes")
     add_evidence_args(p)
     add_output_args(p)
-    p.set_defaults(func=cmd_ensemble)
 
 
 def cmd_open(args: argparse.Namespace) -> int:

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -22,7 +23,18 @@ from ..evidence import Evidence, Scenario, load_evidence
 from ..export import jsonable, jsonable_rows, render
 from ..model import Model, load_model
 from ..safety import safe_frame
-from .common import add_evidence_args, add_output_args, emit, emit_text, evidence_from_args
+from .common import (
+    add_as_of_arg,
+    add_author_arg,
+    add_command,
+    add_evidence_args,
+    add_items_arg,
+    add_model_id_arg,
+    add_output_args,
+    emit,
+    emit_text,
+    evidence_from_args,
+)
 
 TEXT_FORMATS = ("table", "csv", "json", "md")
 SUFFIX_FORMATS = {".csv": "csv", ".json": "json", ".md": "md", ".txt": "table"}
@@ -46,18 +58,13 @@ def add_record_args(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="record the outcome posteriors in the forecast journal",
     )
-    g.add_argument(
-        "--author",
-        metavar="NAME",
-        help="who issues the forecast (default: $FORECAST_AUTHOR or login name)",
-    )
+    add_author_arg(g, "who issues the forecast (default: $FORECAST_AUTHOR or login name)")
     g.add_argument(
         "--note", metavar="TEXT", default="", help="a note stored with the recorded forecast"
     )
-    g.add_argument(
-        "--as-of",
-        metavar="YYYY-MM-DD",
-        help="forecast date: evidence items dated after it are not applied and the rest are "
+    add_as_of_arg(
+        g,
+        "forecast date: evidence items dated after it are not applied and the rest are "
         "aged to it (docs/evidence.md); with --record, the forecast is recorded as of this "
         "date (a date before today makes it retrospective)",
     )
@@ -104,18 +111,16 @@ def record_scenarios(
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "history",
-        help="list recorded forecasts (one row per forecast and outcome state) and resolutions",
+    p = add_command(
+        sub,
+        cmd_history,
+        "list recorded forecasts (one row per forecast and outcome state) and resolutions",
     )
-    p.add_argument("--model", metavar="ID", help="only forecasts of this model id (or model file)")
-    p.add_argument("--author", metavar="NAME", help="only forecasts by this author")
-    _add_output(p)
-    add_db_arg(p)
-    p.set_defaults(func=cmd_history)
+    _add_filters(p, kind=False)
+    _add_listing(p)
 
-    p = sub.add_parser("resolve", help="record what happened to an outcome node")
-    p.add_argument("model_id", metavar="MODEL", help="model id or model file")
+    p = add_command(sub, cmd_resolve, "record what happened to an outcome node")
+    add_model_id_arg(p)
     p.add_argument("node", metavar="NODE")
     p.add_argument("state", metavar="STATE", help="the state that happened")
     p.add_argument(
@@ -124,7 +129,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="the day it became known; scores forecasts issued on or before it (default: today, UTC)",
     )
     p.add_argument("--source", metavar="TEXT", default="", help="where the outcome was reported")
-    p.add_argument("--author", metavar="NAME", help="who resolves (default: $FORECAST_AUTHOR)")
+    add_author_arg(p, "who resolves (default: $FORECAST_AUTHOR)")
     p.add_argument(
         "--amend", action="store_true", help="replace the current resolution (needs --reason)"
     )
@@ -135,18 +140,16 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="the outcome was settled before the question's horizon",
     )
     add_db_arg(p)
-    p.set_defaults(func=cmd_resolve)
 
-    p = sub.add_parser("resolutions", help="every version of every resolution (the audit trail)")
+    p = add_command(sub, cmd_resolutions, "every version of every resolution (the audit trail)")
     p.add_argument("--model", metavar="ID", help="only this model id (or model file)")
     p.add_argument("--current", action="store_true", help="only the current versions")
-    _add_output(p)
-    add_db_arg(p)
-    p.set_defaults(func=cmd_resolutions)
+    _add_listing(p)
 
-    p = sub.add_parser(
-        "score",
-        help="Brier and log scores of resolved forecasts, their means, calibration and its decomposition",
+    p = add_command(
+        sub,
+        cmd_score,
+        "Brier and log scores of resolved forecasts, their means, calibration and its decomposition",
     )
     _add_filters(p)
     p.add_argument(
@@ -159,14 +162,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         choices=("scores", "means", "calibration", "decomposition"),
         help="one part only (csv always gives one part: scores unless --only says otherwise)",
     )
-    _add_output(p)
-    add_db_arg(p)
-    p.set_defaults(func=cmd_score)
+    _add_listing(p)
 
-    p = sub.add_parser(
-        "pool", help="pool several authors' forecasts (linear, log-odds) and score them"
+    p = add_command(
+        sub, cmd_pool, "pool several authors' forecasts (linear, log-odds) and score them"
     )
-    p.add_argument("model_id", metavar="MODEL", help="model id or model file")
+    add_model_id_arg(p)
     p.add_argument("--node", metavar="NODE", help="only this outcome node")
     p.add_argument("--kind", choices=(journal.LIVE, journal.RETROSPECTIVE), default=journal.LIVE)
     p.add_argument(
@@ -175,31 +176,27 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="A",
         help="extremising exponent (default: the journal setting fixed before resolution)",
     )
-    _add_output(p)
-    add_db_arg(p)
-    p.set_defaults(func=cmd_pool)
+    _add_listing(p)
 
-    p = sub.add_parser(
-        "recalibrate", help="out-of-sample log-odds recalibration fitted on earlier questions"
+    p = add_command(
+        sub, cmd_recalibrate, "out-of-sample log-odds recalibration fitted on earlier questions"
     )
     _add_filters(p)
-    _add_output(p)
-    add_db_arg(p)
-    p.set_defaults(func=cmd_recalibrate)
+    _add_listing(p)
 
-    p = sub.add_parser(
-        "journal-setting", help="fix a journal setting for a model in advance (extremise)"
+    p = add_command(
+        sub, cmd_journal_setting, "fix a journal setting for a model in advance (extremise)"
     )
-    p.add_argument("model_id", metavar="MODEL", help="model id or model file")
+    add_model_id_arg(p)
     p.add_argument("key", choices=sorted(journal.records.SETTINGS))
     p.add_argument("value", type=float)
-    p.add_argument("--author", metavar="NAME")
+    add_author_arg(p)
     add_db_arg(p)
-    p.set_defaults(func=cmd_setting)
 
-    p = sub.add_parser(
-        "backtest",
-        help="issue the model's forecast as of past dates and score it against a resolutions file",
+    p = add_command(
+        sub,
+        cmd_backtest,
+        "issue the model's forecast as of past dates and score it against a resolutions file",
     )
     p.add_argument("model", metavar="MODEL", help="model file")
     p.add_argument(
@@ -208,16 +205,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="FILE",
         help="YAML list of node, state, known_on, source",
     )
-    p.add_argument(
-        "--as-of",
+    add_as_of_arg(
+        p,
+        "an as-of date (repeatable; default: the model's as-of date and every item date)",
         action="append",
-        metavar="YYYY-MM-DD",
-        help="an as-of date (repeatable; default: the model's as-of date and every item date)",
     )
-    p.add_argument(
-        "--evidence",
-        metavar="PATH",
-        help="evidence item file or folder; items dated on or before each as-of date are applied",
+    add_items_arg(
+        p, "evidence item file or folder; items dated on or before each as-of date are applied"
     )
     p.add_argument(
         "--reference",
@@ -231,15 +225,17 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="also record each as-of forecast in the journal (retrospective)",
     )
-    g.add_argument("--author", metavar="NAME")
+    add_author_arg(g)
     add_db_arg(g)
     add_output_args(p, formats=("table", "csv", "json", "md", "html", "xlsx"))
-    p.set_defaults(func=cmd_backtest)
 
 
-def _add_filters(p: argparse.ArgumentParser) -> None:
+def _add_filters(p: argparse.ArgumentParser, kind: bool = True) -> None:
+    """--model and --author (and --kind unless `kind` is false): which forecasts a command reads."""
     p.add_argument("--model", metavar="ID", help="only forecasts of this model id (or model file)")
-    p.add_argument("--author", metavar="NAME", help="only forecasts by this author")
+    add_author_arg(p, "only forecasts by this author")
+    if not kind:
+        return
     p.add_argument(
         "--kind",
         choices=(journal.LIVE, journal.RETROSPECTIVE),
@@ -247,11 +243,18 @@ def _add_filters(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _add_output(p: argparse.ArgumentParser) -> None:
+def _add_listing(p: argparse.ArgumentParser) -> None:
+    """--format, --output and --db: a command that lists what the journal holds."""
     p.add_argument("--format", choices=TEXT_FORMATS, help="output format (default: table)")
     p.add_argument(
         "--output", "-o", metavar="FILE", help="write to FILE (.csv .json .md .txt, atomically)"
     )
+    add_db_arg(p)
+
+
+def _filters(args: argparse.Namespace) -> dict[str, Any]:
+    """The journal keywords from `_add_filters`' --model and --author, and --db."""
+    return {"model": _model_id(args.model), "author": args.author, "db": args.db}
 
 
 def _model_id(text: str | None) -> str | None:
@@ -408,13 +411,7 @@ def cmd_resolutions(args: argparse.Namespace) -> int:
 
 def cmd_score(args: argparse.Namespace) -> int:
     fmt = _output_format(args)
-    result = journal.score(
-        model=_model_id(args.model),
-        author=args.author,
-        kind=args.kind,
-        combine_versions=args.combine_versions,
-        db=args.db,
-    )
+    result = journal.score(**_filters(args), kind=args.kind, combine_versions=args.combine_versions)
     parts = {
         "scores": result.scores,
         "means": result.means,
@@ -491,12 +488,7 @@ def cmd_pool(args: argparse.Namespace) -> int:
 
 def cmd_recalibrate(args: argparse.Namespace) -> int:
     fmt = _output_format(args)
-    table = journal.recalibrate(
-        model=_model_id(args.model),
-        author=args.author,
-        kind=args.kind or journal.LIVE,
-        db=args.db,
-    )
+    table = journal.recalibrate(**_filters(args), kind=args.kind or journal.LIVE)
     if fmt == "csv":
         return _write(_csv(table), args)
     if fmt == "json":
@@ -511,7 +503,7 @@ def cmd_recalibrate(args: argparse.Namespace) -> int:
     return _write(_blocks([(title, table)], fmt), args)
 
 
-def cmd_setting(args: argparse.Namespace) -> int:
+def cmd_journal_setting(args: argparse.Namespace) -> int:
     model_id = _model_id(args.model_id) or ""
     journal.set_setting(model_id, args.key, args.value, author=args.author or "", db=args.db)
     sys.stdout.write(f"set {args.key} = {args.value:g} for {model_id}\n")

@@ -8,23 +8,27 @@ import sys
 from ..evidence import load_evidence, load_scenario
 from ..reporting import report
 from ..writers import REPORT_FORMATS, report_format, write_report
-from .common import add_model_arg, open_model
+from .common import (
+    add_author_arg,
+    add_command,
+    add_items_arg,
+    add_model_arg,
+    add_targets_arg,
+    open_model,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "report",
-        help="write a report with key judgements, issue record, charts and sources",
+    p = add_command(
+        sub,
+        cmd_report,
+        "write a report with key judgements, issue record, charts and sources",
         description="Key judgements first (ICD 203 language), then the issue record, tables, "
         "charts, the evidence used and a bibliography; see docs/reports.md.",
     )
     add_model_arg(p)
     p.add_argument("--scenario", metavar="FILE", help="scenario file (its evidence and items)")
-    p.add_argument(
-        "--evidence",
-        metavar="PATH",
-        help="apply every dated evidence item in this file or folder as well",
-    )
+    add_items_arg(p, "apply every dated evidence item in this file or folder as well")
     p.add_argument(
         "--compare",
         action="append",
@@ -32,15 +36,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="FILE",
         help="a further scenario file to compare side by side (repeatable)",
     )
-    p.add_argument(
-        "--author", metavar="NAME", help="the report's author (default: $FORECAST_AUTHOR)"
-    )
-    p.add_argument(
-        "--target",
-        action="append",
-        metavar="NODE",
-        help="an outcome to judge (repeatable; default: the model's outcomes)",
-    )
+    add_author_arg(p, "the report's author (default: $FORECAST_AUTHOR)")
+    add_targets_arg(p, "an outcome to judge (repeatable; default: the model's outcomes)")
     p.add_argument(
         "--output",
         "-o",
@@ -48,7 +45,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="FILE",
         help=f"the report file; its suffix picks the format ({', '.join(REPORT_FORMATS)})",
     )
-    p.set_defaults(func=cmd_report)
 
 
 def cmd_report(args: argparse.Namespace) -> int:

@@ -10,15 +10,14 @@ descriptions.  Decision, utility and equation nodes are refused by name.
 
 from __future__ import annotations
 
+import math
 import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from ..canonical import is_inert
 from ..errors import ModelError
-from .lexer import Tokens, block_of, entries, get, numbers, text_of, words_of
-from .network import Network, Variable
+from .lexer import block_of, get, numbers, text_of, top_block, words_of
+from .network import Network, Variable, table_of
 from .xmlbif import parse_xml
 
 if TYPE_CHECKING:
@@ -82,6 +81,23 @@ def _parents_known(v: Variable, known: dict[str, Variable], where: str) -> None:
             )
 
 
+def _define(
+    v: Variable,
+    known: dict[str, Variable],
+    values: list[float],
+    strengths: list[float] | None,
+    where: str,
+) -> None:
+    """Give `v` its table (a CPT node: no `strengths`) or its noisy-MAX form (`values` are then
+    GeNIe's parameters); XDSL and DSL nodes hold the same numbers under other names."""
+    if strengths is None:
+        combos = math.prod(len(known[q].states) for q in v.parents)
+        v.table = table_of(values, len(v.states), combos, f"the table of '{v.name}'", where)
+    else:
+        parent_states = {q: known[q].states for q in v.parents}
+        v.cpt = noisy_from(v.name, v.states, v.parents, parent_states, strengths, values, where)
+
+
 # ---------------------------------------------------------------- XDSL
 
 
@@ -110,30 +126,15 @@ def parse_xdsl(text: str, where: str) -> Network:
         values = numbers(
             (el.findtext("probabilities") or "").split(), f"the table of '{nid}'", where
         )
-        if kind == "cpt":
-            combos = int(np.prod([len(known[q].states) for q in v.parents])) if v.parents else 1
-            if len(values) != combos * len(states):
-                raise ModelError(
-                    f"{where}: the table of '{nid}' has {len(values)} numbers; expected "
-                    f"{combos * len(states)} ({len(states)} states x {combos} parent combinations)"
-                )
-            v.table = np.asarray(values, dtype=float).reshape(combos, len(states))
-        else:
+        strengths = None
+        if kind != "cpt":
             strengths = numbers(
                 (el.findtext("strengths") or "").split(), f"the strengths of '{nid}'", where
             )
-            params = numbers(
+            values = numbers(
                 (el.findtext("parameters") or "").split(), f"the parameters of '{nid}'", where
             )
-            v.cpt = noisy_from(
-                nid,
-                states,
-                v.parents,
-                {q: known[q].states for q in v.parents},
-                strengths,
-                params,
-                where,
-            )
+        _define(v, known, values, strengths, where)
         known[nid] = v
         net.variables.append(v)
     _xdsl_extensions(root, known)
@@ -223,17 +224,11 @@ def _noisy_blocks(view: View, n: str) -> tuple[list[int], list[float]] | None:
 
 
 def parse_dsl(text: str, where: str) -> Network:
-    t = Tokens(text, where, equals=True)
-    top = entries(t)
-    nets = [e for e in top if e[0].lower() == "net"]
-    if len(nets) != 1 or not isinstance(nets[0][1], str):
-        raise ModelError(f"{where}: not a GeNIe DSL file (no 'net NAME {{ ... }}')")
-    _, name, body = nets[0]
-    net = Network("GeNIe DSL", name=str(name))
-    header = block_of(get(block_of(body), "HEADER"))
-    net.title = text_of(get(header, "NAME"))
+    name, body = top_block(text, where, "net", "GeNIe DSL")
+    net = Network("GeNIe DSL", name=name)
+    net.title = text_of(get(block_of(get(body, "HEADER")), "NAME"))
     known: dict[str, Variable] = {}
-    for key, nid, block in block_of(body):
+    for key, nid, block in body:
         if key.lower() != "node":
             continue
         b = block_of(block)
@@ -254,25 +249,10 @@ def parse_dsl(text: str, where: str) -> Network:
             v.label = label
         v.description = text_of(get(h, "COMMENT"))
         values = numbers(words_of(get(d, "PROBABILITIES")), f"the table of '{nid}'", where)
-        if kind == "CPT":
-            combos = int(np.prod([len(known[q].states) for q in v.parents])) if v.parents else 1
-            if len(values) != combos * len(states):
-                raise ModelError(
-                    f"{where}: the table of '{nid}' has {len(values)} numbers; expected "
-                    f"{combos * len(states)} ({len(states)} states x {combos} parent combinations)"
-                )
-            v.table = np.asarray(values, dtype=float).reshape(combos, len(states))
-        else:
+        strengths = None
+        if kind != "CPT":
             strengths = numbers(words_of(get(d, "STRENGTHS")), f"the strengths of '{nid}'", where)
-            v.cpt = noisy_from(
-                nid,
-                states,
-                v.parents,
-                {q: known[q].states for q in v.parents},
-                strengths,
-                values,
-                where,
-            )
+        _define(v, known, values, strengths, where)
         known[nid] = v
         net.variables.append(v)
     return net

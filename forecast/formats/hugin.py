@@ -17,7 +17,7 @@ import numpy as np
 
 from ..errors import ModelError
 from .lexer import Tokens, block_of, entries, get, numbers, text_of, words_of
-from .network import Network, Variable
+from .network import Network, Variable, table_of
 
 if TYPE_CHECKING:
     from .view import View
@@ -100,14 +100,8 @@ def parse(text: str, where: str) -> Network:
                 )
             raise ModelError(f"{where}: no probability table for variable(s) {child}")
         values = numbers(words_of(data), f"the table of '{child}'", where)
-        k = len(v.states)
         combos = math.prod(len(declared[q].states) for q in parents)
-        if len(values) != k * combos:
-            raise ModelError(
-                f"{where}: the table of '{child}' has {len(values)} numbers; expected {k * combos} "
-                f"({k} states x {combos} parent combinations)"
-            )
-        table = np.asarray(values, dtype=float).reshape(combos, k)
+        table = table_of(values, len(v.states), combos, f"the table of '{child}'", where)
         sums = table.sum(axis=1, keepdims=True)
         if np.any(sums <= 0) or not np.all(np.isfinite(table)) or np.any(table < 0):
             raise ModelError(

@@ -294,3 +294,16 @@ def block_of(value: Value | None) -> list[Entry]:
     if isinstance(value, list) and all(isinstance(e, tuple) for e in value):
         return value  # type: ignore[return-value]
     return []
+
+
+def top_block(text: str, where: str, keyword: str, fmt: str) -> tuple[str, list[Entry]]:
+    """The name and body of the one ``keyword NAME { ... }`` block a file of `fmt` consists of.
+
+    GeNIe's DSL (``net``) and Netica's DNE (``bnet``) share this outer shape; a
+    file with none or several such blocks is not of that format.
+    """
+    nets = [e for e in entries(Tokens(text, where, equals=True)) if e[0].lower() == keyword]
+    if len(nets) != 1 or not isinstance(nets[0][1], str):
+        raise ModelError(f"{where}: not a {fmt} file (no '{keyword} NAME {{ ... }}')")
+    _, name, body = nets[0]
+    return str(name), block_of(body)

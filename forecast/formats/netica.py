@@ -13,22 +13,14 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from ..errors import ModelError
-from .lexer import Tokens, block_of, entries, get, numbers, text_of, words_of
-from .network import Network, Variable
+from .lexer import block_of, get, numbers, text_of, top_block, words_of
+from .network import Network, Variable, table_of
 
 
 def parse(text: str, where: str) -> Network:
-    t = Tokens(text, where, equals=True)
-    top = entries(t)
-    nets = [e for e in top if e[0].lower() == "bnet"]
-    if len(nets) != 1 or not isinstance(nets[0][1], str):
-        raise ModelError(f"{where}: not a Netica DNE file (no 'bnet NAME {{ ... }}')")
-    _, name, body = nets[0]
-    b = block_of(body)
-    net = Network("Netica DNE", name=str(name), title=text_of(get(b, "title")))
+    name, b = top_block(text, where, "bnet", "Netica DNE")
+    net = Network("Netica DNE", name=name, title=text_of(get(b, "title")))
     net.description = text_of(get(b, "comment"))
     declared: dict[str, Variable] = {}
     probs: dict[str, list[str]] = {}
@@ -83,12 +75,6 @@ def parse(text: str, where: str) -> Network:
             if q not in declared:
                 raise ModelError(f"{where}: variable '{v.name}' has undeclared parent(s) {q}")
         values = numbers(probs[v.name], f"the table of '{v.name}'", where)
-        k = len(v.states)
         combos = math.prod(len(declared[q].states) for q in v.parents)
-        if len(values) != k * combos:
-            raise ModelError(
-                f"{where}: the table of '{v.name}' has {len(values)} numbers; expected {k * combos} "
-                f"({k} states x {combos} parent combinations)"
-            )
-        v.table = np.asarray(values, dtype=float).reshape(combos, k)
+        v.table = table_of(values, len(v.states), combos, f"the table of '{v.name}'", where)
     return net

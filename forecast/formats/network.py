@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import ModelError
+
 
 @dataclass
 class Variable:
@@ -37,3 +39,17 @@ class Network:
 
 class FormatWarning(UserWarning):
     """Something a format cannot carry, or another reader may not read back (the export still happens)."""
+
+
+def table_of(values: list[float], k: int, combos: int, what: str, where: str) -> np.ndarray:
+    """A file's flat numbers as a (parent combinations, k states) table; a wrong count is refused.
+
+    Every reader whose tables list the child's states innermost shares this, so
+    a short or long table is reported in the same words whatever the format.
+    """
+    if len(values) != k * combos:
+        raise ModelError(
+            f"{where}: {what} has {len(values)} numbers; expected {k * combos} "
+            f"({k} states x {combos} parent combinations)"
+        )
+    return np.asarray(values, dtype=float).reshape(combos, k)

@@ -61,7 +61,11 @@ def parse(data: bytes, where: str) -> Network:
             raise ModelError(
                 f"{where}: the table of '{name}' has {values.ndim} dimensions for {len(parents)} parents"
             )
-        if dims[0] in ("", name) and (not parents or set(dims[1:]) == set(parents)):
+        # a root's table is a plain named vector in R (saveRDS of bnlearn's own networks): its one
+        # dimension carries no name (rdata calls it dim_0), its labels are the node's states
+        if not parents and values.ndim == 1:
+            order = [0]
+        elif dims[0] in ("", name) and (not parents or set(dims[1:]) == set(parents)):
             order = [0] + [1 + dims[1:].index(p) for p in parents] if parents else [0]
         else:
             raise ModelError(

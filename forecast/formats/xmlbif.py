@@ -12,11 +12,9 @@ import math
 import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from ..errors import ModelError
 from .lexer import numbers
-from .network import Network, Variable
+from .network import Network, Variable, table_of
 
 if TYPE_CHECKING:
     from .view import View
@@ -80,15 +78,9 @@ def parse(text: str, where: str) -> Network:
         values = numbers(
             " ".join(t.text or "" for t in tables).split(), f"the table of '{child}'", where
         )
-        k = len(v.states)
         combos = math.prod(len(declared[q].states) for q in given)
-        if len(values) != k * combos:
-            raise ModelError(
-                f"{where}: the table of '{child}' has {len(values)} numbers; expected {k * combos} "
-                f"({k} states x {combos} parent combinations)"
-            )
         v.parents = given
-        v.table = np.asarray(values, dtype=float).reshape(combos, k)
+        v.table = table_of(values, len(v.states), combos, f"the table of '{child}'", where)
     missing = [v.name for v in net.variables if v.table is None]
     if missing:
         raise ModelError(

@@ -21,7 +21,7 @@ import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypedDict, Unpack
 
 import numpy as np
 import pandas as pd
@@ -573,18 +573,23 @@ def _horizon(conn: Conn, model: Model | None, model_id: str) -> str:
     return str(row[0]) if row else ""
 
 
+class ResolveOptions(TypedDict, total=False):
+    """The keywords `resolve` passes on to `resolve_version` (see there)."""
+
+    author: str
+    source: str
+    amend: bool
+    reason: str
+    before_horizon: bool
+    db: DB
+
+
 def resolve(
     model: str | Model,
     node: str,
     state: str,
     date: dt.date | str,
-    *,
-    author: str = "",
-    source: str = "",
-    amend: bool = False,
-    reason: str = "",
-    before_horizon: bool = False,
-    db: DB = None,
+    **options: Unpack[ResolveOptions],
 ) -> int:
     """Record that `node` turned out `state`, known on `date`; returns how many forecasts it scores.
 
@@ -594,19 +599,10 @@ def resolve(
     horizon unless `before_horizon` says it was settled early.  If the node is
     already resolved, the same state and date change nothing; anything else needs
     ``amend=True`` and a `reason`, and is kept as a new version beside the old.
+    The keywords are `ResolveOptions`: `author`, `source`, `amend`, `reason`,
+    `before_horizon` and the journal `db`.
     """
-    return resolve_version(
-        model,
-        node,
-        state,
-        date,
-        author=author,
-        source=source,
-        amend=amend,
-        reason=reason,
-        before_horizon=before_horizon,
-        db=db,
-    ).scores
+    return resolve_version(model, node, state, date, **options).scores
 
 
 def resolve_version(

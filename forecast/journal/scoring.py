@@ -352,18 +352,8 @@ def _decompositions(pairs: Sequence[tuple[str, str, Sequence[float], int]]) -> p
 
 
 POOL_COLUMNS = ["model", "model_hash", "node", "forecaster", "authors", "state", "probability"]
-POOL_SCORE_COLUMNS = [
-    "model",
-    "model_hash",
-    "node",
-    "forecaster",
-    "authors",
-    "outcome",
-    "known_on",
-    "probability",
-    "brier",
-    "log_score",
-]
+# A pool's scores: which pool (the first five POOL_COLUMNS), what happened, and its scores.
+POOL_SCORE_COLUMNS = [*POOL_COLUMNS[:5], "outcome", "known_on", "probability", "brier", "log_score"]
 LINEAR, LOG_ODDS = "linear pool", "mean of log-odds"
 
 

@@ -114,20 +114,19 @@ def range_chart(
     return alt.layer(bars, rule).properties(height=height)
 
 
+# What hovering a bar of the node tornado shows.
+_TORNADO_TOOLTIP = [
+    alt.Tooltip("label:N", title="Node"),
+    alt.Tooltip("low:Q", format=".1%", title="Lowest"),
+    alt.Tooltip("low_state:N", title="when"),
+    alt.Tooltip("high:Q", format=".1%", title="Highest"),
+    alt.Tooltip("high_state:N", title="when"),
+]
+
+
 def tornado_chart(data: pd.DataFrame, baseline: float) -> alt.LayerChart | alt.FacetChart:
     """Bars from the lowest to the highest target probability, with the current value as a rule."""
-    return range_chart(
-        data,
-        baseline,
-        "label",
-        [
-            alt.Tooltip("label:N", title="Node"),
-            alt.Tooltip("low:Q", format=".1%", title="Lowest"),
-            alt.Tooltip("low_state:N", title="when"),
-            alt.Tooltip("high:Q", format=".1%", title="Highest"),
-            alt.Tooltip("high_state:N", title="when"),
-        ],
-    )
+    return range_chart(data, baseline, "label", _TORNADO_TOOLTIP)
 
 
 def parameter_data(model: Model, table: pd.DataFrame, top: int = TOP) -> pd.DataFrame:
@@ -150,21 +149,19 @@ def parameter_data(model: Model, table: pd.DataFrame, top: int = TOP) -> pd.Data
     return data[["entry", "low", "high", "value", "minus", "plus"]]
 
 
+# What hovering a bar of the parameter tornado shows.
+_PARAMETER_TOOLTIP = [
+    alt.Tooltip("entry:N", title="Number in the model"),
+    alt.Tooltip("value:Q", format=".1%", title="Its value now"),
+    alt.Tooltip("minus:Q", format=".1%", title="Target, number lowered"),
+    alt.Tooltip("plus:Q", format=".1%", title="Target, number raised"),
+]
+
+
 def parameter_chart(data: pd.DataFrame, baseline: float) -> alt.LayerChart | alt.FacetChart:
     """The parameter tornado: the target's range when each CPT entry is moved down and up."""
     return range_chart(
-        data,
-        baseline,
-        "entry",
-        [
-            alt.Tooltip("entry:N", title="Number in the model"),
-            alt.Tooltip("value:Q", format=".1%", title="Its value now"),
-            alt.Tooltip("minus:Q", format=".1%", title="Target, number lowered"),
-            alt.Tooltip("plus:Q", format=".1%", title="Target, number raised"),
-        ],
-        bar_height=14,
-        row_height=24,
-        label_limit=320,
+        data, baseline, "entry", _PARAMETER_TOOLTIP, bar_height=14, row_height=24, label_limit=320
     )
 
 

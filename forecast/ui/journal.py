@@ -147,30 +147,45 @@ def history_chart(model: Model, table: pd.DataFrame) -> Any:
         model.names.pair(n, s) for n, s in zip(data["node"], data["state"], strict=True)
     ]
     data["recorded_at"] = data["recorded_at"].dt.tz_convert(None)
+    return _outcome_lines(
+        data,
+        alt.X(
+            "recorded_at:T",
+            title="Recorded (UTC)",
+            axis=alt.Axis(format="%d %b %Y %H:%M", labelAngle=-30, tickCount=6),
+        ),
+        "Probability",
+        [
+            alt.Tooltip("id:Q", title="Forecast"),
+            alt.Tooltip("recorded_at:T", title="Recorded", format="%Y-%m-%d %H:%M"),
+            alt.Tooltip("author:N", title="Author"),
+            alt.Tooltip("series:N", title="Outcome"),
+            alt.Tooltip("probability:Q", format=".1%", title="Probability"),
+            alt.Tooltip("note:N", title="Note"),
+        ],
+    )
+
+
+def _outcome_lines(data: pd.DataFrame, x: Any, y_title: str, tooltip: list[Any]) -> Any:
+    """One line with points per ``series`` over `x` on a 0-100 % probability axis.
+
+    The history chart and the forecast-path chart draw their outcomes alike.
+    """
+    import altair as alt
+
     return (
         alt.Chart(data)
         .mark_line(point=True)
         .encode(
-            x=alt.X(
-                "recorded_at:T",
-                title="Recorded (UTC)",
-                axis=alt.Axis(format="%d %b %Y %H:%M", labelAngle=-30, tickCount=6),
-            ),
+            x=x,
             y=alt.Y(
                 "probability:Q",
-                title="Probability",
+                title=y_title,
                 axis=alt.Axis(format="%"),
                 scale=alt.Scale(domain=[0, 1]),
             ),
             color=alt.Color("series:N", title="Outcome", legend=alt.Legend(labelLimit=360)),
-            tooltip=[
-                alt.Tooltip("id:Q", title="Forecast"),
-                alt.Tooltip("recorded_at:T", title="Recorded", format="%Y-%m-%d %H:%M"),
-                alt.Tooltip("author:N", title="Author"),
-                alt.Tooltip("series:N", title="Outcome"),
-                alt.Tooltip("probability:Q", format=".1%", title="Probability"),
-                alt.Tooltip("note:N", title="Note"),
-            ],
+            tooltip=tooltip,
         )
     )
 
@@ -555,25 +570,16 @@ def backtest_chart(model: Model, table: pd.DataFrame) -> Any:
 
     data = journal.forecast_path(table)
     data["series"] = [model.names.node(n) for n in data["node"]]
-    line = (
-        alt.Chart(data)
-        .mark_line(point=True)
-        .encode(
-            x=alt.X("as_of:T", title="Issued as of", axis=alt.Axis(format="%b %Y")),
-            y=alt.Y(
-                "probability:Q",
-                title="Probability given to what happened",
-                axis=alt.Axis(format="%"),
-                scale=alt.Scale(domain=[0, 1]),
-            ),
-            color=alt.Color("series:N", title="Outcome", legend=alt.Legend(labelLimit=360)),
-            tooltip=[
-                alt.Tooltip("as_of:T", title="As of", format="%Y-%m-%d"),
-                alt.Tooltip("series:N", title="Outcome"),
-                alt.Tooltip("probability:Q", format=".1%", title="Model"),
-                alt.Tooltip("uniform:Q", format=".1%", title="Uniform"),
-            ],
-        )
+    line = _outcome_lines(
+        data,
+        alt.X("as_of:T", title="Issued as of", axis=alt.Axis(format="%b %Y")),
+        "Probability given to what happened",
+        [
+            alt.Tooltip("as_of:T", title="As of", format="%Y-%m-%d"),
+            alt.Tooltip("series:N", title="Outcome"),
+            alt.Tooltip("probability:Q", format=".1%", title="Model"),
+            alt.Tooltip("uniform:Q", format=".1%", title="Uniform"),
+        ],
     )
     uniform = (
         alt.Chart(data)

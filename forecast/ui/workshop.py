@@ -20,7 +20,7 @@ import datetime as dt
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 import streamlit as st
@@ -175,8 +175,30 @@ def _message() -> None:
         (st.error if kind == "error" else st.success)(text)
 
 
+def _typed(key: str) -> str:
+    """What the user typed into the text box `key`, without surrounding blanks ("" if nothing)."""
+    return (st.session_state.get(key) or "").strip()
+
+
 def _button(label: str, key: str, fn: Callable[[], Any], done: str = "", **kw: Any) -> None:
     st.button(label, key=key, on_click=_run, args=(fn, done), **kw)
+
+
+def _typed_button(
+    box: tuple[str, str], button: tuple[str, str], act: Callable[[str], Any], done: str
+) -> None:
+    """A text box (label, key) and the button (label, key) that acts on what was typed in it."""
+    st.text_input(box[0], key=box[1])
+    _button(button[0], button[1], lambda: act(_typed(box[1])), done)
+
+
+def _step_button(
+    title: str, key: str, able: bool, label: str, step: Callable[[], str], done: str
+) -> None:
+    """Undo or redo (when `able`): named after the edit it would take back or make again."""
+    _button(
+        title + (f": {label}" if able else ""), key, lambda: f"{done}: {step()}.", disabled=not able
+    )
 
 
 def _toolbar(bench: Workbench) -> None:
@@ -190,19 +212,9 @@ def _toolbar(bench: Workbench) -> None:
     )
     c1, c2, _ = st.columns([1, 1, 4])
     with c1:
-        _button(
-            "↶ Undo" + (f": {ed.undo_label}" if ed.can_undo else ""),
-            "workshop.undo",
-            lambda: f"Undone: {ed.undo()}.",
-            disabled=not ed.can_undo,
-        )
+        _step_button("↶ Undo", "workshop.undo", ed.can_undo, ed.undo_label, ed.undo, "Undone")
     with c2:
-        _button(
-            "↷ Redo" + (f": {ed.redo_label}" if ed.can_redo else ""),
-            "workshop.redo",
-            lambda: f"Redone: {ed.redo()}.",
-            disabled=not ed.can_redo,
-        )
+        _step_button("↷ Redo", "workshop.redo", ed.can_redo, ed.redo_label, ed.redo, "Redone")
     _message()
 
 
@@ -532,9 +544,7 @@ def _structure_panel(bench: Workbench) -> None:
             st.multiselect("Parents", ids, key="workshop.add.parents")
 
         def add() -> Any:
-            node_id = (ss.get("workshop.add.id") or "").strip() or suggest_id(
-                ss.get("workshop.add.label") or ""
-            )
+            node_id = _typed("workshop.add.id") or suggest_id(ss.get("workshop.add.label") or "")
             return ed.add_node(
                 node_id,
                 _states(ss.get("workshop.add.states", "")),
@@ -577,26 +587,24 @@ def _structure_panel(bench: Workbench) -> None:
         )
     with c2, st.container(border=True):
         st.markdown("**States**")
-        st.text_input("New state", key="workshop.state.new")
-        _button(
-            "Add the state",
-            "workshop.state.add",
-            lambda: ed.add_state(node, (ss.get("workshop.state.new") or "").strip()),
+        _typed_button(
+            ("New state", "workshop.state.new"),
+            ("Add the state", "workshop.state.add"),
+            lambda text: ed.add_state(node, text),
             "Added the state.",
         )
         st.selectbox("State", n.states, key="workshop.state.which")
         st.text_input("Rename it to", key="workshop.state.rename")
+
+        def rename_state() -> Any:
+            return ed.rename_state(
+                node, ss["workshop.state.which"], _typed("workshop.state.rename")
+            )
+
         b1, b2 = st.columns(2)
         with b1:
             _button(
-                "Rename the state",
-                "workshop.state.rename.go",
-                lambda: ed.rename_state(
-                    node,
-                    ss["workshop.state.which"],
-                    (ss.get("workshop.state.rename") or "").strip(),
-                ),
-                "Renamed the state.",
+                "Rename the state", "workshop.state.rename.go", rename_state, "Renamed the state."
             )
         with b2:
             _button(
@@ -609,11 +617,10 @@ def _structure_panel(bench: Workbench) -> None:
         st.markdown("**Rename or delete the node**")
         c1, c2 = st.columns(2)
         with c1:
-            st.text_input("New id", key="workshop.node.rename")
-            _button(
-                "Rename the node (everywhere)",
-                "workshop.node.rename.go",
-                lambda: ed.rename_node(node, (ss.get("workshop.node.rename") or "").strip()),
+            _typed_button(
+                ("New id", "workshop.node.rename"),
+                ("Rename the node (everywhere)", "workshop.node.rename.go"),
+                lambda text: ed.rename_node(node, text),
                 "Renamed the node in the model, its evidence items and scenarios.",
             )
         with c2:
@@ -680,24 +687,24 @@ def _text_panel(bench: Workbench) -> None:
         with c2:
             st.text_input("Author", key="workshop.s.author")
             st.text_input("Date", key="workshop.s.date")
+
+        def save_source() -> Any:
+            fields = (ss.get(f"workshop.s.{f}", "") for f in ("title", "author", "date"))
+            return ed.set_source(_typed("workshop.s.id"), *fields)
+
         b1, b2 = st.columns(2)
         with b1:
             _button(
                 "Add or update the source",
                 "workshop.s.go",
-                lambda: ed.set_source(
-                    (ss.get("workshop.s.id") or "").strip(),
-                    ss.get("workshop.s.title", ""),
-                    ss.get("workshop.s.author", ""),
-                    ss.get("workshop.s.date", ""),
-                ),
+                save_source,
                 "Saved the source in the draft.",
             )
         with b2:
             _button(
                 "Delete the source",
                 "workshop.s.delete",
-                lambda: ed.delete_source((ss.get("workshop.s.id") or "").strip()),
+                lambda: ed.delete_source(_typed("workshop.s.id")),
                 "Deleted the source.",
             )
     with st.container(border=True):
@@ -796,7 +803,7 @@ def _evidence_panel(bench: Workbench) -> None:
         states = ed.spec.node(node).states
         weights = {s: ss.get(f"workshop.ev.w.{v}.{node}.{s}", 1.0) for s in states}
         return {
-            "id": (ss.get(f"workshop.ev.id.{v}") or "").strip(),
+            "id": _typed(f"workshop.ev.id.{v}"),
             "date": ss.get(f"workshop.ev.date.{v}"),
             "title": ss.get(f"workshop.ev.title.{v}", ""),
             "source": ss.get(f"workshop.ev.source.{v}", ""),
@@ -805,38 +812,49 @@ def _evidence_panel(bench: Workbench) -> None:
             "rationale": ss.get(f"workshop.ev.rat.{v}", ""),
         }
 
-    _record_buttons(
+    _record_buttons(ed, "item", old.id if old else None, fields)
+
+
+# What the evidence and scenario panels' buttons say: key prefix, label, name, deleted message.
+_RECORDS = {
+    "item": (
         "workshop.ev",
-        ("item", "evidence item"),
-        old.id if old else None,
-        lambda: ed.add_item(fields()),
-        lambda i: ed.edit_item(i, **fields()),
-        ed.delete_item,
+        "item",
+        "evidence item",
         "Deleted the evidence item (and from the scenarios that applied it).",
-    )
+    ),
+    "scenario": ("workshop.sc", "scenario", "scenario", "Deleted the scenario."),
+}
 
 
 def _record_buttons(
-    key: str,
-    noun: tuple[str, str],
+    ed: Editor,
+    kind: Literal["item", "scenario"],
     record: str | None,
-    add: Callable[[], Any],
-    edit: Callable[[str], Any],
-    delete: Callable[[str], Any],
-    deleted: str,
+    fields: Callable[[], dict[str, Any]],
 ) -> None:
     """Add (for a new record), or apply and delete (for `record`): the evidence and scenario panels.
 
-    `noun` is the record's name on the buttons and in the messages.
+    `fields` reads the panel's widgets into the record's fields when a button is pressed.
     """
-    label, name = noun
+    key, label, name, deleted = _RECORDS[kind]
+    add: Callable[[dict[str, Any]], Any]
+    edit: Callable[..., Any]
+    delete: Callable[[str], Any]
+    if kind == "item":
+        add, edit, delete = ed.add_item, ed.edit_item, ed.delete_item
+    else:
+        add, edit, delete = ed.add_scenario, ed.edit_scenario, ed.delete_scenario
     b1, b2 = st.columns(2)
     with b1:
         if record is None:
-            _button(f"Add the {label}", f"{key}.add", add, f"Added the {name}.")
+            _button(f"Add the {label}", f"{key}.add", lambda: add(fields()), f"Added the {name}.")
         else:
             _button(
-                "Apply the changes", f"{key}.edit", lambda: edit(record), f"Updated the {name}."
+                "Apply the changes",
+                f"{key}.edit",
+                lambda: edit(record, **fields()),
+                f"Updated the {name}.",
             )
     with b2:
         if record is not None:
@@ -886,15 +904,7 @@ def _scenarios_panel(bench: Workbench) -> None:
             raise EditError("the scenario must be a JSON object")
         return value
 
-    _record_buttons(
-        "workshop.sc",
-        ("scenario", "scenario"),
-        old.name if old else None,
-        lambda: ed.add_scenario(parsed()),
-        lambda name: ed.edit_scenario(name, **parsed()),
-        ed.delete_scenario,
-        "Deleted the scenario.",
-    )
+    _record_buttons(ed, "scenario", old.name if old else None, parsed)
 
 
 # ------------------------------------------------------------------ saving
@@ -931,7 +941,7 @@ def _save_panel(bench: Workbench) -> None:
         if bench.model_path is not None:
             return None
         models = Path(ss.get("workshop.models_dir") or "models")
-        return safe_child(models, (ss.get("workshop.save.name") or "").strip())
+        return safe_child(models, _typed("workshop.save.name"))
 
     def save(overwrite: bool = False) -> Any:
         try:
@@ -998,11 +1008,11 @@ def _new_model_panel(args: argparse.Namespace) -> None:
             )
 
         def start() -> str:
-            model_id = (ss.get("workshop.new.id") or "").strip()
+            model_id = _typed("workshop.new.id")
             ed = Editor.new(
                 model_id,
                 ss.get("workshop.new.q") or "",
-                (ss.get("workshop.new.outcome") or "").strip(),
+                _typed("workshop.new.outcome"),
                 _states(ss.get("workshop.new.states") or ""),
                 title=ss.get("workshop.new.q") or "",
             )
