@@ -1365,6 +1365,7 @@ class Workbench:
         conflict leaves all of them as they were (FileChangedError).
         """
         from .writer import (
+            Edit,
             delete_item,
             delete_scenario_file,
             open_yaml,
@@ -1411,11 +1412,7 @@ class Workbench:
         written: list[Path] = []
         if now.spec != base.spec or not same_file or opened is None:
             self.model_file = save_model(
-                now.spec,
-                target,
-                opened=opened,
-                old=base.spec if opened else None,
-                overwrite=overwrite,
+                now.spec, target, Edit(opened, base.spec if opened else None, overwrite)
             )
             self.model_path = target
             written.append(target)
@@ -1426,7 +1423,9 @@ class Workbench:
                 self.item_files.pop(k, None)
                 continue
             saved = save_item(
-                items_b[k], self.evidence_dir, self.item_files.get(k), items_a.get(k), overwrite
+                items_b[k],
+                self.evidence_dir,
+                Edit(self.item_files.get(k), items_a.get(k), overwrite),
             )
             written.append(saved.path)
             # other items in the same file now have a new hash too
@@ -1445,9 +1444,9 @@ class Workbench:
             saved = save_scenario_file(
                 scen_b[k],
                 self.scenario_dir,
-                self.scenario_files.get(k),
-                scen_a.get(k),
-                overwrite or k in self.scenario_files,
+                Edit(
+                    self.scenario_files.get(k), scen_a.get(k), overwrite or k in self.scenario_files
+                ),
             )
             self.scenario_files[k] = saved
             written.append(saved.path)

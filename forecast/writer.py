@@ -16,9 +16,10 @@ The shared entry points (the app's workshop, claims and elicitation features
 write through these):
 
 - `open_yaml(path) -> YamlFile` and `YamlFile.save(old_data, new_data)`;
-- `save_model(spec, path, opened=None, old=None, overwrite=False)`;
-- `save_item(item, folder, opened=None)`, `delete_item(item_id, folder)`;
-- `save_scenario_file(scenario, folder, opened=None)`, `delete_scenario_file(name, folder)`;
+- `save_model(spec, path, edit=None)`, with `Edit(opened, old, overwrite)` saying what the
+  editor started from;
+- `save_item(item, folder, edit=None)`, `delete_item(item_id, folder)`;
+- `save_scenario_file(scenario, folder, edit=None)`, `delete_scenario_file(name, folder)`;
 - `safe_child(folder, name, suffix)`: refuses names that would escape `folder`.
 """
 
@@ -35,7 +36,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
@@ -455,6 +456,30 @@ def _reread(text: str | None, reread: Callable[[str], Any] | None) -> Any:
         return None
 
 
+# ------------------------------------------------------------------ what an edit started from
+
+Record = TypeVar("Record", ModelSpec, EvidenceItem, Scenario)
+
+
+@dataclass(frozen=True)
+class Edit(Generic[Record]):
+    """What an editor started from, so a save rewrites only what it changed.
+
+    `opened` is the file as it was when the editing started (`open_yaml`) and `old`
+    the record it held; if the file changed on disk in the meantime the save raises
+    FileChangedError unless `overwrite`.  No Edit: a new record, refused where a
+    file or record of that name already exists.
+    """
+
+    opened: YamlFile | None = None
+    old: Record | None = None
+    overwrite: bool = False
+
+
+def _started(edit: Edit[Record] | None) -> tuple[YamlFile | None, Record | None, bool]:
+    return (None, None, False) if edit is None else (edit.opened, edit.old, edit.overwrite)
+
+
 # ------------------------------------------------------------------ models
 
 
@@ -465,22 +490,17 @@ def model_data(spec: ModelSpec) -> dict[str, Any]:
 
 
 def save_model(
-    spec: ModelSpec,
-    path: str | os.PathLike[str],
-    opened: YamlFile | None = None,
-    old: ModelSpec | None = None,
-    overwrite: bool = False,
+    spec: ModelSpec, path: str | os.PathLike[str], edit: Edit[ModelSpec] | None = None
 ) -> YamlFile:
     """Save `spec` to `path` as a YAML model file.
 
-    `opened` is the file as it was when the editing started (`open_yaml`) and
-    `old` the spec it held: only the lines whose content changed are rewritten.
-    If the file changed on disk in the meantime, FileChangedError is raised
-    unless `overwrite`.  A new file (`opened` None and no file) is laid out
-    fresh; an existing file with no `opened` is refused unless `overwrite`.
+    With `edit` only the lines whose content changed since `edit.opened` are
+    rewritten.  A new file (no file opened, none on disk) is laid out fresh; an
+    existing file with nothing opened is refused unless `edit.overwrite`.
     """
     from .spec import spec_from_text
 
+    opened, old, overwrite = _started(edit)
     target = Path(path)
     if target.suffix.lower() not in (".yaml", ".yml"):
         raise WriteError(f"{target}: models are saved as YAML (.yaml or .yml)")
@@ -554,16 +574,13 @@ def _item_text_check(item: EvidenceItem, path: Path) -> Callable[[str], None]:
 
 
 def save_item(
-    item: EvidenceItem,
-    folder: str | os.PathLike[str],
-    opened: YamlFile | None = None,
-    old: EvidenceItem | None = None,
-    overwrite: bool = False,
+    item: EvidenceItem, folder: str | os.PathLike[str], edit: Edit[EvidenceItem] | None = None
 ) -> YamlFile:
     """Save an evidence item into `folder`: over the file that holds it, else as `<id>.yaml`.
 
     A file holding several items keeps the others untouched.
     """
+    opened, old, overwrite = _started(edit)
     base = Path(folder)
     where = item_files(base)
     key = old.id if old is not None else item.id
@@ -630,13 +647,10 @@ def delete_item(
 
 
 def save_scenario_file(
-    scenario: Scenario,
-    folder: str | os.PathLike[str],
-    opened: YamlFile | None = None,
-    old: Scenario | None = None,
-    overwrite: bool = False,
+    scenario: Scenario, folder: str | os.PathLike[str], edit: Edit[Scenario] | None = None
 ) -> YamlFile:
     """Save a scenario as `folder/<name>.yaml`, keeping the layout of the file it was read from."""
+    opened, old, overwrite = _started(edit)
     from .evidence import Scenario as _Scenario
     from .yamlio import parse_yaml
 

@@ -13,7 +13,7 @@ from forecast.cli import main
 from forecast.diff import ISSUED, NO_EVIDENCE, diff_specs, semantic_diff
 from forecast.edit import Editor
 from forecast.spec import load_spec
-from forecast.writer import open_yaml, save_model
+from forecast.writer import Edit, open_yaml, save_model
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = ROOT / "models" / "russia_iran.yaml"
@@ -50,7 +50,7 @@ def test_one_cell_edit_saved_shows_one_row_in_git_diff_and_in_forecast_diff(repo
     row = before.node("us_russia_detente").cpt.rows[0].probabilities
     probabilities = shifted(row, 0.20)
     ed.set_row("us_russia_detente", {}, probabilities)
-    save_model(ed.spec, path, opened=opened, old=before)
+    save_model(ed.spec, path, Edit(opened, before))
     patch = git(repo, "diff", "-U0")
     changed = [
         line
@@ -92,7 +92,7 @@ def test_diff_reads_a_git_revision(repo, capsys, monkeypatch):
     ed = Editor(load_spec(path))
     before = ed.spec
     ed.set_node_text("us_russia_detente", label="Détente between Washington and Moscow")
-    save_model(ed.spec, path, opened=opened, old=before)
+    save_model(ed.spec, path, Edit(opened, before))
     monkeypatch.chdir(repo)
     code = main(
         ["diff", "HEAD:models/russia_iran.yaml", "models/russia_iran.yaml", "--no-evidence"]

@@ -11,6 +11,7 @@ import forecast
 from forecast.evidence import load_evidence, load_scenario
 from forecast.spec import load_spec, spec_from_dict
 from forecast.writer import (
+    Edit,
     FileChangedError,
     WriteError,
     delete_item,
@@ -51,7 +52,7 @@ def edited_first_row(spec, probabilities):
 def test_unchanged_model_is_written_byte_for_byte(copy):
     opened = open_yaml(copy)
     spec = load_spec(copy)
-    save_model(spec, copy, opened=opened)
+    save_model(spec, copy, Edit(opened))
     assert copy.read_text() == MODEL.read_text()
 
 
@@ -62,7 +63,7 @@ def test_one_cell_edit_changes_only_that_row(copy):
     before = MODEL.read_text()
     probabilities = shifted(node.cpt.rows[0].probabilities, 0.05)
     new = edited_first_row(spec, probabilities)
-    save_model(new, copy, opened=opened, old=spec)
+    save_model(new, copy, Edit(opened, spec))
     lines = changed_lines(MODEL, copy)
     old_line = row_line(before, node.id)
     assert lines == ["< " + old_line, "> " + with_values(old_line, probabilities)]
@@ -77,16 +78,18 @@ def test_a_file_changed_on_disk_is_not_overwritten(copy):
     second = open_yaml(copy)
     spec = load_spec(copy)
     saved = save_model(
-        edited_first_row(spec, {"none": 0.6, "limited": 0.3, "broad": 0.1}), copy, first, spec
+        edited_first_row(spec, {"none": 0.6, "limited": 0.3, "broad": 0.1}), copy, Edit(first, spec)
     )
     with pytest.raises(FileChangedError, match="changed on disk"):
         save_model(
-            edited_first_row(spec, {"none": 0.2, "limited": 0.7, "broad": 0.1}), copy, second, spec
+            edited_first_row(spec, {"none": 0.2, "limited": 0.7, "broad": 0.1}),
+            copy,
+            Edit(second, spec),
         )
     assert copy.read_text() == saved.text
     # the second editor may overwrite on purpose
     forced = edited_first_row(spec, {"none": 0.2, "limited": 0.7, "broad": 0.1})
-    save_model(forced, copy, second, spec, overwrite=True)
+    save_model(forced, copy, Edit(second, spec, overwrite=True))
     assert load_spec(copy) == forced
 
 
@@ -132,7 +135,7 @@ def test_evidence_item_edit_keeps_the_rest_of_its_file(tmp_path):
     likelihood = {**item.likelihood, weaker: round(item.likelihood[weaker] - 0.1, 6)}
     assert 0 < likelihood[weaker] < item.likelihood[weaker]
     edited = item.model_copy(update={"likelihood": likelihood})
-    save_item(edited, folder, opened=opened, old=item)
+    save_item(edited, folder, Edit(opened, item))
     original = (ROOT / "evidence" / path.name).read_text().splitlines()
     old_line = next(line for line in original if line.startswith("likelihood:"))
     assert changed_lines(ROOT / "evidence" / path.name, path) == [
@@ -166,7 +169,7 @@ def test_scenario_edit_changes_only_its_lines(tmp_path):
     scenario = load_scenario(path)
     opened = open_yaml(path)
     edited = scenario.model_copy(update={"hard": {"assad_question": "assad_stays"}})
-    save_scenario_file(edited, folder / "scenarios", opened=opened, old=scenario)
+    save_scenario_file(edited, folder / "scenarios", Edit(opened, scenario))
     assert changed_lines(ROOT / "evidence" / "scenarios" / path.name, path) == [
         "<   assad_question: negotiated_exit",
         ">   assad_question: assad_stays",

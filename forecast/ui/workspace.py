@@ -476,17 +476,12 @@ def _manage_panel(page: Page, scenario: Scenario) -> None:
             "New title", value=scenario.display, key=_key(mk, "retitle", scenario.name)
         )
         if st.button("Rename", key=_key(mk, "retitle_go", scenario.name)):
-            try:
-                retitle_scenario(scenario.name, title, folder)
-            except (EvidenceError, OSError) as exc:
-                st.error(f"The scenario could not be renamed: {md_inline(exc)}")
-            else:
-                _scenarios.clear()
-                st.session_state[_key(mk, "load_message")] = (
-                    "ok",
-                    f"Renamed to “{' '.join(title.split())}”.",
-                )
-                st.rerun()
+            _scenario_action(
+                page,
+                lambda: retitle_scenario(scenario.name, title, folder),
+                "renamed",
+                f"Renamed to “{' '.join(title.split())}”.",
+            )
         sure = st.checkbox(
             f"Yes, delete “{md_inline(scenario.display)}” for good",
             key=_key(mk, "delete_sure", scenario.name),
@@ -494,17 +489,24 @@ def _manage_panel(page: Page, scenario: Scenario) -> None:
         if st.button(
             "Delete", key=_key(mk, "delete", scenario.name), disabled=not sure, type="secondary"
         ):
-            try:
-                delete_scenario(scenario.name, folder)
-            except (EvidenceError, OSError) as exc:
-                st.error(f"The scenario could not be deleted: {md_inline(exc)}")
-            else:
-                _scenarios.clear()
-                st.session_state[_key(mk, "load_message")] = (
-                    "ok",
-                    f"Deleted “{scenario.display}”.",
-                )
-                st.rerun()
+            _scenario_action(
+                page,
+                lambda: delete_scenario(scenario.name, folder),
+                "deleted",
+                f"Deleted “{scenario.display}”.",
+            )
+
+
+def _scenario_action(page: Page, act: Callable[[], object], done: str, message: str) -> None:
+    """Run a file action on a scenario: its error on the page, or the message after a rerun."""
+    try:
+        act()
+    except (EvidenceError, OSError) as exc:
+        st.error(f"The scenario could not be {done}: {md_inline(exc)}")
+    else:
+        _scenarios.clear()
+        st.session_state[_key(page.mk, "load_message")] = ("ok", message)
+        st.rerun()
 
 
 def _save_panel(page: Page) -> None:
