@@ -37,7 +37,7 @@ from pydantic import (
 from .canonical import NoisyMaxCPT, compile_noisy_max
 from .errors import ModelError
 from .memory import cpt_bytes, format_bytes, resolve_budget
-from .yamlio import load_yaml, parse_yaml
+from .yamlio import load_yaml, parse_yaml, paused_gc
 
 TOL = 1e-6
 NAME_PATTERN = r"^[^\s=:,]+$"
@@ -233,13 +233,15 @@ def spec_from_dict(data: Any, name: str = "<model>", memory_budget: int | None =
             f"{name}: a model file must be a mapping with id, nodes, ...; this one is {kind}"
         )
     try:
-        spec = ModelSpec.model_validate(data)
+        with paused_gc():
+            spec = ModelSpec.model_validate(data)
     except ValidationError as exc:
         problems = list(dict.fromkeys(_describe_pydantic_error(e, data) for e in exc.errors()))
         raise ModelError(_join(name, problems), problems) from None
     except RecursionError:
         raise ModelError(f"{name}: the model is nested too deeply") from None
-    problems = check_spec(spec, resolve_budget(memory_budget))
+    with paused_gc():
+        problems = check_spec(spec, resolve_budget(memory_budget))
     if problems:
         raise ModelError(_join(name, problems), problems)
     return spec
@@ -382,8 +384,11 @@ def _graph(parents: dict[str, list[str]]) -> nx.DiGraph:
 
 def find_cycle(parents: dict[str, list[str]]) -> list[str] | None:
     """A directed cycle as a path ``a -> b -> ... -> a`` (following the arrows), or None."""
+    graph = _graph(parents)
+    if nx.is_directed_acyclic_graph(graph):  # a sort: ten times faster than the search
+        return None
     try:
-        edges = nx.find_cycle(_graph(parents))
+        edges = nx.find_cycle(graph)
     except nx.NetworkXNoCycle:
         return None
     return [edges[0][0]] + [v for _, v in edges]

@@ -19,11 +19,13 @@ YAML is read with a SafeLoader variant (libyaml's C parser when installed) that
 from __future__ import annotations
 
 import errno
+import gc
 import os
 import re
 import stat
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -137,6 +139,23 @@ class _Open:
 
 
 _NO_KEY = object()
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """The cyclic garbage collector paused while a large document is built and validated.
+
+    Why: building a 20,000-node model allocates close to a million containers, all
+    kept; the collector's passes over them took a quarter of the time and freed
+    nothing (the data holds no cycles).  Reference counting still frees the rest.
+    """
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def _build(text: str) -> Any:
@@ -266,7 +285,8 @@ def parse_yaml(
         raise error(f"{name}: {what} must be YAML text, not {type(text).__name__}")
     check_size(text, name, what, error, limit)
     try:
-        return _build(text)
+        with paused_gc():
+            return _build(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
