@@ -392,7 +392,7 @@ def _linear_moves(
     Why: under proportional covariation P(e) and P(target, e) are linear in one CPT
     entry, with coefficients read off the family joints P(parents, child | e) with
     and without the target observed: two propagations answer every entry exactly,
-    where moving the tables one by one costs a propagation per 64 entries.  One fixed
+    where moving the tables one by one costs a propagation per 128 entries.  One fixed
     distribution q on F is Jeffrey's rule, P(t) = sum_f q(f) P(t | e, F = f): a
     weighted sum of such ratios, two propagations per state of F.  Several fixed
     distributions are refitted jointly (not a closed form): nothing is answered here.

@@ -13,6 +13,8 @@ import forecast
 from forecast.cli import main
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+TIMELINE_COLUMNS = ["date", "item", "weight", "node", "state", "probability", "words"]
+"""The columns of `forecast.timeline`, as the API and `forecast timeline` give them."""
 
 
 @pytest.fixture

@@ -5,21 +5,13 @@ timeline's tooltip once read `title`, so "Item" was always blank); this walks
 each chart's spec and checks every encoded field against the rows it is given.
 """
 
-from pathlib import Path
-
 import pytest
+from conftest import FIXTURES
 
 import forecast
 from forecast.analysis import explain_sequence, indicators, parameter_sensitivity, sensitivity
 from forecast.analysis import uncertainty as draw_intervals
 from forecast.ui import analysis, charts, report
-
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
-
-
-@pytest.fixture(scope="module")
-def tiny():
-    return forecast.load_model(FIXTURES / "tiny.yaml")
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
+from conftest import TIMELINE_COLUMNS
 
 import forecast
 
@@ -162,15 +163,7 @@ def test_run_to_file(cli, tmp_path):
 
 def test_timeline(cli):
     table = read_csv(cli.ok("timeline", TINY, TINY_EVIDENCE, "--format", "csv"))
-    assert list(table.columns) == [
-        "date",
-        "item",
-        "weight",
-        "node",
-        "state",
-        "probability",
-        "words",
-    ]
+    assert list(table.columns) == TIMELINE_COLUMNS
     assert list(dict.fromkeys(table["item"])) == [
         "baseline",
         "wet_pavement",

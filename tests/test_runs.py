@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import TIMELINE_COLUMNS
 
 import forecast
 
@@ -73,15 +74,7 @@ def test_run_errors(tiny, scenarios):
 def test_timeline_is_ordered_baseline_first_and_cumulative(tiny):
     items = forecast.load_evidence(TINY_EVIDENCE)
     table = forecast.timeline(tiny, list(reversed(items)))  # order given does not matter
-    assert list(table.columns) == [
-        "date",
-        "item",
-        "weight",
-        "node",
-        "state",
-        "probability",
-        "words",
-    ]
+    assert list(table.columns) == TIMELINE_COLUMNS
     steps = list(dict.fromkeys(table["item"]))
     assert steps == ["baseline", "wet_pavement", "sprinkler_seen", "forecast_dry"]
     assert set(table["node"]) == {"outcome"}  # the model's outcome nodes by default
